@@ -1,0 +1,33 @@
+# cmake --install: headers, the two shared libraries, tools (each tool folder installs itself),
+# a pkg-config file per library and a CMake package so that find_package(hostcompute) works.
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+set(HC_EXPORTED_LIBRARIES "")
+foreach(lib computecore projectedfslib)
+  if(TARGET ${lib})
+    list(APPEND HC_EXPORTED_LIBRARIES ${lib})
+    set(HC_PC_NAME ${lib})
+    configure_file(${PROJECT_SOURCE_DIR}/cmake/library.pc.in ${PROJECT_BINARY_DIR}/pkgconfig/${lib}.pc @ONLY)
+    install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/${lib}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+  endif()
+endforeach()
+
+if(HC_EXPORTED_LIBRARIES)
+  install(TARGETS ${HC_EXPORTED_LIBRARIES} EXPORT hostcomputeTargets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT hostcomputeTargets NAMESPACE hostcompute::
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute)
+endif()
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/hostcomputeConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/hostcomputeConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/hostcomputeConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/hostcomputeConfig.cmake ${PROJECT_BINARY_DIR}/hostcomputeConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute)
