@@ -4,6 +4,16 @@ include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
+# The .pc files find the prefix relative to their own location, so `cmake --install --prefix <dir>`
+# (which does not re-run configure) and moved install trees still give correct flags.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  set(HC_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH HC_PC_UP "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+  string(REGEX REPLACE "/$" "" HC_PC_UP "${HC_PC_UP}")
+  set(HC_PC_PREFIX "\${pcfiledir}/${HC_PC_UP}")
+endif()
+
 set(HC_EXPORTED_LIBRARIES "")
 foreach(lib computecore projectedfslib)
   if(TARGET ${lib})

@@ -1,0 +1,347 @@
+// The HCS_SYSTEM functions of computecore.h: validate arguments synchronously, then send the request
+// to hcsd (service_channel.h has the method table) and let the operation carry the outcome.
+#include <computecore.h>
+
+#include "hcs/client/api_support.h"
+#include "hcs/client/sync_call.h"
+
+using namespace hc;
+using namespace hc::hcs;
+
+namespace {
+
+constexpr auto kKnownEventOptions =
+    HcsEventOptionEnableOperationCallbacks | HcsEventOptionEnableVmLifecycle | HcsEventOptionEnableLiveMigrationEvents;
+
+nlohmann::json optionalJsonText(const std::optional<std::string>& text)
+{
+    return text ? nlohmann::json(*text) : nlohmann::json(nullptr);
+}
+
+// Once the handle's event callback takes operation completions, an operation with a callback of its
+// own cannot be used on it (the seed's third pattern).
+Status checkCallbackConflict(const SystemHandle& system, const Operation& operation)
+{
+    if (system.operationCallbacksEnabled() && operation.hasOwnCallback())
+        return makeError(HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET,
+                         "the compute system's event callback receives operation completions; use an operation "
+                         "without a callback");
+    return {};
+}
+
+Result<std::optional<std::string>> textArgument(PCWSTR text, const char* what, bool required)
+{
+    if (!required) return optionalString(text, what);
+    auto value = requiredString(text, what);
+    if (!value) return value.error();
+    return std::optional<std::string>(std::move(value.value()));
+}
+
+// Start, ShutDown, Terminate, Crash, Pause, Resume, Save, GetProperties, Modify: one shape.
+HRESULT systemCall(const char* function, HCS_SYSTEM computeSystem, HCS_OPERATION operation, HCS_OPERATION_TYPE type,
+                   const char* method, PCWSTR text, const char* field, bool textRequired)
+{
+    return guarded(function, [&] {
+        auto system = findSystem(computeSystem);
+        if (!system) return fail(system.error(), function);
+        auto op = findOperation(operation);
+        if (!op) return fail(op.error(), function);
+        auto value = textArgument(text, field, textRequired);
+        if (!value) return fail(value.error(), function);
+        if (auto conflict = checkCallbackConflict(*system.value(), *op.value()); !conflict)
+            return fail(conflict.error(), function);
+        nlohmann::json params = {{"handle", system.value()->number()}, {field, optionalJsonText(value.value())}};
+        auto started =
+            Client::instance().startCall(op.value(), type, system.value(), system.value()->channel(), method, params);
+        return started ? S_OK : fail(started.error(), function);
+    });
+}
+
+std::shared_ptr<SystemHandle> registerSystem(const std::shared_ptr<ServiceChannel>& channel, std::string id)
+{
+    auto system = std::make_shared<SystemHandle>(channel, channel->newHandleNumber(), std::move(id));
+    const auto value = Client::instance().systems().insert(system);
+    system->setHandle(reinterpret_cast<HCS_SYSTEM>(value));
+    return system;
+}
+
+HRESULT createSystem(const char* function, PCWSTR id, PCWSTR configuration, HCS_OPERATION operation,
+                     std::optional<SystemHandle::Registration> registration, HCS_SYSTEM* computeSystem)
+{
+    auto& client = Client::instance();
+    auto op = findOperation(operation);
+    if (!op) return fail(op.error(), function);
+    auto idText = requiredString(id, "id");
+    if (!idText) return fail(idText.error(), function);
+    if (idText->empty()) return fail(makeError(E_INVALIDARG, "id is empty"), function);
+    auto configurationText = requiredString(configuration, "configuration");
+    if (!configurationText) return fail(configurationText.error(), function);
+    if (registration && (registration->options & HcsEventOptionEnableOperationCallbacks) && op.value()->hasOwnCallback())
+        return fail(makeError(HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET,
+                              "the options' event callback receives operation completions; use an operation "
+                              "without a callback"),
+                    function);
+    auto channel = client.channel();
+    if (!channel) return fail(channel.error(), function);
+
+    auto system = registerSystem(channel.value(), *idText);
+    if (registration) (void)system->setEventCallback(*registration);  // a fresh handle has none yet
+    nlohmann::json params = {
+        {"handle", system->number()}, {"id", *idText}, {"configuration", *configurationText}};
+    auto started =
+        client.startCall(op.value(), HcsOperationTypeCreate, system, channel.value(), "CreateComputeSystem", params);
+    if (!started) {
+        client.systems().remove(system->handle());
+        system->gate().close(false);
+        return fail(started.error(), function);
+    }
+    *computeSystem = system->handle();
+    return S_OK;
+}
+
+HRESULT openSystem(const char* function, PCWSTR id, HCS_SYSTEM* computeSystem)
+{
+    auto& client = Client::instance();
+    auto idText = requiredString(id, "id");
+    if (!idText) return fail(idText.error(), function);
+    if (idText->empty()) return fail(makeError(E_INVALIDARG, "id is empty"), function);
+    auto channel = client.channel();
+    if (!channel) return fail(channel.error(), function);
+
+    auto system = registerSystem(channel.value(), *idText);
+    nlohmann::json params = {{"handle", system->number()}, {"id", *idText}};
+    auto reply = callAndWait(*channel.value(), "OpenComputeSystem", params.dump(), kServiceReplyGrace);
+    const HRESULT hr = reply ? reply->hr : reply.hr();
+    if (FAILED(hr)) {
+        client.systems().remove(system->handle());
+        system->gate().close(false);
+        // After a timeout hcsd may still open it: release that handle number there.
+        if (!reply) channel.value()->send("CloseComputeSystem", nlohmann::json{{"handle", system->number()}}.dump(),
+                                          [](ServiceReply) {});
+        return fail(reply ? makeError(hr, reply->document) : reply.error(), function);
+    }
+    *computeSystem = system->handle();
+    return S_OK;
+}
+
+HRESULT enumerateSystems(const char* function, PCWSTR query, HCS_OPERATION operation)
+{
+    auto& client = Client::instance();
+    auto op = findOperation(operation);
+    if (!op) return fail(op.error(), function);
+    auto queryText = optionalString(query, "query");
+    if (!queryText) return fail(queryText.error(), function);
+    auto channel = client.channel();
+    if (!channel) return fail(channel.error(), function);
+    nlohmann::json params = {{"query", optionalJsonText(*queryText)}};
+    auto started = client.startCall(op.value(), HcsOperationTypeEnumerate, nullptr, channel.value(),
+                                    "EnumerateComputeSystems", params);
+    return started ? S_OK : fail(started.error(), function);
+}
+
+}  // namespace
+
+extern "C" {
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsEnumerateComputeSystems(PCWSTR query, HCS_OPERATION operation)
+{
+    return guarded(__func__, [&] { return enumerateSystems(__func__, query, operation); });
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsEnumerateComputeSystemsInNamespace(PCWSTR idNamespace, PCWSTR query,
+                                                                     HCS_OPERATION operation)
+{
+    return guarded(__func__, [&] {
+        if (auto ns = checkNamespace(idNamespace); !ns) return fail(ns.error(), __func__);
+        return enumerateSystems(__func__, query, operation);
+    });
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsCreateComputeSystem(PCWSTR id, PCWSTR configuration, HCS_OPERATION operation,
+                                                      const SECURITY_DESCRIPTOR* securityDescriptor,
+                                                      HCS_SYSTEM* computeSystem)
+{
+    if (computeSystem) *computeSystem = nullptr;
+    return guarded(__func__, [&] {
+        if (!computeSystem) return fail(makeError(E_POINTER, "computeSystem is NULL"), __func__);
+        if (securityDescriptor)
+            return fail(makeError(E_INVALIDARG, "securityDescriptor must be NULL on Linux"), __func__);
+        return createSystem(__func__, id, configuration, operation, std::nullopt, computeSystem);
+    });
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsCreateComputeSystemInNamespace(PCWSTR idNamespace, PCWSTR id,
+                                                                 PCWSTR configuration, HCS_OPERATION operation,
+                                                                 const HCS_CREATE_OPTIONS* options,
+                                                                 HCS_SYSTEM* computeSystem)
+{
+    if (computeSystem) *computeSystem = nullptr;
+    return guarded(__func__, [&] {
+        if (!computeSystem) return fail(makeError(E_POINTER, "computeSystem is NULL"), __func__);
+        if (auto ns = checkNamespace(idNamespace); !ns) return fail(ns.error(), __func__);
+        std::optional<SystemHandle::Registration> registration;
+        if (options) {
+            if (*options != HcsCreateOptions_1)
+                return fail(makeError(E_INVALIDARG, "options->Version must be HcsCreateOptions_1"), __func__);
+            const auto* v1 = reinterpret_cast<const HCS_CREATE_OPTIONS_1*>(options);
+            if (v1->UserToken || v1->SecurityDescriptor)
+                return fail(makeError(E_INVALIDARG, "UserToken and SecurityDescriptor must be NULL on Linux"),
+                            __func__);
+            if ((v1->CallbackOptions & ~kKnownEventOptions) != 0)
+                return fail(makeError(E_INVALIDARG, "unknown CallbackOptions flags"), __func__);
+            if (v1->Callback)
+                registration = SystemHandle::Registration{v1->CallbackOptions, v1->CallbackContext, v1->Callback};
+        }
+        return createSystem(__func__, id, configuration, operation, registration, computeSystem);
+    });
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsOpenComputeSystem(PCWSTR id, DWORD requestedAccess, HCS_SYSTEM* computeSystem)
+{
+    (void)requestedAccess;  // every handle has full access on Linux
+    if (computeSystem) *computeSystem = nullptr;
+    return guarded(__func__, [&] {
+        if (!computeSystem) return fail(makeError(E_POINTER, "computeSystem is NULL"), __func__);
+        return openSystem(__func__, id, computeSystem);
+    });
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsOpenComputeSystemInNamespace(PCWSTR idNamespace, PCWSTR id, DWORD requestedAccess,
+                                                               HCS_SYSTEM* computeSystem)
+{
+    (void)requestedAccess;
+    if (computeSystem) *computeSystem = nullptr;
+    return guarded(__func__, [&] {
+        if (!computeSystem) return fail(makeError(E_POINTER, "computeSystem is NULL"), __func__);
+        if (auto ns = checkNamespace(idNamespace); !ns) return fail(ns.error(), __func__);
+        return openSystem(__func__, id, computeSystem);
+    });
+}
+
+HOSTCOMPUTE_API void WINAPI HcsCloseComputeSystem(HCS_SYSTEM computeSystem)
+{
+    guarded(__func__, [&] {
+        auto& client = Client::instance();
+        auto system = client.systems().remove(computeSystem);
+        if (!system) return fail(makeError(E_HANDLE, "not an open HCS_SYSTEM handle"), __func__);
+        system->gate().close(!client.dispatcher().onDispatchThread());
+        system->channel()->send("CloseComputeSystem", nlohmann::json{{"handle", system->number()}}.dump(),
+                                [](ServiceReply) {});
+        return S_OK;
+    });
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsStartComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
+                                                     PCWSTR options)
+{
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeStart, "StartComputeSystem", options,
+                      "options", false);
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsShutDownComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
+                                                        PCWSTR options)
+{
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeShutdown, "ShutDownComputeSystem", options,
+                      "options", false);
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsTerminateComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
+                                                         PCWSTR options)
+{
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeTerminate, "TerminateComputeSystem",
+                      options, "options", false);
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsCrashComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
+                                                     PCWSTR options)
+{
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeCrash, "CrashComputeSystem", options,
+                      "options", false);
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsPauseComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
+                                                     PCWSTR options)
+{
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypePause, "PauseComputeSystem", options,
+                      "options", false);
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsResumeComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
+                                                      PCWSTR options)
+{
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeResume, "ResumeComputeSystem", options,
+                      "options", false);
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsSaveComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
+{
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeSave, "SaveComputeSystem", options,
+                      "options", false);
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsGetComputeSystemProperties(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
+                                                             PCWSTR propertyQuery)
+{
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeGetProperties,
+                      "GetComputeSystemProperties", propertyQuery, "query", false);
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsModifyComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
+                                                      PCWSTR configuration, HANDLE identity)
+{
+    if (identity) return fail(makeError(E_INVALIDARG, "identity must be NULL on Linux"), __func__);
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeModify, "ModifyComputeSystem",
+                      configuration, "configuration", true);
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsWaitForComputeSystemExit(HCS_SYSTEM computeSystem, DWORD timeoutMs, PWSTR* result)
+{
+    if (result) *result = nullptr;
+    return guarded(__func__, [&] {
+        auto system = findSystem(computeSystem);
+        if (!system) return fail(system.error(), __func__);
+        std::optional<std::chrono::milliseconds> limit;
+        if (timeoutMs != INFINITE) limit = std::chrono::milliseconds(timeoutMs) + kServiceReplyGrace;
+        nlohmann::json params = {{"handle", system.value()->number()}, {"timeoutMs", timeoutMs}};
+        auto reply = callAndWait(*system.value()->channel(), "WaitForComputeSystemExit", params.dump(), limit);
+        if (!reply) return fail(reply.error(), __func__);
+        return storeDocument(reply->document, result, reply->hr);
+    });
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsSetComputeSystemCallback(HCS_SYSTEM computeSystem, HCS_EVENT_OPTIONS callbackOptions,
+                                                           const void* context, HCS_EVENT_CALLBACK callback)
+{
+    return guarded(__func__, [&] {
+        auto system = findSystem(computeSystem);
+        if (!system) return fail(system.error(), __func__);
+        if (!callback) return fail(makeError(E_INVALIDARG, "callback is NULL"), __func__);
+        if ((callbackOptions & ~kKnownEventOptions) != 0)
+            return fail(makeError(E_INVALIDARG, "unknown HCS_EVENT_OPTIONS flags"), __func__);
+        auto ready = system.value()->setEventCallback(
+            SystemHandle::Registration{callbackOptions, const_cast<void*>(context), callback});
+        if (!ready) return fail(ready.error(), __func__);
+        // Completions that happened before the callback was set and that nobody has seen yet.
+        for (auto& operation : ready.value())
+            Client::instance().postSystemEvent(system.value(), HcsEventOperationCallback, {}, operation);
+        return S_OK;
+    });
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsGetServiceProperties(PCWSTR propertyQuery, PWSTR* result)
+{
+    if (result) *result = nullptr;
+    return guarded(__func__, [&] {
+        if (!result) return fail(makeError(E_POINTER, "result is NULL"), __func__);
+        auto query = optionalString(propertyQuery, "propertyQuery");
+        if (!query) return fail(query.error(), __func__);
+        auto channel = Client::instance().channel();
+        if (!channel) return fail(channel.error(), __func__);
+        nlohmann::json params = {{"query", optionalJsonText(*query)}};
+        auto reply = callAndWait(*channel.value(), "GetServiceProperties", params.dump(), kServiceReplyGrace);
+        if (!reply) return fail(reply.error(), __func__);
+        return storeDocument(reply->document, result, reply->hr);
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,179 @@
+#include "hcs/client/client.h"
+
+#include "base/hresult.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "hcs/client/testing.h"
+
+namespace hc::hcs {
+
+Client& Client::instance()
+{
+    // Never destroyed: the dispatch thread may still run when static destructors do.
+    static Client* client = new Client();
+    return *client;
+}
+
+void setServiceChannelForTesting(std::shared_ptr<ServiceChannel> channel)
+{
+    Client::instance().setChannelForTesting(std::move(channel));
+}
+
+std::string resultErrorDocument(HRESULT hr, const std::string& message)
+{
+    nlohmann::json document = {{"Error", hr}, {"ErrorMessage", message}};
+    return document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void Client::setChannelForTesting(std::shared_ptr<ServiceChannel> channel)
+{
+    if (channel) adopt(channel);
+    std::lock_guard lock(channelMutex_);
+    testChannel_ = std::move(channel);
+}
+
+Result<std::shared_ptr<ServiceChannel>> Client::channel()
+{
+    std::lock_guard lock(channelMutex_);
+    if (testChannel_) return testChannel_;
+    if (serviceChannel_) return serviceChannel_;
+    auto connected = connectService();
+    if (!connected) return connected.error();
+    if (!connected.value())
+        return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "connectService() returned no channel");
+    serviceChannel_ = connected.value();
+    adopt(serviceChannel_);
+    return serviceChannel_;
+}
+
+void Client::adopt(const std::shared_ptr<ServiceChannel>& channel)
+{
+    // The handler names the channel by address only: holding a reference here would make the channel
+    // own itself. System handles keep their channel alive, so the address stays unique meanwhile.
+    const ServiceChannel* key = channel.get();
+    channel->setEventHandler([this, key](const ServiceEvent& event) { onEvent(key, event); });
+}
+
+Status Client::startCall(const std::shared_ptr<Operation>& operation, HCS_OPERATION_TYPE type,
+                         const std::shared_ptr<SystemHandle>& system, const std::shared_ptr<ServiceChannel>& channel,
+                         const char* method, const nlohmann::json& params)
+{
+    std::string paramsJson = params.dump();
+    auto generation = operation->begin(type, system ? system->handle() : nullptr, system, channel);
+    if (!generation) return generation.error();
+    // A weak reference: an operation closed while in flight is freed once nobody waits on it, and
+    // its late reply is dropped here.
+    std::weak_ptr<Operation> weak = operation;
+    const uint64_t use = generation.value();
+    const uint64_t requestId = channel->send(method, std::move(paramsJson), [this, weak, use](ServiceReply reply) {
+        if (auto op = weak.lock()) completeOperation(op, use, reply.hr, std::move(reply.document));
+    });
+    operation->attachRequest(use, requestId);
+    return {};
+}
+
+void Client::completeOperation(const std::shared_ptr<Operation>& operation, uint64_t generation, HRESULT hr,
+                               std::string document)
+{
+    auto use = operation->finish(generation, Operation::Outcome{hr, std::move(document)});
+    if (use) deliverCompletion(operation, *use);
+}
+
+void Client::deliverCompletion(const std::shared_ptr<Operation>& operation, const Operation::Use& use)
+{
+    if (operation->isClosed()) return;
+    const auto callbacks = operation->callbacks();
+    if (callbacks.completion) {
+        dispatcher_.post([operation] {
+            if (!operation->gate().enter()) return;
+            // The callback and context current when it runs (HcsSetOperationContext may change them).
+            const auto current = operation->callbacks();
+            if (current.completion) {
+                operation->markCompletionObserved();
+                current.completion(operation->handle(), current.context);
+            }
+            operation->gate().leave();
+        });
+    } else if (callbacks.events) {
+        dispatcher_.post([operation] {
+            if (!operation->gate().enter()) return;
+            const auto current = operation->callbacks();
+            if (current.events) {
+                operation->markCompletionObserved();
+                HCS_EVENT event{HcsEventOperationCallback, nullptr, operation->handle()};
+                current.events(&event, current.context);
+            }
+            operation->gate().leave();
+        });
+    } else if (use.systemHandle && use.systemHandle->acceptOrDeferCompletion(operation)) {
+        postSystemEvent(use.systemHandle, HcsEventOperationCallback, {}, operation);
+    }
+}
+
+void Client::postSystemEvent(const std::shared_ptr<SystemHandle>& system, HCS_EVENT_TYPE type, std::string data,
+                             std::shared_ptr<Operation> operation)
+{
+    dispatcher_.post([system, type, data = std::move(data), operation = std::move(operation)] {
+        if (!system->gate().enter()) return;
+        if (operation && !operation->gate().enter()) {
+            system->gate().leave();
+            return;
+        }
+        const auto registration = system->registration();
+        if (registration && registration->callback) {
+            std::wstring wideData;
+            bool haveData = false;
+            if (!data.empty()) {
+                auto converted = fromUtf8(data);
+                if (converted) {
+                    wideData = std::move(converted.value());
+                    haveData = true;
+                } else {
+                    HC_LOG(Warn, "hcs", "event data is not valid UTF-8; delivering the event without data");
+                }
+            }
+            HCS_EVENT event{type, haveData ? wideData.c_str() : nullptr, operation ? operation->handle() : nullptr};
+            if (operation) operation->markCompletionObserved();
+            registration->callback(&event, registration->context);
+        }
+        if (operation) operation->gate().leave();
+        system->gate().leave();
+    });
+}
+
+void Client::onEvent(const ServiceChannel* channel, const ServiceEvent& event)
+{
+    if (event.type == HcsEventServiceDisconnect) {
+        onDisconnect(channel);
+        return;
+    }
+    if (event.type == HcsEventOperationCallback || event.type == HcsEventProcessExited) {
+        HC_LOG(Warn, "hcs", "ignoring an event of type " + std::to_string(event.type) + " sent for a system handle");
+        return;
+    }
+    for (auto& system : systems_.all()) {
+        if (system->channel().get() != channel || system->number() != event.handle) continue;
+        if (system->registration()) postSystemEvent(system, event.type, event.data, nullptr);
+    }
+}
+
+void Client::onDisconnect(const ServiceChannel* channel)
+{
+    {
+        std::lock_guard lock(channelMutex_);
+        if (serviceChannel_.get() == channel) serviceChannel_.reset();  // the next call reconnects
+    }
+    // Pending operations of that connection will never hear back.
+    for (auto& operation : operations_.all()) {
+        uint64_t generation = 0;
+        if (operation->isPendingOn(channel, &generation))
+            completeOperation(operation, generation, HCS_E_SERVICE_DISCONNECT,
+                              resultErrorDocument(HCS_E_SERVICE_DISCONNECT, "lost the connection to hcsd"));
+    }
+    for (auto& system : systems_.all()) {
+        if (system->channel().get() == channel && system->registration())
+            postSystemEvent(system, HcsEventServiceDisconnect, {}, nullptr);
+    }
+}
+
+}  // namespace hc::hcs

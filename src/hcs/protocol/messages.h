@@ -1,0 +1,130 @@
+// The hcsd wire protocol, version 1: one JSON object per line over a Unix stream socket (docs/protocol.md).
+// This is the ONE place that knows the wire format: hcsd hands the service typed Requests decoded
+// here, and the client channel encodes/decodes through the same functions.
+//
+//   server -> client  {"greeting": {"service": "hcsd", "version": "0.1.0", "protocols": [1]}}
+//   client -> server  {"id": 1, "method": "Hello", "params": {"protocol": 1, "client": "name"}}
+//   client -> server  {"id": 2, "method": "StartComputeSystem", "params": {"handle": 1, "options": null}}
+//   server -> client  {"id": 2, "result": {}}
+//   server -> client  {"id": 3, "error": {"hr": -2143878907, "name": "HCS_E_INVALID_STATE", "message": "...",
+//                                         "document": {"Error": -2143878907, "ErrorMessage": "..."}}}
+//   server -> client  {"event": "SystemExited", "handle": 1, "data": {"Status": 0, "ExitType": "GracefulExit", ...}}
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/result.h"
+
+namespace hc::hcs::protocol {
+
+constexpr uint32_t kProtocolVersion = 1;
+constexpr uint32_t kMinProtocolVersion = 1;
+// Longest line either side accepts; a longer line is a protocol error (the connection is closed).
+constexpr size_t kMaxLineBytes = 16 * 1024 * 1024;
+
+enum class Method {
+    Hello,
+    Cancel,
+    CreateComputeSystem,
+    OpenComputeSystem,
+    CloseComputeSystem,
+    EnumerateComputeSystems,
+    StartComputeSystem,
+    ShutDownComputeSystem,
+    TerminateComputeSystem,
+    CrashComputeSystem,
+    PauseComputeSystem,
+    ResumeComputeSystem,
+    SaveComputeSystem,
+    GetComputeSystemProperties,
+    ModifyComputeSystem,
+    WaitForComputeSystemExit,
+    GetServiceProperties,
+};
+
+const char* methodName(Method method);
+std::optional<Method> methodFromName(std::string_view name);
+
+// Typed parameters, one struct per shape of "params".
+struct HelloParams {
+    uint32_t protocol = 0;
+    std::string client;
+};
+struct CancelParams {
+    uint64_t requestId = 0;
+};
+struct CreateParams {
+    uint64_t handle = 0;
+    std::string id;
+    std::string configuration;
+};
+struct OpenParams {
+    uint64_t handle = 0;
+    std::string id;
+};
+struct HandleParams {  // CloseComputeSystem
+    uint64_t handle = 0;
+};
+struct QueryParams {  // EnumerateComputeSystems, GetServiceProperties: the query text ("" = none)
+    std::string query;
+};
+struct SystemCallParams {  // Start/ShutDown/Terminate/Crash/Pause/Resume/Save (options), GetProperties (query),
+                           // Modify (configuration): one document argument
+    uint64_t handle = 0;
+    std::string document;
+};
+struct WaitExitParams {
+    uint64_t handle = 0;
+    uint32_t timeoutMs = 0xFFFFFFFFu;
+};
+
+using Params =
+    std::variant<HelloParams, CancelParams, CreateParams, OpenParams, HandleParams, QueryParams, SystemCallParams,
+                 WaitExitParams>;
+
+struct Request {
+    uint64_t id = 0;
+    Method method = Method::Hello;
+    Params params;
+};
+
+// Decodes one request line. On failure, `idOut` holds the request id when the line had a readable
+// one (so the error reply can name it); the error is HCS_E_PROTOCOL_ERROR (malformed) or
+// HCS_E_UNKNOWN_MESSAGE (unknown method), with a message saying what was wrong.
+Result<Request> decodeRequest(std::string_view line, std::optional<uint64_t>* idOut);
+
+// Server -> client lines (each ends with '\n').
+std::string encodeGreeting(std::string_view serviceVersion);
+std::string encodeResult(uint64_t id, const nlohmann::json& result);
+std::string encodeError(std::optional<uint64_t> id, HRESULT hr, std::string_view message);
+std::string encodeEvent(std::string_view event, uint64_t handle, const nlohmann::json& data);
+
+// Client -> server: `paramsJson` must be a JSON object (or empty for {}); E_INVALIDARG otherwise.
+Result<std::string> encodeRequest(uint64_t id, std::string_view method, std::string_view paramsJson);
+
+// What a client reads.
+struct Greeting {
+    std::string serviceVersion;
+    std::vector<uint32_t> protocols;
+};
+struct Reply {
+    uint64_t id = 0;
+    HRESULT hr = S_OK;
+    std::string document;  // success: the result as JSON text ("" when null); failure: the ResultError document
+};
+struct Event {
+    std::string name;
+    uint64_t handle = 0;
+    std::string data;
+};
+using ServerMessage = std::variant<Greeting, Reply, Event>;
+Result<ServerMessage> decodeServerMessage(std::string_view line);
+
+}  // namespace hc::hcs::protocol

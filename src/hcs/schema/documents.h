@@ -1,0 +1,48 @@
+// The small HCS documents other than the configuration: ResultError (every failure), SystemExitStatus
+// (SystemExited events and WaitForComputeSystemExit), and the property / enumerate queries.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace hc::hcs::schema {
+
+// {"Error": <int32 HRESULT>, "ErrorMessage": "..."}.
+nlohmann::json resultError(HRESULT hr, std::string_view message);
+
+enum class ExitType { None, GracefulExit, ForcedExit, UnexpectedExit, Unknown };
+enum class ExitDetail { Shutdown, Terminate, UnexpectedExit, ServiceStop, HcsApiFatalError };
+enum class ExitInitiator { None, GuestOS, Client, Internal, Unknown };
+
+const char* exitTypeName(ExitType type);
+
+struct SystemExitStatus {
+    HRESULT status = S_OK;
+    ExitType type = ExitType::None;
+    ExitDetail detail = ExitDetail::Shutdown;
+    ExitInitiator initiator = ExitInitiator::None;
+};
+
+// {"Status": hr, "ExitType": "...", "Attribution": [{"SystemExit": {"Detail": "...", "Initiator": "..."}}]}
+nlohmann::json toJson(const SystemExitStatus& status);
+
+// PropertyQuery {"PropertyTypes": [...]}: an empty or null query asks for the basic properties only.
+struct PropertyQuery {
+    bool statistics = false;
+    bool terminateOnLastHandleClosed = false;
+};
+// Unknown property types fail with E_NOTIMPL naming the type ("ProcessList", "GuestConnection", ...).
+Result<PropertyQuery> parsePropertyQuery(std::string_view query);
+
+// Enumerate query {"Ids": [], "Names": [], "Types": [], "Owners": []}; an empty list matches everything.
+struct EnumerateQuery {
+    std::vector<std::string> ids, names, types, owners;
+};
+Result<EnumerateQuery> parseEnumerateQuery(std::string_view query);
+
+}  // namespace hc::hcs::schema

@@ -1,0 +1,175 @@
+#include "hcs/service/server.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/log.h"
+#include "hcs/protocol/messages.h"
+
+namespace hc::hcs::service {
+
+namespace {
+// A client that lets this much output pile up without reading is dropped.
+constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
+}  // namespace
+
+Server::Server(EventLoop& loop, Service& service, int listenFd) : loop_(loop), service_(service), listenFd_(listenFd)
+{
+    loop_.watchFd(listenFd_, POLLIN, [this](short) { accept(); });
+}
+
+Server::~Server()
+{
+    loop_.unwatchFd(listenFd_);
+    close(listenFd_);
+    for (auto& [id, c] : connections_) {
+        loop_.unwatchFd(c.fd);
+        close(c.fd);
+    }
+}
+
+void Server::accept()
+{
+    int fd = accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EINTR) HC_LOG(Warn, "hcsd", "accept failed");
+        return;
+    }
+    uint64_t id = nextConnection_++;
+    Connection& c = connections_[id];
+    c.fd = fd;
+    c.session = service_.openSession([this, id](const std::string& line) { send(id, line); });
+    loop_.watchFd(fd, POLLIN, [this, id](short revents) {
+        if (revents & POLLOUT) onWritable(id);
+        if (revents & (POLLIN | POLLHUP | POLLERR)) onReadable(id);
+    });
+    HC_LOG(Info, "hcsd", "client connected (connection " + std::to_string(id) + ")");
+    send(id, protocol::encodeGreeting(kServiceVersion));
+}
+
+void Server::onReadable(uint64_t id)
+{
+    auto it = connections_.find(id);
+    if (it == connections_.end() || it->second.closing) return;
+    char buffer[65536];
+    ssize_t n = recv(it->second.fd, buffer, sizeof buffer, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+        scheduleClose(id);
+        return;
+    }
+    it->second.input.append(buffer, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = it->second.input.find('\n', start)) != std::string::npos; start = nl + 1) {
+        std::string line = it->second.input.substr(start, nl - start);
+        handleLine(id, line);
+        it = connections_.find(id);
+        if (it == connections_.end() || it->second.closing) return;
+    }
+    it->second.input.erase(0, start);
+    if (it->second.input.size() > protocol::kMaxLineBytes) {
+        send(id, protocol::encodeError(std::nullopt, HCS_E_PROTOCOL_ERROR, "line longer than 16 MiB; closing"));
+        scheduleClose(id);
+    }
+}
+
+void Server::handleLine(uint64_t id, const std::string& rawLine)
+{
+    std::string line = rawLine;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) return;  // blank lines are allowed by hand
+    std::optional<uint64_t> requestId;
+    auto request = protocol::decodeRequest(line, &requestId);
+    if (!request) {
+        send(id, protocol::encodeError(requestId, request.error().hr, request.error().message));
+        return;
+    }
+    Connection& c = connections_.at(id);
+    if (request->method == protocol::Method::Hello) {
+        if (c.helloDone) {
+            send(id, protocol::encodeError(request->id, HCS_E_PROTOCOL_ERROR, "Hello was already negotiated"));
+            return;
+        }
+        const auto& hello = std::get<protocol::HelloParams>(request->params);
+        if (hello.protocol < protocol::kMinProtocolVersion || hello.protocol > protocol::kProtocolVersion) {
+            send(id, protocol::encodeError(request->id, HCS_E_UNSUPPORTED_PROTOCOL_VERSION,
+                                           "protocol version " + std::to_string(hello.protocol) +
+                                               " is not supported (this hcsd speaks " +
+                                               std::to_string(protocol::kMinProtocolVersion) + " to " +
+                                               std::to_string(protocol::kProtocolVersion) + ")"));
+            return;
+        }
+        c.helloDone = true;
+        HC_LOG(Info, "hcsd", "connection " + std::to_string(id) + " is \"" + hello.client + "\"");
+        send(id, protocol::encodeResult(request->id, {{"protocol", hello.protocol}, {"version", kServiceVersion}}));
+        return;
+    }
+    if (!c.helloDone) {
+        send(id, protocol::encodeError(request->id, HCS_E_PROTOCOL_ERROR, "send Hello first"));
+        return;
+    }
+    service_.handle(c.session, *request);
+}
+
+void Server::send(uint64_t id, const std::string& line)
+{
+    auto it = connections_.find(id);
+    if (it == connections_.end() || it->second.closing) return;
+    Connection& c = it->second;
+    c.output += line;
+    if (c.output.size() > kMaxPendingOutput) {
+        HC_LOG(Warn, "hcsd", "connection " + std::to_string(id) + " does not read its replies; closing it");
+        scheduleClose(id);
+        return;
+    }
+    flush(c);
+    if (c.closing) scheduleClose(id);
+}
+
+void Server::flush(Connection& c)
+{
+    while (!c.output.empty()) {
+        ssize_t n = ::send(c.fd, c.output.data(), c.output.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) break;
+            c.closing = true;  // peer gone; the read side reports it too
+            return;
+        }
+        c.output.erase(0, static_cast<size_t>(n));
+    }
+    loop_.setFdEvents(c.fd, c.output.empty() ? POLLIN : (POLLIN | POLLOUT));
+}
+
+void Server::onWritable(uint64_t id)
+{
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    flush(it->second);
+    if (it->second.closing) scheduleClose(id);
+}
+
+void Server::scheduleClose(uint64_t id)
+{
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    it->second.closing = true;
+    loop_.unwatchFd(it->second.fd);
+    loop_.post([this, id] { closeNow(id); });
+}
+
+void Server::closeNow(uint64_t id)
+{
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    uint64_t session = it->second.session;
+    close(it->second.fd);
+    connections_.erase(it);
+    HC_LOG(Info, "hcsd", "client disconnected (connection " + std::to_string(id) + ")");
+    service_.closeSession(session);
+}
+
+}  // namespace hc::hcs::service

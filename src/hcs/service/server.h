@@ -1,0 +1,52 @@
+// The connection layer of hcsd: accepts clients on the listening socket, frames JSON lines, sends
+// the greeting, negotiates the protocol version (Hello), decodes each line with protocol::
+// decodeRequest and hands typed requests to the Service. Malformed input gets an error reply and
+// never reaches the service; a client that floods without reading is disconnected.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "hcs/service/event_loop.h"
+#include "hcs/service/service.h"
+
+namespace hc::hcs::service {
+
+class Server {
+public:
+    // Takes ownership of `listenFd`.
+    Server(EventLoop& loop, Service& service, int listenFd);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    size_t connectionCount() const { return connections_.size(); }
+
+private:
+    struct Connection {
+        int fd = -1;
+        uint64_t session = 0;
+        std::string input;
+        std::string output;
+        bool helloDone = false;
+        bool closing = false;
+    };
+
+    void accept();
+    void onReadable(uint64_t id);
+    void onWritable(uint64_t id);
+    void handleLine(uint64_t id, const std::string& line);
+    void send(uint64_t id, const std::string& line);
+    void flush(Connection& c);
+    // Closes after the current handler (never re-enters the Service from inside it).
+    void scheduleClose(uint64_t id);
+    void closeNow(uint64_t id);
+
+    EventLoop& loop_;
+    Service& service_;
+    int listenFd_;
+    std::map<uint64_t, Connection> connections_;
+    uint64_t nextConnection_ = 1;
+};
+
+}  // namespace hc::hcs::service

@@ -1,0 +1,157 @@
+#include "hcs/vm/qemu_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "base/hresult.h"
+
+namespace hc::hcs::vm {
+
+namespace {
+
+Error errnoError(const std::string& what)
+{
+    int err = errno;
+    return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
+}
+
+}  // namespace
+
+Result<int> openPidfd(pid_t pid)
+{
+    int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) return errnoError("pidfd_open(" + std::to_string(pid) + ")");
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
+Result<StartedProcess> startProcess(const std::vector<std::string>& args, int inheritFd, const std::string& logPath)
+{
+    if (args.empty()) return makeError(E_INVALIDARG, "empty command line");
+    int logFd = open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (logFd < 0) return errnoError("cannot open " + logPath);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    // An error pipe tells the parent whether exec worked (it closes on exec: CLOEXEC).
+    int errPipe[2];
+    if (pipe2(errPipe, O_CLOEXEC) != 0) {
+        close(logFd);
+        return errnoError("pipe");
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        Error e = errnoError("fork");
+        close(logFd);
+        close(errPipe[0]);
+        close(errPipe[1]);
+        return e;
+    }
+    if (pid == 0) {
+        // Child: only async-signal-safe calls until exec.
+        setsid();
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        signal(SIGPIPE, SIG_DFL);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) dup2(devnull, 0);
+        dup2(logFd, 1);
+        dup2(logFd, 2);
+        if (inheritFd >= 0) {
+            if (inheritFd == 3) {
+                fcntl(3, F_SETFD, 0);
+            } else {
+                dup2(inheritFd, 3);  // dup2 clears close-on-exec on the copy
+            }
+        }
+        execvp(argv[0], argv.data());
+        int err = errno;
+        ssize_t ignored = write(errPipe[1], &err, sizeof err);
+        (void)ignored;
+        _exit(127);
+    }
+    close(logFd);
+    close(errPipe[1]);
+    int childErr = 0;
+    ssize_t n;
+    do {
+        n = read(errPipe[0], &childErr, sizeof childErr);
+    } while (n < 0 && errno == EINTR);
+    close(errPipe[0]);
+    if (n == sizeof childErr) {
+        waitpid(pid, nullptr, 0);
+        return makeError(hresultFromErrno(childErr), "cannot run " + args[0] + ": " + std::strerror(childErr));
+    }
+    auto pidfd = openPidfd(pid);
+    if (!pidfd) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        return pidfd.error();
+    }
+    return StartedProcess{pid, *pidfd};
+}
+
+std::string reapProcess(pid_t pid)
+{
+    int status = 0;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r != pid) return "";
+    if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+    return "";
+}
+
+Result<ProcessStats> readProcessStats(pid_t pid)
+{
+    ProcessStats stats;
+    std::string base = "/proc/" + std::to_string(pid);
+    std::ifstream statFile(base + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(statFile)), std::istreambuf_iterator<char>());
+    // The command name (field 2) may contain spaces and ')'; fields after the last ')' are fixed.
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) return makeError(HCS_E_SYSTEM_NOT_FOUND, "cannot read " + base + "/stat");
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    uint64_t utime = 0, stime = 0;
+    // After ')': state(3) ppid(4) ... utime(14) stime(15).
+    for (int index = 3; index <= 15 && (fields >> field); ++index) {
+        if (index == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+        if (index == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+    }
+    const uint64_t hz = static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+    stats.userTime100ns = utime * 10000000ULL / hz;
+    stats.kernelTime100ns = stime * 10000000ULL / hz;
+    std::ifstream status(base + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        auto kb = [&](const char* key, uint64_t& out) {
+            size_t len = std::strlen(key);
+            if (line.compare(0, len, key) == 0) out = std::strtoull(line.c_str() + len, nullptr, 10) * 1024;
+        };
+        kb("VmRSS:", stats.residentBytes);
+        kb("VmHWM:", stats.peakResidentBytes);
+        kb("RssAnon:", stats.anonymousBytes);
+        kb("VmSize:", stats.virtualBytes);
+    }
+    return stats;
+}
+
+std::string tailOfFile(const std::string& path, size_t maxBytes)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() > maxBytes) text = "..." + text.substr(text.size() - maxBytes);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+}
+
+}  // namespace hc::hcs::vm

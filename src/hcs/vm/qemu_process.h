@@ -1,0 +1,46 @@
+// Starting a QEMU process and watching it: the monitor socket is created by hcsd and handed to QEMU
+// as an inherited listening descriptor, so hcsd can connect before QEMU is ready (the connection
+// waits in the backlog) and needs no polling for a socket file to appear. The process is watched
+// through a pidfd, which also works for a QEMU re-adopted after hcsd restarted (not our child).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace hc::hcs::vm {
+
+struct StartedProcess {
+    pid_t pid = -1;
+    int pidfd = -1;  // readable when the process exits
+};
+
+// Starts `args` in a new session (so terminal signals to hcsd do not reach it) with stdin from
+// /dev/null, stdout+stderr appended to `logPath`, and `inheritFd` available as descriptor 3.
+Result<StartedProcess> startProcess(const std::vector<std::string>& args, int inheritFd, const std::string& logPath);
+
+// pidfd for an existing process (re-adoption).
+Result<int> openPidfd(pid_t pid);
+
+// Reaps `pid` if it is our child and has exited; returns a description of how it ended ("exit code 1",
+// "killed by signal 9"), or "" when unknown (not our child).
+std::string reapProcess(pid_t pid);
+
+// Resource use of a running process, from /proc/<pid>/stat and /proc/<pid>/status.
+struct ProcessStats {
+    uint64_t userTime100ns = 0;
+    uint64_t kernelTime100ns = 0;
+    uint64_t residentBytes = 0;      // VmRSS
+    uint64_t peakResidentBytes = 0;  // VmHWM
+    uint64_t anonymousBytes = 0;     // RssAnon
+    uint64_t virtualBytes = 0;       // VmSize
+};
+Result<ProcessStats> readProcessStats(pid_t pid);
+
+// The last `maxBytes` of a log file, for error messages ("qemu-system-x86_64: -kernel: ...").
+std::string tailOfFile(const std::string& path, size_t maxBytes = 600);
+
+}  // namespace hc::hcs::vm

@@ -1,0 +1,326 @@
+#include "projfs/core/virtualization_instance.h"
+
+#include "base/filetime.h"
+#include "base/hresult.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "projfs/core/enumeration_session.h"
+#include "projfs/core/hydration.h"
+#include "projfs/store/rel_path.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+
+namespace hc::projfs {
+namespace {
+
+thread_local bool t_deliveringCompletion = false;
+
+pid_t currentTid()
+{
+    return static_cast<pid_t>(::syscall(SYS_gettid));
+}
+
+// The kernel names the requesting thread; ProjFS reports its process.
+uint32_t processOfThread(pid_t tid)
+{
+    if (tid <= 0) return 0;
+    std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Tgid:", 0) == 0) return static_cast<uint32_t>(std::strtoul(line.c_str() + 5, nullptr, 10));
+    }
+    return 0;
+}
+
+std::wstring processImage(pid_t tid)
+{
+    if (tid <= 0) return {};
+    char buf[4096];
+    std::string link = "/proc/" + std::to_string(tid) + "/exe";
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
+    if (n <= 0) return {};
+    return wideFromDiskName(std::string_view(buf, static_cast<size_t>(n)));
+}
+
+timespec timeOrNow(const LARGE_INTEGER& ticks)
+{
+    return timespecFromFiletime(ticks.QuadPart == 0 ? filetimeNow() : ticks.QuadPart);
+}
+
+}  // namespace
+
+VirtualizationInstance::VirtualizationInstance(std::unique_ptr<BackingStore> store, InstanceOptions options)
+    : store_(std::move(store)),
+      options_(options),
+      slots_(options.concurrentThreadCount),
+      hydrator_(std::make_unique<Hydrator>(*this))
+{
+}
+
+VirtualizationInstance::~VirtualizationInstance()
+{
+    stop();
+}
+
+bool VirtualizationInstance::onProviderCompletionThread()
+{
+    return t_deliveringCompletion;
+}
+
+bool VirtualizationInstance::threadIsInCallback(pid_t tid)
+{
+    std::lock_guard lock(callbackThreadsMutex_);
+    return tid > 0 && callbackThreads_.count(tid) != 0;
+}
+
+bool VirtualizationInstance::isProviderBacked(const RequestContext& ctx, const std::string& dirRel)
+{
+    if (threadIsInCallback(ctx.tid)) return false;
+    if (dirRel.empty()) return true;
+    auto record = store_->readRecord(dirRel);
+    return record.ok() && record->isDirectory && record->state == ItemState::Placeholder;
+}
+
+void VirtualizationInstance::resolveChild(const RequestContext& ctx, const std::string& dirRel, const std::string& name,
+                                          std::function<void(Result<std::optional<std::string>>)> done)
+{
+    std::string rel = joinRel(dirRel, name);
+    auto existing = store_->readRecord(rel);
+    if (existing.ok()) {
+        return done(existing->state == ItemState::Tombstone ? std::optional<std::string>() : std::optional(name));
+    }
+    if (existing.hr() != HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) return done(existing.error());
+    if (!isProviderBacked(ctx, dirRel)) return done(std::optional<std::string>());
+
+    // In a projected directory names are case-insensitive, as on Windows.
+    auto found = store_->findChild(dirRel, name);
+    if (found.ok() && found->has_value()) {
+        auto record = store_->readRecord(joinRel(dirRel, **found));
+        return done(record.ok() && record->state == ItemState::Tombstone ? std::optional<std::string>() : *found);
+    }
+    Invocation invocation;
+    invocation.kind = CommandKind::GetPlaceholderInfo;
+    invocation.filePathName = providerPathFromRel(rel);
+    const PRJ_CALLBACKS& callbacks = options_.callbacks;
+    invoke(
+        ctx, invocation, [&callbacks](const PRJ_CALLBACK_DATA& data) { return callbacks.GetPlaceholderInfoCallback(&data); },
+        [this, dirRel, name, done = std::move(done)](HRESULT hr) {
+            if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)) {
+                return done(std::optional<std::string>());
+            }
+            if (FAILED(hr)) return done(makeError(hr, "GetPlaceholderInfo failed: " + hresultName(hr)));
+            auto written = store_->findChild(dirRel, name);
+            if (!written) return done(written.error());
+            done(*written);
+        });
+}
+
+void VirtualizationInstance::ensureHydrated(const RequestContext& ctx, const std::string& rel,
+                                            std::function<void(HRESULT)> done)
+{
+    if (threadIsInCallback(ctx.tid)) return done(S_OK);  // the provider's own reads see the disk
+    hydrator_->hydrate(ctx, rel, std::move(done));
+}
+
+void VirtualizationInstance::prepareForWrite(const RequestContext& ctx, const std::string& rel, bool truncating,
+                                             std::function<void(HRESULT)> done)
+{
+    auto record = store_->readRecord(rel);
+    if (!record) return done(record.hr());
+    if (record->state == ItemState::Full || record->isDirectory) return done(S_OK);
+    auto markFull = [this, rel, done = std::move(done)](HRESULT hr) {
+        if (SUCCEEDED(hr)) hr = store_->setState(rel, ItemState::Full).hr();
+        done(hr);
+    };
+    if (record->state == ItemState::Placeholder && !truncating) return ensureHydrated(ctx, rel, std::move(markFull));
+    markFull(S_OK);
+}
+
+Status VirtualizationInstance::prepareNewItem(const std::string& rel)
+{
+    if (auto s = store_->clearTombstone(rel); !s) return s;
+    auto [parentRel, name] = splitRel(rel);
+    if (!parentRel.empty()) {
+        auto parent = store_->readRecord(parentRel);
+        if (parent.ok() && parent->state == ItemState::Placeholder && !parent->dirty) (void)store_->setDirty(parentRel);
+    }
+    return {};
+}
+
+Status VirtualizationInstance::removeItem(const std::string& rel, bool isDirectory)
+{
+    auto record = store_->readRecord(rel);
+    if (!record) return record.error();
+    if (record->state == ItemState::Tombstone) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
+    bool projected = record->projected || record->state != ItemState::Full;
+    if (isDirectory) {
+        if (auto s = store_->clearTombstonesIn(rel); !s) return s;
+        if (::unlinkat(store_->rootFd(), rel.c_str(), AT_REMOVEDIR) != 0) {
+            return makeError(hresultFromErrno(errno), "rmdir '" + rel + "'");
+        }
+        return projected ? store_->makeTombstone(rel) : Status();
+    }
+    if (projected) return store_->makeTombstone(rel);  // replaces the file atomically
+    if (::unlinkat(store_->rootFd(), rel.c_str(), 0) != 0) return makeError(hresultFromErrno(errno), "unlink '" + rel + "'");
+    return {};
+}
+
+Status VirtualizationInstance::renameItem(const std::string& fromRel, const std::string& toRel, unsigned flags)
+{
+    auto record = store_->readRecord(fromRel);
+    if (!record) return record.error();
+    if (record->state == ItemState::Tombstone) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
+    if (record->isDirectory && record->state == ItemState::Placeholder) {
+        // Its virtual children are known to the provider by this path only.
+        return makeError(HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE), "directory placeholders cannot be renamed");
+    }
+    if (auto s = store_->clearTombstone(toRel); !s) return s;
+    if (::renameat2(store_->rootFd(), fromRel.c_str(), store_->rootFd(), toRel.c_str(), flags) != 0) {
+        return makeError(hresultFromErrno(errno), "rename '" + fromRel + "'");
+    }
+    bool projected = record->projected || record->state != ItemState::Full;
+    if (projected && !(flags & RENAME_EXCHANGE)) return store_->makeTombstone(fromRel);
+    return {};
+}
+
+std::shared_ptr<EnumerationSession> VirtualizationInstance::openEnumeration(const RequestContext& ctx,
+                                                                            const std::string& dirRel)
+{
+    return std::make_shared<EnumerationSession>(*this, dirRel, isProviderBacked(ctx, dirRel));
+}
+
+HRESULT VirtualizationInstance::writePlaceholderInfo(PCWSTR destinationFileName, const PRJ_PLACEHOLDER_INFO* info,
+                                                     UINT32 size, const PRJ_EXTENDED_INFO* extended)
+{
+    if (destinationFileName == nullptr || info == nullptr) return E_INVALIDARG;
+    if (size < sizeof(PRJ_PLACEHOLDER_INFO)) return HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
+    if (extended != nullptr) {
+        if (extended->InfoType != PRJ_EXT_INFO_TYPE_SYMLINK) return E_INVALIDARG;
+        return HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED);  // symbolic link placeholders: not yet
+    }
+    auto rel = relFromProviderPath(destinationFileName, "destinationFileName");
+    if (!rel) return rel.hr();
+    if (rel->empty()) return E_INVALIDARG;
+    const PRJ_FILE_BASIC_INFO& basic = info->FileBasicInfo;
+    if (basic.FileSize < 0) return E_INVALIDARG;
+    PlaceholderSpec spec;
+    spec.isDirectory = basic.IsDirectory != 0;
+    spec.size = spec.isDirectory ? 0 : basic.FileSize;
+    spec.lastWriteTime = timeOrNow(basic.LastWriteTime);
+    spec.lastAccessTime = timeOrNow(basic.LastAccessTime);
+    spec.readOnly = (basic.FileAttributes & FILE_ATTRIBUTE_READONLY) != 0;
+    spec.version = info->VersionInfo;
+    spec.originPath = *rel;
+    auto existed = store_->statItem(*rel).ok();
+    Status status = store_->writePlaceholder(*rel, spec);
+    if (!status) {
+        HC_LOG(Info, "projfs", "PrjWritePlaceholderInfo '" + *rel + "': " + status.error().message);
+        return status.hr();
+    }
+    if (existed && itemChanged_) itemChanged_(*rel);
+    return S_OK;
+}
+
+HRESULT VirtualizationInstance::writeFileData(const GUID* dataStreamId, const void* buffer, UINT64 byteOffset,
+                                              UINT32 length)
+{
+    if (dataStreamId == nullptr) return E_INVALIDARG;
+    return hydrator_->writeFileData(*dataStreamId, buffer, byteOffset, length);
+}
+
+HRESULT VirtualizationInstance::completeCommand(INT32 commandId, HRESULT result,
+                                                const PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* ext)
+{
+    PRJ_DIR_ENTRY_BUFFER_HANDLE buffer = nullptr;
+    if (ext != nullptr) {
+        if (ext->CommandType == PRJ_COMPLETE_COMMAND_TYPE_ENUMERATION) {
+            buffer = ext->Enumeration.DirEntryBufferHandle;
+        } else if (ext->CommandType != PRJ_COMPLETE_COMMAND_TYPE_NOTIFICATION) {
+            return E_INVALIDARG;
+        }
+    }
+    t_deliveringCompletion = true;
+    HRESULT hr = commands_.complete(commandId, result, buffer);
+    t_deliveringCompletion = false;
+    return hr;
+}
+
+void VirtualizationInstance::invoke(const RequestContext& ctx, const Invocation& invocation,
+                                    const std::function<HRESULT(const PRJ_CALLBACK_DATA&)>& call,
+                                    PendingCommand::Handler done, bool hookInterrupt,
+                                    const std::function<void(int32_t)>& onRegistered)
+{
+    const HRESULT unavailable = HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_UNAVAILABLE);
+    if (stopping()) return done(unavailable);
+    auto command = commands_.create(invocation.kind, std::move(done), invocation.enumBuffer);
+    if (onRegistered) onRegistered(command->id());
+    if (hookInterrupt && invocation.cancellable) {
+        int32_t id = command->id();
+        ctx.interruption->setHandler([this, id] { cancelCommand(id); });
+    }
+    if (!slots_.acquire()) {
+        commands_.cancel(command->id(), unavailable);
+        commands_.callbackReturned(command, unavailable);
+        return;
+    }
+    PRJ_PLACEHOLDER_VERSION_INFO version{};
+    if (invocation.versionInfo) version = *invocation.versionInfo;
+    std::wstring image = processImage(ctx.tid);
+    PRJ_CALLBACK_DATA data{};
+    data.Size = sizeof(data);
+    data.Flags = invocation.flags;
+    data.NamespaceVirtualizationContext = handle_;
+    data.CommandId = command->id();
+    data.DataStreamId = invocation.dataStreamId;
+    data.FilePathName = invocation.filePathName.c_str();
+    data.VersionInfo = invocation.versionInfo ? &version : nullptr;
+    data.TriggeringProcessId = processOfThread(ctx.tid);
+    data.TriggeringProcessImageFileName = image.c_str();
+    data.InstanceContext = options_.instanceContext;
+
+    pid_t self = currentTid();
+    {
+        std::lock_guard lock(callbackThreadsMutex_);
+        callbackThreads_.insert(self);
+    }
+    HRESULT hr = call(data);
+    {
+        std::lock_guard lock(callbackThreadsMutex_);
+        callbackThreads_.erase(callbackThreads_.find(self));
+    }
+    slots_.release();
+    commands_.callbackReturned(command, hr);
+}
+
+void VirtualizationInstance::cancelCommand(int32_t commandId)
+{
+    auto command = commands_.cancel(commandId, HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED));
+    if (!command || options_.callbacks.CancelCommandCallback == nullptr) return;
+    // The provider hears about it only while it is running (never after Stop).
+    if (!slots_.enterUnlimited()) return;
+    PRJ_CALLBACK_DATA data{};
+    data.Size = sizeof(data);
+    data.NamespaceVirtualizationContext = handle_;
+    data.CommandId = commandId;
+    data.FilePathName = L"";
+    data.TriggeringProcessImageFileName = L"";
+    data.InstanceContext = options_.instanceContext;
+    options_.callbacks.CancelCommandCallback(&data);
+    slots_.leaveUnlimited();
+}
+
+void VirtualizationInstance::stop()
+{
+    slots_.stopAndDrain();
+    size_t cancelled = commands_.cancelAll(HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_UNAVAILABLE));
+    if (cancelled != 0) HC_LOG(Info, "projfs", "stop: failed " + std::to_string(cancelled) + " pending requests");
+    executor_.shutdown();
+}
+
+}  // namespace hc::projfs

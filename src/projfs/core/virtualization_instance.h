@@ -1,0 +1,133 @@
+// VirtualizationInstance: one running provider (PrjStartVirtualizing .. PrjStopVirtualizing). It gives
+// the file system its ProjFS meaning — which names exist (GetPlaceholderInfo), what a file contains
+// (GetFileData, via Hydrator), what a directory lists (EnumerationSession) and what deleting leaves
+// behind (tombstones) — and serves the provider's calls back into ProjFS (PrjWritePlaceholderInfo,
+// PrjWriteFileData, PrjCompleteCommand). It never sees a FUSE type: the transport calls it with
+// root-relative paths and a RequestContext, and gets answers through continuations.
+//
+// Threads: the transport's threads call in; provider callbacks run on them (at most
+// ConcurrentThreadCount at once); asynchronous completions arrive on the provider's threads; a
+// SerialExecutor runs continuations that must not run on a provider thread. Lifecycle: constructed by
+// PrjStartVirtualizing before the mount, stop() before the unmount, destroyed after it.
+#pragma once
+
+#include "base/result.h"
+#include "projfs/core/callback_slots.h"
+#include "projfs/core/command_table.h"
+#include "projfs/core/executor.h"
+#include "projfs/core/request_context.h"
+#include "projfs/store/backing_store.h"
+
+#include <projectedfslib.h>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+namespace hc::projfs {
+
+class Hydrator;
+class EnumerationSession;
+
+struct InstanceOptions {
+    PRJ_CALLBACKS callbacks{};
+    void* instanceContext = nullptr;
+    GUID instanceId{};
+    unsigned concurrentThreadCount = 0;  // resolved (never 0)
+    unsigned poolThreadCount = 0;        // resolved (never 0)
+    PRJ_STARTVIRTUALIZING_FLAGS flags = PRJ_FLAG_NONE;
+};
+
+inline constexpr uint32_t kWriteAlignment = 4096;
+
+// One provider callback to make: what goes into PRJ_CALLBACK_DATA besides the common fields.
+struct Invocation {
+    CommandKind kind = CommandKind::GetPlaceholderInfo;
+    std::wstring filePathName;
+    PRJ_CALLBACK_DATA_FLAGS flags = static_cast<PRJ_CALLBACK_DATA_FLAGS>(0);
+    GUID dataStreamId{};
+    std::optional<PRJ_PLACEHOLDER_VERSION_INFO> versionInfo;
+    PRJ_DIR_ENTRY_BUFFER_HANDLE enumBuffer = nullptr;
+    bool cancellable = true;  // End callbacks are not
+};
+
+class VirtualizationInstance {
+public:
+    VirtualizationInstance(std::unique_ptr<BackingStore> store, InstanceOptions options);
+    ~VirtualizationInstance();
+
+    BackingStore& store() { return *store_; }
+    const InstanceOptions& options() const { return options_; }
+    void setHandle(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT handle) { handle_ = handle; }
+    PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT handle() const { return handle_; }
+
+    // ---- the file system's questions ----
+    // True when the directory's children come (partly) from the provider: the root and directory
+    // placeholders. The provider's own I/O from inside a callback is served from disk only (no
+    // callback re-entry, no deadlock): requests from such threads are never provider-backed.
+    bool isProviderBacked(const RequestContext& ctx, const std::string& dirRel);
+    // Finds `name` in `dirRel`, asking the provider (GetPlaceholderInfo) when it is not on disk.
+    // done(on-disk spelling) or done(nullopt) when there is no such item; errors as HRESULT.
+    void resolveChild(const RequestContext& ctx, const std::string& dirRel, const std::string& name,
+                      std::function<void(Result<std::optional<std::string>>)> done);
+    // Makes sure the file's content is on disk (hydrates a placeholder once; concurrent callers share it).
+    void ensureHydrated(const RequestContext& ctx, const std::string& rel, std::function<void(HRESULT)> done);
+    // Before content changes: hydrate unless `truncating`, then mark the file full.
+    void prepareForWrite(const RequestContext& ctx, const std::string& rel, bool truncating,
+                         std::function<void(HRESULT)> done);
+    // Before a new item takes `rel`: drop a tombstone there, mark the parent placeholder dirty.
+    Status prepareNewItem(const std::string& rel);
+    // Deletes an item; a projected item leaves a tombstone so it stays gone.
+    Status removeItem(const std::string& rel, bool isDirectory);
+    // Renames within the root; the source of a projected item leaves a tombstone. Directory
+    // placeholders cannot move (ERROR_NOT_SAME_DEVICE -> EXDEV, so mv copies them).
+    Status renameItem(const std::string& fromRel, const std::string& toRel, unsigned flags);
+    std::shared_ptr<EnumerationSession> openEnumeration(const RequestContext& ctx, const std::string& dirRel);
+
+    // ---- the provider's calls ----
+    HRESULT writePlaceholderInfo(PCWSTR destinationFileName, const PRJ_PLACEHOLDER_INFO* info, UINT32 size,
+                                 const PRJ_EXTENDED_INFO* extended);
+    HRESULT writeFileData(const GUID* dataStreamId, const void* buffer, UINT64 byteOffset, UINT32 length);
+    HRESULT completeCommand(INT32 commandId, HRESULT result, const PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* ext);
+
+    // ---- calling the provider ----
+    // Registers a PendingCommand, waits for a callback slot, calls `call` with filled callback data and
+    // routes the result (or the later PrjCompleteCommand, or a cancellation) to `done` exactly once.
+    // With `hookInterrupt`, interrupting the request cancels the command; `onRegistered` learns the id.
+    void invoke(const RequestContext& ctx, const Invocation& invocation,
+                const std::function<HRESULT(const PRJ_CALLBACK_DATA&)>& call, PendingCommand::Handler done,
+                bool hookInterrupt = true, const std::function<void(int32_t)>& onRegistered = {});
+    // Cancels a command (interrupt): its request fails and the provider's CancelCommandCallback runs.
+    void cancelCommand(int32_t commandId);
+    // True on a thread that is delivering the provider's PrjCompleteCommand.
+    static bool onProviderCompletionThread();
+    SerialExecutor& executor() { return executor_; }
+    // The transport's hook for dropping cached attributes when the provider changes an existing item.
+    void setItemChangedListener(std::function<void(const std::string& rel)> listener)
+    {
+        itemChanged_ = std::move(listener);
+    }
+    bool stopping() const { return slots_.stopping(); }
+
+    // PrjStopVirtualizing: no callback starts after this, running ones are waited for, pending
+    // commands fail their requests with ERROR_FILE_SYSTEM_VIRTUALIZATION_UNAVAILABLE.
+    void stop();
+
+private:
+    bool threadIsInCallback(pid_t tid);
+
+    std::unique_ptr<BackingStore> store_;
+    InstanceOptions options_;
+    PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT handle_ = nullptr;
+    CommandTable commands_;
+    CallbackSlots slots_;
+    std::unique_ptr<Hydrator> hydrator_;
+    SerialExecutor executor_;
+    std::mutex callbackThreadsMutex_;
+    std::unordered_multiset<pid_t> callbackThreads_;
+    std::function<void(const std::string&)> itemChanged_;
+};
+
+}  // namespace hc::projfs

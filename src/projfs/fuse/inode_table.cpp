@@ -1,0 +1,96 @@
+#include "projfs/fuse/inode_table.h"
+
+#include <vector>
+
+namespace hc::projfs {
+
+void InodeTable::detachLocked(uint64_t ino)
+{
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end() || ino == kRoot) return;
+    auto key = std::make_pair(it->second.parent, it->second.name);
+    auto child = children_.find(key);
+    if (child != children_.end() && child->second == ino) children_.erase(child);
+    it->second.parent = 0;
+}
+
+uint64_t InodeTable::remember(uint64_t parent, const std::string& name, uint64_t backingInode)
+{
+    uint64_t ino = fuseInode(backingInode);
+    std::lock_guard lock(mutex_);
+    if (ino == kRoot) {
+        ++nodes_[kRoot].lookups;
+        return ino;
+    }
+    auto key = std::make_pair(parent, name);
+    auto occupant = children_.find(key);
+    if (occupant != children_.end() && occupant->second != ino) detachLocked(occupant->second);
+    auto [it, inserted] = nodes_.try_emplace(ino);
+    Node& node = it->second;
+    if (!inserted && (node.parent != parent || node.name != name)) detachLocked(ino);
+    node.parent = parent;
+    node.name = name;
+    ++node.lookups;
+    children_[key] = ino;
+    return ino;
+}
+
+void InodeTable::forget(uint64_t ino, uint64_t count)
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end() || ino == kRoot) return;
+    it->second.lookups = it->second.lookups > count ? it->second.lookups - count : 0;
+    if (it->second.lookups == 0) {
+        detachLocked(ino);
+        nodes_.erase(ino);
+    }
+}
+
+std::optional<std::string> InodeTable::path(uint64_t ino) const
+{
+    std::lock_guard lock(mutex_);
+    std::vector<const std::string*> parts;
+    for (int depth = 0; ino != kRoot; ++depth) {
+        auto it = nodes_.find(ino);
+        if (it == nodes_.end() || it->second.parent == 0 || depth > 4096) return std::nullopt;
+        parts.push_back(&it->second.name);
+        ino = it->second.parent;
+    }
+    std::string out;
+    for (auto part = parts.rbegin(); part != parts.rend(); ++part) {
+        if (!out.empty()) out.push_back('/');
+        out += **part;
+    }
+    return out;
+}
+
+void InodeTable::removed(uint64_t parent, const std::string& name)
+{
+    std::lock_guard lock(mutex_);
+    auto it = children_.find({parent, name});
+    if (it != children_.end()) detachLocked(it->second);
+}
+
+void InodeTable::renamed(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName)
+{
+    std::lock_guard lock(mutex_);
+    auto target = children_.find({newParent, newName});
+    if (target != children_.end()) detachLocked(target->second);
+    auto it = children_.find({parent, name});
+    if (it == children_.end()) return;
+    uint64_t ino = it->second;
+    children_.erase(it);
+    Node& node = nodes_[ino];
+    node.parent = newParent;
+    node.name = newName;
+    children_[{newParent, newName}] = ino;
+}
+
+size_t InodeTable::size() const
+{
+    std::lock_guard lock(mutex_);
+    return nodes_.size();
+}
+
+}  // namespace hc::projfs

@@ -1,0 +1,33 @@
+// ProjectedFuse: the FUSE low-level transport of a virtualization root. It mounts over the root
+// (after the backing store opened it), runs PoolThreadCount session threads, turns each request into
+// plain fd-relative calls on the backing store or into a question to the VirtualizationInstance, and
+// replies — possibly later, from another thread, when the provider completes asynchronously. FUSE
+// INTERRUPT fires the request's Interruption. Nothing here knows ProjFS rules.
+#pragma once
+
+#include "base/result.h"
+
+#include <memory>
+#include <string>
+
+namespace hc::projfs {
+
+class VirtualizationInstance;
+
+class ProjectedFuse {
+public:
+    // Mounts over `mountPoint` and starts `threads` session threads.
+    static Result<std::unique_ptr<ProjectedFuse>> mount(VirtualizationInstance& instance, const std::string& mountPoint,
+                                                        unsigned threads);
+    ~ProjectedFuse();
+    // Unmounts (lazily if busy), aborts the connection, joins the session threads. Idempotent.
+    void unmount();
+
+    struct State;
+
+private:
+    explicit ProjectedFuse(std::unique_ptr<State> state);
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace hc::projfs

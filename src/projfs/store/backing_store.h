@@ -1,0 +1,84 @@
+// BackingStore: the on-disk state under the virtualization root, reached only through the root
+// directory descriptor opened before the FUSE mount covers it (so the store never goes through the mount
+// and the provider's writes cannot deadlock on it). Placeholders, hydration marks and tombstones are
+// extended attributes of each item (item_record.h); new items are created under a reserved temporary
+// name and renamed into place, so no half-made placeholder is ever visible. Thread-safe: it holds no
+// mutable state besides the root descriptor.
+#pragma once
+
+#include "base/result.h"
+#include "projfs/store/item_record.h"
+#include "projfs/store/unique_fd.h"
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hc::projfs {
+
+struct DiskEntry {
+    std::string name;
+    uint64_t inode = 0;
+    bool isDirectory = false;
+    bool tombstone = false;
+};
+
+struct PlaceholderSpec {
+    bool isDirectory = false;
+    int64_t size = 0;
+    timespec lastWriteTime{};
+    timespec lastAccessTime{};
+    bool readOnly = false;
+    PRJ_PLACEHOLDER_VERSION_INFO version{};
+    std::string originPath;
+};
+
+class BackingStore {
+public:
+    // Opens `rootPath` (a directory) and keeps its descriptor.
+    static Result<std::unique_ptr<BackingStore>> open(const std::string& rootPath);
+    explicit BackingStore(UniqueFd rootFd) : rootFd_(std::move(rootFd)) {}
+
+    int rootFd() const { return rootFd_.get(); }
+
+    // lstat of `rel` ("" = root). ENOENT -> ERROR_FILE_NOT_FOUND.
+    Result<struct stat> statItem(const std::string& rel) const;
+    Result<ItemRecord> readRecord(const std::string& rel) const;
+    Status setState(const std::string& rel, ItemState state);
+    Status setDirty(const std::string& rel);
+
+    // The on-disk spelling of `name` inside `parentRel`: exact match first, then a case-insensitive
+    // scan. nullopt when there is none. Tombstones count (callers check the record).
+    Result<std::optional<std::string>> findChild(const std::string& parentRel, std::string_view name) const;
+    // Entries of a directory, without "." / ".." and reserved names; tombstones flagged.
+    Result<std::vector<DiskEntry>> listDirectory(const std::string& rel) const;
+
+    // Creates a placeholder at `rel` (parent must exist). Replaces a tombstone, updates an existing
+    // placeholder of the same kind; anything else there -> ERROR_FILE_EXISTS.
+    Status writePlaceholder(const std::string& rel, const PlaceholderSpec& spec);
+    // Leaves a tombstone at `rel`: atomically replaces a file; for a directory, `rel` must be gone already.
+    Status makeTombstone(const std::string& rel);
+    // Removes a tombstone at `rel` if there is one (before a new item takes the name).
+    Status clearTombstone(const std::string& rel);
+    // Removes the tombstones inside directory `rel` (before rmdir: they are invisible).
+    Status clearTombstonesIn(const std::string& rel);
+
+    Result<UniqueFd> openItem(const std::string& rel, int flags, mode_t mode = 0) const;
+
+private:
+    Status createTemporaryTombstone(const std::string& tmpRel);
+    UniqueFd rootFd_;
+};
+
+// Reads a string attribute of an open descriptor; nullopt when absent.
+Result<std::optional<std::string>> readXattr(int fd, const char* name);
+Status writeXattr(int fd, const char* name, const void* data, size_t size);
+// Reads the record of an open item (regular file or directory).
+Result<ItemRecord> readRecordFromFd(int fd, bool isDirectory);
+// A unique reserved name for a temporary item in the same directory.
+std::string temporaryName(const char* purpose);
+
+}  // namespace hc::projfs

@@ -1,0 +1,45 @@
+// What the store knows about one item under the virtualization root: its ProjFS state and the
+// provider's version and original path, read from the item's extended attributes.
+#pragma once
+
+#include <projectedfslib.h>
+
+#include <optional>
+#include <string>
+
+namespace hc::projfs {
+
+// Extended attribute names (docs/projfs-design.md, "On-disk format"). They travel with the file on rename.
+inline constexpr const char* kXattrRoot = "user.projfs.root";        // root only: instance GUID text
+inline constexpr const char* kXattrState = "user.projfs.state";      // "placeholder" | "hydrated" | "full" | "tombstone"
+inline constexpr const char* kXattrVersion = "user.projfs.version";  // PRJ_PLACEHOLDER_VERSION_INFO, 256 bytes
+inline constexpr const char* kXattrOrigin = "user.projfs.origin";    // path the provider created it under
+inline constexpr const char* kXattrDirty = "user.projfs.dirty";      // "1": metadata changed locally
+inline constexpr const char* kXattrPrefix = "user.projfs.";
+
+// Names starting with this are the store's own temporary files: never shown, never looked up.
+inline constexpr const char* kReservedNamePrefix = ".projfs~";
+
+enum class ItemState {
+    Full,                 // no state attribute: created or modified locally
+    Placeholder,          // metadata only (files: sparse, content not fetched)
+    HydratedPlaceholder,  // content fetched from the provider
+    Tombstone,            // deleted projected item; hidden
+};
+
+const char* itemStateName(ItemState state);
+std::optional<ItemState> parseItemState(std::string_view text);
+
+struct ItemRecord {
+    ItemState state = ItemState::Full;
+    bool dirty = false;
+    bool isDirectory = false;
+    bool projected = false;  // created by the provider (has an origin): deleting it leaves a tombstone
+    std::string originPath;  // relative, '/'-separated, as first created
+    std::optional<PRJ_PLACEHOLDER_VERSION_INFO> version;
+};
+
+// PRJ_FILE_STATE flags for a record, as PrjGetOnDiskFileState reports them.
+PRJ_FILE_STATE fileStateFlags(const ItemRecord& record);
+
+}  // namespace hc::projfs

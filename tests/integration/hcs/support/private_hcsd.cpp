@@ -1,0 +1,103 @@
+#include "support/private_hcsd.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "support/qemu_processes.h"
+
+namespace hcs_test {
+namespace {
+
+std::string requiredEnvironment(const char* name) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') {
+        throw std::runtime_error(std::string(name) + " is not set: run the test through ctest");
+    }
+    return value;
+}
+
+bool socketAccepts(const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+    bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    ::close(fd);
+    return connected;
+}
+
+}  // namespace
+
+std::string buildDirectory() { return requiredEnvironment("HOSTCOMPUTE_BUILD_DIR"); }
+std::string sourceDirectory() { return requiredEnvironment("HOSTCOMPUTE_SOURCE_DIR"); }
+
+PrivateHcsd::~PrivateHcsd() { stop(); }
+
+void PrivateHcsd::start() {
+    char directory[] = "/tmp/hcs-it.XXXXXX";
+    if (::mkdtemp(directory) == nullptr) {
+        throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    }
+    root_ = directory;
+    socket_ = root_ + "/hcsd.sock";
+    state_ = root_ + "/state";
+    logFile_ = root_ + "/hcsd.log";
+    std::string hcsd = buildDirectory() + "/tools/hcsd/hcsd";
+    if (::access(hcsd.c_str(), X_OK) != 0) {
+        throw std::runtime_error(hcsd + " is missing: build the hcsd target");
+    }
+    // This process's client library, and every child it starts, talk to this hcsd.
+    ::setenv("HCS_SOCKET", socket_.c_str(), 1);
+    ChildProcess::Options options;
+    options.environment = {{"HCS_SOCKET", socket_}, {"HOSTCOMPUTE_LOG", "info"}};
+    options.stdoutFile = logFile_;
+    options.stderrFile = logFile_ + ".err";
+    process_ = ChildProcess::spawn({hcsd, "--socket", socket_, "--state-dir", state_}, options);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!socketAccepts(socket_)) {
+        if (!process_.running()) {
+            throw std::runtime_error("hcsd exited during start-up:\n" + log());
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            throw std::runtime_error("hcsd did not listen on " + socket_ + " within 20 s:\n" + log());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+void PrivateHcsd::kill(int sig) { process_.signal(sig); }
+
+std::string PrivateHcsd::log() const {
+    return readFile(logFile_) + readFile(logFile_ + ".err");
+}
+
+void PrivateHcsd::stop() {
+    if (root_.empty()) {
+        return;
+    }
+    process_.signal(SIGTERM);
+    if (!process_.wait(std::chrono::seconds(10))) {
+        process_.signal(SIGKILL);
+        process_.wait(std::chrono::seconds(5));
+    }
+    // A test that failed half-way may leave VMs running; they must not outlive the test.
+    for (pid_t qemu : qemuProcessesMentioning(root_)) {
+        ::kill(qemu, SIGKILL);
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+    root_.clear();
+}
+
+}  // namespace hcs_test

@@ -1,0 +1,284 @@
+// The provider programs as separate processes: `prjfs mirror` (synchronous and --async) projects a
+// source tree whose listing, metadata and content must come out identical through the root, and
+// examples/projfs/async_enum_provider serves its in-memory tree.
+#include "virtualization_root.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+extern char** environ;
+
+using namespace projfs_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string buildDir()
+{
+    const char* dir = std::getenv("HOSTCOMPUTE_BUILD_DIR");
+    if (!dir) throw std::runtime_error("HOSTCOMPUTE_BUILD_DIR is not set (run through ctest)");
+    return dir;
+}
+
+// A provider program running in its own process. Lifecycle: spawn, wait for its ready line, stop()
+// sends SIGTERM and reaps it; the destructor kills it if still running and detaches a leftover mount.
+class ProviderProcess {
+public:
+    ProviderProcess(std::vector<std::string> argv, std::string mountPoint) : mountPoint_(std::move(mountPoint))
+    {
+        int pipeFds[2];
+        if (pipe2(pipeFds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, pipeFds[1], STDOUT_FILENO);
+        std::vector<char*> args;
+        for (auto& arg : argv)
+            args.push_back(arg.data());
+        args.push_back(nullptr);
+        int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        close(pipeFds[1]);
+        output_ = pipeFds[0];
+        if (rc != 0) {
+            pid_ = -1;
+            throw std::runtime_error("cannot run " + argv[0] + ": " + strerror(rc));
+        }
+    }
+    ~ProviderProcess()
+    {
+        if (pid_ > 0) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+        }
+        for (int i = 0; i < 3 && isMounted(mountPoint_); ++i)
+            umount2(mountPoint_.c_str(), MNT_DETACH);
+        if (output_ >= 0) close(output_);
+    }
+
+    // Reads stdout until a line containing `text` appears (true) or the timeout passes / EOF (false).
+    bool waitForLine(const std::string& text, std::chrono::milliseconds timeout)
+    {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (seen_.find(text) == std::string::npos) {
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return false;
+            pollfd p{output_, POLLIN, 0};
+            if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+            char buffer[512];
+            ssize_t n = read(output_, buffer, sizeof(buffer));
+            if (n <= 0) return false;
+            seen_.append(buffer, static_cast<size_t>(n));
+        }
+        return true;
+    }
+
+    // SIGTERM, then the exit status (nullopt if it did not exit within the timeout).
+    std::optional<int> stop(std::chrono::milliseconds timeout = 10s)
+    {
+        if (pid_ <= 0) return std::nullopt;
+        kill(pid_, SIGTERM);
+        auto status = waitChild(pid_, timeout);
+        if (status) pid_ = -1;
+        return status;
+    }
+
+private:
+    pid_t pid_ = -1;
+    int output_ = -1;
+    std::string mountPoint_;
+    std::string seen_;
+};
+
+void writeBigFile(const std::string& path, uint64_t size, uint32_t seed)
+{
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    for (uint64_t offset = 0; offset < size;) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(8 << 20, size - offset));
+        std::string data = generatedContent(offset, n, seed);
+        ASSERT_EQ(write(fd, data.data(), n), static_cast<ssize_t>(n));
+        offset += n;
+    }
+    close(fd);
+}
+
+struct Entry {
+    bool isDirectory = false;
+    off_t size = 0;
+    time_t mtime = 0;
+    uint64_t checksum = 0;
+};
+
+// Walks a tree through readdir/stat/read: relative path -> what a program sees.
+void walk(const std::string& base, const std::string& relative, std::map<std::string, Entry>& out)
+{
+    const std::string dir = relative.empty() ? base : base + "/" + relative;
+    int error = 0;
+    auto names = listDirectory(dir, &error);
+    ASSERT_EQ(error, 0) << dir;
+    for (const auto& name : names) {
+        const std::string rel = relative.empty() ? name : relative + "/" + name;
+        struct stat st {};
+        ASSERT_EQ(stat((base + "/" + rel).c_str(), &st), 0) << rel << ": " << strerror(errno);
+        Entry entry;
+        entry.isDirectory = S_ISDIR(st.st_mode);
+        entry.size = entry.isDirectory ? 0 : st.st_size;
+        entry.mtime = st.st_mtime;
+        if (entry.isDirectory) {
+            walk(base, rel, out);
+        } else {
+            auto sum = fileChecksum(base + "/" + rel);
+            ASSERT_TRUE(sum) << rel;
+            entry.checksum = *sum;
+        }
+        out[rel] = entry;
+    }
+}
+
+void expectSameTree(const std::string& source, const std::string& root)
+{
+    std::map<std::string, Entry> want, got;
+    walk(source, "", want);
+    walk(root, "", got);
+    ASSERT_EQ(got.size(), want.size());
+    for (const auto& [path, entry] : want) {
+        auto it = got.find(path);
+        ASSERT_NE(it, got.end()) << "missing through the root: " << path;
+        EXPECT_EQ(it->second.isDirectory, entry.isDirectory) << path;
+        EXPECT_EQ(it->second.size, entry.size) << path;
+        EXPECT_EQ(it->second.checksum, entry.checksum) << path;
+        if (!entry.isDirectory) {
+            EXPECT_EQ(it->second.mtime, entry.mtime) << path;
+        }
+    }
+}
+
+class MirrorTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite()
+    {
+        source_ = new std::string(makeTempDir("projfs-source"));
+        const std::string& s = *source_;
+        for (const char* dir : {"/a", "/a/b c", "/a/b c/ünïcødé", "/empty dir", "/Zeta"})
+            ASSERT_EQ(mkdir((s + dir).c_str(), 0755), 0);
+        ASSERT_EQ(writeFile(s + "/empty", ""), 0);
+        ASSERT_EQ(writeFile(s + "/a/x.txt", "x content\n"), 0);
+        ASSERT_EQ(writeFile(s + "/a/b c/space name.txt", "spaces\n"), 0);
+        ASSERT_EQ(writeFile(s + "/a/b c/ünïcødé/日本.txt", "nihon\n"), 0);
+        ASSERT_EQ(writeFile(s + "/Zeta/UPPER.TXT", "upper\n"), 0);
+        ASSERT_EQ(writeFile(s + "/a/b c/empty too", ""), 0);
+        writeBigFile(s + "/big.bin", (110ull << 20) + 12345, 5);  // > 100 MiB, not a multiple of anything
+    }
+    static void TearDownTestSuite()
+    {
+        removeTree(*source_);
+        delete source_;
+    }
+
+    std::string prjfs() const { return buildDir() + "/tools/prjfs/prjfs"; }
+
+    void mirrorAndCompare(std::vector<std::string> extra)
+    {
+        const std::string root = scratch_ + "/root";
+        ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+        std::vector<std::string> argv{prjfs(), "mirror", *source_, root};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        ProviderProcess process(argv, root);
+        ASSERT_TRUE(process.waitForLine("mirroring", 10s)) << "prjfs mirror did not start";
+        ASSERT_TRUE(isMounted(root));
+
+        expectSameTree(*source_, root);
+        EXPECT_TRUE(fileState(root + "/big.bin") & PRJ_FILE_STATE_HYDRATED_PLACEHOLDER);
+        EXPECT_EQ(fileState(root + "/a/b c/space name.txt") & PRJ_FILE_STATE_FULL, 0);
+        // A name matched case-insensitively resolves to the source's spelling.
+        EXPECT_EQ(readFile(root + "/zeta/upper.txt").data, "upper\n");
+
+        auto status = process.stop();
+        ASSERT_TRUE(status) << "prjfs mirror did not stop on SIGTERM";
+        EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+        EXPECT_FALSE(isMounted(root));
+        // Hydrated content stays on disk as plain files.
+        EXPECT_EQ(fileChecksum(root + "/big.bin"), fileChecksum(*source_ + "/big.bin"));
+    }
+
+    void SetUp() override { scratch_ = makeTempDir("projfs-mirror"); }
+    void TearDown() override
+    {
+        const std::string root = scratch_ + "/root";
+        for (int i = 0; i < 3 && isMounted(root); ++i)
+            umount2(root.c_str(), MNT_DETACH);
+        removeTree(scratch_);
+    }
+
+    static std::string* source_;
+    std::string scratch_;
+};
+
+std::string* MirrorTest::source_ = nullptr;
+
+}  // namespace
+
+TEST_F(MirrorTest, SynchronousMirrorEqualsTheSource)
+{
+    mirrorAndCompare({});
+}
+
+TEST_F(MirrorTest, AsynchronousMirrorEqualsTheSource)
+{
+    mirrorAndCompare({"--async", "--threads", "3"});
+}
+
+TEST_F(MirrorTest, StateCommandNamesTheFlags)
+{
+    const std::string root = scratch_ + "/root";
+    ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+    {
+        ProviderProcess process({prjfs(), "mirror", *source_, root}, root);
+        ASSERT_TRUE(process.waitForLine("mirroring", 10s));
+        EXPECT_EQ(readFile(root + "/a/x.txt").data, "x content\n");
+        struct stat st {};
+        ASSERT_EQ(stat((root + "/empty").c_str(), &st), 0);
+        ASSERT_TRUE(process.stop());
+    }
+    const std::string command = prjfs() + " state " + root + "/a/x.txt " + root + "/empty 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buffer[256];
+    while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
+        output.append(buffer, n);
+    EXPECT_EQ(pclose(pipe), 0) << output;
+    EXPECT_NE(output.find("/a/x.txt: "), std::string::npos) << output;
+    EXPECT_NE(output.find("HYDRATED_PLACEHOLDER"), std::string::npos) << output;
+    EXPECT_NE(output.find("/empty: PLACEHOLDER"), std::string::npos) << output;
+}
+
+TEST_F(MirrorTest, AsyncEnumProviderExampleServesItsTree)
+{
+    const std::string root = scratch_ + "/root";
+    ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+    ProviderProcess process({buildDir() + "/examples/projfs/async_enum_provider", root}, root);
+    ASSERT_TRUE(process.waitForLine("projecting", 10s));
+    auto names = listDirectory(root);
+    EXPECT_EQ(names, (std::vector<std::string>{"alpha.md", "café über.txt", "docs", "empty.txt", "README.txt", "src",
+                                               "Zebra.txt"}));
+    EXPECT_EQ(readFile(root + "/docs/guide.md").data, "# Guide\nRead me.\n");
+    EXPECT_EQ(readFile(root + "/SRC/LIB/util.c").data, "/* util */\n");
+    EXPECT_EQ(listDirectory(root + "/docs/empty dir"), std::vector<std::string>{});
+    auto status = process.stop();
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+}

@@ -1,0 +1,137 @@
+// The wire codec: requests decode into typed params or into the documented HRESULTs; server lines
+// round-trip through the client decoder.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "hcs/protocol/messages.h"
+
+namespace hc::hcs::protocol {
+namespace {
+
+using nlohmann::json;
+
+Result<Request> decode(const std::string& line, std::optional<uint64_t>* id = nullptr)
+{
+    std::optional<uint64_t> ignored;
+    return decodeRequest(line, id ? id : &ignored);
+}
+
+TEST(Protocol, DecodesTypedRequests)
+{
+    auto r = decode(R"({"id": 7, "method": "CreateComputeSystem", "params": {"handle": 1, "id": "vm", "configuration": "{}"}})");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->id, 7u);
+    EXPECT_EQ(r->method, Method::CreateComputeSystem);
+    const auto& p = std::get<CreateParams>(r->params);
+    EXPECT_EQ(p.handle, 1u);
+    EXPECT_EQ(p.id, "vm");
+    EXPECT_EQ(p.configuration, "{}");
+
+    // A document may be typed inline as an object.
+    auto inline_ = decode(R"({"id": 8, "method": "GetComputeSystemProperties", "params": {"handle": 1, "query": {"PropertyTypes": []}}})");
+    ASSERT_TRUE(inline_.ok());
+    EXPECT_EQ(json::parse(std::get<SystemCallParams>(inline_->params).document), json::parse(R"({"PropertyTypes": []})"));
+
+    auto wait = decode(R"({"id": 9, "method": "WaitForComputeSystemExit", "params": {"handle": 2}})");
+    ASSERT_TRUE(wait.ok());
+    EXPECT_EQ(std::get<WaitExitParams>(wait->params).timeoutMs, 0xFFFFFFFFu);
+}
+
+struct BadLine {
+    const char* line;
+    HRESULT hr;
+    std::optional<uint64_t> id;
+    const char* messageContains;
+};
+
+TEST(Protocol, RejectsMalformedLines)
+{
+    const BadLine cases[] = {
+        {"not json", HCS_E_PROTOCOL_ERROR, std::nullopt, "not valid JSON"},
+        {"[1]", HCS_E_PROTOCOL_ERROR, std::nullopt, "JSON object"},
+        {R"({"method": "Hello"})", HCS_E_PROTOCOL_ERROR, std::nullopt, "\"id\""},
+        {R"({"id": -1, "method": "Hello"})", HCS_E_PROTOCOL_ERROR, std::nullopt, "\"id\""},
+        {R"({"id": 3})", HCS_E_PROTOCOL_ERROR, 3, "\"method\""},
+        {R"({"id": 3, "method": "FormatDisk"})", HCS_E_UNKNOWN_MESSAGE, 3, "FormatDisk"},
+        {R"({"id": 4, "method": "StartComputeSystem", "params": []})", HCS_E_PROTOCOL_ERROR, 4, "params"},
+        {R"({"id": 4, "method": "StartComputeSystem", "params": {}})", HCS_E_PROTOCOL_ERROR, 4, "params.handle"},
+        {R"({"id": 4, "method": "StartComputeSystem", "params": {"handle": "1"}})", HCS_E_PROTOCOL_ERROR, 4,
+         "params.handle: expected an unsigned integer"},
+        {R"({"id": 4, "method": "StartComputeSystem", "params": {"handle": 1, "bogus": 1}})", HCS_E_PROTOCOL_ERROR, 4,
+         "params.bogus: unknown parameter"},
+        {R"({"id": 4, "method": "OpenComputeSystem", "params": {"handle": 1, "id": 5}})", HCS_E_PROTOCOL_ERROR, 4,
+         "params.id: expected a string"},
+        {R"({"id": 4, "method": "WaitForComputeSystemExit", "params": {"handle": 1, "timeoutMs": 5000000000}})",
+         HCS_E_PROTOCOL_ERROR, 4, "timeoutMs"},
+        {R"({"id": 5, "method": "Hello", "params": {"protocol": 1}, "extra": true})", HCS_E_PROTOCOL_ERROR, 5, "extra"},
+    };
+    for (const auto& c : cases) {
+        std::optional<uint64_t> id;
+        auto r = decode(c.line, &id);
+        ASSERT_FALSE(r.ok()) << c.line;
+        EXPECT_EQ(r.error().hr, c.hr) << c.line;
+        EXPECT_EQ(id, c.id) << c.line;
+        EXPECT_NE(r.error().message.find(c.messageContains), std::string::npos) << c.line << " -> " << r.error().message;
+    }
+}
+
+TEST(Protocol, ServerLinesRoundTrip)
+{
+    auto greeting = decodeServerMessage(encodeGreeting("9.9"));
+    ASSERT_TRUE(greeting.ok());
+    EXPECT_EQ(std::get<Greeting>(*greeting).serviceVersion, "9.9");
+    EXPECT_EQ(std::get<Greeting>(*greeting).protocols, std::vector<uint32_t>{kProtocolVersion});
+
+    auto ok = decodeServerMessage(encodeResult(5, json{{"State", "Running"}}));
+    ASSERT_TRUE(ok.ok());
+    EXPECT_EQ(std::get<Reply>(*ok).id, 5u);
+    EXPECT_EQ(std::get<Reply>(*ok).hr, S_OK);
+    EXPECT_EQ(json::parse(std::get<Reply>(*ok).document)["State"], "Running");
+
+    auto empty = decodeServerMessage(encodeResult(6, nullptr));
+    EXPECT_EQ(std::get<Reply>(*empty).document, "");
+
+    std::string errorLine = encodeError(7, HCS_E_INVALID_STATE, "Pause is not valid");
+    EXPECT_EQ(errorLine.back(), '\n');
+    EXPECT_EQ(json::parse(errorLine)["error"]["name"], "HCS_E_INVALID_STATE");
+    auto err = decodeServerMessage(errorLine);
+    const Reply& reply = std::get<Reply>(*err);
+    EXPECT_EQ(reply.hr, HCS_E_INVALID_STATE);
+    json doc = json::parse(reply.document);
+    EXPECT_EQ(doc["Error"].get<int32_t>(), static_cast<int32_t>(HCS_E_INVALID_STATE));
+    EXPECT_EQ(doc["ErrorMessage"], "Pause is not valid");
+
+    auto event = decodeServerMessage(encodeEvent("SystemExited", 3, json{{"Status", 0}}));
+    EXPECT_EQ(std::get<Event>(*event).name, "SystemExited");
+    EXPECT_EQ(std::get<Event>(*event).handle, 3u);
+
+    // An error reply that claims success is still an error.
+    auto lying = decodeServerMessage(R"({"id": 1, "error": {"hr": 0}})");
+    EXPECT_LT(std::get<Reply>(*lying).hr, 0);
+    EXPECT_FALSE(decodeServerMessage("garbage").ok());
+    EXPECT_FALSE(decodeServerMessage(R"({"id": 1})").ok());
+}
+
+TEST(Protocol, EncodeRequestValidatesParams)
+{
+    auto line = encodeRequest(4, "StartComputeSystem", R"({"handle": 1})");
+    ASSERT_TRUE(line.ok());
+    auto decoded = decode(*line);
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(decoded->method, Method::StartComputeSystem);
+    EXPECT_EQ(encodeRequest(4, "X", "[1]").hr(), E_INVALIDARG);
+    EXPECT_EQ(encodeRequest(4, "X", "{").hr(), E_INVALIDARG);
+    EXPECT_TRUE(encodeRequest(4, "X", "").ok());
+}
+
+TEST(Protocol, EveryMethodNameRoundTrips)
+{
+    for (int m = 0; m <= static_cast<int>(Method::GetServiceProperties); ++m) {
+        auto method = static_cast<Method>(m);
+        EXPECT_EQ(methodFromName(methodName(method)), method);
+    }
+}
+
+}  // namespace
+}  // namespace hc::hcs::protocol

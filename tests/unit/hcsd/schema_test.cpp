@@ -1,0 +1,186 @@
+// Schema validation, table-driven: each case is a configuration and the HRESULT plus the field path
+// the error message must name.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "hcs/schema/compute_system.h"
+#include "hcs/schema/documents.h"
+
+namespace hc::hcs::schema {
+namespace {
+
+using nlohmann::json;
+
+json validVm()
+{
+    return json::parse(R"({
+        "SchemaVersion": {"Major": 2, "Minor": 1},
+        "Owner": "Sample",
+        "VirtualMachine": {
+            "Chipset": {"Uefi": {}},
+            "ComputeTopology": {"Memory": {"Backing": "Physical", "SizeInMB": 1024}, "Processor": {"Count": 2}}
+        },
+        "ShouldTerminateOnLastHandleClosed": true
+    })");
+}
+
+TEST(Schema, SeedEmptyVmParses)
+{
+    auto config = parseComputeSystem(validVm().dump());
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    EXPECT_EQ(config->owner, "Sample");
+    EXPECT_TRUE(config->shouldTerminateOnLastHandleClosed);
+    EXPECT_TRUE(config->virtualMachine.uefi.has_value());
+    EXPECT_EQ(config->virtualMachine.memorySizeInMB, 1024u);
+    EXPECT_EQ(config->virtualMachine.memoryBacking, "Physical");
+    EXPECT_EQ(config->virtualMachine.processorCount, 2u);
+}
+
+TEST(Schema, KernelDirectAndComPortsParse)
+{
+    json doc = validVm();
+    doc["VirtualMachine"]["Chipset"] =
+        json{{"LinuxKernelDirect", {{"KernelFilePath", "/k"}, {"InitRdPath", "/i"}, {"KernelCmdLine", "console=ttyS0"}}}};
+    doc["VirtualMachine"]["Devices"] = json{{"ComPorts", {{"0", {{"NamedPipe", "\\\\.\\pipe\\vm0"}}}}}};
+    doc["VirtualMachine"]["StopOnReset"] = true;
+    auto config = parseComputeSystem(doc.dump());
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    ASSERT_TRUE(config->virtualMachine.linuxKernelDirect.has_value());
+    EXPECT_EQ(config->virtualMachine.linuxKernelDirect->kernelCmdLine, "console=ttyS0");
+    EXPECT_EQ(config->virtualMachine.comPorts.at(0).namedPipe, "\\\\.\\pipe\\vm0");
+    EXPECT_TRUE(config->virtualMachine.stopOnReset);
+}
+
+struct BadCase {
+    const char* name;
+    const char* pointer;  // JSON pointer to change ("" = the whole document)
+    json value;           // the new value (null with erase = remove the field)
+    bool erase;
+    HRESULT hr;
+    const char* messageContains;
+};
+
+class SchemaRejects : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(SchemaRejects, NamesTheField)
+{
+    const BadCase& c = GetParam();
+    json doc = validVm();
+    json::json_pointer ptr(c.pointer);
+    if (c.erase) {
+        doc[ptr.parent_pointer()].erase(ptr.back());
+    } else {
+        doc[ptr] = c.value;
+    }
+    auto config = parseComputeSystem(doc.dump());
+    ASSERT_FALSE(config.ok()) << c.name;
+    EXPECT_EQ(config.error().hr, c.hr) << config.error().message;
+    EXPECT_NE(config.error().message.find(c.messageContains), std::string::npos) << config.error().message;
+}
+
+const BadCase kBadCases[] = {
+    {"size as string", "/VirtualMachine/ComputeTopology/Memory/SizeInMB", "1024", false, HCS_E_INVALID_JSON,
+     "VirtualMachine.ComputeTopology.Memory.SizeInMB: expected an unsigned integer, got string"},
+    {"negative size", "/VirtualMachine/ComputeTopology/Memory/SizeInMB", -5, false, HCS_E_INVALID_JSON,
+     "Memory.SizeInMB: expected an unsigned integer, got a negative integer"},
+    {"fractional size", "/VirtualMachine/ComputeTopology/Memory/SizeInMB", 1.5, false, HCS_E_INVALID_JSON,
+     "SizeInMB: expected an unsigned integer"},
+    {"tiny memory", "/VirtualMachine/ComputeTopology/Memory/SizeInMB", 1, false, HCS_E_INVALID_JSON, "at least 16 MB"},
+    {"size missing", "/VirtualMachine/ComputeTopology/Memory/SizeInMB", nullptr, true, HCS_E_INVALID_JSON,
+     "Memory.SizeInMB: required field is missing"},
+    {"bad backing", "/VirtualMachine/ComputeTopology/Memory/Backing", "Fast", false, HCS_E_INVALID_JSON,
+     "Backing: \"Fast\" is not one of Physical, Virtual, Hybrid"},
+    {"zero cpus", "/VirtualMachine/ComputeTopology/Processor/Count", 0, false, HCS_E_INVALID_JSON,
+     "Processor.Count: at least 1"},
+    {"bool as string", "/ShouldTerminateOnLastHandleClosed", "yes", false, HCS_E_INVALID_JSON,
+     "ShouldTerminateOnLastHandleClosed: expected a boolean, got string"},
+    {"owner as number", "/Owner", 7, false, HCS_E_INVALID_JSON, "Owner: expected a string"},
+    {"unknown top-level field", "/Ownr", "x", false, HCS_E_INVALID_JSON, "Ownr: unknown field"},
+    {"unknown nested field", "/VirtualMachine/ComputeTopology/Memory/SizeInGB", 1, false, HCS_E_INVALID_JSON,
+     "VirtualMachine.ComputeTopology.Memory.SizeInGB: unknown field"},
+    {"no schema version", "/SchemaVersion", nullptr, true, HCS_E_INVALID_JSON, "SchemaVersion: required"},
+    {"schema 1.0", "/SchemaVersion", json{{"Major", 1}, {"Minor", 0}}, false, E_NOTIMPL, "schema version 1.0"},
+    {"no chipset", "/VirtualMachine/Chipset", nullptr, true, HCS_E_INVALID_JSON, "VirtualMachine.Chipset: required"},
+    {"empty chipset", "/VirtualMachine/Chipset", json::object(), false, HCS_E_INVALID_JSON,
+     "one of Uefi or LinuxKernelDirect"},
+    {"both boot modes", "/VirtualMachine/Chipset/LinuxKernelDirect", json{{"KernelFilePath", "/k"}}, false,
+     HCS_E_INVALID_JSON, "mutually exclusive"},
+    {"relative kernel", "/VirtualMachine/Chipset", json{{"LinuxKernelDirect", {{"KernelFilePath", "vmlinuz"}}}},
+     false, HCS_E_INVALID_JSON, "KernelFilePath: expected an absolute path"},
+    {"scsi", "/VirtualMachine/Devices", json{{"Scsi", json::object()}}, false, E_NOTIMPL,
+     "VirtualMachine.Devices.Scsi: storage devices are not supported yet"},
+    {"network", "/VirtualMachine/Devices", json{{"NetworkAdapters", json::object()}}, false, E_NOTIMPL,
+     "VirtualMachine.Devices.NetworkAdapters"},
+    {"container", "/Container", json::object(), false, E_NOTIMPL, "Container: containers are not supported"},
+    {"guest state", "/VirtualMachine/GuestState", json::object(), false, E_NOTIMPL, "VirtualMachine.GuestState"},
+    {"guest connection", "/VirtualMachine/GuestConnection", json::object(), false, E_NOTIMPL,
+     "VirtualMachine.GuestConnection"},
+    {"com port 2", "/VirtualMachine/Devices", json{{"ComPorts", {{"2", {{"NamedPipe", "x"}}}}}}, false,
+     HCS_E_INVALID_JSON, "VirtualMachine.Devices.ComPorts.2: unknown field"},
+    {"com port without pipe", "/VirtualMachine/Devices", json{{"ComPorts", {{"0", json::object()}}}}, false,
+     HCS_E_INVALID_JSON, "ComPorts.0.NamedPipe: required"},
+    {"vm not an object", "/VirtualMachine", json::array(), false, HCS_E_INVALID_JSON,
+     "VirtualMachine: expected an object, got an array"},
+    {"secure boot", "/VirtualMachine/Chipset/Uefi/ApplySecureBootTemplate", true, false, E_NOTIMPL, "secure boot"},
+    {"nested virt", "/VirtualMachine/ComputeTopology/Processor/ExposeVirtualizationExtensions", true, false, E_NOTIMPL,
+     "nested virtualization"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Table, SchemaRejects, ::testing::ValuesIn(kBadCases),
+                         [](const auto& info) {
+                             std::string n = info.param.name;
+                             for (char& ch : n) {
+                                 if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                             }
+                             return n;
+                         });
+
+TEST(Schema, NotJsonAtAll)
+{
+    for (const char* text : {"", "{", "not json", "[1,2]", "\"text\"", "null"}) {
+        auto config = parseComputeSystem(text);
+        ASSERT_FALSE(config.ok()) << text;
+        EXPECT_EQ(config.error().hr, HCS_E_INVALID_JSON) << text;
+    }
+}
+
+TEST(Documents, PropertyQuery)
+{
+    EXPECT_TRUE(parsePropertyQuery("").ok());
+    EXPECT_TRUE(parsePropertyQuery("null").ok());
+    auto q = parsePropertyQuery(R"({"PropertyTypes": ["Statistics"]})");
+    ASSERT_TRUE(q.ok());
+    EXPECT_TRUE(q->statistics);
+    auto bad = parsePropertyQuery(R"({"PropertyTypes": ["ProcessList"]})");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().hr, E_NOTIMPL);
+    EXPECT_NE(bad.error().message.find("ProcessList"), std::string::npos);
+    EXPECT_EQ(parsePropertyQuery(R"({"PropertyTypes": "Statistics"})").hr(), HCS_E_INVALID_JSON);
+    EXPECT_EQ(parsePropertyQuery("{").hr(), HCS_E_INVALID_JSON);
+}
+
+TEST(Documents, EnumerateQuery)
+{
+    auto q = parseEnumerateQuery(R"({"Ids": ["a"], "Owners": ["o"]})");
+    ASSERT_TRUE(q.ok());
+    EXPECT_EQ(q->ids, std::vector<std::string>{"a"});
+    EXPECT_EQ(q->owners, std::vector<std::string>{"o"});
+    auto bad = parseEnumerateQuery(R"({"Ids": [1]})");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("Ids[0]: expected a string"), std::string::npos);
+}
+
+TEST(Documents, SystemExitStatus)
+{
+    SystemExitStatus s{HCS_E_UNEXPECTED_EXIT, ExitType::UnexpectedExit, ExitDetail::UnexpectedExit,
+                       ExitInitiator::Unknown};
+    json j = toJson(s);
+    EXPECT_EQ(j["Status"].get<int32_t>(), static_cast<int32_t>(HCS_E_UNEXPECTED_EXIT));
+    EXPECT_EQ(j["ExitType"], "UnexpectedExit");
+    EXPECT_EQ(j["Attribution"][0]["SystemExit"]["Detail"], "UnexpectedExit");
+    EXPECT_EQ(j["Attribution"][0]["SystemExit"]["Initiator"], "Unknown");
+}
+
+}  // namespace
+}  // namespace hc::hcs::schema

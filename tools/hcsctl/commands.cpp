@@ -1,0 +1,330 @@
+#include "commands.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "base/strings.h"
+#include "hcs_session.h"
+
+namespace hcsctl {
+namespace {
+
+using nlohmann::json;
+
+// Prints a result document as JSON; text that is not JSON is printed as a JSON string.
+void printDocument(const Options& options, const std::string& document) {
+    json value = document.empty() ? json::object() : json::parse(document, nullptr, false);
+    if (value.is_discarded()) {
+        value = document;
+    }
+    std::cout << value.dump(options.compact ? -1 : 2) << std::endl;
+}
+
+int reportFailure(const std::string& what, const CallOutcome& outcome) {
+    std::string message = errorMessageOf(outcome.document);
+    std::cerr << "hcsctl: " << what << ": " << describeHresult(outcome.hr) << (message.empty() ? "" : ": ")
+              << message << std::endl;
+    return exitCodeFor(outcome.hr);
+}
+
+// Prints the document on success, the failure on stderr otherwise; returns the exit code.
+int finish(const Options& options, const std::string& what, const CallOutcome& outcome) {
+    if (FAILED(outcome.hr)) {
+        return reportFailure(what, outcome);
+    }
+    printDocument(options, outcome.document);
+    return 0;
+}
+
+// Command-line text as the wide string the C API takes; invalid UTF-8 is a usage error.
+bool toWide(const std::string& text, const char* what, std::wstring& wide) {
+    auto converted = hc::fromUtf8(text);
+    if (!converted) {
+        std::cerr << "hcsctl: " << what << " is not valid UTF-8: " << converted.error().message << std::endl;
+        return false;
+    }
+    wide = std::move(*converted);
+    return true;
+}
+
+constexpr int c_UsageExitCode = 2;
+
+// PCWSTR of an optional argument: NULL when absent.
+PCWSTR optionalText(const std::optional<std::wstring>& text) { return text ? text->c_str() : nullptr; }
+
+bool toOptionalWide(const std::optional<std::string>& text, const char* what, std::optional<std::wstring>& wide) {
+    if (!text) {
+        return true;
+    }
+    std::wstring converted;
+    if (!toWide(*text, what, converted)) {
+        return false;
+    }
+    wide = std::move(converted);
+    return true;
+}
+
+bool readConfiguration(const std::string& file, std::string& text) {
+    if (file == "-") {
+        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+        return true;
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        std::cerr << "hcsctl: cannot read " << file << std::endl;
+        return false;
+    }
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+    return true;
+}
+
+const char* lifecycleName(LifecycleCall call) {
+    switch (call) {
+    case LifecycleCall::Start:
+        return "start";
+    case LifecycleCall::Shutdown:
+        return "shutdown";
+    case LifecycleCall::Terminate:
+        return "terminate";
+    case LifecycleCall::Pause:
+        return "pause";
+    case LifecycleCall::Resume:
+        return "resume";
+    case LifecycleCall::Save:
+        return "save";
+    case LifecycleCall::Crash:
+        return "crash";
+    }
+    return "?";
+}
+
+HRESULT callLifecycle(LifecycleCall call, HCS_SYSTEM system, HCS_OPERATION operation, PCWSTR options) {
+    switch (call) {
+    case LifecycleCall::Start:
+        return HcsStartComputeSystem(system, operation, options);
+    case LifecycleCall::Shutdown:
+        return HcsShutDownComputeSystem(system, operation, options);
+    case LifecycleCall::Terminate:
+        return HcsTerminateComputeSystem(system, operation, options);
+    case LifecycleCall::Pause:
+        return HcsPauseComputeSystem(system, operation, options);
+    case LifecycleCall::Resume:
+        return HcsResumeComputeSystem(system, operation, options);
+    case LifecycleCall::Save:
+        return HcsSaveComputeSystem(system, operation, options);
+    case LifecycleCall::Crash:
+        return HcsCrashComputeSystem(system, operation, options);
+    }
+    return E_INVALIDARG;
+}
+
+// Opens `id`; on failure reports it and returns false with the exit code in `exitCode`.
+bool open(const std::string& id, SystemHandle& system, int& exitCode) {
+    std::wstring wideId;
+    if (!toWide(id, "the system id", wideId)) {
+        exitCode = c_UsageExitCode;
+        return false;
+    }
+    CallOutcome opened = openSystem(wideId, system);
+    if (FAILED(opened.hr)) {
+        exitCode = reportFailure("open " + id, opened);
+        return false;
+    }
+    return true;
+}
+
+const char* eventTypeName(HCS_EVENT_TYPE type) {
+    switch (type) {
+    case HcsEventSystemExited:
+        return "SystemExited";
+    case HcsEventSystemCrashInitiated:
+        return "SystemCrashInitiated";
+    case HcsEventSystemCrashReport:
+        return "SystemCrashReport";
+    case HcsEventSystemRdpEnhancedModeStateChanged:
+        return "SystemRdpEnhancedModeStateChanged";
+    case HcsEventSystemSiloJobCreated:
+        return "SystemSiloJobCreated";
+    case HcsEventSystemGuestConnectionClosed:
+        return "SystemGuestConnectionClosed";
+    case HcsEventProcessExited:
+        return "ProcessExited";
+    case HcsEventOperationCallback:
+        return "OperationCallback";
+    case HcsEventServiceDisconnect:
+        return "ServiceDisconnect";
+    default:
+        return "Unknown";
+    }
+}
+
+// Events from the library's callback thread, handed to the main thread which prints them.
+// Lifecycle: lives on streamEvents' stack; the callback is unregistered (HcsCloseComputeSystem waits
+// for running invocations) before it goes away.
+struct EventQueue {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<std::pair<HCS_EVENT_TYPE, std::string>> events;
+};
+
+void CALLBACK onSystemEvent(HCS_EVENT* event, void* context) {
+    auto* queue = static_cast<EventQueue*>(context);
+    std::string data = event->EventData ? hc::toUtf8Lossy(event->EventData) : std::string();
+    std::lock_guard lock(queue->mutex);
+    queue->events.emplace_back(event->Type, std::move(data));
+    queue->changed.notify_one();
+}
+
+}  // namespace
+
+int listSystems(const Options& options, const std::optional<std::string>& query) {
+    std::optional<std::wstring> wideQuery;
+    if (!toOptionalWide(query, "the query", wideQuery)) {
+        return c_UsageExitCode;
+    }
+    return finish(options, "list", runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+                      return HcsEnumerateComputeSystems(optionalText(wideQuery), operation);
+                  }));
+}
+
+int createSystem(const Options& options, const std::string& id, const std::string& configurationFile) {
+    std::string configuration;
+    if (!readConfiguration(configurationFile, configuration)) {
+        return c_UsageExitCode;
+    }
+    std::wstring wideId;
+    std::wstring wideConfiguration;
+    if (!toWide(id, "the system id", wideId) || !toWide(configuration, "the configuration", wideConfiguration)) {
+        return c_UsageExitCode;
+    }
+    SystemHandle system;
+    return finish(options, "create " + id, runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+                      return HcsCreateComputeSystem(wideId.c_str(), wideConfiguration.c_str(), operation, nullptr,
+                                                    system.put());
+                  }));
+}
+
+int lifecycle(const Options& options, LifecycleCall call, const std::string& id,
+              const std::optional<std::string>& callOptions) {
+    std::optional<std::wstring> wideOptions;
+    if (!toOptionalWide(callOptions, "the options", wideOptions)) {
+        return c_UsageExitCode;
+    }
+    SystemHandle system;
+    int exitCode = 0;
+    if (!open(id, system, exitCode)) {
+        return exitCode;
+    }
+    return finish(options, std::string(lifecycleName(call)) + " " + id,
+                  runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+                      return callLifecycle(call, system.get(), operation, optionalText(wideOptions));
+                  }));
+}
+
+int properties(const Options& options, const std::string& id, const std::optional<std::string>& query) {
+    std::optional<std::wstring> wideQuery;
+    if (!toOptionalWide(query, "the query", wideQuery)) {
+        return c_UsageExitCode;
+    }
+    SystemHandle system;
+    int exitCode = 0;
+    if (!open(id, system, exitCode)) {
+        return exitCode;
+    }
+    return finish(options, "props " + id, runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+                      return HcsGetComputeSystemProperties(system.get(), operation, optionalText(wideQuery));
+                  }));
+}
+
+int modify(const Options& options, const std::string& id, const std::string& configuration) {
+    std::wstring wideConfiguration;
+    if (!toWide(configuration, "the configuration", wideConfiguration)) {
+        return c_UsageExitCode;
+    }
+    SystemHandle system;
+    int exitCode = 0;
+    if (!open(id, system, exitCode)) {
+        return exitCode;
+    }
+    return finish(options, "modify " + id, runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+                      return HcsModifyComputeSystem(system.get(), operation, wideConfiguration.c_str(), nullptr);
+                  }));
+}
+
+int waitForExit(const Options& options, const std::string& id, DWORD timeoutMs) {
+    SystemHandle system;
+    int exitCode = 0;
+    if (!open(id, system, exitCode)) {
+        return exitCode;
+    }
+    PWSTR result = nullptr;
+    CallOutcome outcome;
+    outcome.hr = HcsWaitForComputeSystemExit(system.get(), timeoutMs, &result);
+    outcome.document = takeResultString(result);
+    return finish(options, "wait " + id, outcome);
+}
+
+int streamEvents(const Options& options, const std::string& id, DWORD timeoutMs) {
+    (void)options;      // events are always one JSON object per line
+    EventQueue queue;   // declared before the handle: outlives the callback registration
+    SystemHandle system;
+    int exitCode = 0;
+    if (!open(id, system, exitCode)) {
+        return exitCode;
+    }
+    HRESULT hr = HcsSetComputeSystemCallback(system.get(), HcsEventOptionNone, &queue, onSystemEvent);
+    if (FAILED(hr)) {
+        return reportFailure("events " + id, {hr, {}});
+    }
+    // Tells a script (or a test) that events from here on will be printed.
+    std::cerr << "hcsctl: listening for events of " << id << std::endl;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    std::unique_lock lock(queue.mutex);
+    for (;;) {
+        auto ready = [&] { return !queue.events.empty(); };
+        if (timeoutMs == INFINITE) {
+            queue.changed.wait(lock, ready);
+        } else if (!queue.changed.wait_until(lock, deadline, ready)) {
+            lock.unlock();
+            return reportFailure("events " + id, {HCS_E_OPERATION_TIMEOUT, {}});
+        }
+        auto [type, data] = std::move(queue.events.front());
+        queue.events.pop_front();
+        json line = {{"Type", eventTypeName(type)}, {"TypeValue", static_cast<uint32_t>(type)}};
+        json parsed = json::parse(data, nullptr, false);
+        line["Data"] = parsed.is_discarded() ? json(data) : parsed;
+        std::cout << line.dump() << std::endl;
+        if (type == HcsEventSystemExited) {
+            break;
+        }
+        if (type == HcsEventServiceDisconnect) {
+            lock.unlock();
+            return reportFailure("events " + id, {HCS_E_SERVICE_DISCONNECT, {}});
+        }
+    }
+    return 0;
+}
+
+int serviceProperties(const Options& options, const std::optional<std::string>& query) {
+    std::optional<std::wstring> wideQuery;
+    if (!toOptionalWide(query, "the query", wideQuery)) {
+        return c_UsageExitCode;
+    }
+    PWSTR result = nullptr;
+    CallOutcome outcome;
+    outcome.hr = HcsGetServiceProperties(optionalText(wideQuery), &result);
+    outcome.document = takeResultString(result);
+    return finish(options, "service", outcome);
+}
+
+}  // namespace hcsctl

@@ -1,0 +1,242 @@
+// hcsd — the Host Compute Service daemon: owns compute systems (QEMU virtual machines) so that they
+// outlive the processes that create them, and serves the computecore client library over a Unix
+// socket (docs/hcsd.md, docs/protocol.md).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "base/log.h"
+#include "hcs/protocol/paths.h"
+#include "hcs/protocol/unix_socket.h"
+#include "hcs/service/event_loop.h"
+#include "hcs/service/server.h"
+#include "hcs/service/service.h"
+#include "hcs/vm/accelerator.h"
+
+namespace {
+
+using namespace hc::hcs;
+
+struct Options {
+    std::string socketPath;
+    std::string stateDirectory;
+    std::string qemuBinary;
+    bool foreground = false;
+    int idleExitSeconds = 0;  // 0 = never
+};
+
+void usage(FILE* out)
+{
+    std::fprintf(out,
+                 "usage: hcsd [--socket PATH] [--state-dir DIR] [--foreground] [--idle-exit SECONDS] [--qemu BINARY]\n"
+                 "  --socket PATH       listen here (default: $HCS_SOCKET, else $XDG_RUNTIME_DIR/hostcompute/hcsd.sock,\n"
+                 "                      else /tmp/hostcompute-<uid>/hcsd.sock)\n"
+                 "  --state-dir DIR     per-system state (default: <socket>.state)\n"
+                 "  --foreground        do not daemonize; log to stderr\n"
+                 "  --idle-exit SECONDS exit after this long with no clients and no compute systems\n"
+                 "  --qemu BINARY       QEMU system emulator (default: $HCSD_QEMU, else qemu-system-x86_64)\n"
+                 "Logging: HOSTCOMPUTE_LOG=error|warn|info|debug. HCSD_ACCEL=tcg skips the KVM probe.\n");
+}
+
+bool parseOptions(int argc, char** argv, Options& o)
+{
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&](const char* name) -> const char* {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "hcsd: %s needs a value\n", name);
+                return nullptr;
+            }
+            return argv[++i];
+        };
+        if (a == "--socket") {
+            const char* v = value("--socket");
+            if (!v) return false;
+            o.socketPath = v;
+        } else if (a == "--state-dir") {
+            const char* v = value("--state-dir");
+            if (!v) return false;
+            o.stateDirectory = v;
+        } else if (a == "--qemu") {
+            const char* v = value("--qemu");
+            if (!v) return false;
+            o.qemuBinary = v;
+        } else if (a == "--idle-exit") {
+            const char* v = value("--idle-exit");
+            if (!v) return false;
+            char* end = nullptr;
+            long n = std::strtol(v, &end, 10);
+            if (!end || *end || n < 0 || n > 86400 * 365) {
+                std::fprintf(stderr, "hcsd: --idle-exit expects seconds, got \"%s\"\n", v);
+                return false;
+            }
+            o.idleExitSeconds = static_cast<int>(n);
+        } else if (a == "--foreground") {
+            o.foreground = true;
+        } else if (a == "--help" || a == "-h") {
+            usage(stdout);
+            std::exit(0);
+        } else if (a == "--version") {
+            std::printf("hcsd %s (protocol %u)\n", service::kServiceVersion, protocol::kProtocolVersion);
+            std::exit(0);
+        } else {
+            std::fprintf(stderr, "hcsd: unknown option \"%s\"\n", a.c_str());
+            usage(stderr);
+            return false;
+        }
+    }
+    if (o.socketPath.empty()) o.socketPath = serviceSocketPath();
+    if (o.stateDirectory.empty()) o.stateDirectory = o.socketPath + ".state";
+    if (o.qemuBinary.empty()) {
+        const char* env = std::getenv("HCSD_QEMU");
+        o.qemuBinary = env && env[0] ? env : "qemu-system-x86_64";
+    }
+    return true;
+}
+
+std::string parentDirectory(const std::string& path)
+{
+    size_t slash = path.rfind('/');
+    return slash == std::string::npos || slash == 0 ? std::string("/") : path.substr(0, slash);
+}
+
+// Daemon mode: the parent returns only once the daemon listens (or failed), so whoever started
+// hcsd can connect right after it exits. Returns the write end the daemon uses to say "ready".
+int daemonize(const std::string& logPath)
+{
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0) {
+        std::perror("hcsd: pipe");
+        std::exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        std::perror("hcsd: fork");
+        std::exit(1);
+    }
+    if (pid > 0) {
+        close(ready[1]);
+        char status = 1;
+        ssize_t n;
+        do {
+            n = read(ready[0], &status, 1);
+        } while (n < 0 && errno == EINTR);
+        std::_Exit(n == 1 && status == 0 ? 0 : 1);
+    }
+    close(ready[0]);
+    setsid();
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) dup2(devnull, 0);
+    int log = open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log >= 0) {
+        dup2(log, 1);
+        dup2(log, 2);
+    }
+    return ready[1];
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    Options options;
+    if (!parseOptions(argc, argv, options)) return 2;
+    signal(SIGPIPE, SIG_IGN);
+
+    // The socket's directory: private when hcsd creates it (the default per-user one always is).
+    if (access(parentDirectory(options.socketPath).c_str(), F_OK) != 0) {
+        if (auto st = ensurePrivateDirectory(parentDirectory(options.socketPath)); !st) {
+            std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
+            return 1;
+        }
+    }
+    if (auto st = ensurePrivateDirectory(options.stateDirectory); !st) {
+        std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
+        return 1;
+    }
+    // One hcsd per socket: the lock is held for the daemon's life, so a stale socket file can be
+    // replaced safely and a second hcsd refuses to start.
+    std::string lockPath = options.socketPath + ".lock";
+    int lockFd = open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockFd < 0 || flock(lockFd, LOCK_EX | LOCK_NB) != 0) {
+        std::fprintf(stderr, "hcsd: another hcsd already serves %s (lock %s)\n", options.socketPath.c_str(),
+                     lockPath.c_str());
+        return 3;
+    }
+
+    int readyFd = -1;
+    if (!options.foreground) readyFd = daemonize(options.stateDirectory + "/hcsd.log");
+
+    // Signals arrive as readable data in the event loop.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    sigprocmask(SIG_BLOCK, &signals, nullptr);
+    int signalFd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    auto accel = vm::probeAccelerator();
+    HC_LOG(Info, "hcsd", std::string("accelerator: ") + vm::acceleratorName(accel.accelerator) + " (" + accel.reason + ")");
+
+    unlink(options.socketPath.c_str());
+    auto listenFd = listenUnixSocket(options.socketPath);
+    if (!listenFd) {
+        std::fprintf(stderr, "hcsd: %s\n", listenFd.error().message.c_str());
+        return 1;
+    }
+
+    service::EventLoop loop;
+    service::ServiceOptions serviceOptions;
+    serviceOptions.stateDirectory = options.stateDirectory;
+    serviceOptions.qemuBinary = options.qemuBinary;
+    int exitCode = 0;
+    {
+        service::Service service(loop, serviceOptions, accel);
+        service.readoptSystems();
+        service::Server server(loop, service, *listenFd);
+        loop.watchFd(signalFd, POLLIN, [&](short) {
+            signalfd_siginfo info{};
+            while (read(signalFd, &info, sizeof info) == sizeof info) {
+                HC_LOG(Info, "hcsd", "signal " + std::to_string(info.ssi_signo) + ": stopping (compute systems keep running)");
+                loop.stop();
+            }
+        });
+        if (options.idleExitSeconds > 0) {
+            auto idleSince = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+            std::function<void()> check = [&, idleSince]() {
+                if (!service.idle() || server.connectionCount() > 0) *idleSince = std::chrono::steady_clock::now();
+                if (std::chrono::steady_clock::now() - *idleSince >= std::chrono::seconds(options.idleExitSeconds)) {
+                    HC_LOG(Info, "hcsd", "idle: exiting");
+                    loop.stop();
+                    return;
+                }
+                loop.addTimer(std::chrono::milliseconds(500), check);
+            };
+            loop.addTimer(std::chrono::milliseconds(500), check);
+        }
+        std::fprintf(stderr, "hcsd %s listening on %s (accelerator %s)\n", service::kServiceVersion,
+                     options.socketPath.c_str(), vm::acceleratorName(accel.accelerator));
+        if (readyFd >= 0) {
+            char ok = 0;
+            ssize_t ignored = write(readyFd, &ok, 1);
+            (void)ignored;
+            close(readyFd);
+        }
+        loop.run();
+        unlink(options.socketPath.c_str());
+    }
+    close(lockFd);
+    return exitCode;
+}

@@ -1,0 +1,287 @@
+#include "mirror_provider.h"
+
+#include "base/guid.h"
+#include "base/strings.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace prjfs {
+namespace {
+
+constexpr HRESULT kPending = HRESULT_FROM_WIN32(ERROR_IO_PENDING);
+constexpr size_t kDataChunk = 1 << 20;  // bytes per PrjWriteFileData call
+
+struct FdCloser {
+    int fd;
+    ~FdCloser()
+    {
+        if (fd >= 0) close(fd);
+    }
+};
+
+struct AlignedBuffer {
+    void* data;
+    ~AlignedBuffer() { PrjFreeAlignedBuffer(data); }
+};
+
+}  // namespace
+
+// One per enumeration GUID: created by Start, resumed by each Get, destroyed by End. ProjFS runs the
+// Gets of one enumeration one at a time; the mutex keeps a misbehaving caller from corrupting it.
+struct MirrorProvider::EnumSession {
+    std::mutex mutex;
+    std::vector<SourceEntry> entries;
+    size_t next = 0;
+    bool completed = false;
+    bool expressionCaptured = false;
+    std::wstring expression;
+};
+
+bool MirrorProvider::GuidLess::operator()(const GUID& a, const GUID& b) const
+{
+    return std::memcmp(&a, &b, sizeof(GUID)) < 0;
+}
+
+MirrorProvider::MirrorProvider(MirrorOptions options) : options_(std::move(options)), source_(options_.source) {}
+
+MirrorProvider::~MirrorProvider()
+{
+    stop();
+}
+
+hc::Status MirrorProvider::start()
+{
+    auto root = hc::fromUtf8(options_.root);
+    if (!root.ok()) return hc::makeError(E_INVALIDARG, "ROOT is not valid UTF-8");
+    struct stat st {};
+    if (stat(options_.source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return hc::makeError(HRESULT_FROM_WIN32(ERROR_DIRECTORY), "SOURCE is not a directory: " + options_.source);
+
+    const GUID instanceId = hc::newGuid();
+    HRESULT hr = PrjMarkDirectoryAsPlaceholder(root->c_str(), nullptr, nullptr, &instanceId);
+    if (FAILED(hr) && hr != HRESULT_FROM_WIN32(ERROR_REPARSE_POINT_ENCOUNTERED))
+        return hc::makeError(hr, "PrjMarkDirectoryAsPlaceholder(" + options_.root + ")");
+
+    PRJ_CALLBACKS callbacks = {};
+    callbacks.StartDirectoryEnumerationCallback = onStartEnum;
+    callbacks.EndDirectoryEnumerationCallback = onEndEnum;
+    callbacks.GetDirectoryEnumerationCallback = onGetEnum;
+    callbacks.GetPlaceholderInfoCallback = onGetPlaceholderInfo;
+    callbacks.GetFileDataCallback = onGetFileData;
+    if (options_.async) callbacks.CancelCommandCallback = onCancel;
+
+    PRJ_STARTVIRTUALIZING_OPTIONS startOptions = {};
+    startOptions.ConcurrentThreadCount = options_.threads;
+    if (options_.async) pool_ = std::make_unique<WorkerPool>(options_.threads ? options_.threads : 4);
+
+    hr = PrjStartVirtualizing(root->c_str(), &callbacks, this, &startOptions, &context_);
+    if (FAILED(hr)) {
+        context_ = nullptr;
+        pool_.reset();
+        return hc::makeError(hr, "PrjStartVirtualizing(" + options_.root + ")");
+    }
+    PRJ_VIRTUALIZATION_INSTANCE_INFO info = {};
+    if (SUCCEEDED(PrjGetVirtualizationInstanceInfo(context_, &info)) && info.WriteAlignment != 0)
+        writeAlignment_ = info.WriteAlignment;
+    return {};
+}
+
+void MirrorProvider::stop()
+{
+    if (!context_) return;
+    // Finish what is pended first: after PrjStopVirtualizing nothing may complete against context_.
+    // Callbacks arriving meanwhile are answered synchronously (dispatch() sees the pool refuse).
+    if (pool_) pool_->shutdown();
+    PrjStopVirtualizing(context_);
+    context_ = nullptr;
+    pool_.reset();
+}
+
+MirrorProvider* MirrorProvider::self(const PRJ_CALLBACK_DATA* data)
+{
+    return static_cast<MirrorProvider*>(data->InstanceContext);
+}
+
+HRESULT MirrorProvider::dispatch(INT32 commandId, Work work)
+{
+    if (pool_) {
+        cancellations_.track(commandId);  // before pending: a racing cancellation must find it
+        const PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context = context_;
+        bool queued = pool_->submit([this, context, commandId, work] {
+            if (cancellations_.isCancelled(commandId)) {
+                cancellations_.untrack(commandId);
+                return;  // ProjFS has already failed the request; End still follows for enumerations
+            }
+            PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS extended = {};
+            HRESULT hr = work(&extended);
+            PrjCompleteCommand(context, commandId, hr, extended.CommandType ? &extended : nullptr);
+            cancellations_.untrack(commandId);
+        });
+        if (queued) return kPending;
+        cancellations_.untrack(commandId);
+    }
+    return work(nullptr);
+}
+
+// ---- enumeration ----
+
+HRESULT MirrorProvider::startEnumeration(const GUID& id, const std::wstring& path)
+{
+    auto resolved = source_.resolve(path.c_str());
+    if (!resolved.ok()) return resolved.hr();
+    if (!S_ISDIR(resolved->st.st_mode)) return HRESULT_FROM_WIN32(ERROR_DIRECTORY);
+    auto entries = source_.list(resolved->sourcePath);
+    if (!entries.ok()) return entries.hr();
+    auto session = std::make_shared<EnumSession>();
+    session->entries = std::move(*entries);
+    std::lock_guard lock(sessionsMutex_);
+    sessions_[id] = std::move(session);
+    return S_OK;
+}
+
+void MirrorProvider::endEnumeration(const GUID& id)
+{
+    std::lock_guard lock(sessionsMutex_);
+    sessions_.erase(id);
+}
+
+HRESULT MirrorProvider::fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS flags, const std::wstring& expression,
+                                        PRJ_DIR_ENTRY_BUFFER_HANDLE buffer)
+{
+    std::shared_ptr<EnumSession> session;
+    {
+        std::lock_guard lock(sessionsMutex_);
+        auto it = sessions_.find(id);
+        if (it == sessions_.end()) return E_INVALIDARG;
+        session = it->second;
+    }
+    std::lock_guard lock(session->mutex);
+    const bool restart = (flags & PRJ_CB_DATA_FLAG_ENUM_RESTART_SCAN) != 0;
+    if (!session->expressionCaptured || restart) {
+        session->expression = expression;
+        session->expressionCaptured = true;
+    }
+    if (restart) {
+        session->next = 0;
+        session->completed = false;
+    }
+    if (session->completed) return S_OK;
+    bool added = false;
+    for (; session->next < session->entries.size(); ++session->next) {
+        const SourceEntry& entry = session->entries[session->next];
+        if (!PrjFileNameMatch(entry.name.c_str(), session->expression.c_str())) continue;
+        PRJ_FILE_BASIC_INFO info = basicInfoFromStat(entry.st);
+        HRESULT hr = PrjFillDirEntryBuffer(entry.name.c_str(), &info, buffer);
+        if (hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER)) return added ? S_OK : hr;  // resume here
+        if (FAILED(hr)) return hr;
+        added = true;
+        if (flags & PRJ_CB_DATA_FLAG_ENUM_RETURN_SINGLE_ENTRY) {
+            ++session->next;
+            return S_OK;
+        }
+    }
+    session->completed = true;
+    return S_OK;
+}
+
+HRESULT CALLBACK MirrorProvider::onStartEnum(const PRJ_CALLBACK_DATA* data, const GUID* enumerationId)
+{
+    MirrorProvider* provider = self(data);
+    const GUID id = *enumerationId;
+    std::wstring path = data->FilePathName;
+    return provider->dispatch(data->CommandId, [provider, id, path](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
+        return provider->startEnumeration(id, path);
+    });
+}
+
+HRESULT CALLBACK MirrorProvider::onEndEnum(const PRJ_CALLBACK_DATA* data, const GUID* enumerationId)
+{
+    MirrorProvider* provider = self(data);
+    const GUID id = *enumerationId;
+    return provider->dispatch(data->CommandId, [provider, id](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
+        provider->endEnumeration(id);
+        return S_OK;
+    });
+}
+
+HRESULT CALLBACK MirrorProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const GUID* enumerationId, PCWSTR expression,
+                                           PRJ_DIR_ENTRY_BUFFER_HANDLE buffer)
+{
+    MirrorProvider* provider = self(data);
+    const GUID id = *enumerationId;
+    const PRJ_CALLBACK_DATA_FLAGS flags = data->Flags;
+    std::wstring pattern = expression ? expression : L"*";
+    return provider->dispatch(data->CommandId, [=](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* extended) {
+        if (extended) {
+            extended->CommandType = PRJ_COMPLETE_COMMAND_TYPE_ENUMERATION;
+            extended->Enumeration.DirEntryBufferHandle = buffer;
+        }
+        return provider->fillEnumeration(id, flags, pattern, buffer);
+    });
+}
+
+// ---- placeholders and data ----
+
+HRESULT MirrorProvider::writePlaceholder(const std::wstring& path)
+{
+    auto resolved = source_.resolve(path.c_str());
+    if (!resolved.ok()) return resolved.hr();
+    PRJ_PLACEHOLDER_INFO info = {};
+    info.FileBasicInfo = basicInfoFromStat(resolved->st);
+    return PrjWritePlaceholderInfo(context_, resolved->spelling.c_str(), &info, sizeof(info));
+}
+
+HRESULT MirrorProvider::writeFileData(INT32 commandId, const GUID& dataStreamId, const std::wstring& path,
+                                      UINT64 byteOffset, UINT32 length)
+{
+    auto resolved = source_.resolve(path.c_str());
+    if (!resolved.ok()) return resolved.hr();
+    FdCloser file{open(resolved->sourcePath.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (file.fd < 0) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+    const UINT64 size = static_cast<UINT64>(resolved->st.st_size);
+    const UINT64 end = std::min<UINT64>(size, byteOffset + length);
+    const size_t chunk = (kDataChunk + writeAlignment_ - 1) / writeAlignment_ * writeAlignment_;
+    AlignedBuffer buffer{PrjAllocateAlignedBuffer(context_, chunk)};
+    if (!buffer.data) return E_OUTOFMEMORY;
+    for (UINT64 offset = byteOffset; offset < end;) {
+        if (pool_ && cancellations_.isCancelled(commandId)) return HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
+        const size_t want = static_cast<size_t>(std::min<UINT64>(chunk, end - offset));
+        ssize_t got = pread(file.fd, buffer.data, want, static_cast<off_t>(offset));
+        if (got <= 0) return got == 0 ? HRESULT_FROM_WIN32(ERROR_HANDLE_EOF) : HRESULT_FROM_WIN32(ERROR_IO_DEVICE);
+        HRESULT hr = PrjWriteFileData(context_, &dataStreamId, buffer.data, offset, static_cast<UINT32>(got));
+        if (FAILED(hr)) return hr;
+        offset += static_cast<UINT64>(got);
+    }
+    return S_OK;
+}
+
+HRESULT CALLBACK MirrorProvider::onGetPlaceholderInfo(const PRJ_CALLBACK_DATA* data)
+{
+    MirrorProvider* provider = self(data);
+    std::wstring path = data->FilePathName;
+    return provider->dispatch(data->CommandId, [provider, path](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
+        return provider->writePlaceholder(path);
+    });
+}
+
+HRESULT CALLBACK MirrorProvider::onGetFileData(const PRJ_CALLBACK_DATA* data, UINT64 byteOffset, UINT32 length)
+{
+    MirrorProvider* provider = self(data);
+    std::wstring path = data->FilePathName;
+    const GUID stream = data->DataStreamId;
+    const INT32 commandId = data->CommandId;
+    return provider->dispatch(commandId, [=](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
+        return provider->writeFileData(commandId, stream, path, byteOffset, length);
+    });
+}
+
+void CALLBACK MirrorProvider::onCancel(const PRJ_CALLBACK_DATA* data)
+{
+    self(data)->cancellations_.mark(data->CommandId);
+}
+
+}  // namespace prjfs

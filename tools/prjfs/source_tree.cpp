@@ -1,0 +1,119 @@
+#include "source_tree.h"
+
+#include "base/filetime.h"
+#include "base/hresult.h"
+#include "base/strings.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+namespace prjfs {
+namespace {
+
+std::vector<std::wstring> splitProjfsPath(PCWSTR path)
+{
+    std::vector<std::wstring> parts;
+    std::wstring current;
+    for (const wchar_t* p = path; p && *p; ++p) {
+        if (*p == L'\\' || *p == L'/') {
+            if (!current.empty()) parts.push_back(std::move(current));
+            current.clear();
+        } else {
+            current.push_back(*p);
+        }
+    }
+    if (!current.empty()) parts.push_back(std::move(current));
+    return parts;
+}
+
+hc::Error errnoError(int err, const std::string& what)
+{
+    return hc::makeError(hc::hresultFromErrno(err), what + ": " + std::strerror(err));
+}
+
+struct DirCloser {
+    void operator()(DIR* dir) const { closedir(dir); }
+};
+
+}  // namespace
+
+PRJ_FILE_BASIC_INFO basicInfoFromStat(const struct stat& st)
+{
+    PRJ_FILE_BASIC_INFO info = {};
+    info.IsDirectory = S_ISDIR(st.st_mode);
+    info.FileSize = info.IsDirectory ? 0 : static_cast<INT64>(st.st_size);
+    info.CreationTime.QuadPart = hc::filetimeFromTimespec(st.st_mtim);  // Linux keeps no portable birth time here
+    info.LastAccessTime.QuadPart = hc::filetimeFromTimespec(st.st_atim);
+    info.LastWriteTime.QuadPart = hc::filetimeFromTimespec(st.st_mtim);
+    info.ChangeTime.QuadPart = hc::filetimeFromTimespec(st.st_ctim);
+    info.FileAttributes = info.IsDirectory ? FILE_ATTRIBUTE_DIRECTORY : FILE_ATTRIBUTE_NORMAL;
+    if ((st.st_mode & 0222) == 0) info.FileAttributes |= FILE_ATTRIBUTE_READONLY;
+    return info;
+}
+
+hc::Result<std::vector<SourceEntry>> SourceTree::list(const std::string& sourcePath) const
+{
+    std::unique_ptr<DIR, DirCloser> dir(opendir(sourcePath.c_str()));
+    if (!dir) return errnoError(errno, "opendir " + sourcePath);
+    std::vector<SourceEntry> entries;
+    const int dirFd = dirfd(dir.get());
+    while (dirent* entry = readdir(dir.get())) {
+        std::string_view name = entry->d_name;
+        if (name == "." || name == "..") continue;
+        auto wide = hc::fromUtf8(name);
+        if (!wide.ok() || wide->find(L'\\') != std::wstring::npos) continue;
+        SourceEntry item;
+        item.name = std::move(*wide);
+        // Follow symbolic links: the mirror projects what they point at. Dangling ones are left out.
+        if (fstatat(dirFd, entry->d_name, &item.st, 0) != 0) continue;
+        if (!S_ISREG(item.st.st_mode) && !S_ISDIR(item.st.st_mode)) continue;
+        entries.push_back(std::move(item));
+    }
+    std::sort(entries.begin(), entries.end(), [](const SourceEntry& a, const SourceEntry& b) {
+        return PrjFileNameCompare(a.name.c_str(), b.name.c_str()) < 0;
+    });
+    return entries;
+}
+
+hc::Result<ResolvedPath> SourceTree::resolve(PCWSTR projfsPath) const
+{
+    ResolvedPath resolved;
+    resolved.sourcePath = root_;
+    const auto parts = splitProjfsPath(projfsPath);
+    if (stat(root_.c_str(), &resolved.st) != 0) return errnoError(errno, "stat " + root_);
+    for (size_t i = 0; i < parts.size(); ++i) {
+        const bool last = i + 1 == parts.size();
+        const HRESULT notFound = HRESULT_FROM_WIN32(last ? ERROR_FILE_NOT_FOUND : ERROR_PATH_NOT_FOUND);
+        if (!S_ISDIR(resolved.st.st_mode)) return hc::makeError(notFound, "not a directory: " + resolved.sourcePath);
+        std::wstring spelling;
+        auto utf8 = hc::toUtf8(parts[i]);
+        struct stat st {};
+        if (utf8.ok() && stat((resolved.sourcePath + "/" + *utf8).c_str(), &st) == 0) {
+            spelling = parts[i];  // the exact spelling exists: it wins over other case variants
+        } else {
+            auto entries = list(resolved.sourcePath);
+            if (!entries.ok()) return entries.error();
+            auto it = std::find_if(entries->begin(), entries->end(), [&](const SourceEntry& e) {
+                return PrjFileNameCompare(e.name.c_str(), parts[i].c_str()) == 0;
+            });
+            if (it == entries->end()) return hc::makeError(notFound, "no match in " + resolved.sourcePath);
+            spelling = it->name;
+            st = it->st;
+            utf8 = hc::toUtf8(spelling);
+            if (!utf8.ok()) return utf8.error();
+        }
+        resolved.sourcePath += "/" + *utf8;
+        resolved.st = st;
+        if (!resolved.spelling.empty()) resolved.spelling.push_back(L'\\');
+        resolved.spelling += spelling;
+    }
+    return resolved;
+}
+
+}  // namespace prjfs

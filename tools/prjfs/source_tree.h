@@ -1,0 +1,48 @@
+// The source directory that `prjfs mirror` projects: resolving ProjFS paths (root-relative, '\\'
+// separated, matched case-insensitively like the file system) to source paths, and listing a source
+// directory in PrjFileNameCompare order.
+#pragma once
+
+#include "base/result.h"
+
+#include <projectedfslib.h>
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+namespace prjfs {
+
+struct SourceEntry {
+    std::wstring name;  // the source's spelling
+    struct stat st {};
+};
+
+struct ResolvedPath {
+    std::string sourcePath;  // absolute path in the source tree
+    std::wstring spelling;   // the source's spelling, '\\'-separated, for PrjWritePlaceholderInfo
+    struct stat st {};
+};
+
+class SourceTree {
+public:
+    explicit SourceTree(std::string root) : root_(std::move(root)) {}
+
+    const std::string& root() const { return root_; }
+
+    // Each component is matched exactly first, then with PrjFileNameCompare; FILE_NOT_FOUND /
+    // PATH_NOT_FOUND when nothing matches.
+    hc::Result<ResolvedPath> resolve(PCWSTR projfsPath) const;
+
+    // Entries of a source directory, sorted with PrjFileNameCompare. Names that cannot be projected
+    // (invalid UTF-8, containing '\\') are left out.
+    hc::Result<std::vector<SourceEntry>> list(const std::string& sourcePath) const;
+
+private:
+    std::string root_;
+};
+
+// PRJ_FILE_BASIC_INFO from a stat result (FILETIME times, size, directory flag, read-only).
+PRJ_FILE_BASIC_INFO basicInfoFromStat(const struct stat& st);
+
+}  // namespace prjfs
