@@ -187,7 +187,8 @@ int main(int argc, char** argv)
     sigprocmask(SIG_BLOCK, &signals, nullptr);
     int signalFd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
 
-    auto accel = vm::probeAccelerator();
+    auto runtimeDir = userRuntimeDirectory();
+    auto accel = vm::probeAccelerator(options.qemuBinary, runtimeDir ? *runtimeDir + "/accelerator-probe" : "");
     HC_LOG(Info, "hcsd", std::string("accelerator: ") + vm::acceleratorName(accel.accelerator) + " (" + accel.reason + ")");
 
     unlink(options.socketPath.c_str());

@@ -387,7 +387,8 @@ void Service::serviceProperties(uint64_t session, const protocol::Request& reque
                {"QemuBinary", options_.qemuBinary},
                {"StateDirectory", options_.stateDirectory},
                {"PipeDirectory", pipeDirectory(options_)},
-               {"ComputeSystemCount", systems_.size()}});
+               {"ComputeSystemCount", systems_.size()},
+               {"ProcessId", getpid()}});
 }
 
 void Service::waitForExit(uint64_t session, const protocol::Request& request, const protocol::WaitExitParams& params)

@@ -15,9 +15,11 @@ struct AcceleratorChoice {
 
 const char* acceleratorName(Accelerator accelerator);  // "kvm" | "tcg"
 
-// Runs a few real-mode instructions in a KVM vCPU (in a child process, bounded by a timeout, so a
-// wedged KVM cannot hang the caller). HCSD_ACCEL=tcg|kvm overrides the probe (kvm still requires
-// the probe to pass). Takes a few milliseconds; callers cache the result.
-AcceleratorChoice probeAccelerator();
+// Two steps, each in a child process bounded by a timeout so a wedged KVM cannot hang the caller:
+// a KVM vCPU must run a few real-mode instructions (ioctls on /dev/kvm), then `qemuBinary` with
+// -accel kvm must take its firmware through POST within 2 s (on some hosts vCPUs run but a real
+// machine crawls). The result is cached in `cacheFile` (if not empty) until the host reboots.
+// HCSD_ACCEL=tcg skips the probe.
+AcceleratorChoice probeAccelerator(const std::string& qemuBinary, const std::string& cacheFile);
 
 }  // namespace hc::hcs::vm

@@ -69,9 +69,17 @@ void EnumerationSession::append(std::vector<MergedEntry> produced)
     }
 }
 
+bool EnumerationSession::enoughForReply() const
+{
+    if (complete_) return true;
+    size_t bytes = 0;
+    for (size_t i = offset_; i < entries_.size(); ++i) bytes += DirEntryBuffer::encodedSize(entries_[i].name.size());
+    return bytes >= budget_;
+}
+
 void EnumerationSession::step()
 {
-    if (entries_.size() > offset_ || complete_) return finishFetch(S_OK);
+    if (enoughForReply()) return finishFetch(S_OK);
     if (instance_.stopping()) return finishFetch(HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_UNAVAILABLE));
     const PRJ_CALLBACKS& callbacks = instance_.options().callbacks;
     auto self = shared_from_this();
@@ -88,7 +96,7 @@ void EnumerationSession::step()
             [self](HRESULT hr) { self->onStarted(hr); });
         return;
     }
-    auto buffer = std::make_shared<DirEntryBuffer>(budget_);
+    auto buffer = std::make_shared<DirEntryBuffer>(std::min(budget_, kProviderBatchBytes));
     invocation.kind = CommandKind::GetEnumeration;
     invocation.enumBuffer = buffer->handle();
     if (restartScan_) invocation.flags = PRJ_CB_DATA_FLAG_ENUM_RESTART_SCAN;
@@ -120,6 +128,7 @@ void EnumerationSession::onStarted(HRESULT hr)
 void EnumerationSession::onBatch(HRESULT hr, std::vector<ProviderDirEntry> batch)
 {
     if (FAILED(hr)) {
+        if (entries_.size() > offset_) return finishFetch(S_OK);  // answer with what we have; retry later
         // The provider may have moved past entries that never reached us: rescan from the start next
         // time, skipping names already listed.
         loadDisk();
@@ -135,7 +144,7 @@ void EnumerationSession::onBatch(HRESULT hr, std::vector<ProviderDirEntry> batch
         for (const auto& entry : batch) merge_.addProviderEntry(entry, produced);
     }
     append(std::move(produced));
-    if (entries_.size() > offset_ || complete_) return finishFetch(S_OK);
+    if (enoughForReply()) return finishFetch(S_OK);
     // Everything in this batch was shadowed: ask again, but never from the provider's own thread.
     if (VirtualizationInstance::onProviderCompletionThread()) {
         auto self = shared_from_this();

@@ -22,22 +22,28 @@ namespace hc::projfs {
 
 class VirtualizationInstance;
 
+// The most one GetDirectoryEnumeration call may fill: a page, like the classic FUSE readdir size, so
+// a 1,000-entry directory takes several calls and providers' resume logic is exercised.
+inline constexpr size_t kProviderBatchBytes = 4096;
+
 class EnumerationSession : public std::enable_shared_from_this<EnumerationSession> {
 public:
     EnumerationSession(VirtualizationInstance& instance, std::string dirRel, bool providerBacked);
     ~EnumerationSession();
 
-    // Produces entries until there is one at `offset` or the directory is complete, asking the provider
-    // for at most `budgetBytes` of entries per Get. done(hr) once; then read entries()/complete().
+    // Produces entries until those from `offset` fill `budgetBytes` (one readdir reply) or the
+    // directory is complete, asking the provider for at most kProviderBatchBytes per Get. done(hr) once; then read entries()/complete().
     void fetch(const RequestContext& ctx, size_t offset, size_t budgetBytes, std::function<void(HRESULT)> done);
     const std::vector<MergedEntry>& entries() const { return entries_; }
     bool complete() const { return complete_; }
     const GUID& id() const { return id_; }
+    const std::string& directory() const { return dirRel_; }
     // Ends the provider's enumeration (at releasedir). Idempotent.
     void close();
 
 private:
     void step();
+    bool enoughForReply() const;
     void restart();
     void loadDisk();
     void onStarted(HRESULT hr);

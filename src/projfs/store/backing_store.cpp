@@ -40,15 +40,55 @@ std::string temporaryName(const char* purpose)
     return std::string(kReservedNamePrefix) + purpose + "~" + formatGuid(newGuid());
 }
 
-Result<std::optional<std::string>> readXattr(int fd, const char* name)
+namespace {
+
+// Reads one attribute through `get` (fgetxattr or lgetxattr); nullopt when absent.
+template <typename Get>
+Result<std::optional<std::string>> readAttribute(Get&& get, const char* name)
 {
     char buf[512];
-    ssize_t n = ::fgetxattr(fd, name, buf, sizeof(buf));
+    ssize_t n = get(name, buf, sizeof(buf));
     if (n < 0) {
         if (errno == ENODATA || errno == ENOTSUP) return std::optional<std::string>();
         return errnoError(errno, std::string("reading attribute ") + name);
     }
     return std::optional<std::string>(std::string(buf, static_cast<size_t>(n)));
+}
+
+template <typename Get>
+Result<ItemRecord> readRecordWith(Get&& get, bool isDirectory)
+{
+    ItemRecord record;
+    record.isDirectory = isDirectory;
+    auto state = readAttribute(get, kXattrState);
+    if (!state) return state.error();
+    if (state->has_value()) {
+        auto parsed = parseItemState(**state);
+        if (!parsed) {
+            return makeError(HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_METADATA_CORRUPT),
+                             "unknown ProjFS state '" + **state + "'");
+        }
+        record.state = *parsed;
+    }
+    auto origin = readAttribute(get, kXattrOrigin);
+    if (!origin) return origin.error();
+    if (origin->has_value()) {
+        record.projected = true;
+        record.originPath = **origin;
+    }
+    auto dirty = readAttribute(get, kXattrDirty);
+    if (!dirty) return dirty.error();
+    record.dirty = dirty->has_value();
+    PRJ_PLACEHOLDER_VERSION_INFO version{};
+    if (get(kXattrVersion, &version, sizeof(version)) == static_cast<ssize_t>(sizeof(version))) record.version = version;
+    return record;
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> readXattr(int fd, const char* name)
+{
+    return readAttribute([fd](const char* n, void* buf, size_t size) { return ::fgetxattr(fd, n, buf, size); }, name);
 }
 
 Status writeXattr(int fd, const char* name, const void* data, size_t size)
@@ -59,31 +99,14 @@ Status writeXattr(int fd, const char* name, const void* data, size_t size)
 
 Result<ItemRecord> readRecordFromFd(int fd, bool isDirectory)
 {
-    ItemRecord record;
-    record.isDirectory = isDirectory;
-    auto state = readXattr(fd, kXattrState);
-    if (!state) return state.error();
-    if (state->has_value()) {
-        auto parsed = parseItemState(**state);
-        if (!parsed) {
-            return makeError(HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_METADATA_CORRUPT),
-                             "unknown ProjFS state '" + **state + "'");
-        }
-        record.state = *parsed;
-    }
-    auto origin = readXattr(fd, kXattrOrigin);
-    if (!origin) return origin.error();
-    if (origin->has_value()) {
-        record.projected = true;
-        record.originPath = **origin;
-    }
-    auto dirty = readXattr(fd, kXattrDirty);
-    if (!dirty) return dirty.error();
-    record.dirty = dirty->has_value();
-    PRJ_PLACEHOLDER_VERSION_INFO version{};
-    ssize_t n = ::fgetxattr(fd, kXattrVersion, &version, sizeof(version));
-    if (n == static_cast<ssize_t>(sizeof(version))) record.version = version;
-    return record;
+    return readRecordWith([fd](const char* n, void* buf, size_t size) { return ::fgetxattr(fd, n, buf, size); },
+                          isDirectory);
+}
+
+Result<ItemRecord> readRecordFromPath(const std::string& path, bool isDirectory)
+{
+    return readRecordWith(
+        [&path](const char* n, void* buf, size_t size) { return ::lgetxattr(path.c_str(), n, buf, size); }, isDirectory);
 }
 
 Result<std::unique_ptr<BackingStore>> BackingStore::open(const std::string& rootPath)

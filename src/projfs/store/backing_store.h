@@ -78,6 +78,9 @@ Result<std::optional<std::string>> readXattr(int fd, const char* name);
 Status writeXattr(int fd, const char* name, const void* data, size_t size);
 // Reads the record of an open item (regular file or directory).
 Result<ItemRecord> readRecordFromFd(int fd, bool isDirectory);
+// Reads the record by path without opening the item (opening a placeholder through the mount would
+// hydrate it).
+Result<ItemRecord> readRecordFromPath(const std::string& path, bool isDirectory);
 // A unique reserved name for a temporary item in the same directory.
 std::string temporaryName(const char* purpose);
 

@@ -86,9 +86,8 @@ TEST_F(HcsErrors, ClosedAndGarbageHandles) {
     SystemHandle created;
     CallOutcome outcome = createSystem(testSystemId(), c_EmptyUefiVm, created);
     ASSERT_EQ(outcome.hr, S_OK) << describe(outcome.hr) << " " << outcome.document;
-    HCS_SYSTEM closedSystem = created.get();
-    HcsCloseComputeSystem(*created.put() = closedSystem, closedSystem), (void)0;
-    // (put() released nothing above; close by hand so that `created` forgets it)
+    HCS_SYSTEM closedSystem = created.release();
+    HcsCloseComputeSystem(closedSystem);
     HCS_OPERATION closedOperation = HcsCreateOperation(nullptr, nullptr);
     HcsCloseOperation(closedOperation);
     auto* garbageSystem = reinterpret_cast<HCS_SYSTEM>(0xdeadbeef);

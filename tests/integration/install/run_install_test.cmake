@@ -1,13 +1,13 @@
 # The install test (issue #2): `cmake --install` into a temporary prefix, then use the result the way an
 # outside project would -- find_package(hostcompute) from CMake (C++ and C programs), and pkg-config
 # from a one-file C build -- and run the programs. Driven by add_test in CMakeLists.txt:
-#   cmake -DBUILD_DIR=... -DWORK_DIR=... -DCONSUMER_DIR=... -DGENERATOR=... -DMAKE_PROGRAM=...
+#   cmake -DSOURCE_DIR=... -DBUILD_DIR=... -DWORK_DIR=... -DCONSUMER_DIR=... -DGENERATOR=... -DMAKE_PROGRAM=...
 #         -DC_COMPILER=... -DCXX_COMPILER=... -DLIBDIR=... -DVERSION=... -DLIBRARIES=a;b
 #         [-DMISSING=...] [-DSANITIZE_FLAGS=...] -DPKG_CONFIG=... -DNM=... -P run_install_test.cmake
 # Needs no network. Every failure stops the test with the step, the command and its output.
 cmake_minimum_required(VERSION 3.25)
 
-foreach(var BUILD_DIR WORK_DIR CONSUMER_DIR GENERATOR C_COMPILER CXX_COMPILER LIBDIR VERSION LIBRARIES PKG_CONFIG NM)
+foreach(var SOURCE_DIR BUILD_DIR WORK_DIR CONSUMER_DIR GENERATOR C_COMPILER CXX_COMPILER LIBDIR VERSION LIBRARIES PKG_CONFIG NM)
   if("${${var}}" STREQUAL "")
     message(FATAL_ERROR "install test: -D${var}=... is required")
   endif()
@@ -52,24 +52,14 @@ run_step("cmake --install ${BUILD_DIR} --prefix ${prefix}"
 foreach(header computecore.h computedefs.h projectedfslib.h hostcompute/win.h)
   expect_file("${prefix}/include/${header}")
 endforeach()
-# declared_functions(<header> <out-var>): names of the HOSTCOMPUTE_API functions a public header declares.
+# hc_api_functions(<out> <header>): the HOSTCOMPUTE_API functions a header declares (the same parser
+# hc_shared_library uses to make sure the libraries contain them).
+include("${SOURCE_DIR}/cmake/SharedLibrary.cmake")
 function(declared_functions header out)
-  file(READ "${header}" text)
-  set(type_word "[A-Za-z_][A-Za-z0-9_]*[ \t\n*]+")
-  string(REGEX MATCHALL "\nHOSTCOMPUTE_API[ \t\n]+(STDAPI_\\([A-Za-z_ *]+\\)[ \t\n]+|${type_word})*[A-Za-z_][A-Za-z0-9_]*[ \t\n]*\\("
-    declarations "${text}")
-  # Guard against the parser falling behind the headers' style: every marked line must be understood.
-  string(REGEX MATCHALL "\nHOSTCOMPUTE_API[ \t\n]" marked "${text}")
-  list(LENGTH marked marked_count)
-  list(LENGTH declarations parsed_count)
-  if(NOT marked_count EQUAL parsed_count)
-    message(FATAL_ERROR "install test: understood ${parsed_count} of ${marked_count} HOSTCOMPUTE_API lines in ${header}")
+  hc_api_functions(names "${header}")
+  if(names_UNPARSED)
+    message(FATAL_ERROR "install test: ${names_UNPARSED} HOSTCOMPUTE_API lines in ${header} were not understood")
   endif()
-  set(names "")
-  foreach(declaration IN LISTS declarations)
-    string(REGEX MATCH "([A-Za-z_][A-Za-z0-9_]*)[ \t\n]*\\($" ignored "${declaration}")
-    list(APPEND names "${CMAKE_MATCH_1}")
-  endforeach()
   set(${out} "${names}" PARENT_SCOPE)
 endfunction()
 

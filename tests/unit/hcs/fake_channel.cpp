@@ -115,6 +115,14 @@ size_t FakeChannel::pendingCount() const
     return pending_.size();
 }
 
+std::vector<uint64_t> FakeChannel::pendingIds() const
+{
+    std::lock_guard lock(mutex_);
+    std::vector<uint64_t> ids;
+    for (const auto& [id, handler] : pending_) ids.push_back(id);
+    return ids;
+}
+
 void FakeChannel::fireEvent(const ServiceEvent& event)
 {
     EventHandler handler;

@@ -42,6 +42,7 @@ public:
     std::vector<Request> requests(const std::string& method = {}) const;
     std::vector<uint64_t> cancelled() const;
     size_t pendingCount() const;
+    std::vector<uint64_t> pendingIds() const;
     void fireEvent(const ServiceEvent& event);
     // The connection drops: pending requests fail with HCS_E_SERVICE_DISCONNECT, a ServiceDisconnect
     // event follows, and later sends fail inside send().

@@ -70,7 +70,9 @@ TEST(Lifecycle, EveryCallFromStoppedLeavesItStopped)
 {
     for (int c = 0; c <= static_cast<int>(C::GetProperties); ++c) {
         auto r = checkCall(S::Stopped, static_cast<C>(c));
-        if (r.ok()) EXPECT_EQ(*r, S::Stopped);
+        if (r.ok()) {
+            EXPECT_EQ(*r, S::Stopped);
+        }
     }
     EXPECT_FALSE(validTransition(S::Stopped, S::Running));
     EXPECT_FALSE(validTransition(S::Created, S::Paused));

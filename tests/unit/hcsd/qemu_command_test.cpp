@@ -84,7 +84,7 @@ TEST(QemuCommand, NamedPipeMapping)
 TEST(Accelerator, ProbeFallsBackOrRunsAVcpu)
 {
     // Real probe: it must give a reason, and KVM only when the vCPU actually ran.
-    auto choice = probeAccelerator();
+    auto choice = probeAccelerator("qemu-system-x86_64", "");
     EXPECT_FALSE(choice.reason.empty());
     if (choice.accelerator == Accelerator::Kvm) {
         EXPECT_NE(choice.reason.find("ran"), std::string::npos);

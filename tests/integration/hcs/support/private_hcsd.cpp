@@ -63,7 +63,7 @@ void PrivateHcsd::start() {
     options.environment = {{"HCS_SOCKET", socket_}, {"HOSTCOMPUTE_LOG", "info"}};
     options.stdoutFile = logFile_;
     options.stderrFile = logFile_ + ".err";
-    process_ = ChildProcess::spawn({hcsd, "--socket", socket_, "--state-dir", state_}, options);
+    process_ = ChildProcess::spawn({hcsd, "--foreground", "--socket", socket_, "--state-dir", state_}, options);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (!socketAccepts(socket_)) {
         if (!process_.running()) {

@@ -1,0 +1,412 @@
+#include "hcs/protocol/unix_service_channel.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "base/hresult.h"
+#include "base/log.h"
+#include "hcs/client/service_channel.h"
+#include "hcs/protocol/messages.h"
+#include "hcs/protocol/paths.h"
+#include "hcs/protocol/unix_socket.h"
+
+extern char** environ;
+
+namespace hc::hcs {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
+constexpr auto kStartTimeout = std::chrono::seconds(20);  // includes hcsd's first accelerator probe
+
+std::string errorDocument(HRESULT hr, const std::string& message)
+{
+    return nlohmann::json{{"Error", static_cast<int32_t>(hr)}, {"ErrorMessage", message}}.dump();
+}
+
+HCS_EVENT_TYPE eventType(const std::string& name)
+{
+    if (name == "SystemExited") return HcsEventSystemExited;
+    if (name == "SystemCrashInitiated") return HcsEventSystemCrashInitiated;
+    if (name == "SystemCrashReport") return HcsEventSystemCrashReport;
+    if (name == "SystemGuestConnectionClosed") return HcsEventSystemGuestConnectionClosed;
+    if (name == "ProcessExited") return HcsEventProcessExited;
+    return HcsEventInvalid;
+}
+
+// Reads one line within the deadline (used only during the handshake, before the reader starts).
+Result<std::string> readLine(int fd, std::string& buffer, Clock::time_point deadline)
+{
+    while (true) {
+        size_t nl = buffer.find('\n');
+        if (nl != std::string::npos) {
+            std::string line = buffer.substr(0, nl);
+            buffer.erase(0, nl + 1);
+            return line;
+        }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) return makeError(HCS_E_CONNECTION_TIMEOUT, "hcsd did not answer within 5 s");
+        pollfd p{fd, POLLIN, 0};
+        int n = poll(&p, 1, static_cast<int>(left));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) continue;
+        char chunk[4096];
+        ssize_t r = recv(fd, chunk, sizeof chunk, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return makeError(HCS_E_CONNECTION_CLOSED, "hcsd closed the connection during the handshake");
+        buffer.append(chunk, static_cast<size_t>(r));
+    }
+}
+
+// Greeting, then Hello. Returns bytes already read past the Hello reply (none in practice).
+Result<std::string> handshake(int fd)
+{
+    auto deadline = Clock::now() + kHandshakeTimeout;
+    std::string buffer;
+    auto greetingLine = readLine(fd, buffer, deadline);
+    if (!greetingLine) return greetingLine.error();
+    auto greeting = protocol::decodeServerMessage(*greetingLine);
+    if (!greeting || !std::holds_alternative<protocol::Greeting>(*greeting)) {
+        return makeError(HCS_E_PROTOCOL_ERROR, "the socket did not greet like hcsd");
+    }
+    bool supported = false;
+    for (uint32_t v : std::get<protocol::Greeting>(*greeting).protocols) supported |= v == protocol::kProtocolVersion;
+    if (!supported) {
+        return makeError(HCS_E_UNSUPPORTED_PROTOCOL_VERSION,
+                         "hcsd does not speak protocol version " + std::to_string(protocol::kProtocolVersion));
+    }
+    nlohmann::json hello{{"protocol", protocol::kProtocolVersion}, {"client", "computecore pid " + std::to_string(getpid())}};
+    auto line = protocol::encodeRequest(0, "Hello", hello.dump());
+    if (!line) return line.error();
+    if (Status st = writeAll(fd, *line); !st) return makeError(HCS_E_CONNECTION_CLOSED, st.error().message);
+    auto replyLine = readLine(fd, buffer, deadline);
+    if (!replyLine) return replyLine.error();
+    auto reply = protocol::decodeServerMessage(*replyLine);
+    if (!reply || !std::holds_alternative<protocol::Reply>(*reply)) {
+        return makeError(HCS_E_PROTOCOL_ERROR, "hcsd did not answer Hello");
+    }
+    if (std::get<protocol::Reply>(*reply).hr != S_OK) {
+        return makeError(std::get<protocol::Reply>(*reply).hr, "hcsd refused Hello: " + std::get<protocol::Reply>(*reply).document);
+    }
+    return buffer;
+}
+
+// Lifecycle: constructed connected and negotiated -> start() launches the reader thread -> replies
+// and events flow -> EOF/error (or close()) -> every pending handler gets HCS_E_SERVICE_DISCONNECT,
+// the event handler gets one ServiceDisconnect, send() fails from then on. The reader thread owns a
+// shared_ptr to the Core, so the Core outlives it; the channel's destructor shuts the socket down and
+// joins the reader (or detaches it when the last reference is dropped on the reader thread itself).
+class Core {
+public:
+    Core(int fd, std::string pending) : fd_(fd), input_(std::move(pending)) {}
+    ~Core() { close(fd_); }
+
+    bool disconnected()
+    {
+        std::lock_guard lock(mutex_);
+        return disconnected_;
+    }
+
+    void setEventHandler(ServiceChannel::EventHandler handler)
+    {
+        std::lock_guard lock(mutex_);
+        events_ = std::move(handler);
+    }
+
+    uint64_t send(std::string_view method, const std::string& params, ServiceChannel::ReplyHandler onReply)
+    {
+        uint64_t id;
+        bool lost;
+        {
+            std::lock_guard lock(mutex_);
+            id = nextId_++;
+            lost = disconnected_;
+            if (!lost) pending_[id] = std::move(onReply);
+        }
+        if (lost) {
+            onReply(ServiceReply{HCS_E_SERVICE_DISCONNECT,
+                                 errorDocument(HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was lost")});
+            return id;
+        }
+        auto line = protocol::encodeRequest(id, method, params);
+        Status written = line ? Status{} : Status(line.error());
+        if (line) {
+            std::lock_guard writeLock(writeMutex_);
+            written = writeAll(fd_, *line);
+            if (!written) written = makeError(HCS_E_SERVICE_DISCONNECT, "cannot send to hcsd: " + written.error().message);
+        }
+        if (!written) {
+            ServiceChannel::ReplyHandler handler = take(id);
+            if (handler) handler(ServiceReply{written.hr(), errorDocument(written.hr(), written.error().message)});
+        }
+        return id;
+    }
+
+    void shutdownSocket() { ::shutdown(fd_, SHUT_RDWR); }
+
+    void readLoop()
+    {
+        char chunk[65536];
+        while (true) {
+            size_t nl;
+            while ((nl = input_.find('\n')) != std::string::npos) {
+                std::string line = input_.substr(0, nl);
+                input_.erase(0, nl + 1);
+                dispatch(line);
+            }
+            if (input_.size() > protocol::kMaxLineBytes) break;
+            ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            input_.append(chunk, static_cast<size_t>(n));
+        }
+        disconnect();
+    }
+
+private:
+    ServiceChannel::ReplyHandler take(uint64_t id)
+    {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(id);
+        if (it == pending_.end()) return nullptr;
+        auto handler = std::move(it->second);
+        pending_.erase(it);
+        return handler;
+    }
+
+    void dispatch(const std::string& line)
+    {
+        auto message = protocol::decodeServerMessage(line);
+        if (!message) {
+            HC_LOG(Warn, "hcs", "ignoring a malformed line from hcsd: " + message.error().message);
+            return;
+        }
+        if (auto* reply = std::get_if<protocol::Reply>(&*message)) {
+            if (auto handler = take(reply->id)) handler(ServiceReply{reply->hr, std::move(reply->document)});
+            return;
+        }
+        if (auto* event = std::get_if<protocol::Event>(&*message)) {
+            ServiceEvent e{event->handle, eventType(event->name), std::move(event->data)};
+            if (e.type == HcsEventInvalid) return;  // an event this client does not know
+            ServiceChannel::EventHandler handler;
+            {
+                std::lock_guard lock(mutex_);
+                handler = events_;
+            }
+            if (handler) handler(e);
+        }
+    }
+
+    void disconnect()
+    {
+        std::map<uint64_t, ServiceChannel::ReplyHandler> pending;
+        ServiceChannel::EventHandler handler;
+        {
+            std::lock_guard lock(mutex_);
+            disconnected_ = true;
+            pending.swap(pending_);
+            handler = events_;
+        }
+        ::shutdown(fd_, SHUT_RDWR);
+        for (auto& [id, h] : pending) {
+            h(ServiceReply{HCS_E_SERVICE_DISCONNECT, errorDocument(HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was lost")});
+        }
+        if (handler) handler(ServiceEvent{0, HcsEventServiceDisconnect, "{}"});
+    }
+
+    const int fd_;
+    std::string input_;  // reader thread only
+    std::mutex mutex_;   // pending_, events_, disconnected_, nextId_
+    std::mutex writeMutex_;
+    std::map<uint64_t, ServiceChannel::ReplyHandler> pending_;
+    ServiceChannel::EventHandler events_;
+    bool disconnected_ = false;
+    uint64_t nextId_ = 1;
+};
+
+class UnixServiceChannel final : public ServiceChannel {
+public:
+    explicit UnixServiceChannel(std::shared_ptr<Core> core) : core_(std::move(core))
+    {
+        reader_ = std::thread([core = core_] { core->readLoop(); });
+    }
+
+    ~UnixServiceChannel() override
+    {
+        core_->shutdownSocket();
+        if (reader_.get_id() == std::this_thread::get_id()) {
+            reader_.detach();  // dropped from a handler; the thread finishes on its own Core reference
+        } else {
+            reader_.join();
+        }
+    }
+
+    uint64_t send(std::string_view method, std::string paramsJson, ReplyHandler onReply) override
+    {
+        return core_->send(method, paramsJson, std::move(onReply));
+    }
+
+    void cancel(uint64_t requestId) override
+    {
+        core_->send("Cancel", nlohmann::json{{"requestId", requestId}}.dump(), [](ServiceReply) {});
+    }
+
+    void setEventHandler(EventHandler handler) override { core_->setEventHandler(std::move(handler)); }
+
+    uint64_t newHandleNumber() override { return nextHandle_.fetch_add(1); }
+
+    bool disconnected() const { return core_->disconnected(); }
+
+private:
+    std::shared_ptr<Core> core_;
+    std::thread reader_;
+    std::atomic<uint64_t> nextHandle_{1};
+};
+
+Result<std::shared_ptr<UnixServiceChannel>> connectAt(const std::string& path)
+{
+    auto fd = connectUnixSocket(path);
+    if (!fd) return fd.error();
+    auto rest = handshake(*fd);
+    if (!rest) {
+        close(*fd);
+        return rest.error();
+    }
+    return std::make_shared<UnixServiceChannel>(std::make_shared<Core>(*fd, std::move(*rest)));
+}
+
+bool isExecutable(const std::string& path)
+{
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+std::string locateHcsd()
+{
+    const char* env = std::getenv("HCSD_PATH");
+    if (env && env[0]) return env;
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&locateHcsd), &info) && info.dli_fname) {
+        char resolved[PATH_MAX];
+        std::string self = realpath(info.dli_fname, resolved) ? resolved : info.dli_fname;
+        std::string dir = self.substr(0, self.rfind('/'));
+        // Installed: <prefix>/lib/libcomputecore.so -> <prefix>/bin/hcsd. Build tree:
+        // <build>/src/hcs/libcomputecore.so or <build>/tests/... -> <build>/tools/hcsd/hcsd.
+        for (int up = 0; up < 5 && !dir.empty(); ++up) {
+            for (const char* candidate : {"/hcsd", "/bin/hcsd", "/tools/hcsd/hcsd"}) {
+                if (isExecutable(dir + candidate)) return dir + candidate;
+            }
+            size_t slash = dir.rfind('/');
+            if (slash == std::string::npos) break;
+            dir.resize(slash);
+        }
+    }
+    return "hcsd";
+}
+
+Status startPrivateHcsd(const std::string& hcsdPath, const std::string& socketPath)
+{
+    std::string lockPath = socketPath + ".start.lock";
+    int lockFd = open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockFd < 0) {
+        return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "cannot open " + lockPath + ": " + std::strerror(errno));
+    }
+    auto deadline = Clock::now() + kStartTimeout;
+    while (flock(lockFd, LOCK_EX | LOCK_NB) != 0) {
+        if (Clock::now() > deadline) {
+            close(lockFd);
+            return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "timed out waiting for another process starting hcsd");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    // Someone else may have started it while we waited for the lock.
+    if (auto fd = connectUnixSocket(socketPath)) {
+        close(*fd);
+        close(lockFd);
+        return {};
+    }
+    std::vector<std::string> args{hcsdPath, "--socket", socketPath, "--idle-exit", "300"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    int rc = posix_spawnp(&pid, hcsdPath.c_str(), nullptr, nullptr, argv.data(), environ);
+    if (rc != 0) {
+        close(lockFd);
+        return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "cannot start " + hcsdPath + ": " + std::strerror(rc) +
+                                                          " (set HCSD_PATH to the hcsd binary)");
+    }
+    // hcsd's foreground half exits once the daemon listens (0) or failed (non-zero).
+    int status = 0;
+    Status result;
+    while (true) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                result = makeError(HCS_E_SERVICE_NOT_AVAILABLE,
+                                   hcsdPath + " failed to start (exit status " + std::to_string(WEXITSTATUS(status)) +
+                                       "); see " + socketPath + ".state/hcsd.log");
+            }
+            break;
+        }
+        if (Clock::now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            result = makeError(HCS_E_SERVICE_NOT_AVAILABLE, hcsdPath + " did not start listening within 20 s");
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    close(lockFd);
+    return result;
+}
+
+Result<std::shared_ptr<ServiceChannel>> connectService()
+{
+    static std::mutex mutex;
+    static std::shared_ptr<UnixServiceChannel> current;
+    std::lock_guard lock(mutex);
+    if (current && !current->disconnected()) return std::shared_ptr<ServiceChannel>(current);
+    current.reset();
+    std::string path = serviceSocketPath();
+    auto channel = connectAt(path);
+    if (!channel) {
+        HRESULT hr = channel.error().hr;
+        bool nobodyListens = hr == hresultFromErrno(ENOENT) || hr == hresultFromErrno(ECONNREFUSED);
+        if (!nobodyListens) {
+            return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "cannot connect to hcsd at " + path + ": " + channel.error().message);
+        }
+        std::string dir = path.substr(0, path.rfind('/'));
+        if (access(dir.c_str(), F_OK) != 0) {
+            if (Status st = ensurePrivateDirectory(dir); !st) return makeError(HCS_E_SERVICE_NOT_AVAILABLE, st.error().message);
+        }
+        if (Status st = startPrivateHcsd(locateHcsd(), path); !st) return st.error();
+        channel = connectAt(path);
+        if (!channel) {
+            return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "started hcsd but cannot connect to " + path + ": " +
+                                                              channel.error().message);
+        }
+    }
+    current = *channel;
+    return std::shared_ptr<ServiceChannel>(current);
+}
+
+}  // namespace hc::hcs

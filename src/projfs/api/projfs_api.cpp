@@ -1,0 +1,259 @@
+// The projectedfslib C API: argument checks, HRESULTs, and hand-off to the running instance.
+#include <projectedfslib.h>
+
+#include "base/hresult.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "projfs/api/running_instances.h"
+#include "projfs/core/dir_entry_buffer.h"
+#include "projfs/store/backing_store.h"
+#include "projfs/store/root_marker.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <thread>
+
+using namespace hc;
+using namespace hc::projfs;
+
+namespace {
+
+HRESULT fail(const Error& error, const char* function)
+{
+    HC_LOG(Info, "projfs", std::string(function) + ": " + error.message);
+    return error.hr;
+}
+
+Result<std::string> canonicalPath(PCWSTR path, const char* what)
+{
+    auto utf8 = utf8FromCaller(path, what);
+    if (!utf8) return makeError(E_INVALIDARG, utf8.error().message);
+    if (utf8->empty()) return makeError(E_INVALIDARG, std::string(what) + " is empty");
+    char resolved[PATH_MAX];
+    if (::realpath(utf8->c_str(), resolved) == nullptr) {
+        return makeError(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), std::string(what) + " '" + *utf8 + "' not found");
+    }
+    return std::string(resolved);
+}
+
+bool requiredCallbacksPresent(const PRJ_CALLBACKS& cb)
+{
+    return cb.StartDirectoryEnumerationCallback && cb.EndDirectoryEnumerationCallback &&
+           cb.GetDirectoryEnumerationCallback && cb.GetPlaceholderInfoCallback && cb.GetFileDataCallback;
+}
+
+InstanceOptions resolveOptions(const PRJ_CALLBACKS& callbacks, const void* context,
+                               const PRJ_STARTVIRTUALIZING_OPTIONS* options, const GUID& id)
+{
+    InstanceOptions resolved;
+    resolved.callbacks = callbacks;
+    resolved.instanceContext = const_cast<void*>(context);
+    resolved.instanceId = id;
+    unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+    resolved.concurrentThreadCount = options && options->ConcurrentThreadCount ? options->ConcurrentThreadCount : cpus;
+    resolved.poolThreadCount =
+        options && options->PoolThreadCount ? options->PoolThreadCount : 2 * resolved.concurrentThreadCount;
+    resolved.flags = options ? options->Flags : PRJ_FLAG_NONE;
+    return resolved;
+}
+
+}  // namespace
+
+extern "C" {
+
+HOSTCOMPUTE_API HRESULT PrjStartVirtualizing(PCWSTR virtualizationRootPath, const PRJ_CALLBACKS* callbacks,
+                                             const void* instanceContext, const PRJ_STARTVIRTUALIZING_OPTIONS* options,
+                                             PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT* namespaceVirtualizationContext)
+{
+    if (namespaceVirtualizationContext == nullptr || callbacks == nullptr || virtualizationRootPath == nullptr) {
+        return E_INVALIDARG;
+    }
+    *namespaceVirtualizationContext = nullptr;
+    if (!requiredCallbacksPresent(*callbacks)) return E_INVALIDARG;
+    if (options && options->NotificationMappingsCount > 0 && options->NotificationMappings == nullptr) return E_INVALIDARG;
+    auto root = canonicalPath(virtualizationRootPath, "virtualizationRootPath");
+    if (!root) return fail(root.error(), __func__);
+    auto store = BackingStore::open(*root);
+    if (!store) return fail(store.error(), __func__);
+    auto id = readRootInstanceId((*store)->rootFd());
+    if (!id) return fail(id.error(), __func__);
+    if (!id->has_value()) return HRESULT_FROM_WIN32(ERROR_REPARSE_TAG_MISMATCH);
+
+    auto reserved = reserveRoot(*root);
+    if (!reserved) return fail(reserved.error(), __func__);
+    auto [entry, context] = *reserved;
+    auto instance = std::make_unique<VirtualizationInstance>(std::move(store).value(),
+                                                             resolveOptions(*callbacks, instanceContext, options, **id));
+    instance->setHandle(context);
+    auto fuse = ProjectedFuse::mount(*instance, *root, instance->options().poolThreadCount);
+    if (!fuse) {
+        releaseInstance(context);
+        return fail(fuse.error(), __func__);
+    }
+    entry->fuse = std::move(fuse).value();
+    entry->instance = std::move(instance);  // visible to findInstance from here on
+    *namespaceVirtualizationContext = context;
+    return S_OK;
+}
+
+HOSTCOMPUTE_API void PrjStopVirtualizing(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext)
+{
+    auto entry = releaseInstance(namespaceVirtualizationContext);
+    if (!entry || !entry->instance) return;
+    entry->instance->stop();  // pending requests fail; no callback after this returns
+    entry->fuse->unmount();
+    entry->fuse.reset();
+    entry->instance.reset();
+}
+
+HOSTCOMPUTE_API HRESULT PrjClearNegativePathCache(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
+                                                  UINT32* totalEntryNumber)
+{
+    if (totalEntryNumber) *totalEntryNumber = 0;
+    if (!findInstance(namespaceVirtualizationContext)) return E_INVALIDARG;
+    return E_NOTIMPL;
+}
+
+HOSTCOMPUTE_API HRESULT PrjGetVirtualizationInstanceInfo(
+    PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
+    PRJ_VIRTUALIZATION_INSTANCE_INFO* virtualizationInstanceInfo)
+{
+    auto entry = findInstance(namespaceVirtualizationContext);
+    if (!entry || virtualizationInstanceInfo == nullptr) return E_INVALIDARG;
+    virtualizationInstanceInfo->InstanceID = entry->instance->options().instanceId;
+    virtualizationInstanceInfo->WriteAlignment = kWriteAlignment;
+    return S_OK;
+}
+
+HOSTCOMPUTE_API HRESULT PrjMarkDirectoryAsPlaceholder(PCWSTR rootPathName, PCWSTR targetPathName,
+                                                      const PRJ_PLACEHOLDER_VERSION_INFO* versionInfo,
+                                                      const GUID* virtualizationInstanceID)
+{
+    if (rootPathName == nullptr || virtualizationInstanceID == nullptr) return E_INVALIDARG;
+    auto root = canonicalPath(rootPathName, "rootPathName");
+    if (!root) return fail(root.error(), __func__);
+    if (targetPathName != nullptr && targetPathName[0] != L'\0') {
+        auto target = canonicalPath(targetPathName, "targetPathName");
+        if (!target) return fail(target.error(), __func__);
+        if (*target != *root) {
+            if (target->compare(0, root->size() + 1, *root + "/") != 0) return E_INVALIDARG;
+            Status status = markDirectoryPlaceholder(*target, versionInfo);
+            return status ? S_OK : fail(status.error(), __func__);
+        }
+    }
+    Status status = markVirtualizationRoot(*root, *virtualizationInstanceID, versionInfo);
+    return status ? S_OK : fail(status.error(), __func__);
+}
+
+HOSTCOMPUTE_API HRESULT PrjWritePlaceholderInfo(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
+                                                PCWSTR destinationFileName, const PRJ_PLACEHOLDER_INFO* placeholderInfo,
+                                                UINT32 placeholderInfoSize)
+{
+    auto entry = findInstance(namespaceVirtualizationContext);
+    if (!entry) return E_INVALIDARG;
+    return entry->instance->writePlaceholderInfo(destinationFileName, placeholderInfo, placeholderInfoSize, nullptr);
+}
+
+HOSTCOMPUTE_API HRESULT PrjWritePlaceholderInfo2(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
+                                                 PCWSTR destinationFileName,
+                                                 const PRJ_PLACEHOLDER_INFO* placeholderInfo,
+                                                 UINT32 placeholderInfoSize, const PRJ_EXTENDED_INFO* ExtendedInfo)
+{
+    auto entry = findInstance(namespaceVirtualizationContext);
+    if (!entry) return E_INVALIDARG;
+    return entry->instance->writePlaceholderInfo(destinationFileName, placeholderInfo, placeholderInfoSize,
+                                                 ExtendedInfo);
+}
+
+HOSTCOMPUTE_API HRESULT PrjUpdateFileIfNeeded(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
+                                              PCWSTR destinationFileName, const PRJ_PLACEHOLDER_INFO* placeholderInfo,
+                                              UINT32 placeholderInfoSize, PRJ_UPDATE_TYPES updateFlags,
+                                              PRJ_UPDATE_FAILURE_CAUSES* failureReason)
+{
+    (void)updateFlags;
+    if (failureReason) *failureReason = PRJ_UPDATE_FAILURE_CAUSE_NONE;
+    if (!findInstance(namespaceVirtualizationContext) || destinationFileName == nullptr || placeholderInfo == nullptr) {
+        return E_INVALIDARG;
+    }
+    if (placeholderInfoSize < sizeof(PRJ_PLACEHOLDER_INFO)) return HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
+    return E_NOTIMPL;
+}
+
+HOSTCOMPUTE_API HRESULT PrjDeleteFile(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
+                                      PCWSTR destinationFileName, PRJ_UPDATE_TYPES updateFlags,
+                                      PRJ_UPDATE_FAILURE_CAUSES* failureReason)
+{
+    (void)updateFlags;
+    if (failureReason) *failureReason = PRJ_UPDATE_FAILURE_CAUSE_NONE;
+    if (!findInstance(namespaceVirtualizationContext) || destinationFileName == nullptr) return E_INVALIDARG;
+    return E_NOTIMPL;
+}
+
+HOSTCOMPUTE_API HRESULT PrjWriteFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
+                                         const GUID* dataStreamId, void* buffer, UINT64 byteOffset, UINT32 length)
+{
+    auto entry = findInstance(namespaceVirtualizationContext);
+    if (!entry || dataStreamId == nullptr || buffer == nullptr || length == 0) return E_INVALIDARG;
+    return entry->instance->writeFileData(dataStreamId, buffer, byteOffset, length);
+}
+
+HOSTCOMPUTE_API HRESULT PrjGetOnDiskFileState(PCWSTR destinationFileName, PRJ_FILE_STATE* fileState)
+{
+    if (destinationFileName == nullptr || fileState == nullptr) return E_INVALIDARG;
+    auto path = utf8FromCaller(destinationFileName, "destinationFileName");
+    if (!path || path->empty()) return E_INVALIDARG;
+    struct stat st {};
+    if (::lstat(path->c_str(), &st) != 0) return hresultFromErrno(errno);
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        *fileState = PRJ_FILE_STATE_FULL;
+        return S_OK;
+    }
+    auto record = readRecordFromPath(*path, S_ISDIR(st.st_mode));
+    if (!record) return fail(record.error(), __func__);
+    *fileState = fileStateFlags(*record);
+    return S_OK;
+}
+
+HOSTCOMPUTE_API void* PrjAllocateAlignedBuffer(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
+                                               size_t size)
+{
+    if (!findInstance(namespaceVirtualizationContext) || size == 0 || size > SIZE_MAX - kWriteAlignment) return nullptr;
+    size_t rounded = (size + kWriteAlignment - 1) / kWriteAlignment * kWriteAlignment;
+    return std::aligned_alloc(kWriteAlignment, rounded);
+}
+
+HOSTCOMPUTE_API void PrjFreeAlignedBuffer(void* buffer)
+{
+    std::free(buffer);
+}
+
+HOSTCOMPUTE_API HRESULT PrjCompleteCommand(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
+                                           INT32 commandId, HRESULT completionResult,
+                                           PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* extendedParameters)
+{
+    auto entry = findInstance(namespaceVirtualizationContext);
+    if (!entry) return E_INVALIDARG;
+    return entry->instance->completeCommand(commandId, completionResult, extendedParameters);
+}
+
+HOSTCOMPUTE_API HRESULT PrjFillDirEntryBuffer(PCWSTR fileName, PRJ_FILE_BASIC_INFO* fileBasicInfo,
+                                              PRJ_DIR_ENTRY_BUFFER_HANDLE dirEntryBufferHandle)
+{
+    return DirEntryBuffer::withBuffer(dirEntryBufferHandle,
+                                      [&](DirEntryBuffer& buffer) { return buffer.add(fileName, fileBasicInfo, nullptr); });
+}
+
+HOSTCOMPUTE_API HRESULT PrjFillDirEntryBuffer2(PRJ_DIR_ENTRY_BUFFER_HANDLE dirEntryBufferHandle, PCWSTR fileName,
+                                               PRJ_FILE_BASIC_INFO* fileBasicInfo, PRJ_EXTENDED_INFO* extendedInfo)
+{
+    return DirEntryBuffer::withBuffer(dirEntryBufferHandle, [&](DirEntryBuffer& buffer) {
+        return buffer.add(fileName, fileBasicInfo, extendedInfo);
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,608 @@
+// The FUSE operations, in protocol order, each a short translation: resolve the inode to a
+// root-relative path, do one backing-store call or ask the instance, reply.
+#include "projfs/fuse/fuse_state.h"
+
+#include "base/hresult.h"
+#include "projfs/core/enumeration_session.h"
+#include "projfs/store/rel_path.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace hc::projfs {
+namespace {
+
+using State = ProjectedFuse::State;
+
+State& stateOf(fuse_req_t req)
+{
+    return *static_cast<State*>(fuse_req_userdata(req));
+}
+
+int errnoOf(HRESULT hr)
+{
+    int err = errnoFromHresult(hr);
+    return err == 0 ? EIO : err;
+}
+
+// ---- requests that may wait for the provider ----
+
+void onInterrupt(fuse_req_t req, void* data)
+{
+    State& s = stateOf(req);
+    std::shared_ptr<Interruption> interruption;
+    {
+        std::lock_guard lock(s.interruptsMutex);
+        auto it = s.interrupts.find(reinterpret_cast<uintptr_t>(data));
+        if (it != s.interrupts.end()) interruption = it->second;
+    }
+    if (interruption) interruption->fire();
+}
+
+// A request that may be answered later. finish() must be called once, right after the reply.
+struct AsyncRequest {
+    fuse_req_t req;
+    uint64_t serial;
+    RequestContext ctx;
+};
+
+AsyncRequest beginAsync(fuse_req_t req)
+{
+    State& s = stateOf(req);
+    AsyncRequest r{req, 0, RequestContext{}};
+    r.ctx.tid = static_cast<pid_t>(fuse_req_ctx(req)->pid);
+    {
+        std::lock_guard lock(s.interruptsMutex);
+        r.serial = s.nextSerial++;
+        s.interrupts.emplace(r.serial, r.ctx.interruption);
+    }
+    fuse_req_interrupt_func(req, onInterrupt, reinterpret_cast<void*>(static_cast<uintptr_t>(r.serial)));
+    return r;
+}
+
+void finishAsync(State& s, const AsyncRequest& r)
+{
+    std::lock_guard lock(s.interruptsMutex);
+    s.interrupts.erase(r.serial);
+}
+
+// ---- helpers ----
+
+std::optional<std::string> pathOf(State& s, fuse_ino_t ino)
+{
+    return s.inodes.path(ino);
+}
+
+struct stat withFuseInode(State& s, struct stat st)
+{
+    st.st_ino = s.inodes.fuseInode(st.st_ino);
+    return st;
+}
+
+// Replies with the entry for (parent, name), which exists on disk at `rel`.
+void replyEntry(fuse_req_t req, fuse_ino_t parent, const std::string& name, const std::string& rel)
+{
+    State& s = stateOf(req);
+    auto st = s.store.statItem(rel);
+    if (!st) return (void)fuse_reply_err(req, errnoOf(st.hr()));
+    fuse_entry_param e{};
+    e.ino = s.inodes.remember(parent, name, st->st_ino);
+    e.attr = withFuseInode(s, *st);
+    e.attr_timeout = kCacheTimeoutSeconds;
+    e.entry_timeout = kCacheTimeoutSeconds;
+    if (fuse_reply_entry(req, &e) != 0) s.inodes.forget(e.ino, 1);
+}
+
+// The on-disk spelling of a name the kernel gives (it may be a case variant in projected directories).
+std::string diskName(State& s, const std::string& parentRel, const char* name)
+{
+    auto found = s.store.findChild(parentRel, name);
+    return found.ok() && found->has_value() ? **found : std::string(name);
+}
+
+void replyStatus(fuse_req_t req, const Status& status)
+{
+    fuse_reply_err(req, status ? 0 : errnoOf(status.hr()));
+}
+
+// ---- operations ----
+
+void opInit(void* userdata, fuse_conn_info* conn)
+{
+    (void)userdata;
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+    if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // every write must reach the store (state changes)
+    conn->max_background = 64;
+}
+
+void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name)
+{
+    State& s = stateOf(req);
+    auto parentRel = pathOf(s, parent);
+    if (!parentRel) return (void)fuse_reply_err(req, ENOENT);
+    if (!isValidComponent(name)) return (void)fuse_reply_err(req, ENOENT);
+    auto r = beginAsync(req);
+    s.instance.resolveChild(r.ctx, *parentRel, name, [&s, r, parent, parentRel](Result<std::optional<std::string>> found) {
+        if (!found) {
+            fuse_reply_err(r.req, errnoOf(found.hr()));
+        } else if (!found->has_value()) {
+            fuse_reply_err(r.req, ENOENT);
+        } else {
+            replyEntry(r.req, parent, **found, joinRel(*parentRel, **found));
+        }
+        finishAsync(s, r);
+    });
+}
+
+void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+    stateOf(req).inodes.forget(ino, nlookup);
+    fuse_reply_none(req);
+}
+
+void opForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets)
+{
+    for (size_t i = 0; i < count; ++i) stateOf(req).inodes.forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
+{
+    State& s = stateOf(req);
+    struct stat st {};
+    if (fi != nullptr && fi->fh != 0 && ::fstat(static_cast<int>(fi->fh), &st) == 0) {
+        st = withFuseInode(s, st);
+        return (void)fuse_reply_attr(req, &st, kCacheTimeoutSeconds);
+    }
+    auto rel = pathOf(s, ino);
+    if (!rel) return (void)fuse_reply_err(req, ENOENT);
+    auto result = s.store.statItem(*rel);
+    if (!result) return (void)fuse_reply_err(req, errnoOf(result.hr()));
+    st = withFuseInode(s, *result);
+    fuse_reply_attr(req, &st, kCacheTimeoutSeconds);
+}
+
+int applyMetadata(State& s, const std::string& rel, const struct stat* attr, int toSet)
+{
+    int root = s.store.rootFd();
+    const char* path = atPath(rel);
+    if ((toSet & FUSE_SET_ATTR_MODE) && ::fchmodat(root, path, attr->st_mode & 07777, 0) != 0) return errno;
+    if (toSet & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+        uid_t uid = (toSet & FUSE_SET_ATTR_UID) ? attr->st_uid : static_cast<uid_t>(-1);
+        gid_t gid = (toSet & FUSE_SET_ATTR_GID) ? attr->st_gid : static_cast<gid_t>(-1);
+        if (::fchownat(root, path, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+    }
+    if (toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+        timespec times[2];
+        times[0] = (toSet & FUSE_SET_ATTR_ATIME_NOW) ? timespec{0, UTIME_NOW}
+                   : (toSet & FUSE_SET_ATTR_ATIME)  ? attr->st_atim
+                                                    : timespec{0, UTIME_OMIT};
+        times[1] = (toSet & FUSE_SET_ATTR_MTIME_NOW) ? timespec{0, UTIME_NOW}
+                   : (toSet & FUSE_SET_ATTR_MTIME)  ? attr->st_mtim
+                                                    : timespec{0, UTIME_OMIT};
+        if (::utimensat(root, path, times, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+    }
+    if (toSet & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME |
+                 FUSE_SET_ATTR_MTIME)) {
+        auto record = s.store.readRecord(rel);
+        if (record.ok() && record->state != ItemState::Full && record->state != ItemState::Tombstone) {
+            (void)s.store.setDirty(rel);
+        }
+    }
+    return 0;
+}
+
+void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, fuse_file_info* fi)
+{
+    State& s = stateOf(req);
+    auto rel = pathOf(s, ino);
+    if (!rel) return (void)fuse_reply_err(req, ENOENT);
+    auto finish = [&s, rel = *rel, attr = *attr, toSet, fh = fi ? fi->fh : 0](fuse_req_t r) {
+        if (toSet & FUSE_SET_ATTR_SIZE) {
+            int rc = fh != 0 ? ::ftruncate(static_cast<int>(fh), attr.st_size) : -1;
+            if (fh == 0) {
+                auto fd = s.store.openItem(rel, O_WRONLY | O_NOFOLLOW);
+                rc = fd ? ::ftruncate(fd->get(), attr.st_size) : (errno = errnoOf(fd.hr()), -1);
+            }
+            if (rc != 0) return (void)fuse_reply_err(r, errno);
+        }
+        if (int err = applyMetadata(s, rel, &attr, toSet); err != 0) return (void)fuse_reply_err(r, err);
+        auto st = s.store.statItem(rel);
+        if (!st) return (void)fuse_reply_err(r, errnoOf(st.hr()));
+        struct stat out = withFuseInode(s, *st);
+        fuse_reply_attr(r, &out, kCacheTimeoutSeconds);
+    };
+    if (!(toSet & FUSE_SET_ATTR_SIZE)) return finish(req);
+    auto r = beginAsync(req);
+    s.instance.prepareForWrite(r.ctx, *rel, attr->st_size == 0, [&s, r, finish](HRESULT hr) {
+        if (FAILED(hr)) {
+            fuse_reply_err(r.req, errnoOf(hr));
+        } else {
+            finish(r.req);
+        }
+        finishAsync(s, r);
+    });
+}
+
+void opReadlink(fuse_req_t req, fuse_ino_t ino)
+{
+    State& s = stateOf(req);
+    auto rel = pathOf(s, ino);
+    if (!rel) return (void)fuse_reply_err(req, ENOENT);
+    char buf[PATH_MAX + 1];
+    ssize_t n = ::readlinkat(s.store.rootFd(), rel->c_str(), buf, PATH_MAX);
+    if (n < 0) return (void)fuse_reply_err(req, errno);
+    buf[n] = '\0';
+    fuse_reply_readlink(req, buf);
+}
+
+// Shared by mknod, mkdir, symlink, link: a new, full item at (parent, name).
+template <typename Create>
+void createItem(fuse_req_t req, fuse_ino_t parent, const char* name, Create&& create)
+{
+    State& s = stateOf(req);
+    auto parentRel = pathOf(s, parent);
+    if (!parentRel) return (void)fuse_reply_err(req, ENOENT);
+    if (!isValidComponent(name)) return (void)fuse_reply_err(req, EINVAL);
+    std::string rel = joinRel(*parentRel, name);
+    if (auto status = s.instance.prepareNewItem(rel); !status) return (void)fuse_reply_err(req, errnoOf(status.hr()));
+    if (create(s.store.rootFd(), rel.c_str()) != 0) return (void)fuse_reply_err(req, errno);
+    const fuse_ctx* ctx = fuse_req_ctx(req);
+    ::fchownat(s.store.rootFd(), rel.c_str(), ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
+    replyEntry(req, parent, name, rel);
+}
+
+void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev)
+{
+    createItem(req, parent, name, [&](int root, const char* rel) { return ::mknodat(root, rel, mode, rdev); });
+}
+
+void opMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode)
+{
+    createItem(req, parent, name, [&](int root, const char* rel) { return ::mkdirat(root, rel, mode); });
+}
+
+void opSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name)
+{
+    createItem(req, parent, name, [&](int root, const char* rel) { return ::symlinkat(target, root, rel); });
+}
+
+void removeEntry(fuse_req_t req, fuse_ino_t parent, const char* name, bool isDirectory)
+{
+    State& s = stateOf(req);
+    auto parentRel = pathOf(s, parent);
+    if (!parentRel) return (void)fuse_reply_err(req, ENOENT);
+    std::string actual = diskName(s, *parentRel, name);
+    Status status = s.instance.removeItem(joinRel(*parentRel, actual), isDirectory);
+    if (status) s.inodes.removed(parent, actual);
+    replyStatus(req, status);
+}
+
+void opUnlink(fuse_req_t req, fuse_ino_t parent, const char* name)
+{
+    removeEntry(req, parent, name, false);
+}
+
+void opRmdir(fuse_req_t req, fuse_ino_t parent, const char* name)
+{
+    removeEntry(req, parent, name, true);
+}
+
+void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newParent, const char* newName,
+              unsigned flags)
+{
+    State& s = stateOf(req);
+    auto fromDir = pathOf(s, parent);
+    auto toDir = pathOf(s, newParent);
+    if (!fromDir || !toDir) return (void)fuse_reply_err(req, ENOENT);
+    if (!isValidComponent(newName)) return (void)fuse_reply_err(req, EINVAL);
+    std::string from = diskName(s, *fromDir, name);
+    Status status = s.instance.renameItem(joinRel(*fromDir, from), joinRel(*toDir, newName), flags);
+    if (status) s.inodes.renamed(parent, from, newParent, newName);
+    replyStatus(req, status);
+}
+
+void opLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newParent, const char* newName)
+{
+    State& s = stateOf(req);
+    auto rel = pathOf(s, ino);
+    if (!rel) return (void)fuse_reply_err(req, ENOENT);
+    createItem(req, newParent, newName,
+               [&](int root, const char* target) { return ::linkat(root, rel->c_str(), root, target, 0); });
+}
+
+void replyOpen(fuse_req_t req, const std::string& rel, fuse_file_info* fi)
+{
+    State& s = stateOf(req);
+    int flags = (fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY)) | O_NOFOLLOW;
+    auto fd = s.store.openItem(rel, flags);
+    if (!fd) return (void)fuse_reply_err(req, errnoOf(fd.hr()));
+    fi->fh = static_cast<uint64_t>(fd->release());
+    fi->keep_cache = 1;  // content on disk is final: placeholders were hydrated before this open
+    if (fuse_reply_open(req, fi) != 0) ::close(static_cast<int>(fi->fh));
+}
+
+void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
+{
+    State& s = stateOf(req);
+    auto rel = pathOf(s, ino);
+    if (!rel) return (void)fuse_reply_err(req, ENOENT);
+    // Hydrate at open: an open is a synchronous, interruptible request (a page-cache read is not).
+    auto r = beginAsync(req);
+    fuse_file_info info = *fi;
+    auto then = [&s, r, rel = *rel, info](HRESULT hr) mutable {
+        if (FAILED(hr)) {
+            fuse_reply_err(r.req, errnoOf(hr));
+        } else {
+            replyOpen(r.req, rel, &info);
+        }
+        finishAsync(s, r);
+    };
+    bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+    if (writing) return s.instance.prepareForWrite(r.ctx, *rel, (fi->flags & O_TRUNC) != 0, std::move(then));
+    s.instance.ensureHydrated(r.ctx, *rel, std::move(then));
+}
+
+void opRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
+{
+    fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+    buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    buf.buf[0].fd = static_cast<int>(fi->fh);
+    buf.buf[0].pos = off;
+    fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void opWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi)
+{
+    fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+    out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    out.buf[0].fd = static_cast<int>(fi->fh);
+    out.buf[0].pos = off;
+    ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
+    if (n < 0) return (void)fuse_reply_err(req, static_cast<int>(-n));
+    fuse_reply_write(req, static_cast<size_t>(n));
+}
+
+void opFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*)
+{
+    fuse_reply_err(req, 0);
+}
+
+void opRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
+{
+    ::close(static_cast<int>(fi->fh));
+    fuse_reply_err(req, 0);
+}
+
+void opFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi)
+{
+    int fd = static_cast<int>(fi->fh);
+    int rc = datasync ? ::fdatasync(fd) : ::fsync(fd);
+    fuse_reply_err(req, rc == 0 ? 0 : errno);
+}
+
+struct OpenDirectory {
+    std::shared_ptr<EnumerationSession> session;
+};
+
+void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
+{
+    State& s = stateOf(req);
+    auto rel = pathOf(s, ino);
+    if (!rel) return (void)fuse_reply_err(req, ENOENT);
+    RequestContext ctx;
+    ctx.tid = static_cast<pid_t>(fuse_req_ctx(req)->pid);
+    auto* dir = new OpenDirectory{s.instance.openEnumeration(ctx, *rel)};
+    fi->fh = reinterpret_cast<uint64_t>(dir);
+    if (fuse_reply_open(req, fi) != 0) delete dir;
+}
+
+// Encodes entries from `offset` into a reply of at most `size` bytes.
+void replyDirectory(fuse_req_t req, EnumerationSession& session, size_t size, size_t offset, bool plus,
+                    fuse_ino_t dirIno)
+{
+    State& s = stateOf(req);
+    std::vector<char> buf(size);
+    size_t used = 0;
+    const auto& entries = session.entries();
+    for (size_t i = offset; i < entries.size(); ++i) {
+        const MergedEntry& entry = entries[i];
+        struct stat st {};
+        st.st_mode = entry.isDirectory ? S_IFDIR : S_IFREG;
+        // Virtual entries have no inode yet; any non-zero number keeps readdir() from skipping them.
+        st.st_ino = entry.onDisk ? s.inodes.fuseInode(entry.inode) : (std::hash<std::string>{}(entry.name) | (1ull << 63));
+        off_t next = static_cast<off_t>(i + 1);
+        if (!plus) {
+            size_t need = fuse_add_direntry(req, nullptr, 0, entry.name.c_str(), nullptr, 0);
+            if (used + need > size) break;
+            used += fuse_add_direntry(req, buf.data() + used, size - used, entry.name.c_str(), &st, next);
+            continue;
+        }
+        size_t need = fuse_add_direntry_plus(req, nullptr, 0, entry.name.c_str(), nullptr, 0);
+        if (used + need > size) break;
+        fuse_entry_param e{};  // e.ino 0: the kernel caches nothing and looks the name up when used
+        e.attr = st;
+        e.attr.st_size = entry.info.FileSize;
+        if (entry.onDisk) {
+            auto child = s.store.statItem(joinRel(session.directory(), entry.name));
+            if (child.ok()) {
+                e.ino = s.inodes.remember(dirIno, entry.name, child->st_ino);
+                e.attr = withFuseInode(s, *child);
+                e.attr_timeout = kCacheTimeoutSeconds;
+                e.entry_timeout = kCacheTimeoutSeconds;
+            }
+        }
+        used += fuse_add_direntry_plus(req, buf.data() + used, size - used, entry.name.c_str(), &e, next);
+    }
+    fuse_reply_buf(req, buf.data(), used);
+}
+
+void readDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus)
+{
+    State& s = stateOf(req);
+    auto session = reinterpret_cast<OpenDirectory*>(fi->fh)->session;
+    auto r = beginAsync(req);
+    session->fetch(r.ctx, static_cast<size_t>(off), size, [&s, r, session, size, off, plus, ino](HRESULT hr) {
+        if (FAILED(hr)) {
+            fuse_reply_err(r.req, errnoOf(hr));
+        } else {
+            replyDirectory(r.req, *session, size, static_cast<size_t>(off), plus, ino);
+        }
+        finishAsync(s, r);
+    });
+}
+
+void opReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi)
+{
+    readDirectory(req, ino, size, off, fi, false);
+}
+
+void opReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi)
+{
+    readDirectory(req, ino, size, off, fi, true);
+}
+
+void opReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
+{
+    auto* dir = reinterpret_cast<OpenDirectory*>(fi->fh);
+    dir->session->close();
+    delete dir;
+    fuse_reply_err(req, 0);
+}
+
+void opStatfs(fuse_req_t req, fuse_ino_t)
+{
+    struct statvfs st {};
+    if (::fstatvfs(stateOf(req).store.rootFd(), &st) != 0) return (void)fuse_reply_err(req, errno);
+    fuse_reply_statfs(req, &st);
+}
+
+// Extended attributes: read through to the backing item; ProjFS's own (user.projfs.*) are read-only.
+template <typename Op>
+void withBackingItem(fuse_req_t req, fuse_ino_t ino, Op&& op)
+{
+    State& s = stateOf(req);
+    auto rel = pathOf(s, ino);
+    if (!rel) return (void)fuse_reply_err(req, ENOENT);
+    auto st = s.store.statItem(*rel);
+    if (!st) return (void)fuse_reply_err(req, errnoOf(st.hr()));
+    if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) return (void)fuse_reply_err(req, ENOTSUP);
+    auto fd = s.store.openItem(*rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    if (!fd) return (void)fuse_reply_err(req, errnoOf(fd.hr()));
+    op(fd->get());
+}
+
+void replySized(fuse_req_t req, size_t size, ssize_t n, const std::vector<char>& buf)
+{
+    if (n < 0) return (void)fuse_reply_err(req, errno);
+    if (size == 0) return (void)fuse_reply_xattr(req, static_cast<size_t>(n));
+    fuse_reply_buf(req, buf.data(), static_cast<size_t>(n));
+}
+
+void opGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size)
+{
+    withBackingItem(req, ino, [&](int fd) {
+        std::vector<char> buf(size);
+        replySized(req, size, ::fgetxattr(fd, name, size ? buf.data() : nullptr, size), buf);
+    });
+}
+
+void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    withBackingItem(req, ino, [&](int fd) {
+        std::vector<char> buf(size);
+        replySized(req, size, ::flistxattr(fd, size ? buf.data() : nullptr, size), buf);
+    });
+}
+
+void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags)
+{
+    if (std::strncmp(name, kXattrPrefix, std::strlen(kXattrPrefix)) == 0) return (void)fuse_reply_err(req, EPERM);
+    withBackingItem(req, ino, [&](int fd) { fuse_reply_err(req, ::fsetxattr(fd, name, value, size, flags) == 0 ? 0 : errno); });
+}
+
+void opRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name)
+{
+    if (std::strncmp(name, kXattrPrefix, std::strlen(kXattrPrefix)) == 0) return (void)fuse_reply_err(req, EPERM);
+    withBackingItem(req, ino, [&](int fd) { fuse_reply_err(req, ::fremovexattr(fd, name) == 0 ? 0 : errno); });
+}
+
+void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi)
+{
+    State& s = stateOf(req);
+    auto parentRel = pathOf(s, parent);
+    if (!parentRel) return (void)fuse_reply_err(req, ENOENT);
+    if (!isValidComponent(name)) return (void)fuse_reply_err(req, EINVAL);
+    std::string rel = joinRel(*parentRel, name);
+    if (auto status = s.instance.prepareNewItem(rel); !status) return (void)fuse_reply_err(req, errnoOf(status.hr()));
+    auto fd = s.store.openItem(rel, (fi->flags & ~O_NOCTTY) | O_CREAT | O_NOFOLLOW, mode);
+    if (!fd) return (void)fuse_reply_err(req, errnoOf(fd.hr()));
+    const fuse_ctx* ctx = fuse_req_ctx(req);
+    (void)::fchown(fd->get(), ctx->uid, ctx->gid);
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return (void)fuse_reply_err(req, errno);
+    fuse_entry_param e{};
+    e.ino = s.inodes.remember(parent, name, st.st_ino);
+    e.attr = withFuseInode(s, st);
+    e.attr_timeout = kCacheTimeoutSeconds;
+    e.entry_timeout = kCacheTimeoutSeconds;
+    fi->fh = static_cast<uint64_t>(fd->release());
+    if (fuse_reply_create(req, &e, fi) != 0) {
+        ::close(static_cast<int>(fi->fh));
+        s.inodes.forget(e.ino, 1);
+    }
+}
+
+fuse_lowlevel_ops makeOperations()
+{
+    fuse_lowlevel_ops ops{};
+    ops.init = opInit;
+    ops.lookup = opLookup;
+    ops.forget = opForget;
+    ops.getattr = opGetattr;
+    ops.setattr = opSetattr;
+    ops.readlink = opReadlink;
+    ops.mknod = opMknod;
+    ops.mkdir = opMkdir;
+    ops.unlink = opUnlink;
+    ops.rmdir = opRmdir;
+    ops.symlink = opSymlink;
+    ops.rename = opRename;
+    ops.link = opLink;
+    ops.open = opOpen;
+    ops.read = opRead;
+    ops.flush = opFlush;
+    ops.release = opRelease;
+    ops.fsync = opFsync;
+    ops.opendir = opOpendir;
+    ops.readdir = opReaddir;
+    ops.releasedir = opReleasedir;
+    ops.statfs = opStatfs;
+    ops.setxattr = opSetxattr;
+    ops.getxattr = opGetxattr;
+    ops.listxattr = opListxattr;
+    ops.removexattr = opRemovexattr;
+    ops.create = opCreate;
+    ops.write_buf = opWriteBuf;
+    ops.forget_multi = opForgetMulti;
+    ops.readdirplus = opReaddirplus;
+    return ops;
+}
+
+}  // namespace
+
+const fuse_lowlevel_ops& projectedFuseOperations()
+{
+    static const fuse_lowlevel_ops ops = makeOperations();
+    return ops;
+}
+
+}  // namespace hc::projfs

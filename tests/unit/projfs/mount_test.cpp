@@ -1,0 +1,166 @@
+// Real FUSE mounts driven by the in-memory TestProvider: the synchronous path end to end.
+#include "test_provider.h"
+
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace hc::projfs::test {
+namespace {
+
+std::string pattern(size_t size)
+{
+    std::string s(size, '\0');
+    for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>('a' + (i * 7) % 26);
+    return s;
+}
+
+class MountTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        provider.addFile(L"a.txt", "hello\n");
+        provider.addDirectory(L"Dir");
+        provider.addFile(L"Dir\\B.bin", pattern(10000));
+        provider.addFile(L"empty", "");
+        ASSERT_EQ(provider.start(root.path()), S_OK);
+    }
+    void TearDown() override { provider.stop(); }
+    std::string at(const std::string& rel) const { return root.path() + "/" + rel; }
+
+    TempRoot root;
+    TestProvider provider;
+};
+
+TEST_F(MountTest, EnumeratesProviderEntriesInCollationOrder)
+{
+    EXPECT_EQ(listDirectory(root.path()), (std::vector<std::string>{"a.txt", "Dir", "empty"}));
+    EXPECT_EQ(provider.startEnum, 1);
+    EXPECT_TRUE(eventually([&] { return provider.endEnum == 1; }));
+    EXPECT_GE(provider.getEnum, 2);  // the last Get adds nothing: the end
+    EXPECT_EQ(provider.placeholderInfo, 0);
+}
+
+TEST_F(MountTest, StatCreatesPlaceholderAndReadHydrates)
+{
+    struct stat st {};
+    ASSERT_EQ(::stat(at("Dir/B.bin").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 10000);
+    EXPECT_EQ(provider.placeholderInfo, 2);  // Dir, then Dir\B.bin
+    EXPECT_EQ(fileState(at("Dir/B.bin")), PRJ_FILE_STATE_PLACEHOLDER);
+    EXPECT_EQ(readFile(at("Dir/B.bin")), pattern(10000));
+    EXPECT_EQ(provider.fileData, 1);
+    EXPECT_EQ(fileState(at("Dir/B.bin")), PRJ_FILE_STATE_HYDRATED_PLACEHOLDER);
+    EXPECT_EQ(readFile(at("Dir/B.bin")), pattern(10000));
+    EXPECT_EQ(provider.fileData, 1);  // served from disk afterwards
+}
+
+TEST_F(MountTest, LookupIsCaseInsensitiveAndUsesProviderSpelling)
+{
+    EXPECT_EQ(readFile(at("dir/b.BIN")), pattern(10000));
+    auto names = listDirectory(at("Dir"));
+    EXPECT_EQ(names, std::vector<std::string>{"B.bin"});
+}
+
+TEST_F(MountTest, MissingNameIsNotFound)
+{
+    struct stat st {};
+    EXPECT_EQ(::stat(at("nope").c_str(), &st), -1);
+    EXPECT_EQ(errno, ENOENT);
+}
+
+TEST_F(MountTest, WritesMakeFilesFullAndNewFilesFull)
+{
+    {
+        int fd = ::open(at("a.txt").c_str(), O_WRONLY | O_APPEND);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(::write(fd, "more\n", 5), 5);
+        ::close(fd);
+    }
+    EXPECT_EQ(readFile(at("a.txt")), "hello\nmore\n");
+    EXPECT_EQ(fileState(at("a.txt")), PRJ_FILE_STATE_FULL);
+    {
+        int fd = ::open(at("new.txt").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+        ASSERT_GE(fd, 0);
+        ::close(fd);
+    }
+    EXPECT_EQ(fileState(at("new.txt")), PRJ_FILE_STATE_FULL);
+    auto names = listDirectory(root.path());
+    EXPECT_EQ(names, (std::vector<std::string>{"a.txt", "Dir", "empty", "new.txt"}));
+}
+
+TEST_F(MountTest, DeletedProjectedFileStaysGone)
+{
+    ASSERT_EQ(::unlink(at("a.txt").c_str()), 0);
+    struct stat st {};
+    EXPECT_EQ(::stat(at("a.txt").c_str(), &st), -1);
+    EXPECT_EQ(listDirectory(root.path()), (std::vector<std::string>{"Dir", "empty"}));
+    // Creating the name again replaces the tombstone.
+    int fd = ::open(at("a.txt").c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    EXPECT_EQ(readFile(at("a.txt")), "");
+}
+
+TEST_F(MountTest, StateSurvivesStopAndRestart)
+{
+    EXPECT_EQ(readFile(at("Dir/B.bin")), pattern(10000));
+    ASSERT_EQ(::unlink(at("a.txt").c_str()), 0);
+    provider.stop();
+    // Unmounted: the hydrated file is a plain file on disk, the tombstone is a marked file.
+    EXPECT_EQ(readFile(at("Dir/B.bin")), pattern(10000));
+    EXPECT_EQ(fileState(at("Dir/B.bin")), PRJ_FILE_STATE_HYDRATED_PLACEHOLDER);
+    EXPECT_EQ(fileState(at("a.txt")), PRJ_FILE_STATE_TOMBSTONE);
+    ASSERT_EQ(provider.start(root.path()), S_OK);
+    EXPECT_EQ(readFile(at("Dir/B.bin")), pattern(10000));
+    EXPECT_EQ(provider.fileData, 1);
+    EXPECT_EQ(listDirectory(root.path()), (std::vector<std::string>{"Dir", "empty"}));
+}
+
+TEST_F(MountTest, StartRefusesRunningNestedAndUnmarkedRoots)
+{
+    TestProvider second;
+    EXPECT_EQ(second.start(root.path()), HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED));
+    TempRoot unmarked;
+    PRJ_CALLBACKS callbacks{};
+    PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx = nullptr;
+    EXPECT_EQ(PrjStartVirtualizing(unmarked.wide().c_str(), &callbacks, nullptr, nullptr, &ctx), E_INVALIDARG);
+}
+
+TEST_F(MountTest, RewindRestartsTheScan)
+{
+    DIR* dir = ::opendir(root.path().c_str());
+    ASSERT_NE(dir, nullptr);
+    int first = 0;
+    while (::readdir(dir)) ++first;
+    ::rewinddir(dir);
+    int second = 0;
+    while (::readdir(dir)) ++second;
+    ::closedir(dir);
+    EXPECT_EQ(first, second);
+    EXPECT_EQ(provider.restartScans, 1);
+    EXPECT_TRUE(eventually([&] { return provider.endEnum == 1; }));
+}
+
+TEST(MountLargeTest, LargeDirectoryTakesSeveralGets)
+{
+    TempRoot root;
+    TestProvider provider;
+    for (int i = 0; i < 1000; ++i) provider.addFile(L"file" + std::to_wstring(i), "x");
+    ASSERT_EQ(provider.start(root.path()), S_OK);
+    auto names = listDirectory(root.path());
+    EXPECT_EQ(names.size(), 1000u);
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(std::unique(names.begin(), names.end()), names.end());
+    EXPECT_GT(provider.getEnum, 4);
+    provider.stop();
+}
+
+}  // namespace
+}  // namespace hc::projfs::test

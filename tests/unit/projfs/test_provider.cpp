@@ -1,0 +1,295 @@
+#include "test_provider.h"
+
+#include "base/guid.h"
+
+#include <dirent.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace hc::projfs::test {
+namespace {
+
+std::wstring upper(std::wstring s)
+{
+    for (auto& c : s) c = static_cast<wchar_t>(std::towupper(c));
+    return s;
+}
+
+std::wstring parentOf(const std::wstring& path)
+{
+    size_t slash = path.rfind(L'\\');
+    return slash == std::wstring::npos ? L"" : path.substr(0, slash);
+}
+
+std::wstring leafOf(const std::wstring& path)
+{
+    size_t slash = path.rfind(L'\\');
+    return slash == std::wstring::npos ? path : path.substr(slash + 1);
+}
+
+TestProvider* self(const PRJ_CALLBACK_DATA* data)
+{
+    return static_cast<TestProvider*>(data->InstanceContext);
+}
+
+}  // namespace
+
+void TestProvider::addDirectory(const std::wstring& path)
+{
+    items_[upper(path)] = TestItem{true, {}};
+    spelling_[upper(path)] = path;
+}
+
+void TestProvider::addFile(const std::wstring& path, std::string content)
+{
+    items_[upper(path)] = TestItem{false, std::move(content)};
+    spelling_[upper(path)] = path;
+}
+
+const TestItem* TestProvider::find(const std::wstring& path) const
+{
+    auto it = items_.find(upper(path));
+    return it == items_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::wstring> TestProvider::children(const std::wstring& dir) const
+{
+    std::vector<std::wstring> out;
+    for (const auto& [key, item] : items_) {
+        if (!key.empty() && parentOf(key) == upper(dir)) out.push_back(leafOf(spelling_.at(key)));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return PrjFileNameCompare(a.c_str(), b.c_str()) < 0; });
+    return out;
+}
+
+HRESULT TestProvider::start(const std::string& root, const PRJ_STARTVIRTUALIZING_OPTIONS* options)
+{
+    std::wstring wroot(root.begin(), root.end());
+    GUID id = newGuid();
+    HRESULT hr = PrjMarkDirectoryAsPlaceholder(wroot.c_str(), nullptr, nullptr, &id);
+    if (FAILED(hr) && hr != HRESULT_FROM_WIN32(ERROR_REPARSE_POINT_ENCOUNTERED)) return hr;
+    PRJ_CALLBACKS callbacks{};
+    callbacks.StartDirectoryEnumerationCallback = onStartEnum;
+    callbacks.EndDirectoryEnumerationCallback = onEndEnum;
+    callbacks.GetDirectoryEnumerationCallback = onGetEnum;
+    callbacks.GetPlaceholderInfoCallback = onPlaceholderInfo;
+    callbacks.GetFileDataCallback = onFileData;
+    callbacks.CancelCommandCallback = onCancel;
+    return PrjStartVirtualizing(wroot.c_str(), &callbacks, this, options, &context_);
+}
+
+void TestProvider::stop()
+{
+    if (context_ != nullptr) PrjStopVirtualizing(context_);
+    context_ = nullptr;
+}
+
+HRESULT TestProvider::onStartEnum(const PRJ_CALLBACK_DATA* data, const GUID* id)
+{
+    auto* p = self(data);
+    p->startEnum++;
+    std::lock_guard lock(p->mutex);
+    p->enums_[formatGuid(*id)] = Enumeration{p->children(data->FilePathName), 0};
+    return S_OK;
+}
+
+HRESULT TestProvider::onEndEnum(const PRJ_CALLBACK_DATA* data, const GUID* id)
+{
+    auto* p = self(data);
+    p->endEnum++;
+    std::lock_guard lock(p->mutex);
+    p->enums_.erase(formatGuid(*id));
+    return S_OK;
+}
+
+HRESULT TestProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const GUID* id, PCWSTR search,
+                                PRJ_DIR_ENTRY_BUFFER_HANDLE buffer)
+{
+    auto* p = self(data);
+    p->getEnum++;
+    std::lock_guard lock(p->mutex);
+    auto it = p->enums_.find(formatGuid(*id));
+    if (it == p->enums_.end()) return E_INVALIDARG;
+    Enumeration& e = it->second;
+    if (data->Flags & PRJ_CB_DATA_FLAG_ENUM_RESTART_SCAN) {
+        p->restartScans++;
+        e.next = 0;
+    }
+    for (; e.next < e.names.size(); ++e.next) {
+        if (search && !PrjFileNameMatch(e.names[e.next].c_str(), search)) continue;
+        std::wstring full = data->FilePathName[0] ? std::wstring(data->FilePathName) + L"\\" + e.names[e.next] : e.names[e.next];
+        const TestItem* item = p->find(full);
+        PRJ_FILE_BASIC_INFO info{};
+        info.IsDirectory = item->isDirectory;
+        info.FileSize = static_cast<INT64>(item->content.size());
+        if (PrjFillDirEntryBuffer(e.names[e.next].c_str(), &info, buffer) != S_OK) break;
+    }
+    return S_OK;
+}
+
+HRESULT TestProvider::writePlaceholder(const std::wstring& path)
+{
+    const TestItem* item = find(path);
+    if (item == nullptr) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+    PRJ_PLACEHOLDER_INFO info{};
+    info.FileBasicInfo.IsDirectory = item->isDirectory;
+    info.FileBasicInfo.FileSize = static_cast<INT64>(item->content.size());
+    info.VersionInfo.ContentID[0] = 42;
+    return PrjWritePlaceholderInfo(context_, spelling_.at(upper(path)).c_str(), &info, sizeof(info));
+}
+
+HRESULT TestProvider::onPlaceholderInfo(const PRJ_CALLBACK_DATA* data)
+{
+    auto* p = self(data);
+    p->placeholderInfo++;
+    {
+        std::lock_guard lock(p->mutex);
+        p->triggeringPids.push_back(data->TriggeringProcessId);
+    }
+    if (p->pendPlaceholder) {
+        std::lock_guard lock(p->mutex);
+        p->pendingIds.push_back(data->CommandId);
+        p->pendingPaths.push_back(data->FilePathName);
+        p->pendingStreams.push_back(GUID{});
+        p->changed.notify_all();
+        return HRESULT_FROM_WIN32(ERROR_IO_PENDING);
+    }
+    return p->writePlaceholder(data->FilePathName);
+}
+
+HRESULT TestProvider::writeData(const PRJ_CALLBACK_DATA* data, const std::wstring& path, const GUID& stream)
+{
+    (void)data;
+    const TestItem* item = find(path);
+    if (item == nullptr) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+    const std::string& content = item->content;
+    // Two writes, split at an aligned offset, to exercise split hydration.
+    size_t half = content.size() > 8192 ? 4096 : content.size();
+    void* buf = PrjAllocateAlignedBuffer(context_, content.size());
+    std::copy(content.begin(), content.end(), static_cast<char*>(buf));
+    HRESULT hr = PrjWriteFileData(context_, &stream, buf, 0, static_cast<UINT32>(half));
+    if (SUCCEEDED(hr) && half < content.size() && !failFileData) {
+        hr = PrjWriteFileData(context_, &stream, static_cast<char*>(buf) + half, half,
+                              static_cast<UINT32>(content.size() - half));
+    }
+    PrjFreeAlignedBuffer(buf);
+    if (failFileData) return E_FAIL;
+    return hr;
+}
+
+HRESULT TestProvider::onFileData(const PRJ_CALLBACK_DATA* data, UINT64, UINT32)
+{
+    auto* p = self(data);
+    p->fileData++;
+    if (p->pendFileData) {
+        std::lock_guard lock(p->mutex);
+        p->pendingIds.push_back(data->CommandId);
+        p->pendingStreams.push_back(data->DataStreamId);
+        p->pendingPaths.push_back(data->FilePathName);
+        p->changed.notify_all();
+        return HRESULT_FROM_WIN32(ERROR_IO_PENDING);
+    }
+    return p->writeData(data, data->FilePathName, data->DataStreamId);
+}
+
+void TestProvider::onCancel(const PRJ_CALLBACK_DATA* data)
+{
+    auto* p = self(data);
+    p->cancels++;
+    std::lock_guard lock(p->mutex);
+    p->cancelledIds.push_back(data->CommandId);
+    p->changed.notify_all();
+}
+
+HRESULT TestProvider::completeFileData(size_t index, HRESULT result)
+{
+    int32_t id;
+    GUID stream;
+    std::wstring path;
+    {
+        std::lock_guard lock(mutex);
+        id = pendingIds.at(index);
+        stream = pendingStreams.at(index);
+        path = pendingPaths.at(index);
+    }
+    if (SUCCEEDED(result)) {
+        HRESULT hr = guidIsNull(stream) ? writePlaceholder(path) : writeData(nullptr, path, stream);
+        if (FAILED(hr)) result = hr;
+    }
+    return PrjCompleteCommand(context_, id, result, nullptr);
+}
+
+bool TestProvider::waitForPending(size_t count, int timeoutMs)
+{
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] { return pendingIds.size() >= count; });
+}
+
+bool TestProvider::waitForCancel(size_t count, int timeoutMs)
+{
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] { return cancelledIds.size() >= count; });
+}
+
+TempRoot::TempRoot()
+{
+    char tmpl[] = "/tmp/projfs-test-XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+}
+
+TempRoot::~TempRoot()
+{
+    ::umount2(path_.c_str(), MNT_DETACH);
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+bool eventually(const std::function<bool()>& condition, int timeoutMs)
+{
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+}
+
+std::string readFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return "<cannot open>";
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+std::vector<std::string> listDirectory(const std::string& path)
+{
+    std::vector<std::string> out;
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) return {"<cannot open>"};
+    while (auto* d = ::readdir(dir)) {
+        std::string name = d->d_name;
+        if (name != "." && name != "..") out.push_back(name);
+    }
+    ::closedir(dir);
+    return out;
+}
+
+PRJ_FILE_STATE fileState(const std::string& path)
+{
+    PRJ_FILE_STATE state{};
+    std::wstring wide(path.begin(), path.end());
+    if (FAILED(PrjGetOnDiskFileState(wide.c_str(), &state))) return static_cast<PRJ_FILE_STATE>(0);
+    return state;
+}
+
+}  // namespace hc::projfs::test

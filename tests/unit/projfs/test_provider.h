@@ -1,0 +1,93 @@
+// A small in-memory provider for the runtime's own tests: a tree of directories and files whose
+// content is generated, synchronous by default, optionally pending every command for a test to
+// complete or cancel. Counts every callback.
+#pragma once
+
+#include <projectedfslib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace hc::projfs::test {
+
+struct TestItem {
+    bool isDirectory = false;
+    std::string content;
+};
+
+class TestProvider {
+public:
+    // Paths use '\\' like callback data; "" is the root.
+    void addFile(const std::wstring& path, std::string content);
+    void addDirectory(const std::wstring& path);
+
+    HRESULT start(const std::string& root, const PRJ_STARTVIRTUALIZING_OPTIONS* options = nullptr);
+    void stop();
+    PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context() const { return context_; }
+
+    std::atomic<int> startEnum{0}, getEnum{0}, endEnum{0}, placeholderInfo{0}, fileData{0}, cancels{0};
+    std::atomic<int> restartScans{0};
+    std::atomic<bool> pendFileData{false};     // GetFileData returns IO_PENDING; the test completes it
+    std::atomic<bool> failFileData{false};     // GetFileData fails after writing half
+    std::atomic<bool> pendPlaceholder{false};  // GetPlaceholderInfo returns IO_PENDING
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<int32_t> pendingIds;           // commands left pending
+    std::vector<GUID> pendingStreams;
+    std::vector<std::wstring> pendingPaths;
+    std::vector<int32_t> cancelledIds;
+    std::vector<uint32_t> triggeringPids;
+
+    // Writes the content of `path` for a pending GetFileData and completes it.
+    HRESULT completeFileData(size_t index, HRESULT result = S_OK);
+    bool waitForPending(size_t count, int timeoutMs = 5000);
+    bool waitForCancel(size_t count, int timeoutMs = 5000);
+
+private:
+    struct Enumeration {
+        std::vector<std::wstring> names;
+        size_t next = 0;
+    };
+    const TestItem* find(const std::wstring& path) const;
+    std::vector<std::wstring> children(const std::wstring& dir) const;
+    HRESULT writeData(const PRJ_CALLBACK_DATA* data, const std::wstring& path, const GUID& stream);
+    HRESULT writePlaceholder(const std::wstring& path);
+
+    static HRESULT onStartEnum(const PRJ_CALLBACK_DATA*, const GUID*);
+    static HRESULT onEndEnum(const PRJ_CALLBACK_DATA*, const GUID*);
+    static HRESULT onGetEnum(const PRJ_CALLBACK_DATA*, const GUID*, PCWSTR, PRJ_DIR_ENTRY_BUFFER_HANDLE);
+    static HRESULT onPlaceholderInfo(const PRJ_CALLBACK_DATA*);
+    static HRESULT onFileData(const PRJ_CALLBACK_DATA*, UINT64, UINT32);
+    static void onCancel(const PRJ_CALLBACK_DATA*);
+
+    std::map<std::wstring, TestItem> items_;  // key: upper-cased path
+    std::map<std::wstring, std::wstring> spelling_;
+    std::map<std::string, Enumeration> enums_;
+    PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context_ = nullptr;
+};
+
+// A fresh directory under /tmp, removed (after unmounting anything left) at destruction.
+class TempRoot {
+public:
+    TempRoot();
+    ~TempRoot();
+    const std::string& path() const { return path_; }
+    std::wstring wide() const { return std::wstring(path_.begin(), path_.end()); }
+
+private:
+    std::string path_;
+};
+
+std::string readFile(const std::string& path);
+// Polls `condition` for up to `timeoutMs` (the kernel sends release requests in the background).
+bool eventually(const std::function<bool()>& condition, int timeoutMs = 5000);
+std::vector<std::string> listDirectory(const std::string& path);
+PRJ_FILE_STATE fileState(const std::string& path);
+
+}  // namespace hc::projfs::test
