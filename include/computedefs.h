@@ -12,6 +12,14 @@
 extern "C" {
 #endif
 
+/* In C++ every enumeration gets int as its fixed underlying type, so any 32-bit value a caller passes
+ * (unknown flags included) is a valid value that the library can reject, as in C and on Windows. */
+#ifdef __cplusplus
+#define HOSTCOMPUTE_HCS_ENUM_BASE : int
+#else
+#define HOSTCOMPUTE_HCS_ENUM_BASE
+#endif
+
 /* Opaque handles. They are never pointers to memory a caller may touch: the library validates each
  * value in a handle table, so NULL, closed or garbage values are rejected, not dereferenced. */
 typedef struct HCS_SYSTEM__* HCS_SYSTEM;       /* handle to a compute system */
@@ -20,7 +28,7 @@ typedef struct HCS_OPERATION__* HCS_OPERATION; /* handle to an operation */
 typedef struct HCS_CALLBACK__* HCS_CALLBACK;   /* handle to a callback registration */
 
 /* Type of an operation: the function that last used it. */
-typedef enum HCS_OPERATION_TYPE {
+typedef enum HCS_OPERATION_TYPE HOSTCOMPUTE_HCS_ENUM_BASE {
     HcsOperationTypeNone = -1,
     HcsOperationTypeEnumerate = 0,
     HcsOperationTypeCreate = 1,
@@ -50,7 +58,7 @@ typedef enum HCS_OPERATION_TYPE {
 typedef void(CALLBACK* HCS_OPERATION_COMPLETION)(HCS_OPERATION operation, void* context);
 
 /* Events delivered to HCS_EVENT_CALLBACKs. */
-typedef enum HCS_EVENT_TYPE {
+typedef enum HCS_EVENT_TYPE HOSTCOMPUTE_HCS_ENUM_BASE {
     HcsEventInvalid = 0x00000000,
 
     /* events for HCS_SYSTEM handles */
@@ -84,7 +92,7 @@ typedef struct HCS_EVENT {
 } HCS_EVENT;
 
 /* Options of an event callback registration (flags). */
-typedef enum HCS_EVENT_OPTIONS {
+typedef enum HCS_EVENT_OPTIONS HOSTCOMPUTE_HCS_ENUM_BASE {
     HcsEventOptionNone = 0x00000000,
     HcsEventOptionEnableOperationCallbacks = 0x00000001,
     HcsEventOptionEnableVmLifecycle = 0x00000002,
@@ -92,7 +100,7 @@ typedef enum HCS_EVENT_OPTIONS {
 } HCS_EVENT_OPTIONS;
 
 /* Which events an operation created by HcsCreateOperationWithNotifications reports (flags). */
-typedef enum HCS_OPERATION_OPTIONS {
+typedef enum HCS_OPERATION_OPTIONS HOSTCOMPUTE_HCS_ENUM_BASE {
     HcsOperationOptionNone = 0x00000000,
     HcsOperationOptionProgressUpdate = 0x00000001,
     HcsOperationOptionReserved1 = 0x00000002
@@ -102,7 +110,7 @@ typedef enum HCS_OPERATION_OPTIONS {
 typedef void(CALLBACK* HCS_EVENT_CALLBACK)(HCS_EVENT* event, void* context);
 
 /* Resource types for HcsAddResourceToOperation. */
-typedef enum HCS_RESOURCE_TYPE {
+typedef enum HCS_RESOURCE_TYPE HOSTCOMPUTE_HCS_ENUM_BASE {
     HcsResourceTypeNone = 0,
     HcsResourceTypeFile = 1,
     HcsResourceTypeJob = 2,
@@ -111,13 +119,13 @@ typedef enum HCS_RESOURCE_TYPE {
 } HCS_RESOURCE_TYPE;
 
 /* Flags of the legacy (pre-1809) notifications. */
-typedef enum HCS_NOTIFICATION_FLAGS {
+typedef enum HCS_NOTIFICATION_FLAGS HOSTCOMPUTE_HCS_ENUM_BASE {
     HcsNotificationFlagSuccess = 0x00000000,
     HcsNotificationFlagFailure = (int)0x80000000u
 } HCS_NOTIFICATION_FLAGS;
 
 /* Legacy (pre-1809) notifications; kept for source compatibility, not delivered by this library. */
-typedef enum HCS_NOTIFICATIONS {
+typedef enum HCS_NOTIFICATIONS HOSTCOMPUTE_HCS_ENUM_BASE {
     HcsNotificationInvalid = 0x00000000,
     HcsNotificationSystemExited = 0x00000001,
     HcsNotificationSystemCreateCompleted = 0x00000002,
@@ -155,7 +163,7 @@ typedef struct HCS_PROCESS_INFORMATION {
 } HCS_PROCESS_INFORMATION;
 
 /* Versions of the options of HcsCreateComputeSystemInNamespace. */
-typedef enum HCS_CREATE_OPTIONS { HcsCreateOptions_1 = 0x00010000 } HCS_CREATE_OPTIONS;
+typedef enum HCS_CREATE_OPTIONS HOSTCOMPUTE_HCS_ENUM_BASE { HcsCreateOptions_1 = 0x00010000 } HCS_CREATE_OPTIONS;
 
 /* Options of HcsCreateComputeSystemInNamespace; Version must be HcsCreateOptions_1. */
 typedef struct HCS_CREATE_OPTIONS_1 {
@@ -166,6 +174,8 @@ typedef struct HCS_CREATE_OPTIONS_1 {
     void* CallbackContext;
     HCS_EVENT_CALLBACK Callback; /* optional: registered as by HcsSetComputeSystemCallback */
 } HCS_CREATE_OPTIONS_1;
+
+#undef HOSTCOMPUTE_HCS_ENUM_BASE
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -78,15 +78,20 @@ HOSTCOMPUTE_API HRESULT PrjStartVirtualizing(PCWSTR virtualizationRootPath, cons
     if (options && options->NotificationMappingsCount > 0 && options->NotificationMappings == nullptr) return E_INVALIDARG;
     auto root = canonicalPath(virtualizationRootPath, "virtualizationRootPath");
     if (!root) return fail(root.error(), __func__);
-    auto store = BackingStore::open(*root);
-    if (!store) return fail(store.error(), __func__);
-    auto id = readRootInstanceId((*store)->rootFd());
-    if (!id) return fail(id.error(), __func__);
-    if (!id->has_value()) return HRESULT_FROM_WIN32(ERROR_REPARSE_TAG_MISMATCH);
-
+    // Overlap with a running root is checked first: inside one, the marker cannot even be read.
     auto reserved = reserveRoot(*root);
     if (!reserved) return fail(reserved.error(), __func__);
     auto [entry, context] = *reserved;
+    auto store = BackingStore::open(*root);
+    if (!store) {
+        releaseInstance(context);
+        return fail(store.error(), __func__);
+    }
+    auto id = readRootInstanceId((*store)->rootFd());
+    if (!id || !id->has_value()) {
+        releaseInstance(context);
+        return id ? HRESULT_FROM_WIN32(ERROR_REPARSE_TAG_MISMATCH) : fail(id.error(), __func__);
+    }
     auto instance = std::make_unique<VirtualizationInstance>(std::move(store).value(),
                                                              resolveOptions(*callbacks, instanceContext, options, **id));
     instance->setHandle(context);

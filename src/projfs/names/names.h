@@ -41,13 +41,17 @@ bool fileNameMatch(std::wstring_view name, std::wstring_view pattern);
 bool nameHasWildcards(std::wstring_view name);
 
 // Function objects for containers keyed by file name with file system (case-insensitive) rules.
+// Transparent, so maps keyed by std::wstring can be searched with a std::wstring_view.
 struct FileNameLess {
+    using is_transparent = void;
     bool operator()(std::wstring_view a, std::wstring_view b) const { return compareFileNames(a, b) < 0; }
 };
 struct FileNameEqual {
+    using is_transparent = void;
     bool operator()(std::wstring_view a, std::wstring_view b) const { return fileNamesEqual(a, b); }
 };
 struct FileNameHash {
+    using is_transparent = void;
     std::size_t operator()(std::wstring_view name) const;
 };
 

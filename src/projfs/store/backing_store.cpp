@@ -230,7 +230,8 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
         if (existing->state == ItemState::Tombstone) {
             replaceTombstone = true;
         } else if (existing->state == ItemState::Placeholder && existing->isDirectory == spec.isDirectory) {
-            UniqueFd fd(openForAttributes(rootFd(), rel));
+            int flags = spec.isDirectory ? O_RDONLY | O_DIRECTORY : O_WRONLY | O_NOFOLLOW | O_NONBLOCK;
+            UniqueFd fd(::openat(rootFd(), rel.c_str(), flags | O_CLOEXEC));
             if (!fd.valid()) return errnoError(errno, "open '" + rel + "'");
             if (!spec.isDirectory && ::ftruncate(fd.get(), spec.size) != 0) return errnoError(errno, "resize placeholder");
             return applyPlaceholderAttributes(fd.get(), spec);

@@ -240,6 +240,13 @@ uint64_t RawClient::post(const std::string& method, const json& params)
 
 Reply RawClient::waitReply(uint64_t id, std::chrono::milliseconds timeout)
 {
+    if (auto r = tryWaitReply(id, timeout)) return *r;
+    ADD_FAILURE() << "no reply to request " << id;
+    return Reply{json{{"error", {{"hr", -1}, {"message", "no reply"}}}}};
+}
+
+std::optional<Reply> RawClient::tryWaitReply(uint64_t id, std::chrono::milliseconds timeout)
+{
     for (auto it = backlog_.begin(); it != backlog_.end(); ++it) {
         if (it->contains("id") && (*it)["id"] == id) {
             Reply r{*it};
@@ -254,8 +261,7 @@ Reply RawClient::waitReply(uint64_t id, std::chrono::milliseconds timeout)
         if (m->contains("id") && (*m)["id"] == id) return Reply{*m};
         backlog_.push_back(*m);
     }
-    ADD_FAILURE() << "no reply to request " << id;
-    return Reply{json{{"error", {{"hr", -1}, {"message", "no reply"}}}}};
+    return std::nullopt;
 }
 
 Reply RawClient::call(const std::string& method, const json& params, std::chrono::milliseconds timeout)

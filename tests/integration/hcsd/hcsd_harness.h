@@ -71,6 +71,8 @@ public:
     // Sends without waiting; returns the id.
     uint64_t post(const std::string& method, const json& params);
     Reply waitReply(uint64_t id, std::chrono::milliseconds timeout = 30s);
+    // Like waitReply, without failing the test when the time runs out.
+    std::optional<Reply> tryWaitReply(uint64_t id, std::chrono::milliseconds timeout);
     std::optional<json> waitEvent(const std::string& name, uint64_t handle, std::chrono::milliseconds timeout);
 
     const json& greeting() const { return greeting_; }

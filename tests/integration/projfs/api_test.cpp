@@ -57,6 +57,8 @@ TEST_F(ProjfsTest, StartVirtualizingStateErrors)
 
     // A root inside the running one.
     ASSERT_EQ(mkdir(root.path("inner").c_str(), 0755), 0) << strerror(errno);
+    // Marking it may be refused (it is inside a running root); either way starting there is the
+    // nesting error, not "not a root".
     PrjMarkDirectoryAsPlaceholder(root.widePath("inner").c_str(), nullptr, nullptr, &id);
     EXPECT_EQ(PrjStartVirtualizing(root.widePath("inner").c_str(), &callbacks, &second, nullptr, &context),
               HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_INVALID_OPERATION));
@@ -115,17 +117,23 @@ TEST_F(ProjfsTest, ApiArgumentErrorsWhileRunning)
 
 namespace {
 
-// Stats `files` distinct names from `threads` threads at once.
-void statInParallel(const VirtualizationRoot& root, int files, int threads)
+// Reads `files` distinct files from `threads` threads at once. The files are made placeholders
+// first (one thread), so the parallel part is GetFileData, which the kernel does not serialize
+// per directory the way it may serialize lookups.
+void readInParallel(TestProvider& provider, const VirtualizationRoot& root, int files, int threads,
+                    std::chrono::milliseconds delay)
 {
+    for (int i = 0; i < files; ++i) {
+        struct stat st {};
+        ::stat(root.path("f" + std::to_string(i)).c_str(), &st);
+    }
+    provider.setCallbackDelay(delay);
     std::atomic<int> next{0};
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&] {
-            for (int i; (i = next++) < files;) {
-                struct stat st {};
-                ::stat(root.path("f" + std::to_string(i)).c_str(), &st);
-            }
+            for (int i; (i = next++) < files;)
+                readFile(root.path("f" + std::to_string(i)));
         });
     }
     for (auto& worker : workers)
@@ -138,13 +146,12 @@ TEST_F(ProjfsTest, ConcurrentThreadCountCapsParallelCallbacks)
 {
     for (int i = 0; i < 24; ++i)
         provider.addFile("f" + std::to_string(i), "x");
-    provider.setCallbackDelay(40ms);
     PRJ_STARTVIRTUALIZING_OPTIONS options = {};
     options.ConcurrentThreadCount = 2;
     options.PoolThreadCount = 4;
     start(&options);
-    statInParallel(root, 24, 8);
-    EXPECT_EQ(provider.count(Callback::PlaceholderInfo), 24);
+    readInParallel(provider, root, 24, 8, 40ms);
+    EXPECT_EQ(provider.count(Callback::FileData), 24);
     EXPECT_EQ(provider.maxConcurrency(), 2) << "at most 2 at once, and the load did reach 2";
     EXPECT_LE(provider.callbackThreads().size(), 4u) << "PoolThreadCount threads receive requests";
 }
@@ -153,12 +160,11 @@ TEST_F(ProjfsTest, SingleThreadPool)
 {
     for (int i = 0; i < 8; ++i)
         provider.addFile("f" + std::to_string(i), "x");
-    provider.setCallbackDelay(20ms);
     PRJ_STARTVIRTUALIZING_OPTIONS options = {};
     options.ConcurrentThreadCount = 1;
     options.PoolThreadCount = 1;
     start(&options);
-    statInParallel(root, 8, 4);
+    readInParallel(provider, root, 8, 4, 20ms);
     EXPECT_EQ(provider.maxConcurrency(), 1);
     EXPECT_EQ(provider.callbackThreads().size(), 1u);
 }

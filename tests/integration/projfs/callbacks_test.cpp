@@ -42,18 +42,29 @@ TEST_F(ProjfsTest, StateFollowsEachStepAndSurvivesRestart)
 {
     provider.addFile("a.txt", "hello");
     provider.addFile("dir/b.txt", "bee");
-    provider.addFile("c.txt", "never touched");
+    provider.addFile("c.txt", "placeholder only");
+    provider.addFile("never.txt", "never touched");
     start();
 
-    HRESULT hr = S_OK;
-    fileState(root.path("a.txt"), &hr);
-    EXPECT_EQ(hr, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) << "a virtual item has nothing on disk";
+    // Virtual: listed, nothing on disk, so no placeholder was asked for.
+    auto listed = listDirectory(root.path());
+    std::sort(listed.begin(), listed.end());
+    EXPECT_EQ(listed, (std::vector<std::string>{"a.txt", "c.txt", "dir", "never.txt"}));
+    EXPECT_EQ(provider.count(Callback::PlaceholderInfo), 0) << "enumeration alone creates no placeholder";
 
+    HRESULT hr = S_OK;
     struct stat st {};
     ASSERT_EQ(statErrno(root.path("a.txt"), &st), 0);
     EXPECT_EQ(st.st_size, 5);
     EXPECT_EQ(fileState(root.path("a.txt"), &hr), PRJ_FILE_STATE_PLACEHOLDER);
     EXPECT_EQ(hr, S_OK);
+    EXPECT_EQ(provider.placeholderRequests("a.txt"), 1);
+    // As on Windows, asking for the state of a virtual item goes through the file system and so
+    // makes it a placeholder first (microsoft/ProjFS-Managed-API#49).
+    EXPECT_EQ(fileState(root.path("c.txt"), &hr), PRJ_FILE_STATE_PLACEHOLDER);
+    EXPECT_EQ(hr, S_OK);
+    EXPECT_EQ(fileState(root.path("missing.txt"), &hr), 0);
+    EXPECT_EQ(hr, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
 
     EXPECT_EQ(readFile(root.path("a.txt")).data, "hello");
     PRJ_FILE_STATE state = fileState(root.path("a.txt"));
@@ -74,21 +85,24 @@ TEST_F(ProjfsTest, StateFollowsEachStepAndSurvivesRestart)
     // What was hydrated or written is plain data in the root now.
     EXPECT_EQ(readFile(root.path("a.txt")).data, "hello world");
     EXPECT_EQ(readFile(root.path("dir/b.txt")).data, "bee");
-    EXPECT_EQ(statErrno(root.path("c.txt")), ENOENT) << "virtual items leave nothing behind";
+    EXPECT_EQ(statErrno(root.path("never.txt")), ENOENT) << "virtual items leave nothing behind";
     EXPECT_EQ(fileState(root.path("a.txt")), PRJ_FILE_STATE_FULL) << "state is readable without the provider";
+    EXPECT_EQ(fileState(root.path("c.txt")), PRJ_FILE_STATE_PLACEHOLDER);
 
     // Start again with a provider whose content changed: local state wins, the rest is projected.
     second.addFile("a.txt", "CHANGED");
     second.addFile("dir/b.txt", "CHANGED");
-    second.addFile("c.txt", "never touched");
+    second.addFile("c.txt", "placeholder only");
+    second.addFile("never.txt", "never touched");
     ASSERT_EQ(root.start(second), S_OK);
     EXPECT_EQ(readFile(root.path("a.txt")).data, "hello world");
     EXPECT_EQ(readFile(root.path("dir/b.txt")).data, "bee");
     EXPECT_EQ(second.count(Callback::FileData), 0);
-    EXPECT_EQ(readFile(root.path("c.txt")).data, "never touched");
+    EXPECT_EQ(readFile(root.path("c.txt")).data, "placeholder only");
+    EXPECT_EQ(readFile(root.path("never.txt")).data, "never touched");
     auto names = listDirectory(root.path());
     std::sort(names.begin(), names.end());
-    EXPECT_EQ(names, (std::vector<std::string>{"a.txt", "c.txt", "dir"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"a.txt", "c.txt", "dir", "never.txt"}));
 }
 
 TEST_F(ProjfsTest, LargeDirectoryNeedsSeveralGetsAndComesOutSorted)

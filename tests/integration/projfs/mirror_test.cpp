@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <thread>
 
 extern char** environ;
 
@@ -281,4 +282,44 @@ TEST_F(MirrorTest, AsyncEnumProviderExampleServesItsTree)
     auto status = process.stop();
     ASSERT_TRUE(status);
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+}
+
+TEST_F(MirrorTest, AsyncMirrorSurvivesAReaderKilledMidHydration)
+{
+    const std::string root = scratch_ + "/root";
+    ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+    ProviderProcess process({prjfs(), "mirror", *source_, root, "--async", "--threads", "2"}, root);
+    ASSERT_TRUE(process.waitForLine("mirroring", 10s));
+    struct stat st {};
+    ASSERT_EQ(stat((root + "/big.bin").c_str(), &st), 0);
+    pid_t reader = forkReader(root + "/big.bin");
+    ASSERT_GT(reader, 0);
+    std::this_thread::sleep_for(30ms);  // inside the 110 MiB hydration
+    kill(reader, SIGKILL);
+    auto status = waitChild(reader, 10s);
+    ASSERT_TRUE(status) << "killed reader stuck, state " << processState(reader);
+    // The provider keeps serving: the next reader gets the whole, correct file.
+    EXPECT_EQ(fileChecksum(root + "/big.bin"), fileChecksum(*source_ + "/big.bin"));
+    EXPECT_EQ(readFile(root + "/a/x.txt").data, "x content\n");
+    auto stopped = process.stop();
+    ASSERT_TRUE(stopped);
+    EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0);
+}
+
+TEST_F(MirrorTest, UsageAndStartErrors)
+{
+    auto run = [&](const std::string& args) {
+        int rc = std::system((prjfs() + " " + args + " >/dev/null 2>&1").c_str());
+        return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    };
+    EXPECT_EQ(run(""), 2);
+    EXPECT_EQ(run("mirror onlyone"), 2);
+    EXPECT_EQ(run("mirror a b --threads 0"), 2);
+    EXPECT_EQ(run("mirror a b --bogus"), 2);
+    EXPECT_EQ(run("state"), 2);
+    const std::string root = scratch_ + "/root";
+    ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+    EXPECT_EQ(run("mirror " + scratch_ + "/no-such-source " + root), 1);
+    EXPECT_EQ(run("state " + scratch_ + "/no-such-file"), 1);
+    EXPECT_FALSE(isMounted(root));
 }

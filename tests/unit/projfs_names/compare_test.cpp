@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <string>
 #include <unordered_set>
@@ -181,6 +182,17 @@ TEST(CompareFileNames, CaseInsensitiveHashSet)
     EXPECT_TRUE(set.insert(L"\u03A3").second);   // capital sigma is a different name
     EXPECT_FALSE(set.insert(L"\u03C3").second);  // small sigma is the capital's name
     EXPECT_EQ(set.size(), 4u);
+    EXPECT_NE(set.find(std::wstring_view(L"MAKEFILE.AM")), set.end());  // heterogeneous lookup
+}
+
+TEST(CompareFileNames, CaseInsensitiveOrderedMap)
+{
+    std::map<std::wstring, int, FileNameLess> map{{L"b", 2}, {L"A", 1}, {L"_", 3}};
+    EXPECT_EQ(map.begin()->first, L"A");
+    auto found = map.find(std::wstring_view(L"B"));
+    ASSERT_NE(found, map.end());
+    EXPECT_EQ(found->second, 2);
+    EXPECT_FALSE(map.emplace(L"a", 9).second);
 }
 
 TEST(CompareFileNames, LongNames)

@@ -1,0 +1,178 @@
+// BackingStore on a temporary directory: placeholder attributes, states, tombstones, listing.
+#include "projfs/store/backing_store.h"
+#include "projfs/store/rel_path.h"
+#include "projfs/store/root_marker.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace hc::projfs {
+namespace {
+
+class StoreTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        char tmpl[] = "/tmp/projfs-store-XXXXXX";
+        dir = ::mkdtemp(tmpl);
+        auto opened = BackingStore::open(dir);
+        ASSERT_TRUE(opened.ok());
+        store = std::move(opened).value();
+    }
+    void TearDown() override { std::filesystem::remove_all(dir); }
+
+    PlaceholderSpec file(int64_t size)
+    {
+        PlaceholderSpec spec;
+        spec.size = size;
+        spec.lastWriteTime = {1000000000, 0};
+        spec.lastAccessTime = {1000000000, 0};
+        spec.version.ContentID[0] = 9;
+        return spec;
+    }
+    std::vector<std::string> names()
+    {
+        auto entries = store->listDirectory("");
+        std::vector<std::string> out;
+        for (auto& e : *entries) out.push_back(e.name + (e.tombstone ? "(T)" : ""));
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    std::string dir;
+    std::unique_ptr<BackingStore> store;
+};
+
+TEST_F(StoreTest, FilePlaceholderHasSizeTimesVersionAndState)
+{
+    auto spec = file(12345);
+    spec.originPath = "a.txt";
+    spec.readOnly = true;
+    ASSERT_TRUE(store->writePlaceholder("a.txt", spec).ok());
+    auto st = store->statItem("a.txt");
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->st_size, 12345);
+    EXPECT_EQ(st->st_mtim.tv_sec, 1000000000);
+    EXPECT_EQ(st->st_mode & 0777, 0444u);
+    EXPECT_LT(st->st_blocks * 512, 12345);  // sparse: no content yet (attributes may take a block)
+    auto record = store->readRecord("a.txt");
+    ASSERT_TRUE(record.ok());
+    EXPECT_EQ(record->state, ItemState::Placeholder);
+    EXPECT_TRUE(record->projected);
+    EXPECT_EQ(record->originPath, "a.txt");
+    ASSERT_TRUE(record->version.has_value());
+    EXPECT_EQ(record->version->ContentID[0], 9);
+    EXPECT_EQ(fileStateFlags(*record), PRJ_FILE_STATE_PLACEHOLDER);
+}
+
+TEST_F(StoreTest, StatesAndDirtyFlag)
+{
+    ASSERT_TRUE(store->writePlaceholder("f", file(1)).ok());
+    ASSERT_TRUE(store->setState("f", ItemState::HydratedPlaceholder).ok());
+    EXPECT_EQ(fileStateFlags(*store->readRecord("f")), PRJ_FILE_STATE_HYDRATED_PLACEHOLDER);
+    ASSERT_TRUE(store->setDirty("f").ok());
+    EXPECT_EQ(fileStateFlags(*store->readRecord("f")),
+              PRJ_FILE_STATE_HYDRATED_PLACEHOLDER | PRJ_FILE_STATE_DIRTY_PLACEHOLDER);
+    ASSERT_TRUE(store->setState("f", ItemState::Full).ok());
+    auto record = store->readRecord("f");
+    EXPECT_EQ(fileStateFlags(*record), PRJ_FILE_STATE_FULL);
+    EXPECT_TRUE(record->projected);  // still known to the provider: deleting it leaves a tombstone
+}
+
+TEST_F(StoreTest, PlainFilesAreFull)
+{
+    int fd = ::openat(store->rootFd(), "plain", O_CREAT | O_WRONLY, 0644);
+    ::close(fd);
+    auto record = store->readRecord("plain");
+    ASSERT_TRUE(record.ok());
+    EXPECT_EQ(record->state, ItemState::Full);
+    EXPECT_FALSE(record->projected);
+}
+
+TEST_F(StoreTest, ExistingItemsAndMissingParents)
+{
+    ASSERT_TRUE(store->writePlaceholder("f", file(1)).ok());
+    EXPECT_TRUE(store->writePlaceholder("f", file(2)).ok());  // a placeholder is updated in place
+    EXPECT_EQ(store->statItem("f")->st_size, 2);
+    ASSERT_TRUE(store->setState("f", ItemState::HydratedPlaceholder).ok());
+    EXPECT_EQ(store->writePlaceholder("f", file(3)).hr(), HRESULT_FROM_WIN32(ERROR_FILE_EXISTS));
+    EXPECT_EQ(store->writePlaceholder("no/such", file(1)).hr(), HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
+    EXPECT_EQ(names(), std::vector<std::string>{"f"});  // no temporary left behind
+}
+
+TEST_F(StoreTest, DirectoryPlaceholders)
+{
+    PlaceholderSpec spec;
+    spec.isDirectory = true;
+    ASSERT_TRUE(store->writePlaceholder("d", spec).ok());
+    ASSERT_TRUE(store->writePlaceholder("d/inner", file(5)).ok());
+    auto record = store->readRecord("d");
+    EXPECT_TRUE(record->isDirectory);
+    EXPECT_EQ(record->state, ItemState::Placeholder);
+}
+
+TEST_F(StoreTest, TombstonesHideAndGiveWay)
+{
+    ASSERT_TRUE(store->writePlaceholder("gone", file(10)).ok());
+    ASSERT_TRUE(store->makeTombstone("gone").ok());
+    EXPECT_EQ(store->readRecord("gone")->state, ItemState::Tombstone);
+    EXPECT_EQ(fileStateFlags(*store->readRecord("gone")), PRJ_FILE_STATE_TOMBSTONE);
+    EXPECT_EQ(names(), std::vector<std::string>{"gone(T)"});
+    // A new placeholder replaces a tombstone; clearTombstone removes one.
+    ASSERT_TRUE(store->writePlaceholder("gone", file(1)).ok());
+    EXPECT_EQ(store->readRecord("gone")->state, ItemState::Placeholder);
+    ASSERT_TRUE(store->makeTombstone("gone").ok());
+    ASSERT_TRUE(store->clearTombstone("gone").ok());
+    EXPECT_TRUE(names().empty());
+}
+
+TEST_F(StoreTest, ClearTombstonesInDirectory)
+{
+    ASSERT_EQ(::mkdirat(store->rootFd(), "d", 0755), 0);
+    ASSERT_TRUE(store->makeTombstone("d/x").ok());
+    ASSERT_TRUE(store->clearTombstonesIn("d").ok());
+    EXPECT_EQ(::unlinkat(store->rootFd(), "d", AT_REMOVEDIR), 0);
+}
+
+TEST_F(StoreTest, FindChildIgnoresCase)
+{
+    ASSERT_TRUE(store->writePlaceholder("README.txt", file(1)).ok());
+    auto found = store->findChild("", "readme.TXT");
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->value_or(""), "README.txt");
+    EXPECT_FALSE(store->findChild("", "other")->has_value());
+}
+
+TEST_F(StoreTest, RootMarker)
+{
+    GUID id{0x12345678, 1, 2, {3, 4, 5, 6, 7, 8, 9, 10}};
+    ASSERT_TRUE(markVirtualizationRoot(dir, id, nullptr).ok());
+    EXPECT_EQ(markVirtualizationRoot(dir, id, nullptr).hr(), HRESULT_FROM_WIN32(ERROR_REPARSE_POINT_ENCOUNTERED));
+    auto read = readRootInstanceId(store->rootFd());
+    ASSERT_TRUE(read.ok() && read->has_value());
+    EXPECT_EQ((*read)->Data1, 0x12345678u);
+}
+
+TEST(RelPathTest, ProviderPathsAndComponents)
+{
+    EXPECT_EQ(*relFromProviderPath(L"a\\b/c\\", "p"), "a/b/c");
+    EXPECT_EQ(*relFromProviderPath(L"\\", "p"), "");
+    EXPECT_EQ(relFromProviderPath(L"a\\..\\b", "p").hr(), E_INVALIDARG);
+    EXPECT_EQ(relFromProviderPath(L".projfs~x", "p").hr(), E_INVALIDARG);
+    EXPECT_EQ(relFromProviderPath(nullptr, "p").hr(), E_INVALIDARG);
+    EXPECT_EQ(providerPathFromRel("a/b"), L"a\\b");
+    EXPECT_FALSE(isValidComponent(""));
+    EXPECT_FALSE(isValidComponent(".."));
+    EXPECT_FALSE(isValidComponent("a/b"));
+    EXPECT_TRUE(isValidComponent("a b"));
+    EXPECT_EQ(splitRel("a/b/c"), std::make_pair(std::string("a/b"), std::string("c")));
+}
+
+}  // namespace
+}  // namespace hc::projfs
