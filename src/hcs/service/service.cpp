@@ -423,22 +423,26 @@ void Service::waitForExit(uint64_t session, const protocol::Request& request, co
 
 void Service::cancel(uint64_t session, uint64_t requestId, uint64_t target)
 {
+    // Only what has not started can be abandoned: a queued call, or a wait for the exit (a
+    // WaitForComputeSystemExit, or a ShutDown waiting for the guest to power off).
     bool cancelled = false;
     for (auto& [id, system] : systems_) {
         auto& queue = system->queue;
-        for (auto c = queue.begin(); c != queue.end() && !cancelled; ++c) {
+        for (auto c = queue.begin(); c != queue.end(); ++c) {
             if (!c->internal && c->session == session && c->requestId == target &&
                 c->method != Method::CloseComputeSystem) {
                 queue.erase(c);
                 cancelled = true;
+                break;
             }
         }
         auto& waiters = system->exitWaiters;
-        for (auto w = waiters.begin(); w != waiters.end() && !cancelled; ++w) {
+        for (auto w = waiters.begin(); !cancelled && w != waiters.end(); ++w) {
             if (w->session == session && w->requestId == target) {
                 if (w->timer) loop_.cancelTimer(w->timer);
                 waiters.erase(w);
                 cancelled = true;
+                break;
             }
         }
         if (cancelled) break;

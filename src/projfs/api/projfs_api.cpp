@@ -100,8 +100,7 @@ HOSTCOMPUTE_API HRESULT PrjStartVirtualizing(PCWSTR virtualizationRootPath, cons
         releaseInstance(context);
         return fail(fuse.error(), __func__);
     }
-    entry->fuse = std::move(fuse).value();
-    entry->instance = std::move(instance);  // visible to findInstance from here on
+    publishInstance(entry, std::move(instance), std::move(fuse).value());
     *namespaceVirtualizationContext = context;
     return S_OK;
 }
@@ -109,11 +108,9 @@ HOSTCOMPUTE_API HRESULT PrjStartVirtualizing(PCWSTR virtualizationRootPath, cons
 HOSTCOMPUTE_API void PrjStopVirtualizing(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext)
 {
     auto entry = releaseInstance(namespaceVirtualizationContext);
-    if (!entry || !entry->instance) return;
+    if (!entry || !entry->instance) return;  // only one Stop gets the entry
     entry->instance->stop();  // pending requests fail; no callback after this returns
-    entry->fuse->unmount();
-    entry->fuse.reset();
-    entry->instance.reset();
+    entry->fuse->unmount();  // the objects go with the last call still using them
 }
 
 HOSTCOMPUTE_API HRESULT PrjClearNegativePathCache(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,

@@ -39,6 +39,14 @@ Result<std::pair<std::shared_ptr<RunningInstance>, PRJ_NAMESPACE_VIRTUALIZATION_
     return std::make_pair(entry, reinterpret_cast<PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT>(token));
 }
 
+void publishInstance(const std::shared_ptr<RunningInstance>& entry, std::unique_ptr<VirtualizationInstance> instance,
+                     std::unique_ptr<ProjectedFuse> fuse)
+{
+    std::lock_guard lock(g_mutex);
+    entry->fuse = std::move(fuse);
+    entry->instance = std::move(instance);
+}
+
 std::shared_ptr<RunningInstance> findInstance(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context)
 {
     std::lock_guard lock(g_mutex);

@@ -12,6 +12,8 @@
 
 namespace hc::projfs {
 
+// Destroyed by the last holder (a provider thread may still be inside an API call when Stop runs);
+// `fuse` is declared last so it goes first.
 struct RunningInstance {
     std::string rootPath;  // canonical
     std::unique_ptr<VirtualizationInstance> instance;
@@ -22,6 +24,9 @@ struct RunningInstance {
 // contains a running root. Returns the new (empty) entry and its context.
 Result<std::pair<std::shared_ptr<RunningInstance>, PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT>> reserveRoot(
     const std::string& rootPath);
+// Makes a reserved entry usable (findInstance sees it from now on).
+void publishInstance(const std::shared_ptr<RunningInstance>& entry, std::unique_ptr<VirtualizationInstance> instance,
+                     std::unique_ptr<ProjectedFuse> fuse);
 std::shared_ptr<RunningInstance> findInstance(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context);
 // Removes the entry; returns it so the caller can stop it.
 std::shared_ptr<RunningInstance> releaseInstance(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context);

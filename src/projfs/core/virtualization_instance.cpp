@@ -223,7 +223,10 @@ HRESULT VirtualizationInstance::writePlaceholderInfo(PCWSTR destinationFileName,
         HC_LOG(Info, "projfs", "PrjWritePlaceholderInfo '" + *rel + "': " + status.error().message);
         return status.hr();
     }
-    if (existed && itemChanged_) itemChanged_(*rel);
+    if (existed) {
+        std::lock_guard lock(itemChangedMutex_);
+        if (itemChanged_) itemChanged_(*rel);
+    }
     return S_OK;
 }
 

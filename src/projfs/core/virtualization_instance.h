@@ -105,8 +105,10 @@ public:
     static bool onProviderCompletionThread();
     SerialExecutor& executor() { return executor_; }
     // The transport's hook for dropping cached attributes when the provider changes an existing item.
+    // After setItemChangedListener(nullptr) returns, the old listener is not running and never runs again.
     void setItemChangedListener(std::function<void(const std::string& rel)> listener)
     {
+        std::lock_guard lock(itemChangedMutex_);
         itemChanged_ = std::move(listener);
     }
     bool stopping() const { return slots_.stopping(); }
@@ -127,6 +129,7 @@ private:
     SerialExecutor executor_;
     std::mutex callbackThreadsMutex_;
     std::unordered_multiset<pid_t> callbackThreads_;
+    std::mutex itemChangedMutex_;
     std::function<void(const std::string&)> itemChanged_;
 };
 

@@ -65,6 +65,22 @@ std::optional<std::string> InodeTable::path(uint64_t ino) const
     return out;
 }
 
+std::optional<uint64_t> InodeTable::inodeOf(const std::string& rel) const
+{
+    std::lock_guard lock(mutex_);
+    uint64_t ino = kRoot;
+    size_t pos = 0;
+    while (pos < rel.size()) {
+        size_t slash = rel.find('/', pos);
+        std::string part = rel.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+        auto it = children_.find({ino, part});
+        if (it == children_.end()) return std::nullopt;
+        ino = it->second;
+        pos = slash == std::string::npos ? rel.size() : slash + 1;
+    }
+    return ino;
+}
+
 void InodeTable::removed(uint64_t parent, const std::string& name)
 {
     std::lock_guard lock(mutex_);

@@ -31,6 +31,8 @@ public:
     void forget(uint64_t ino, uint64_t count);
     // Root-relative path, or nullopt when the inode is unknown or its item was deleted.
     std::optional<std::string> path(uint64_t ino) const;
+    // The inode the kernel knows for `rel`, if any.
+    std::optional<uint64_t> inodeOf(const std::string& rel) const;
     // Whatever lives at (parent, name) is gone from that name.
     void removed(uint64_t parent, const std::string& name);
     void renamed(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName);

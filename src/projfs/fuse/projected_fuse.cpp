@@ -76,6 +76,15 @@ Result<std::unique_ptr<ProjectedFuse>> ProjectedFuse::mount(VirtualizationInstan
         fuse_session_loop_mt(raw->session, config);
         fuse_loop_cfg_destroy(config);
     });
+    // The provider changed an item the kernel may have cached: drop its attributes and pages. Done on
+    // the executor, never inside a request for the same inode (that could deadlock in the kernel).
+    instance.setItemChangedListener([raw, &instance](const std::string& rel) {
+        instance.executor().post([raw, rel] {
+            if (auto ino = raw->inodes.inodeOf(rel); ino && raw->session) {
+                fuse_lowlevel_notify_inval_inode(raw->session, *ino, 0, 0);
+            }
+        });
+    });
     std::unique_ptr<ProjectedFuse> fuse(new ProjectedFuse(std::move(state)));
     struct stat mounted {};
     if (::stat(mountPoint.c_str(), &mounted) == 0) fuse->state_->mountDevice = mounted.st_dev;
@@ -87,6 +96,7 @@ void ProjectedFuse::unmount()
     State& s = *state_;
     if (!s.mounted) return;
     s.mounted = false;
+    s.instance.setItemChangedListener(nullptr);
     fuse_session_exit(s.session);
     fuse_session_unmount(s.session);
     // Without open files the kernel ends the connection itself and the session threads return.

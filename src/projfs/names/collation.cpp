@@ -3,6 +3,8 @@
 #include "projfs/names/code_units.h"
 #include "projfs/names/names.h"
 
+#include <algorithm>
+
 namespace hc::projfs {
 namespace {
 
@@ -18,9 +20,8 @@ CodeUnit sortWeight(CodeUnit unit)
     return unit + 2;
 }
 
-}  // namespace
-
-int compareFileNames(std::wstring_view a, std::wstring_view b)
+// The general comparison: any characters, one UTF-16 unit at a time.
+int compareUnits(std::wstring_view a, std::wstring_view b)
 {
     UpcasedUnits left(a);
     UpcasedUnits right(b);
@@ -32,6 +33,26 @@ int compareFileNames(std::wstring_view a, std::wstring_view b)
         if (!hasLeft || !hasRight) return hasLeft ? 1 : (hasRight ? -1 : 0);
         if (l != r) return sortWeight(l) < sortWeight(r) ? -1 : 1;
     }
+}
+
+}  // namespace
+
+int compareFileNames(std::wstring_view a, std::wstring_view b)
+{
+    // Fast path for the common case, characters below the surrogate range: each is one unit, so the
+    // comparison can index both names directly. The first character that needs more care hands the
+    // rest of both names to the general comparison (the prefixes so far were equal unit for unit).
+    const std::size_t common = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < common; ++i) {
+        const auto x = static_cast<std::uint32_t>(a[i]);
+        const auto y = static_cast<std::uint32_t>(b[i]);
+        if (x >= 0xD800 || y >= 0xD800) return compareUnits(a.substr(i), b.substr(i));
+        if (x == y) continue;
+        const CodeUnit ux = upcaseCodeUnit(static_cast<char16_t>(x));
+        const CodeUnit uy = upcaseCodeUnit(static_cast<char16_t>(y));
+        if (ux != uy) return sortWeight(ux) < sortWeight(uy) ? -1 : 1;
+    }
+    return (a.size() > b.size()) - (a.size() < b.size());
 }
 
 bool fileNamesEqual(std::wstring_view a, std::wstring_view b)

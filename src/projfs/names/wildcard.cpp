@@ -11,7 +11,8 @@
 #include "projfs/names/names.h"
 
 #include <algorithm>
-#include <vector>
+#include <array>
+#include <memory>
 
 namespace hc::projfs {
 namespace {
@@ -25,15 +26,52 @@ constexpr CodeUnit kDosQm = L'>';
 constexpr CodeUnit kDosDot = L'"';
 constexpr CodeUnit kDot = L'.';
 
-std::vector<CodeUnit> upcasedUnits(std::wstring_view text)
+// A scratch array that lives on the stack for name-sized inputs and on the heap beyond that, so the
+// usual match (names are at most 255 units) allocates nothing.
+template <typename T, std::size_t kInline>
+class ScratchArray {
+public:
+    explicit ScratchArray(std::size_t size) : size_(size)
+    {
+        if (size > kInline) {
+            heap_ = std::make_unique<T[]>(size);
+            data_ = heap_.get();
+        }
+        std::fill(data_, data_ + size, T{});
+    }
+    T* data() { return data_; }
+    T& operator[](std::size_t i) { return data_[i]; }
+    std::size_t size() const { return size_; }
+
+private:
+    std::size_t size_;
+    std::array<T, kInline> inline_;
+    std::unique_ptr<T[]> heap_;
+    T* data_ = inline_.data();
+};
+
+constexpr std::size_t kInlineUnits = 520;  // MAX_PATH twice over, surrogate pairs included
+using UnitArray = ScratchArray<CodeUnit, kInlineUnits>;
+using StateArray = ScratchArray<char, kInlineUnits + 1>;
+
+// How many UTF-16 units `text` takes (a supplementary character takes two).
+std::size_t unitCount(std::wstring_view text)
 {
-    std::vector<CodeUnit> units;
-    units.reserve(text.size());
+    std::size_t count = 0;
+    for (wchar_t c : text) {
+        const auto value = static_cast<std::uint32_t>(c);
+        count += detail::isScalarValue(value) && value > 0xFFFF ? 2 : 1;
+    }
+    return count;
+}
+
+void readUnits(std::wstring_view text, UnitArray& units)
+{
     detail::UpcasedUnits reader(text);
+    std::size_t i = 0;
     CodeUnit unit = 0;
     while (reader.next(unit))
-        units.push_back(unit);
-    return units;
+        units[i++] = unit;
 }
 
 bool isWildcard(CodeUnit unit)
@@ -47,7 +85,7 @@ bool canMatchEmptyAtEnd(CodeUnit unit)
     return unit == kStar || unit == kDosStar || unit == kDosQm || unit == kDosDot;
 }
 
-bool matchUnits(const std::vector<CodeUnit>& name, const std::vector<CodeUnit>& expr)
+bool matchUnits(UnitArray& name, UnitArray& expr)
 {
     const std::size_t end = expr.size();
     std::size_t finalDot = name.size();  // index of the last '.', or size() when there is none
@@ -56,14 +94,16 @@ bool matchUnits(const std::vector<CodeUnit>& name, const std::vector<CodeUnit>& 
     }
 
     // live[p]: the name so far can be matched with the expression read up to position p.
-    std::vector<char> live(end + 1, 0);
-    std::vector<char> next(end + 1, 0);
+    StateArray stateA(end + 1);
+    StateArray stateB(end + 1);
+    char* live = stateA.data();
+    char* next = stateB.data();
     live[0] = 1;
     for (std::size_t i = 0; i < name.size(); ++i) {
         const CodeUnit c = name[i];
         const bool atFinalDot = i == finalDot;
         bool exhaustedWithoutConsuming = false;
-        std::fill(next.begin(), next.end(), 0);
+        std::fill(next, next + end + 1, 0);
         for (std::size_t start = 0; start <= end; ++start) {
             if (!live[start]) continue;
             std::size_t p = start;
@@ -91,8 +131,8 @@ bool matchUnits(const std::vector<CodeUnit>& name, const std::vector<CodeUnit>& 
             }
         }
         if (exhaustedWithoutConsuming && i + 1 == name.size()) return true;
-        if (std::find(next.begin(), next.end(), 1) == next.end()) return false;
-        live.swap(next);
+        if (std::find(next, next + end + 1, 1) == next + end + 1) return false;
+        std::swap(live, next);
     }
     for (std::size_t start = 0; start <= end; ++start) {
         if (!live[start]) continue;
@@ -117,7 +157,19 @@ bool fileNameMatch(std::wstring_view name, std::wstring_view pattern)
     if (pattern.empty()) return true;  // no expression: everything matches (see names.h)
     if (name.empty()) return false;    // FsRtl: a non-empty expression never matches an empty name
     if (pattern == L"*") return true;  // by far the most common expression
-    return matchUnits(upcasedUnits(name), upcasedUnits(pattern));
+    UnitArray nameUnits(unitCount(name));
+    UnitArray patternUnits(unitCount(pattern));
+    readUnits(name, nameUnits);
+    readUnits(pattern, patternUnits);
+    if (patternUnits[0] == kStar &&
+        std::none_of(patternUnits.data() + 1, patternUnits.data() + patternUnits.size(), isWildcard)) {
+        // "*.txt" and the like: a suffix comparison (the automaton would agree, more slowly).
+        const std::size_t suffix = patternUnits.size() - 1;
+        if (nameUnits.size() < suffix) return false;
+        return std::equal(patternUnits.data() + 1, patternUnits.data() + patternUnits.size(),
+                          nameUnits.data() + (nameUnits.size() - suffix));
+    }
+    return matchUnits(nameUnits, patternUnits);
 }
 
 }  // namespace hc::projfs

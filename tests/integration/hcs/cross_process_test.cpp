@@ -32,7 +32,7 @@ TEST(CrossProcess, HcsctlEnumeratesOpensAndDrivesASystemCreatedHere) {
     std::string id = testSystemId();
     EventRecorder events;
     SystemHandle system;
-    CallOutcome created = createSystem(id, kernelDirectVm(TestGuest::locate().initrdIdle), system);
+    CallOutcome created = createSystem(id, kernelDirectVm(TestGuest::locate().initrdIdle).configuration, system);
     ASSERT_EQ(created.hr, S_OK) << describe(created.hr) << " " << created.document;
     ASSERT_EQ(HcsSetComputeSystemCallback(system.get(), HcsEventOptionNone, &events, EventRecorder::callback), S_OK);
 
@@ -74,7 +74,7 @@ TEST(CrossProcess, HcsctlEnumeratesOpensAndDrivesASystemCreatedHere) {
 
 TEST(CrossProcess, SystemOutlivesItsCreatorUnlessAskedOtherwise) {
     std::string id = testSystemId();
-    std::string file = writeTempFile("outlives.json", kernelDirectVm(TestGuest::locate().initrdIdle, false));
+    std::string file = writeTempFile("outlives.json", kernelDirectVm(TestGuest::locate().initrdIdle, false).configuration);
     ProgramResult created = hcsctl({"create", id, file});
     ASSERT_EQ(created.exitCode, 0) << created.err;
 
@@ -90,7 +90,7 @@ TEST(CrossProcess, SystemOutlivesItsCreatorUnlessAskedOtherwise) {
 TEST(CrossProcess, KilledCreatorTerminatesSystemWithTerminateOnLastHandleClosed) {
     ASSERT_TRUE(waitForNoQemuMentioning(hcsd().root(), 20s)) << "a previous test's QEMU is still running";
     std::string id = testSystemId();
-    std::string file = writeTempFile("holder.json", kernelDirectVm(TestGuest::locate().initrdIdle, true));
+    std::string file = writeTempFile("holder.json", kernelDirectVm(TestGuest::locate().initrdIdle, true).configuration);
     std::string out = hcsd().root() + "/holder.out";
     ChildProcess holder = ChildProcess::spawn({buildDirectory() + "/tests/integration/hcs/hcs_it_holder", id, file},
                                               {{}, out, hcsd().root() + "/holder.err"});

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "support/hcs_test_support.h"
+#include "support/console_reader.h"
 #include "support/qemu_processes.h"
 
 namespace hcs_test {
@@ -21,8 +22,10 @@ protected:
         // The previous test's VM is gone (its handle was closed, it had ShouldTerminateOnLastHandleClosed),
         // so the only QEMU of ours is the one this test starts.
         ASSERT_TRUE(waitForNoQemuMentioning(hcsd().root(), 20s)) << "a previous test's QEMU is still running";
-        CallOutcome created = createSystem(testSystemId(), kernelDirectVm(initrd), system_);
+        GuestDocument guest = kernelDirectVm(initrd);
+        CallOutcome created = createSystem(testSystemId(), guest.configuration, system_);
         ASSERT_EQ(created.hr, S_OK) << describe(created.hr) << " " << created.document;
+        ASSERT_TRUE(console_.connect(guest.consoleSocket, 10s)) << "no console socket " << guest.consoleSocket;
         ASSERT_EQ(HcsSetComputeSystemCallback(system_.get(), HcsEventOptionNone, &events_, EventRecorder::callback),
                   S_OK);
         CallOutcome started = start(system_.get());
@@ -57,12 +60,14 @@ protected:
     }
 
     EventRecorder events_;  // declared first: outlives system_, whose close drains the callbacks
+    ConsoleReader console_;
     SystemHandle system_;
 };
 
 TEST_F(RunningGuest, GuestPowerOffIsGracefulExit) {
     startGuest(TestGuest::locate().initrdPoweroff);
     json status = expectExit(60s);
+    EXPECT_NE(console_.text().find("HCS-TEST-GUEST: poweroff"), std::string::npos) << console_.text();
     EXPECT_EQ(status.value("ExitType", ""), "GracefulExit") << status.dump();
     EXPECT_EQ(status.value("Status", -1), 0) << status.dump();
     EXPECT_EQ(properties(system_.get()).value("State", ""), "Stopped");
@@ -95,19 +100,12 @@ TEST_F(RunningGuest, KilledQemuIsUnexpectedExit) {
 
 TEST_F(RunningGuest, ShutdownOfIdleGuestIsGracefulExit) {
     startGuest(TestGuest::locate().initrdIdle);
-    // The guest hears the ACPI power button only once its button driver is loaded (~2-4 s into the
-    // boot); a press before that is lost, so press again until the guest powers off.
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    std::optional<EventRecorder::Event> exited;
-    while (!exited && std::chrono::steady_clock::now() < deadline) {
-        HCS_OPERATION operation = HcsCreateOperation(nullptr, nullptr);
-        ASSERT_NE(operation, nullptr);
-        HRESULT hr = HcsShutDownComputeSystem(system_.get(), operation, nullptr);
-        ASSERT_TRUE(SUCCEEDED(hr) || hr == HCS_E_SYSTEM_ALREADY_STOPPED) << describe(hr);
-        exited = events_.waitFor(HcsEventSystemExited, 2s);
-        HcsCloseOperation(operation);  // legal while in flight: the result is discarded
-    }
-    json status = expectExit(1s);
+    // The guest hears the ACPI power button only once its button driver is loaded; it says so.
+    ASSERT_TRUE(console_.waitFor("HCS-TEST-GUEST: idle", 60s)) << "console:\n" << console_.text();
+    CallOutcome shutDownOutcome = shutDown(system_.get());
+    EXPECT_EQ(shutDownOutcome.hr, S_OK) << describe(shutDownOutcome.hr) << " " << shutDownOutcome.document;
+    EXPECT_TRUE(console_.waitFor("HCS-TEST-GUEST: power button", 20s)) << "console:\n" << console_.text();
+    json status = expectExit(20s);
     EXPECT_EQ(status.value("ExitType", ""), "GracefulExit") << status.dump();
     EXPECT_TRUE(waitForNoQemuMentioning(hcsd().root(), 10s));
 }

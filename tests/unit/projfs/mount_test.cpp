@@ -164,3 +164,93 @@ TEST(MountLargeTest, LargeDirectoryTakesSeveralGets)
 
 }  // namespace
 }  // namespace hc::projfs::test
+
+namespace hc::projfs::test {
+namespace {
+
+TEST_F(MountTest, ProviderIoInsideItsRootFromACallbackDoesNotRecurse)
+{
+    std::vector<int> results;
+    provider.placeholderHook = [&](const PRJ_CALLBACK_DATA*) {
+        struct stat st {};
+        results.push_back(::stat(at("empty").c_str(), &st));  // virtual, not on disk: served from disk only
+        results.push_back(static_cast<int>(listDirectory(root.path()).size()));
+    };
+    struct stat st {};
+    ASSERT_EQ(::stat(at("a.txt").c_str(), &st), 0);
+    EXPECT_EQ(provider.placeholderInfo, 1);
+    ASSERT_EQ(results.size(), 2u);
+    EXPECT_EQ(results[0], -1);
+    EXPECT_EQ(results[1], 0);  // listing from inside the callback sees the disk (nothing yet) only
+}
+
+TEST_F(MountTest, RewrittenPlaceholderIsSeenWithItsNewSize)
+{
+    struct stat st {};
+    ASSERT_EQ(::stat(at("a.txt").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 6);
+    PRJ_PLACEHOLDER_INFO info{};
+    info.FileBasicInfo.FileSize = 1234;
+    ASSERT_EQ(PrjWritePlaceholderInfo(provider.context(), L"a.txt", &info, sizeof(info)), S_OK);
+    EXPECT_TRUE(eventually([&] { return ::stat(at("a.txt").c_str(), &st) == 0 && st.st_size == 1234; }));
+    EXPECT_EQ(PrjWritePlaceholderInfo(provider.context(), L"a.txt", &info, sizeof(info) - 1),
+              HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER));
+    EXPECT_EQ(PrjWritePlaceholderInfo(provider.context(), L"..\\x", &info, sizeof(info)), E_INVALIDARG);
+}
+
+TEST_F(MountTest, RenamesLeaveTombstonesAndPlaceholderDirectoriesDoNotMove)
+{
+    ASSERT_EQ(::rename(at("a.txt").c_str(), at("renamed.txt").c_str()), 0);
+    EXPECT_EQ(readFile(at("renamed.txt")), "hello\n");  // hydrated by its original path
+    struct stat st {};
+    EXPECT_EQ(::stat(at("a.txt").c_str(), &st), -1);
+    EXPECT_EQ(listDirectory(root.path()), (std::vector<std::string>{"Dir", "empty", "renamed.txt"}));
+    EXPECT_EQ(::rename(at("Dir").c_str(), at("Dir2").c_str()), -1);
+    EXPECT_EQ(errno, EXDEV);
+}
+
+TEST_F(MountTest, RemovedProjectedDirectoryStaysGone)
+{
+    ASSERT_EQ(::unlink(at("Dir/B.bin").c_str()), 0);
+    EXPECT_TRUE(listDirectory(at("Dir")).empty());
+    ASSERT_EQ(::rmdir(at("Dir").c_str()), 0);
+    EXPECT_EQ(listDirectory(root.path()), (std::vector<std::string>{"a.txt", "empty"}));
+    ASSERT_EQ(::mkdir(at("Dir").c_str(), 0755), 0);  // a new, local directory: nothing projected in it
+    EXPECT_TRUE(listDirectory(at("Dir")).empty());
+    EXPECT_EQ(fileState(at("Dir")), PRJ_FILE_STATE_FULL);
+}
+
+TEST(MountLimitsTest, ConcurrentThreadCountLimitsRunningCallbacks)
+{
+    TempRoot root;
+    TestProvider provider;
+    for (int i = 0; i < 4; ++i) provider.addFile(L"f" + std::to_wstring(i), std::string(100, 'x'));
+    std::atomic<int> running{0}, peak{0};
+    provider.fileDataHook = [&] {
+        int now = ++running;
+        int seen = peak;
+        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        --running;
+    };
+    PRJ_STARTVIRTUALIZING_OPTIONS options{};
+    options.ConcurrentThreadCount = 1;
+    options.PoolThreadCount = 4;
+    ASSERT_EQ(provider.start(root.path(), &options), S_OK);
+    for (int i = 0; i < 4; ++i) {  // placeholders first, so only GetFileData overlaps
+        struct stat st {};
+        ASSERT_EQ(::stat((root.path() + "/f" + std::to_string(i)).c_str(), &st), 0);
+    }
+    std::vector<std::thread> readers;
+    for (int i = 0; i < 4; ++i) {
+        readers.emplace_back([&, i] { EXPECT_EQ(readFile(root.path() + "/f" + std::to_string(i)), std::string(100, 'x')); });
+    }
+    for (auto& t : readers) t.join();
+    EXPECT_EQ(provider.fileData, 4);
+    EXPECT_EQ(peak, 1);
+    provider.stop();
+}
+
+}  // namespace
+}  // namespace hc::projfs::test

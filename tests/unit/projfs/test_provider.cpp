@@ -150,6 +150,7 @@ HRESULT TestProvider::onPlaceholderInfo(const PRJ_CALLBACK_DATA* data)
 {
     auto* p = self(data);
     p->placeholderInfo++;
+    if (p->placeholderHook) p->placeholderHook(data);
     {
         std::lock_guard lock(p->mutex);
         p->triggeringPids.push_back(data->TriggeringProcessId);
@@ -189,6 +190,7 @@ HRESULT TestProvider::onFileData(const PRJ_CALLBACK_DATA* data, UINT64, UINT32)
 {
     auto* p = self(data);
     p->fileData++;
+    if (p->fileDataHook) p->fileDataHook();
     if (p->pendFileData) {
         std::lock_guard lock(p->mutex);
         p->pendingIds.push_back(data->CommandId);

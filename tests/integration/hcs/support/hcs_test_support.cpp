@@ -59,7 +59,9 @@ TestGuest TestGuest::locate() {
     return guest;
 }
 
-std::string kernelDirectVm(const std::string& initrd, bool terminateOnLastHandleClosed, int memoryMB) {
+GuestDocument kernelDirectVm(const std::string& initrd, bool terminateOnLastHandleClosed, int memoryMB) {
+    static int consoles = 0;
+    std::string consoleSocket = hcsd().root() + "/com" + std::to_string(++consoles) + ".sock";
     nlohmann::json document = {
         {"SchemaVersion", {{"Major", 2}, {"Minor", 1}}},
         {"Owner", "hcs-integration-test"},
@@ -69,10 +71,11 @@ std::string kernelDirectVm(const std::string& initrd, bool terminateOnLastHandle
              {{"KernelFilePath", TestGuest::locate().kernel},
               {"InitRdPath", initrd},
               {"KernelCmdLine", "console=ttyS0 quiet"}}}}},
-          {"ComputeTopology", {{"Memory", {{"SizeInMB", memoryMB}}}, {"Processor", {{"Count", 1}}}}}}},
+          {"ComputeTopology", {{"Memory", {{"SizeInMB", memoryMB}}}, {"Processor", {{"Count", 1}}}}},
+          {"Devices", {{"ComPorts", {{"0", {{"NamedPipe", consoleSocket}}}}}}}}},
         {"ShouldTerminateOnLastHandleClosed", terminateOnLastHandleClosed},
     };
-    return document.dump();
+    return {document.dump(), consoleSocket};
 }
 
 const char* const c_EmptyUefiVm = R"(

@@ -40,8 +40,14 @@ struct TestGuest {
     static TestGuest locate();
 };
 
-// A LinuxKernelDirect VM booting the test guest: 1 processor, `memoryMB` of memory, console on ttyS0.
-std::string kernelDirectVm(const std::string& initrd, bool terminateOnLastHandleClosed = true, int memoryMB = 256);
+// A LinuxKernelDirect VM booting the test guest: 1 processor, `memoryMB` of memory, its ttyS0 console
+// on a Unix socket below the private hcsd's directory (so its QEMU command line names that directory,
+// which is how qemuProcessesMentioning finds it, and ConsoleReader can watch the boot).
+struct GuestDocument {
+    std::string configuration;
+    std::string consoleSocket;
+};
+GuestDocument kernelDirectVm(const std::string& initrd, bool terminateOnLastHandleClosed = true, int memoryMB = 256);
 
 // The seed's c_EmptyVM: UEFI, 1024 MB, 2 processors, ShouldTerminateOnLastHandleClosed.
 extern const char* const c_EmptyUefiVm;

@@ -40,7 +40,7 @@ private:
     std::string logFile_;
 };
 
-// $HOSTCOMPUTE_BUILD_DIR / $HOSTCOMPUTE_SOURCE_DIR (set by CTest); throws when unset.
+// $HOSTCOMPUTE_BUILD_DIR / $HOSTCOMPUTE_SOURCE_DIR (set by CTest), else the tree this was built from.
 std::string buildDirectory();
 std::string sourceDirectory();
 
