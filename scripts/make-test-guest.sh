@@ -23,7 +23,7 @@
 # no stdin; any failed step (download, unpack, missing busybox-static) fails the script loudly.
 set -euo pipefail
 
-recipe_version=2 # bump when the images' contents change, so caches rebuild
+recipe_version=3 # bump when the images' contents change, so caches rebuild
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/.cache/test-guest}
 files=(vmlinuz initrd-poweroff.gz initrd-idle.gz kernel-version)
@@ -135,8 +135,10 @@ if [ -z \"\$button\" ]; then
   echo \"HCS-TEST-GUEST: no power button device\" >/dev/console
   poweroff -f
 fi
+# Open the device before saying \"idle\": a press is only queued for readers that already have it open.
+exec 3<\$button
 echo \"HCS-TEST-GUEST: idle\" >/dev/console
-dd if=\$button of=/dev/null bs=24 count=1 2>/dev/null
+dd of=/dev/null bs=24 count=1 <&3 2>/dev/null
 echo \"HCS-TEST-GUEST: power button\" >/dev/console
 poweroff -f" drivers/acpi/button.ko drivers/input/evdev.ko
 

@@ -2,11 +2,11 @@
 // outlive the processes that create them, and serves the computecore client library over a Unix
 // socket (docs/hcsd.md, docs/protocol.md).
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,15 +38,16 @@ struct Options {
 
 void usage(FILE* out)
 {
-    std::fprintf(out,
-                 "usage: hcsd [--socket PATH] [--state-dir DIR] [--foreground] [--idle-exit SECONDS] [--qemu BINARY]\n"
-                 "  --socket PATH       listen here (default: $HCS_SOCKET, else $XDG_RUNTIME_DIR/hostcompute/hcsd.sock,\n"
-                 "                      else /tmp/hostcompute-<uid>/hcsd.sock)\n"
-                 "  --state-dir DIR     per-system state (default: <socket>.state)\n"
-                 "  --foreground        do not daemonize; log to stderr\n"
-                 "  --idle-exit SECONDS exit after this long with no clients and no compute systems\n"
-                 "  --qemu BINARY       QEMU system emulator (default: $HCSD_QEMU, else qemu-system-x86_64)\n"
-                 "Logging: HOSTCOMPUTE_LOG=error|warn|info|debug. HCSD_ACCEL=tcg skips the KVM probe.\n");
+    std::fprintf(
+        out,
+        "usage: hcsd [--socket PATH] [--state-dir DIR] [--foreground] [--idle-exit SECONDS] [--qemu BINARY]\n"
+        "  --socket PATH       listen here (default: $HCS_SOCKET, else $XDG_RUNTIME_DIR/hostcompute/hcsd.sock,\n"
+        "                      else /tmp/hostcompute-<uid>/hcsd.sock)\n"
+        "  --state-dir DIR     per-system state (default: <socket>.state)\n"
+        "  --foreground        do not daemonize; log to stderr\n"
+        "  --idle-exit SECONDS exit after this long with no clients and no compute systems\n"
+        "  --qemu BINARY       QEMU system emulator (default: $HCSD_QEMU, else qemu-system-x86_64)\n"
+        "Logging: HOSTCOMPUTE_LOG=error|warn|info|debug. HCSD_ACCEL=tcg skips the KVM probe.\n");
 }
 
 bool parseOptions(int argc, char** argv, Options& o)
@@ -189,7 +190,8 @@ int main(int argc, char** argv)
 
     auto runtimeDir = userRuntimeDirectory();
     auto accel = vm::probeAccelerator(options.qemuBinary, runtimeDir ? *runtimeDir + "/accelerator-probe" : "");
-    HC_LOG(Info, "hcsd", std::string("accelerator: ") + vm::acceleratorName(accel.accelerator) + " (" + accel.reason + ")");
+    HC_LOG(Info, "hcsd",
+           std::string("accelerator: ") + vm::acceleratorName(accel.accelerator) + " (" + accel.reason + ")");
 
     unlink(options.socketPath.c_str());
     auto listenFd = listenUnixSocket(options.socketPath);
@@ -210,23 +212,23 @@ int main(int argc, char** argv)
         loop.watchFd(signalFd, POLLIN, [&](short) {
             signalfd_siginfo info{};
             while (read(signalFd, &info, sizeof info) == sizeof info) {
-                HC_LOG(Info, "hcsd", "signal " + std::to_string(info.ssi_signo) + ": stopping (compute systems keep running)");
+                HC_LOG(Info, "hcsd",
+                       "signal " + std::to_string(info.ssi_signo) + ": stopping (compute systems keep running)");
                 loop.stop();
             }
         });
-        if (options.idleExitSeconds > 0) {
-            auto idleSince = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
-            std::function<void()> check = [&, idleSince]() {
-                if (!service.idle() || server.connectionCount() > 0) *idleSince = std::chrono::steady_clock::now();
-                if (std::chrono::steady_clock::now() - *idleSince >= std::chrono::seconds(options.idleExitSeconds)) {
-                    HC_LOG(Info, "hcsd", "idle: exiting");
-                    loop.stop();
-                    return;
-                }
-                loop.addTimer(std::chrono::milliseconds(500), check);
-            };
-            loop.addTimer(std::chrono::milliseconds(500), check);
-        }
+        // --idle-exit: checked twice a second; the check re-arms itself (it lives as long as the loop).
+        auto idleSince = std::chrono::steady_clock::now();
+        std::function<void()> idleCheck = [&]() {
+            if (!service.idle() || server.connectionCount() > 0) idleSince = std::chrono::steady_clock::now();
+            if (std::chrono::steady_clock::now() - idleSince >= std::chrono::seconds(options.idleExitSeconds)) {
+                HC_LOG(Info, "hcsd", "idle: exiting");
+                loop.stop();
+                return;
+            }
+            loop.addTimer(std::chrono::milliseconds(500), idleCheck);
+        };
+        if (options.idleExitSeconds > 0) loop.addTimer(std::chrono::milliseconds(500), idleCheck);
         std::fprintf(stderr, "hcsd %s listening on %s (accelerator %s)\n", service::kServiceVersion,
                      options.socketPath.c_str(), vm::acceleratorName(accel.accelerator));
         if (readyFd >= 0) {

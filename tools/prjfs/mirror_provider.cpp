@@ -84,9 +84,6 @@ hc::Status MirrorProvider::start()
         pool_.reset();
         return hc::makeError(hr, "PrjStartVirtualizing(" + options_.root + ")");
     }
-    PRJ_VIRTUALIZATION_INSTANCE_INFO info = {};
-    if (SUCCEEDED(PrjGetVirtualizationInstanceInfo(context_, &info)) && info.WriteAlignment != 0)
-        writeAlignment_ = info.WriteAlignment;
     return {};
 }
 
@@ -106,11 +103,12 @@ MirrorProvider* MirrorProvider::self(const PRJ_CALLBACK_DATA* data)
     return static_cast<MirrorProvider*>(data->InstanceContext);
 }
 
-HRESULT MirrorProvider::dispatch(INT32 commandId, Work work)
+HRESULT MirrorProvider::dispatch(const PRJ_CALLBACK_DATA* data, Work work)
 {
+    const INT32 commandId = data->CommandId;
     if (pool_) {
         cancellations_.track(commandId);  // before pending: a racing cancellation must find it
-        const PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context = context_;
+        const PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context = data->NamespaceVirtualizationContext;
         bool queued = pool_->submit([this, context, commandId, work] {
             if (cancellations_.isCancelled(commandId)) {
                 cancellations_.untrack(commandId);
@@ -193,7 +191,7 @@ HRESULT CALLBACK MirrorProvider::onStartEnum(const PRJ_CALLBACK_DATA* data, cons
     MirrorProvider* provider = self(data);
     const GUID id = *enumerationId;
     std::wstring path = data->FilePathName;
-    return provider->dispatch(data->CommandId, [provider, id, path](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
+    return provider->dispatch(data, [provider, id, path](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
         return provider->startEnumeration(id, path);
     });
 }
@@ -202,7 +200,7 @@ HRESULT CALLBACK MirrorProvider::onEndEnum(const PRJ_CALLBACK_DATA* data, const 
 {
     MirrorProvider* provider = self(data);
     const GUID id = *enumerationId;
-    return provider->dispatch(data->CommandId, [provider, id](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
+    return provider->dispatch(data, [provider, id](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
         provider->endEnumeration(id);
         return S_OK;
     });
@@ -215,7 +213,7 @@ HRESULT CALLBACK MirrorProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const 
     const GUID id = *enumerationId;
     const PRJ_CALLBACK_DATA_FLAGS flags = data->Flags;
     std::wstring pattern = expression ? expression : L"*";
-    return provider->dispatch(data->CommandId, [=](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* extended) {
+    return provider->dispatch(data, [=](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* extended) {
         if (extended) {
             extended->CommandType = PRJ_COMPLETE_COMMAND_TYPE_ENUMERATION;
             extended->Enumeration.DirEntryBufferHandle = buffer;
@@ -226,17 +224,31 @@ HRESULT CALLBACK MirrorProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const 
 
 // ---- placeholders and data ----
 
-HRESULT MirrorProvider::writePlaceholder(const std::wstring& path)
+HRESULT MirrorProvider::writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const std::wstring& path)
 {
     auto resolved = source_.resolve(path.c_str());
     if (!resolved.ok()) return resolved.hr();
     PRJ_PLACEHOLDER_INFO info = {};
     info.FileBasicInfo = basicInfoFromStat(resolved->st);
-    return PrjWritePlaceholderInfo(context_, resolved->spelling.c_str(), &info, sizeof(info));
+    return PrjWritePlaceholderInfo(context, resolved->spelling.c_str(), &info, sizeof(info));
 }
 
-HRESULT MirrorProvider::writeFileData(INT32 commandId, const GUID& dataStreamId, const std::wstring& path,
-                                      UINT64 byteOffset, UINT32 length)
+size_t MirrorProvider::dataChunkSize(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context)
+{
+    UINT32 alignment = writeAlignment_.load();
+    if (alignment == 0) {
+        PRJ_VIRTUALIZATION_INSTANCE_INFO info = {};
+        alignment = SUCCEEDED(PrjGetVirtualizationInstanceInfo(context, &info)) && info.WriteAlignment
+                        ? info.WriteAlignment
+                        : 4096;
+        writeAlignment_.store(alignment);
+    }
+    return (kDataChunk + alignment - 1) / alignment * alignment;
+}
+
+HRESULT MirrorProvider::writeFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, INT32 commandId,
+                                      const GUID& dataStreamId, const std::wstring& path, UINT64 byteOffset,
+                                      UINT32 length)
 {
     auto resolved = source_.resolve(path.c_str());
     if (!resolved.ok()) return resolved.hr();
@@ -244,15 +256,15 @@ HRESULT MirrorProvider::writeFileData(INT32 commandId, const GUID& dataStreamId,
     if (file.fd < 0) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
     const UINT64 size = static_cast<UINT64>(resolved->st.st_size);
     const UINT64 end = std::min<UINT64>(size, byteOffset + length);
-    const size_t chunk = (kDataChunk + writeAlignment_ - 1) / writeAlignment_ * writeAlignment_;
-    AlignedBuffer buffer{PrjAllocateAlignedBuffer(context_, chunk)};
+    const size_t chunk = dataChunkSize(context);
+    AlignedBuffer buffer{PrjAllocateAlignedBuffer(context, chunk)};
     if (!buffer.data) return E_OUTOFMEMORY;
     for (UINT64 offset = byteOffset; offset < end;) {
         if (pool_ && cancellations_.isCancelled(commandId)) return HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
         const size_t want = static_cast<size_t>(std::min<UINT64>(chunk, end - offset));
         ssize_t got = pread(file.fd, buffer.data, want, static_cast<off_t>(offset));
         if (got <= 0) return got == 0 ? HRESULT_FROM_WIN32(ERROR_HANDLE_EOF) : HRESULT_FROM_WIN32(ERROR_IO_DEVICE);
-        HRESULT hr = PrjWriteFileData(context_, &dataStreamId, buffer.data, offset, static_cast<UINT32>(got));
+        HRESULT hr = PrjWriteFileData(context, &dataStreamId, buffer.data, offset, static_cast<UINT32>(got));
         if (FAILED(hr)) return hr;
         offset += static_cast<UINT64>(got);
     }
@@ -263,8 +275,9 @@ HRESULT CALLBACK MirrorProvider::onGetPlaceholderInfo(const PRJ_CALLBACK_DATA* d
 {
     MirrorProvider* provider = self(data);
     std::wstring path = data->FilePathName;
-    return provider->dispatch(data->CommandId, [provider, path](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
-        return provider->writePlaceholder(path);
+    const PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context = data->NamespaceVirtualizationContext;
+    return provider->dispatch(data, [provider, context, path](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
+        return provider->writePlaceholder(context, path);
     });
 }
 
@@ -274,8 +287,9 @@ HRESULT CALLBACK MirrorProvider::onGetFileData(const PRJ_CALLBACK_DATA* data, UI
     std::wstring path = data->FilePathName;
     const GUID stream = data->DataStreamId;
     const INT32 commandId = data->CommandId;
-    return provider->dispatch(commandId, [=](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
-        return provider->writeFileData(commandId, stream, path, byteOffset, length);
+    const PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context = data->NamespaceVirtualizationContext;
+    return provider->dispatch(data, [=](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
+        return provider->writeFileData(context, commandId, stream, path, byteOffset, length);
     });
 }
 

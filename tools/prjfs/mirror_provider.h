@@ -10,6 +10,7 @@
 
 #include <projectedfslib.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,19 +59,22 @@ private:
     void endEnumeration(const GUID& id);
     HRESULT fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS flags, const std::wstring& expression,
                             PRJ_DIR_ENTRY_BUFFER_HANDLE buffer);
-    HRESULT writePlaceholder(const std::wstring& path);
-    HRESULT writeFileData(INT32 commandId, const GUID& dataStreamId, const std::wstring& path, UINT64 byteOffset,
-                          UINT32 length);
+    HRESULT writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const std::wstring& path);
+    HRESULT writeFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, INT32 commandId, const GUID& dataStreamId,
+                          const std::wstring& path, UINT64 byteOffset, UINT32 length);
+    size_t dataChunkSize(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context);
 
     // Runs `work` now (synchronous mode or shutting down) or pends it; `work` returns the result and
     // fills `extended` when the completion needs extended parameters (enumeration).
     using Work = std::function<HRESULT(PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* extended)>;
-    HRESULT dispatch(INT32 commandId, Work work);
+    HRESULT dispatch(const PRJ_CALLBACK_DATA* data, Work work);
 
     MirrorOptions options_;
     SourceTree source_;
+    // Owned by the thread calling start()/stop(). Callbacks use the context in their PRJ_CALLBACK_DATA
+    // instead: they may run before PrjStartVirtualizing has returned.
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context_ = nullptr;
-    UINT32 writeAlignment_ = 4096;
+    std::atomic<UINT32> writeAlignment_{0};  // from PrjGetVirtualizationInstanceInfo, on first use
     std::unique_ptr<WorkerPool> pool_;
     CancellationTracker cancellations_;
     std::mutex sessionsMutex_;

@@ -112,7 +112,9 @@ Params decodeParams(Method method, const json& params)
             out = p;
             break;
         }
-        case Method::Cancel: out = CancelParams{r.unsignedField("requestId")}; break;
+        case Method::Cancel:
+            out = CancelParams{r.unsignedField("requestId")};
+            break;
         case Method::CreateComputeSystem: {
             CreateParams p;
             p.handle = r.unsignedField("handle");
@@ -128,9 +130,13 @@ Params decodeParams(Method method, const json& params)
             out = p;
             break;
         }
-        case Method::CloseComputeSystem: out = HandleParams{r.unsignedField("handle")}; break;
+        case Method::CloseComputeSystem:
+            out = HandleParams{r.unsignedField("handle")};
+            break;
         case Method::EnumerateComputeSystems:
-        case Method::GetServiceProperties: out = QueryParams{r.documentField("query")}; break;
+        case Method::GetServiceProperties:
+            out = QueryParams{r.documentField("query")};
+            break;
         case Method::StartComputeSystem:
         case Method::ShutDownComputeSystem:
         case Method::TerminateComputeSystem:
@@ -172,12 +178,15 @@ Params decodeParams(Method method, const json& params)
     return out;
 }
 
-std::string line(const json& message)
+std::string dump(const json& value)
 {
     // Invalid UTF-8 in a string (e.g. from a QEMU error) is replaced rather than thrown.
-    std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
-    text += '\n';
-    return text;
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string line(const json& message)
+{
+    return dump(message) + "\n";
 }
 
 }  // namespace
@@ -241,13 +250,17 @@ Result<Request> decodeRequest(std::string_view text, std::optional<uint64_t>* id
 std::string encodeGreeting(std::string_view serviceVersion)
 {
     json protocols = json::array();
-    for (uint32_t v = kMinProtocolVersion; v <= kProtocolVersion; ++v) protocols.push_back(v);
-    return line(json{{"greeting", {{"service", "hcsd"}, {"version", std::string(serviceVersion)}, {"protocols", protocols}}}});
+    for (uint32_t v = kMinProtocolVersion; v <= kProtocolVersion; ++v)
+        protocols.push_back(v);
+    return line(
+        json{{"greeting", {{"service", "hcsd"}, {"version", std::string(serviceVersion)}, {"protocols", protocols}}}});
 }
 
+// Envelopes are written by hand so that "id" / "event" come first on the line (easier to read in a
+// terminal); payloads are dumped by the JSON library.
 std::string encodeResult(uint64_t id, const json& result)
 {
-    return line(json{{"id", id}, {"result", result}});
+    return "{\"id\":" + std::to_string(id) + ",\"result\":" + dump(result) + "}\n";
 }
 
 std::string encodeError(std::optional<uint64_t> id, HRESULT hr, std::string_view message)
@@ -257,12 +270,13 @@ std::string encodeError(std::optional<uint64_t> id, HRESULT hr, std::string_view
                {"name", hresultName(hr)},
                {"message", std::string(message)},
                {"document", document}};
-    return line(json{{"id", id ? json(*id) : json()}, {"error", error}});
+    return "{\"id\":" + (id ? std::to_string(*id) : std::string("null")) + ",\"error\":" + dump(error) + "}\n";
 }
 
 std::string encodeEvent(std::string_view event, uint64_t handle, const json& data)
 {
-    return line(json{{"event", std::string(event)}, {"handle", handle}, {"data", data}});
+    return "{\"event\":" + dump(json(std::string(event))) + ",\"handle\":" + std::to_string(handle) +
+           ",\"data\":" + dump(data) + "}\n";
 }
 
 Result<std::string> encodeRequest(uint64_t id, std::string_view method, std::string_view paramsJson)
@@ -324,7 +338,8 @@ Result<ServerMessage> decodeServerMessage(std::string_view text)
         return ServerMessage(reply);
     }
     auto result = message.find("result");
-    if (result == message.end()) return makeError(HCS_E_PROTOCOL_ERROR, "hcsd sent a reply with neither result nor error");
+    if (result == message.end())
+        return makeError(HCS_E_PROTOCOL_ERROR, "hcsd sent a reply with neither result nor error");
     if (!result->is_null()) reply.document = result->dump();
     return ServerMessage(reply);
 }

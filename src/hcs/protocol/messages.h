@@ -85,9 +85,8 @@ struct WaitExitParams {
     uint32_t timeoutMs = 0xFFFFFFFFu;
 };
 
-using Params =
-    std::variant<HelloParams, CancelParams, CreateParams, OpenParams, HandleParams, QueryParams, SystemCallParams,
-                 WaitExitParams>;
+using Params = std::variant<HelloParams, CancelParams, CreateParams, OpenParams, HandleParams, QueryParams,
+                            SystemCallParams, WaitExitParams>;
 
 struct Request {
     uint64_t id = 0;

@@ -86,12 +86,14 @@ Result<std::string> handshake(int fd)
         return makeError(HCS_E_PROTOCOL_ERROR, "the socket did not greet like hcsd");
     }
     bool supported = false;
-    for (uint32_t v : std::get<protocol::Greeting>(*greeting).protocols) supported |= v == protocol::kProtocolVersion;
+    for (uint32_t v : std::get<protocol::Greeting>(*greeting).protocols)
+        supported |= v == protocol::kProtocolVersion;
     if (!supported) {
         return makeError(HCS_E_UNSUPPORTED_PROTOCOL_VERSION,
                          "hcsd does not speak protocol version " + std::to_string(protocol::kProtocolVersion));
     }
-    nlohmann::json hello{{"protocol", protocol::kProtocolVersion}, {"client", "computecore pid " + std::to_string(getpid())}};
+    nlohmann::json hello{{"protocol", protocol::kProtocolVersion},
+                         {"client", "computecore pid " + std::to_string(getpid())}};
     auto line = protocol::encodeRequest(0, "Hello", hello.dump());
     if (!line) return line.error();
     if (Status st = writeAll(fd, *line); !st) return makeError(HCS_E_CONNECTION_CLOSED, st.error().message);
@@ -102,7 +104,8 @@ Result<std::string> handshake(int fd)
         return makeError(HCS_E_PROTOCOL_ERROR, "hcsd did not answer Hello");
     }
     if (std::get<protocol::Reply>(*reply).hr != S_OK) {
-        return makeError(std::get<protocol::Reply>(*reply).hr, "hcsd refused Hello: " + std::get<protocol::Reply>(*reply).document);
+        return makeError(std::get<protocol::Reply>(*reply).hr,
+                         "hcsd refused Hello: " + std::get<protocol::Reply>(*reply).document);
     }
     return buffer;
 }
@@ -149,7 +152,8 @@ public:
         if (line) {
             std::lock_guard writeLock(writeMutex_);
             written = writeAll(fd_, *line);
-            if (!written) written = makeError(HCS_E_SERVICE_DISCONNECT, "cannot send to hcsd: " + written.error().message);
+            if (!written)
+                written = makeError(HCS_E_SERVICE_DISCONNECT, "cannot send to hcsd: " + written.error().message);
         }
         if (!written) {
             ServiceChannel::ReplyHandler handler = take(id);
@@ -225,7 +229,8 @@ private:
         }
         ::shutdown(fd_, SHUT_RDWR);
         for (auto& [id, h] : pending) {
-            h(ServiceReply{HCS_E_SERVICE_DISCONNECT, errorDocument(HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was lost")});
+            h(ServiceReply{HCS_E_SERVICE_DISCONNECT,
+                           errorDocument(HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was lost")});
         }
         if (handler) handler(ServiceEvent{0, HcsEventServiceDisconnect, "{}"});
     }
@@ -345,14 +350,15 @@ Status startPrivateHcsd(const std::string& hcsdPath, const std::string& socketPa
     }
     std::vector<std::string> args{hcsdPath, "--socket", socketPath, "--idle-exit", "300"};
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = -1;
     int rc = posix_spawnp(&pid, hcsdPath.c_str(), nullptr, nullptr, argv.data(), environ);
     if (rc != 0) {
         close(lockFd);
-        return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "cannot start " + hcsdPath + ": " + std::strerror(rc) +
-                                                          " (set HCSD_PATH to the hcsd binary)");
+        return makeError(HCS_E_SERVICE_NOT_AVAILABLE,
+                         "cannot start " + hcsdPath + ": " + std::strerror(rc) + " (set HCSD_PATH to the hcsd binary)");
     }
     // hcsd's foreground half exits once the daemon listens (0) or failed (non-zero).
     int status = 0;
@@ -361,9 +367,9 @@ Status startPrivateHcsd(const std::string& hcsdPath, const std::string& socketPa
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid) {
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                result = makeError(HCS_E_SERVICE_NOT_AVAILABLE,
-                                   hcsdPath + " failed to start (exit status " + std::to_string(WEXITSTATUS(status)) +
-                                       "); see " + socketPath + ".state/hcsd.log");
+                result = makeError(HCS_E_SERVICE_NOT_AVAILABLE, hcsdPath + " failed to start (exit status " +
+                                                                    std::to_string(WEXITSTATUS(status)) + "); see " +
+                                                                    socketPath + ".state/hcsd.log");
             }
             break;
         }
@@ -392,17 +398,19 @@ Result<std::shared_ptr<ServiceChannel>> connectService()
         HRESULT hr = channel.error().hr;
         bool nobodyListens = hr == hresultFromErrno(ENOENT) || hr == hresultFromErrno(ECONNREFUSED);
         if (!nobodyListens) {
-            return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "cannot connect to hcsd at " + path + ": " + channel.error().message);
+            return makeError(HCS_E_SERVICE_NOT_AVAILABLE,
+                             "cannot connect to hcsd at " + path + ": " + channel.error().message);
         }
         std::string dir = path.substr(0, path.rfind('/'));
         if (access(dir.c_str(), F_OK) != 0) {
-            if (Status st = ensurePrivateDirectory(dir); !st) return makeError(HCS_E_SERVICE_NOT_AVAILABLE, st.error().message);
+            if (Status st = ensurePrivateDirectory(dir); !st)
+                return makeError(HCS_E_SERVICE_NOT_AVAILABLE, st.error().message);
         }
         if (Status st = startPrivateHcsd(locateHcsd(), path); !st) return st.error();
         channel = connectAt(path);
         if (!channel) {
-            return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "started hcsd but cannot connect to " + path + ": " +
-                                                              channel.error().message);
+            return makeError(HCS_E_SERVICE_NOT_AVAILABLE,
+                             "started hcsd but cannot connect to " + path + ": " + channel.error().message);
         }
     }
     current = *channel;

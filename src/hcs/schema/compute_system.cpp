@@ -116,7 +116,8 @@ void readProcessor(ObjectReader processor, VirtualMachineConfig& vm)
     processor.optUnsigned("Weight", 10000);
     processor.optUnsigned("Reservation", 100000);
     if (processor.optBool("ExposeVirtualizationExtensions").value_or(false)) {
-        failUnsupported(processor.fieldPath("ExposeVirtualizationExtensions"), "nested virtualization is not supported");
+        failUnsupported(processor.fieldPath("ExposeVirtualizationExtensions"),
+                        "nested virtualization is not supported");
     }
     for (auto name : {"CpuGroup", "EnablePerfmonPmu", "EnablePerfmonPebs", "EnablePerfmonLbr", "EnablePerfmonIpt",
                       "EnableSchedulerAssist", "SynchronizeHostFeatures", "EnablePageShattering"}) {

@@ -14,11 +14,16 @@ json resultError(HRESULT hr, std::string_view message)
 const char* exitTypeName(ExitType type)
 {
     switch (type) {
-        case ExitType::None: return "None";
-        case ExitType::GracefulExit: return "GracefulExit";
-        case ExitType::ForcedExit: return "ForcedExit";
-        case ExitType::UnexpectedExit: return "UnexpectedExit";
-        case ExitType::Unknown: break;
+        case ExitType::None:
+            return "None";
+        case ExitType::GracefulExit:
+            return "GracefulExit";
+        case ExitType::ForcedExit:
+            return "ForcedExit";
+        case ExitType::UnexpectedExit:
+            return "UnexpectedExit";
+        case ExitType::Unknown:
+            break;
     }
     return "Unknown";
 }
@@ -28,11 +33,16 @@ namespace {
 const char* detailName(ExitDetail d)
 {
     switch (d) {
-        case ExitDetail::Shutdown: return "Shutdown";
-        case ExitDetail::Terminate: return "Terminate";
-        case ExitDetail::UnexpectedExit: return "UnexpectedExit";
-        case ExitDetail::ServiceStop: return "ServiceStop";
-        case ExitDetail::HcsApiFatalError: break;
+        case ExitDetail::Shutdown:
+            return "Shutdown";
+        case ExitDetail::Terminate:
+            return "Terminate";
+        case ExitDetail::UnexpectedExit:
+            return "UnexpectedExit";
+        case ExitDetail::ServiceStop:
+            return "ServiceStop";
+        case ExitDetail::HcsApiFatalError:
+            break;
     }
     return "HcsApiFatalError";
 }
@@ -40,11 +50,16 @@ const char* detailName(ExitDetail d)
 const char* initiatorName(ExitInitiator i)
 {
     switch (i) {
-        case ExitInitiator::None: return "None";
-        case ExitInitiator::GuestOS: return "GuestOS";
-        case ExitInitiator::Client: return "Client";
-        case ExitInitiator::Internal: return "Internal";
-        case ExitInitiator::Unknown: break;
+        case ExitInitiator::None:
+            return "None";
+        case ExitInitiator::GuestOS:
+            return "GuestOS";
+        case ExitInitiator::Client:
+            return "Client";
+        case ExitInitiator::Internal:
+            return "Internal";
+        case ExitInitiator::Unknown:
+            break;
     }
     return "Unknown";
 }
@@ -63,8 +78,8 @@ Result<json> parseOptionalDocument(std::string_view text, const char* what)
 json toJson(const SystemExitStatus& s)
 {
     json out{{"Status", static_cast<int32_t>(s.status)}, {"ExitType", exitTypeName(s.type)}};
-    out["Attribution"] =
-        json::array({json{{"SystemExit", {{"Detail", detailName(s.detail)}, {"Initiator", initiatorName(s.initiator)}}}}});
+    out["Attribution"] = json::array(
+        {json{{"SystemExit", {{"Detail", detailName(s.detail)}, {"Initiator", initiatorName(s.initiator)}}}}});
     return out;
 }
 
@@ -86,8 +101,9 @@ Result<PropertyQuery> parsePropertyQuery(std::string_view text)
                 query.terminateOnLastHandleClosed = true;
             } else {
                 failUnsupported("PropertyTypes[" + std::to_string(i) + "]",
-                                "property type \"" + t + "\" is not supported (supported: Statistics, "
-                                "TerminateOnLastHandleClosed)");
+                                "property type \"" + t +
+                                    "\" is not supported (supported: Statistics, "
+                                    "TerminateOnLastHandleClosed)");
             }
         }
         return query;

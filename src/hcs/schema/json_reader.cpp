@@ -16,15 +16,24 @@ std::string joinPath(std::string_view parent, std::string_view field)
 std::string describeJsonType(const json& value)
 {
     switch (value.type()) {
-        case json::value_t::null: return "null";
-        case json::value_t::object: return "an object";
-        case json::value_t::array: return "an array";
-        case json::value_t::string: return "string";
-        case json::value_t::boolean: return "a boolean";
-        case json::value_t::number_integer: return "a negative integer";
-        case json::value_t::number_unsigned: return "an unsigned integer";
-        case json::value_t::number_float: return "a number with a fraction";
-        default: return "an unsupported value";
+        case json::value_t::null:
+            return "null";
+        case json::value_t::object:
+            return "an object";
+        case json::value_t::array:
+            return "an array";
+        case json::value_t::string:
+            return "string";
+        case json::value_t::boolean:
+            return "a boolean";
+        case json::value_t::number_integer:
+            return "a negative integer";
+        case json::value_t::number_unsigned:
+            return "an unsigned integer";
+        case json::value_t::number_float:
+            return "a number with a fraction";
+        default:
+            return "an unsupported value";
     }
 }
 

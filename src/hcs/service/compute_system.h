@@ -25,7 +25,7 @@ struct QueuedCall {
     uint64_t session = 0;
     uint64_t requestId = 0;
     protocol::Method method = protocol::Method::GetComputeSystemProperties;
-    std::string document;  // options / query / configuration
+    std::string document;   // options / query / configuration
     bool internal = false;  // issued by hcsd itself (terminate on last handle closed): no reply
 };
 

@@ -81,7 +81,8 @@ void EventLoop::run()
         while (!posted_.empty()) {
             auto tasks = std::move(posted_);
             posted_.clear();
-            for (auto& task : tasks) task();
+            for (auto& task : tasks)
+                task();
         }
     }
 }

@@ -19,14 +19,22 @@ using C = SystemCall;
 // Everything not listed is refused. Save/Crash/Modify rows say the state allows them; the backend
 // then reports what it does not implement (E_NOTIMPL) rather than pretending to succeed.
 constexpr std::array kTable{
-    Row{S::Created, C::Start, S::Running},          Row{S::Created, C::Terminate, S::Stopped},
-    Row{S::Created, C::GetProperties, S::Created},  Row{S::Created, C::Modify, S::Created},
-    Row{S::Running, C::ShutDown, S::Stopped},       Row{S::Running, C::Terminate, S::Stopped},
-    Row{S::Running, C::Pause, S::Paused},           Row{S::Running, C::Crash, S::Stopped},
-    Row{S::Running, C::Modify, S::Running},         Row{S::Running, C::GetProperties, S::Running},
-    Row{S::Paused, C::Resume, S::Running},          Row{S::Paused, C::Terminate, S::Stopped},
-    Row{S::Paused, C::Save, S::Paused},             Row{S::Paused, C::GetProperties, S::Paused},
-    Row{S::Stopped, C::GetProperties, S::Stopped},  Row{S::SavedAsTemplate, C::GetProperties, S::SavedAsTemplate},
+    Row{S::Created, C::Start, S::Running},
+    Row{S::Created, C::Terminate, S::Stopped},
+    Row{S::Created, C::GetProperties, S::Created},
+    Row{S::Created, C::Modify, S::Created},
+    Row{S::Running, C::ShutDown, S::Stopped},
+    Row{S::Running, C::Terminate, S::Stopped},
+    Row{S::Running, C::Pause, S::Paused},
+    Row{S::Running, C::Crash, S::Stopped},
+    Row{S::Running, C::Modify, S::Running},
+    Row{S::Running, C::GetProperties, S::Running},
+    Row{S::Paused, C::Resume, S::Running},
+    Row{S::Paused, C::Terminate, S::Stopped},
+    Row{S::Paused, C::Save, S::Paused},
+    Row{S::Paused, C::GetProperties, S::Paused},
+    Row{S::Stopped, C::GetProperties, S::Stopped},
+    Row{S::SavedAsTemplate, C::GetProperties, S::SavedAsTemplate},
     Row{S::SavedAsTemplate, C::Terminate, S::Stopped},
 };
 
@@ -45,11 +53,16 @@ constexpr std::array<std::pair<S, S>, 7> kTransitions{{
 const char* stateName(SystemState state)
 {
     switch (state) {
-        case S::Created: return "Created";
-        case S::Running: return "Running";
-        case S::Paused: return "Paused";
-        case S::Stopped: return "Stopped";
-        case S::SavedAsTemplate: return "SavedAsTemplate";
+        case S::Created:
+            return "Created";
+        case S::Running:
+            return "Running";
+        case S::Paused:
+            return "Paused";
+        case S::Stopped:
+            return "Stopped";
+        case S::SavedAsTemplate:
+            return "SavedAsTemplate";
     }
     return "Unknown";
 }
@@ -57,15 +70,24 @@ const char* stateName(SystemState state)
 const char* callName(SystemCall call)
 {
     switch (call) {
-        case C::Start: return "Start";
-        case C::ShutDown: return "ShutDown";
-        case C::Terminate: return "Terminate";
-        case C::Pause: return "Pause";
-        case C::Resume: return "Resume";
-        case C::Save: return "Save";
-        case C::Crash: return "Crash";
-        case C::Modify: return "Modify";
-        case C::GetProperties: return "GetProperties";
+        case C::Start:
+            return "Start";
+        case C::ShutDown:
+            return "ShutDown";
+        case C::Terminate:
+            return "Terminate";
+        case C::Pause:
+            return "Pause";
+        case C::Resume:
+            return "Resume";
+        case C::Save:
+            return "Save";
+        case C::Crash:
+            return "Crash";
+        case C::Modify:
+            return "Modify";
+        case C::GetProperties:
+            return "GetProperties";
     }
     return "?";
 }
@@ -79,8 +101,8 @@ Result<SystemState> checkCall(SystemState from, SystemCall call)
         return makeError(HCS_E_SYSTEM_ALREADY_STOPPED,
                          std::string("cannot ") + callName(call) + " the compute system: it is already Stopped");
     }
-    return makeError(HCS_E_INVALID_STATE, std::string(callName(call)) +
-                                              " is not valid for a compute system in state " + stateName(from));
+    return makeError(HCS_E_INVALID_STATE,
+                     std::string(callName(call)) + " is not valid for a compute system in state " + stateName(from));
 }
 
 bool validTransition(SystemState from, SystemState to)

@@ -78,8 +78,7 @@ Status QemuVm::connectMonitor(const std::string& qmpPath)
     return {};
 }
 
-void QemuVm::execute(const std::string& command, const nlohmann::json& arguments,
-                     vm::QmpClient::ReplyHandler handler)
+void QemuVm::execute(const std::string& command, const nlohmann::json& arguments, vm::QmpClient::ReplyHandler handler)
 {
     if (!qmp_) {
         handler(makeError(HCS_E_CONNECTION_CLOSED, "no QEMU monitor connection"));

@@ -153,7 +153,8 @@ void Service::closeSession(uint64_t session)
     }
     // A client that vanished closes its handles; this is what terminates a system configured with
     // ShouldTerminateOnLastHandleClosed when its creator is killed.
-    for (auto& [handle, system] : handles) releaseHandle(system);
+    for (auto& [handle, system] : handles)
+        releaseHandle(system);
 }
 
 Service::SystemPtr Service::systemForHandle(uint64_t session, uint64_t handle, uint64_t requestId)
@@ -161,7 +162,8 @@ Service::SystemPtr Service::systemForHandle(uint64_t session, uint64_t handle, u
     auto& handles = sessions_.at(session).handles;
     auto it = handles.find(handle);
     if (it == handles.end()) {
-        replyError(session, requestId, E_HANDLE, "handle " + std::to_string(handle) + " is not open on this connection");
+        replyError(session, requestId, E_HANDLE,
+                   "handle " + std::to_string(handle) + " is not open on this connection");
         return nullptr;
     }
     if (it->second->removed) {
@@ -186,11 +188,15 @@ void Service::handle(uint64_t session, const protocol::Request& request)
         case Method::CreateComputeSystem:
             create(session, request, std::get<protocol::CreateParams>(request.params));
             return;
-        case Method::OpenComputeSystem: open(session, request, std::get<protocol::OpenParams>(request.params)); return;
+        case Method::OpenComputeSystem:
+            open(session, request, std::get<protocol::OpenParams>(request.params));
+            return;
         case Method::EnumerateComputeSystems:
             enumerate(session, request, std::get<protocol::QueryParams>(request.params).query);
             return;
-        case Method::GetServiceProperties: serviceProperties(session, request); return;
+        case Method::GetServiceProperties:
+            serviceProperties(session, request);
+            return;
         case Method::WaitForComputeSystemExit:
             waitForExit(session, request, std::get<protocol::WaitExitParams>(request.params));
             return;
@@ -199,7 +205,8 @@ void Service::handle(uint64_t session, const protocol::Request& request)
             auto& handles = sessions_.at(session).handles;
             auto it = handles.find(handle);
             if (it == handles.end()) {
-                replyError(session, id, E_HANDLE, "handle " + std::to_string(handle) + " is not open on this connection");
+                replyError(session, id, E_HANDLE,
+                           "handle " + std::to_string(handle) + " is not open on this connection");
                 return;
             }
             SystemPtr system = it->second;
@@ -207,7 +214,8 @@ void Service::handle(uint64_t session, const protocol::Request& request)
             enqueue(system, QueuedCall{session, id, request.method, {}, false});
             return;
         }
-        default: break;
+        default:
+            break;
     }
     const auto& params = std::get<protocol::SystemCallParams>(request.params);
     SystemPtr system = systemForHandle(session, params.handle, id);
@@ -222,22 +230,25 @@ void Service::create(uint64_t session, const protocol::Request& request, const p
     const uint64_t rid = request.id;
     auto& sessionHandles = sessions_.at(session).handles;
     if (params.handle == 0 || sessionHandles.count(params.handle)) {
-        replyError(session, rid, E_INVALIDARG, "handle number " + std::to_string(params.handle) + " is already in use or 0");
+        replyError(session, rid, E_INVALIDARG,
+                   "handle number " + std::to_string(params.handle) + " is already in use or 0");
         return;
     }
     if (Status st = validateSystemId(params.id); !st) return replyError(session, rid, st.hr(), st.error().message);
     if (systems_.count(params.id)) {
-        replyError(session, rid, HCS_E_SYSTEM_ALREADY_EXISTS, "a compute system with id \"" + params.id + "\" already exists");
+        replyError(session, rid, HCS_E_SYSTEM_ALREADY_EXISTS,
+                   "a compute system with id \"" + params.id + "\" already exists");
         return;
     }
     auto config = schema::parseComputeSystem(params.configuration);
     if (!config) return replyError(session, rid, config.error().hr, config.error().message);
     if (const auto& lkd = config->virtualMachine.linuxKernelDirect) {
-        for (const auto& [field, path] : {std::pair{"KernelFilePath", lkd->kernelFilePath}, {"InitRdPath", lkd->initRdPath}}) {
+        for (const auto& [field, path] :
+             {std::pair{"KernelFilePath", lkd->kernelFilePath}, {"InitRdPath", lkd->initRdPath}}) {
             if (!path.empty() && access(path.c_str(), R_OK) != 0) {
                 replyError(session, rid, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
-                           std::string("VirtualMachine.Chipset.LinuxKernelDirect.") + field + ": cannot read \"" + path +
-                               "\"");
+                           std::string("VirtualMachine.Chipset.LinuxKernelDirect.") + field + ": cannot read \"" +
+                               path + "\"");
                 return;
             }
         }
@@ -252,7 +263,8 @@ void Service::create(uint64_t session, const protocol::Request& request, const p
     system->directory = systemsDirectory(options_) + "/" + formatGuid(system->runtimeId).substr(0, 8);
     std::error_code ec;
     if (!fs::create_directory(system->directory, ec)) {
-        replyError(session, rid, E_FAIL, "cannot create the state directory " + system->directory + ": " + ec.message());
+        replyError(session, rid, E_FAIL,
+                   "cannot create the state directory " + system->directory + ": " + ec.message());
         return;
     }
     writeFileAtomically(system->directory + "/config.json", system->configText);
@@ -286,13 +298,13 @@ Status Service::launchVm(const SystemPtr& system)
     for (const auto& [port, com] : vmConfig.comPorts) {
         auto path = vm::namedPipeSocketPath(com.namedPipe, pipeDirectory(options_));
         if (!path) {
-            return makeError(path.error().hr,
-                             "VirtualMachine.Devices.ComPorts." + std::to_string(port) + ".NamedPipe: " + path.error().message);
+            return makeError(path.error().hr, "VirtualMachine.Devices.ComPorts." + std::to_string(port) +
+                                                  ".NamedPipe: " + path.error().message);
         }
         if (pipesInUse.count(*path)) {
             return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
-                             "VirtualMachine.Devices.ComPorts." + std::to_string(port) + ".NamedPipe: \"" + com.namedPipe +
-                                 "\" is used by another compute system");
+                             "VirtualMachine.Devices.ComPorts." + std::to_string(port) + ".NamedPipe: \"" +
+                                 com.namedPipe + "\" is used by another compute system");
         }
         unlink(path->c_str());  // a stale socket left by a VM that is gone
         settings.comPortSockets[port] = *path;
@@ -407,16 +419,17 @@ void Service::waitForExit(uint64_t session, const protocol::Request& request, co
     };
     if (params.timeoutMs != 0xFFFFFFFFu) {
         ComputeSystem* raw = system.get();
-        waiter.timer = loop_.addTimer(std::chrono::milliseconds(params.timeoutMs), [this, raw, session, rid = request.id] {
-            auto& waiters = raw->exitWaiters;
-            for (auto w = waiters.begin(); w != waiters.end(); ++w) {
-                if (w->session == session && w->requestId == rid) {
-                    waiters.erase(w);
-                    replyError(session, rid, HCS_E_OPERATION_TIMEOUT, "the compute system did not exit in time");
-                    return;
+        waiter.timer =
+            loop_.addTimer(std::chrono::milliseconds(params.timeoutMs), [this, raw, session, rid = request.id] {
+                auto& waiters = raw->exitWaiters;
+                for (auto w = waiters.begin(); w != waiters.end(); ++w) {
+                    if (w->session == session && w->requestId == rid) {
+                        waiters.erase(w);
+                        replyError(session, rid, HCS_E_OPERATION_TIMEOUT, "the compute system did not exit in time");
+                        return;
+                    }
                 }
-            }
-        });
+            });
     }
     system->exitWaiters.push_back(std::move(waiter));
 }
@@ -492,11 +505,16 @@ void Service::run(const SystemPtr& system, const QueuedCall& call)
             reply(call.session, call.requestId, json::object());
             releaseHandle(system);
             return;
-        case Method::StartComputeSystem: return runStateChange(system, call, SystemCall::Start, "cont");
-        case Method::PauseComputeSystem: return runStateChange(system, call, SystemCall::Pause, "stop");
-        case Method::ResumeComputeSystem: return runStateChange(system, call, SystemCall::Resume, "cont");
-        case Method::ShutDownComputeSystem: return runShutDown(system, call);
-        case Method::TerminateComputeSystem: return runTerminate(system, call);
+        case Method::StartComputeSystem:
+            return runStateChange(system, call, SystemCall::Start, "cont");
+        case Method::PauseComputeSystem:
+            return runStateChange(system, call, SystemCall::Pause, "stop");
+        case Method::ResumeComputeSystem:
+            return runStateChange(system, call, SystemCall::Resume, "cont");
+        case Method::ShutDownComputeSystem:
+            return runShutDown(system, call);
+        case Method::TerminateComputeSystem:
+            return runTerminate(system, call);
         case Method::GetComputeSystemProperties: {
             auto query = schema::parsePropertyQuery(call.document);
             if (!query) return fail(query.error());
@@ -505,22 +523,27 @@ void Service::run(const SystemPtr& system, const QueuedCall& call)
         }
         case Method::SaveComputeSystem:
             if (refuse(SystemCall::Save)) return;
-            return fail(makeError(E_NOTIMPL, "SaveComputeSystem is not supported: the QEMU backend cannot save a "
-                                             "compute system's state to a file yet"));
+            return fail(makeError(E_NOTIMPL,
+                                  "SaveComputeSystem is not supported: the QEMU backend cannot save a "
+                                  "compute system's state to a file yet"));
         case Method::CrashComputeSystem:
             if (refuse(SystemCall::Crash)) return;
-            return fail(makeError(E_NOTIMPL, "CrashComputeSystem is not supported: the QEMU backend cannot inject a "
-                                             "guest crash yet"));
+            return fail(makeError(E_NOTIMPL,
+                                  "CrashComputeSystem is not supported: the QEMU backend cannot inject a "
+                                  "guest crash yet"));
         case Method::ModifyComputeSystem: {
             if (refuse(SystemCall::Modify)) return;
             json doc = json::parse(call.document, nullptr, false);
             std::string resource = doc.is_object() && doc.contains("ResourcePath") && doc["ResourcePath"].is_string()
                                        ? doc["ResourcePath"].get<std::string>()
                                        : std::string("(none)");
-            return fail(makeError(E_NOTIMPL, "ModifyComputeSystem is not supported: no resource can be changed on a "
-                                             "created compute system yet (ResourcePath \"" + resource + "\")"));
+            return fail(makeError(E_NOTIMPL,
+                                  "ModifyComputeSystem is not supported: no resource can be changed on a "
+                                  "created compute system yet (ResourcePath \"" +
+                                      resource + "\")"));
         }
-        default: return fail(makeError(HCS_E_UNKNOWN_MESSAGE, "not a compute system call"));
+        default:
+            return fail(makeError(HCS_E_UNKNOWN_MESSAGE, "not a compute system call"));
     }
 }
 
@@ -538,8 +561,9 @@ void Service::runStateChange(const SystemPtr& system, const QueuedCall& call, Sy
             reply(call.session, call.requestId, json::object());
         } else {
             HRESULT hr = what == SystemCall::Start ? HCS_E_TERMINATED_DURING_START : HCS_E_UNEXPECTED_EXIT;
-            replyError(call.session, call.requestId, hr,
-                       std::string(callName(what)) + " failed: " + (r ? "the compute system stopped" : r.error().message));
+            replyError(
+                call.session, call.requestId, hr,
+                std::string(callName(what)) + " failed: " + (r ? "the compute system stopped" : r.error().message));
         }
         // Let the QMP reply handler unwind before the next call runs.
         loop_.post([this, system] { finishCall(system); });
@@ -556,9 +580,10 @@ void Service::runShutDown(const SystemPtr& system, const QueuedCall& call)
     waiter.requestId = call.requestId;
     waiter.onExit = [this, call](const schema::SystemExitStatus& status) {
         if (status.type == schema::ExitType::GracefulExit) return reply(call.session, call.requestId, json::object());
-        replyError(call.session, call.requestId,
-                   status.type == schema::ExitType::ForcedExit ? HCS_E_TERMINATED : HCS_E_UNEXPECTED_EXIT,
-                   std::string("the compute system stopped before shutting down: ") + schema::exitTypeName(status.type));
+        replyError(
+            call.session, call.requestId,
+            status.type == schema::ExitType::ForcedExit ? HCS_E_TERMINATED : HCS_E_UNEXPECTED_EXIT,
+            std::string("the compute system stopped before shutting down: ") + schema::exitTypeName(status.type));
     };
     system->exitWaiters.push_back(std::move(waiter));
     // ACPI power button; the reply comes when the guest has powered off (or the call is cancelled).
@@ -688,7 +713,8 @@ void Service::onVmExit(const SystemPtr& system, const std::string& description)
         fs::remove_all(system->directory, ec);
         for (auto& call : system->queue) {
             if (!call.internal && call.method != Method::CloseComputeSystem) {
-                replyError(call.session, call.requestId, HCS_E_SYSTEM_NOT_FOUND, "the compute system's creation failed");
+                replyError(call.session, call.requestId, HCS_E_SYSTEM_NOT_FOUND,
+                           "the compute system's creation failed");
             } else if (!call.internal) {
                 reply(call.session, call.requestId, json::object());
             }
@@ -713,8 +739,9 @@ void Service::onVmExit(const SystemPtr& system, const std::string& description)
         status = {HCS_E_UNEXPECTED_EXIT, schema::ExitType::UnexpectedExit, schema::ExitDetail::UnexpectedExit,
                   schema::ExitInitiator::Unknown};
     }
-    HC_LOG(Info, "hcsd", "compute system \"" + system->id + "\" stopped: " + schema::exitTypeName(status.type) +
-                             " (QEMU " + how + ")");
+    HC_LOG(
+        Info, "hcsd",
+        "compute system \"" + system->id + "\" stopped: " + schema::exitTypeName(status.type) + " (QEMU " + how + ")");
     system->state = SystemState::Stopped;
     system->exitStatus = status;
     system->busy = false;
@@ -761,9 +788,10 @@ json Service::properties(const ComputeSystem& system, const schema::PropertyQuer
     if (query.statistics) {
         int64_t now = filetimeNow();
         int64_t since = system.startTime ? system.startTime : system.createTime;
-        json stats{{"Timestamp", rfc3339(now)},
-                   {"ContainerStartTime", rfc3339(since)},
-                   {"Uptime100ns", system.startTime && system.state != SystemState::Stopped ? now - system.startTime : 0}};
+        json stats{
+            {"Timestamp", rfc3339(now)},
+            {"ContainerStartTime", rfc3339(since)},
+            {"Uptime100ns", system.startTime && system.state != SystemState::Stopped ? now - system.startTime : 0}};
         vm::ProcessStats usage;
         if (system.vm) {
             if (auto s = vm::readProcessStats(system.vm->pid())) usage = *s;

@@ -11,8 +11,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -39,16 +39,26 @@ enum ProbeStep : int {
 const char* stepName(int step)
 {
     switch (step) {
-        case kOpenDevice: return "cannot open /dev/kvm";
-        case kApiVersion: return "unexpected KVM API version";
-        case kCreateVm: return "KVM_CREATE_VM failed";
-        case kGuestMemory: return "cannot map guest memory";
-        case kCreateVcpu: return "KVM_CREATE_VCPU failed";
-        case kVcpuMap: return "cannot map the vCPU run area";
-        case kRegisters: return "cannot set vCPU registers";
-        case kRunFailed: return "KVM_RUN failed";
-        case kWrongExit: return "the KVM vCPU did not run the test program (internal error exit)";
-        default: return "the probe process failed";
+        case kOpenDevice:
+            return "cannot open /dev/kvm";
+        case kApiVersion:
+            return "unexpected KVM API version";
+        case kCreateVm:
+            return "KVM_CREATE_VM failed";
+        case kGuestMemory:
+            return "cannot map guest memory";
+        case kCreateVcpu:
+            return "KVM_CREATE_VCPU failed";
+        case kVcpuMap:
+            return "cannot map the vCPU run area";
+        case kRegisters:
+            return "cannot set vCPU registers";
+        case kRunFailed:
+            return "KVM_RUN failed";
+        case kWrongExit:
+            return "the KVM vCPU did not run the test program (internal error exit)";
+        default:
+            return "the probe process failed";
     }
 }
 
@@ -75,8 +85,8 @@ int runProbe()
     if (vcpu < 0) return kCreateVcpu;
     int runSize = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, nullptr);
     if (runSize <= 0) return kVcpuMap;
-    auto* run = static_cast<kvm_run*>(mmap(nullptr, static_cast<size_t>(runSize), PROT_READ | PROT_WRITE, MAP_SHARED,
-                                           vcpu, 0));
+    auto* run =
+        static_cast<kvm_run*>(mmap(nullptr, static_cast<size_t>(runSize), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0));
     if (run == MAP_FAILED) return kVcpuMap;
     kvm_sregs sregs{};
     if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0) return kRegisters;

@@ -31,8 +31,8 @@ std::vector<std::string> buildQemuCommand(const schema::VirtualMachineConfig& vm
     add({"-nodefaults", "-no-user-config", "-display", "none"});
     // Paused until StartComputeSystem sends "cont": Create builds the VM, Start powers it on.
     add({"-S"});
-    add({"-chardev", "socket,id=hcs-qmp,fd=" + std::to_string(s.qmpListenFd) + ",server=on,wait=off",
-         "-mon", "chardev=hcs-qmp,mode=control"});
+    add({"-chardev", "socket,id=hcs-qmp,fd=" + std::to_string(s.qmpListenFd) + ",server=on,wait=off", "-mon",
+         "chardev=hcs-qmp,mode=control"});
     if (vm.stopOnReset) add({"-no-reboot"});
     if (vm.useUtc) add({"-rtc", "base=utc"});
     if (vm.uefi) {
@@ -69,7 +69,8 @@ Result<std::string> namedPipeSocketPath(const std::string& namedPipe, const std:
         if (name == "." || name == "..") return makeError(E_INVALIDARG, "NamedPipe name \"" + name + "\" is reserved");
         for (unsigned char c : name) {
             if (c == '/' || c == '\\' || c < 0x20) {
-                return makeError(E_INVALIDARG, "NamedPipe name \"" + name + "\" contains a path separator or control character");
+                return makeError(E_INVALIDARG,
+                                 "NamedPipe name \"" + name + "\" contains a path separator or control character");
             }
         }
         path = pipeDirectory + "/" + name;

@@ -15,10 +15,10 @@ namespace hc::hcs::vm {
 struct QemuLaunchSettings {
     std::string qemuBinary = "qemu-system-x86_64";
     Accelerator accelerator = Accelerator::Tcg;
-    std::string name;           // shown in ps and QEMU messages
-    int qmpListenFd = 3;        // a listening Unix socket QEMU inherits for its QMP monitor
-    std::string ovmfCodePath;   // read-only firmware (Uefi)
-    std::string ovmfVarsPath;   // this VM's writable copy of the variable store (Uefi)
+    std::string name;                                // shown in ps and QEMU messages
+    int qmpListenFd = 3;                             // a listening Unix socket QEMU inherits for its QMP monitor
+    std::string ovmfCodePath;                        // read-only firmware (Uefi)
+    std::string ovmfVarsPath;                        // this VM's writable copy of the variable store (Uefi)
     std::map<uint32_t, std::string> comPortSockets;  // COM port number -> Unix socket path
 };
 

@@ -39,7 +39,8 @@ Result<StartedProcess> startProcess(const std::vector<std::string>& args, int in
     int logFd = open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (logFd < 0) return errnoError("cannot open " + logPath);
     std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     // An error pipe tells the parent whether exec worked (it closes on exec: CLOEXEC).
     int errPipe[2];
@@ -150,7 +151,8 @@ std::string tailOfFile(const std::string& path, size_t maxBytes)
     std::ifstream in(path, std::ios::binary);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (text.size() > maxBytes) text = "..." + text.substr(text.size() - maxBytes);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+        text.pop_back();
     return text;
 }
 

@@ -109,7 +109,8 @@ void QmpClient::failAll(const Error& error)
     closed_ = true;
     auto pending = std::move(pending_);
     pending_.clear();
-    for (auto& [id, handler] : pending) handler(error);
+    for (auto& [id, handler] : pending)
+        handler(error);
     if (!ready_ && onReady_) {
         auto ready = std::move(onReady_);
         onReady_ = nullptr;

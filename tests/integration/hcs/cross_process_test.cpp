@@ -109,10 +109,23 @@ TEST(CrossProcess, KilledCreatorTerminatesSystemWithTerminateOnLastHandleClosed)
     EXPECT_TRUE(waitForNoQemuMentioning(hcsd().root(), 20s)) << "QEMU outlived the last handle";
     EXPECT_FALSE(processAlive(qemu.front()));
 
-    SystemHandle system;
-    HRESULT opened = HcsOpenComputeSystem(wide(id).c_str(), GENERIC_ALL, system.put());
+    // hcsd records the exit right after QEMU is gone: the system soon reads Stopped, or is gone.
+    std::string state;
+    HRESULT opened = S_OK;
+    for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
+        SystemHandle system;
+        opened = HcsOpenComputeSystem(wide(id).c_str(), GENERIC_ALL, system.put());
+        if (opened != S_OK) {
+            break;
+        }
+        state = properties(system.get()).value("State", "");
+        if (state == "Stopped") {
+            break;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
     if (opened == S_OK) {
-        EXPECT_EQ(properties(system.get()).value("State", ""), "Stopped");
+        EXPECT_EQ(state, "Stopped");
     } else {
         EXPECT_EQ(opened, HCS_E_SYSTEM_NOT_FOUND) << describe(opened);
     }

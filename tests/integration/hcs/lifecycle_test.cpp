@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <iostream>
 #include <thread>
 
 #include "support/hcs_test_support.h"
@@ -32,6 +33,12 @@ protected:
         ASSERT_EQ(started.hr, S_OK) << describe(started.hr) << " " << started.document;
     }
 
+    void TearDown() override {
+        if (HasFailure()) {
+            std::cerr << "hcsd log:\n" << hcsd().log() << "\nconsole:\n" << console_.text() << std::endl;
+        }
+    }
+
     // The QEMU process of the running guest.
     pid_t qemuPid() {
         auto pids = qemuProcessesMentioning(hcsd().root());
@@ -44,7 +51,7 @@ protected:
         auto exited = events_.waitFor(HcsEventSystemExited, timeout);
         EXPECT_TRUE(exited.has_value()) << "no SystemExited event within " << timeout.count() << " ms";
         if (!exited) {
-            return json();
+            return json::object();
         }
         json fromEvent = json::parse(exited->data, nullptr, false);
         EXPECT_TRUE(fromEvent.is_object()) << exited->data;

@@ -41,8 +41,10 @@ std::string hcsdBinary()
 std::string guestDirectory()
 {
     const char* env = std::getenv("HOSTCOMPUTE_TEST_GUEST_DIR");
-    std::string dir = env ? env : std::string(std::getenv("HOSTCOMPUTE_SOURCE_DIR") ? std::getenv("HOSTCOMPUTE_SOURCE_DIR") : ".") +
-                                      "/.cache/test-guest";
+    std::string dir =
+        env ? env
+            : std::string(std::getenv("HOSTCOMPUTE_SOURCE_DIR") ? std::getenv("HOSTCOMPUTE_SOURCE_DIR") : ".") +
+                  "/.cache/test-guest";
     for (const char* f : {"vmlinuz", "initrd-poweroff.gz", "initrd-idle.gz"}) {
         if (access((dir + "/" + f).c_str(), R_OK) != 0) {
             ADD_FAILURE() << "test guest file missing: " << dir << "/" << f << " — run scripts/make-test-guest.sh";
@@ -54,16 +56,17 @@ std::string guestDirectory()
 json kernelGuestConfig(const std::string& initrd, bool terminateOnLastHandle, const std::string& comPipe)
 {
     std::string dir = guestDirectory();
-    json config = {
-        {"SchemaVersion", {{"Major", 2}, {"Minor", 1}}},
-        {"Owner", "hcsd-integration"},
-        {"ShouldTerminateOnLastHandleClosed", terminateOnLastHandle},
-        {"VirtualMachine",
-         {{"StopOnReset", true},
-          {"Chipset",
-           {{"LinuxKernelDirect",
-             {{"KernelFilePath", dir + "/vmlinuz"}, {"InitRdPath", dir + "/" + initrd}, {"KernelCmdLine", "console=ttyS0 quiet"}}}}},
-          {"ComputeTopology", {{"Memory", {{"SizeInMB", 256}}}, {"Processor", {{"Count", 1}}}}}}}};
+    json config = {{"SchemaVersion", {{"Major", 2}, {"Minor", 1}}},
+                   {"Owner", "hcsd-integration"},
+                   {"ShouldTerminateOnLastHandleClosed", terminateOnLastHandle},
+                   {"VirtualMachine",
+                    {{"StopOnReset", true},
+                     {"Chipset",
+                      {{"LinuxKernelDirect",
+                        {{"KernelFilePath", dir + "/vmlinuz"},
+                         {"InitRdPath", dir + "/" + initrd},
+                         {"KernelCmdLine", "console=ttyS0 quiet"}}}}},
+                     {"ComputeTopology", {{"Memory", {{"SizeInMB", 256}}}, {"Processor", {{"Count", 1}}}}}}}};
     if (!comPipe.empty()) config["VirtualMachine"]["Devices"] = {{"ComPorts", {{"0", {{"NamedPipe", comPipe}}}}}};
     return config;
 }
@@ -75,7 +78,8 @@ json uefiConfig(bool terminateOnLastHandle)
             {"ShouldTerminateOnLastHandleClosed", terminateOnLastHandle},
             {"VirtualMachine",
              {{"Chipset", {{"Uefi", json::object()}}},
-              {"ComputeTopology", {{"Memory", {{"Backing", "Physical"}, {"SizeInMB", 256}}}, {"Processor", {{"Count", 1}}}}}}}};
+              {"ComputeTopology",
+               {{"Memory", {{"Backing", "Physical"}, {"SizeInMB", 256}}}, {"Processor", {{"Count", 1}}}}}}}};
 }
 
 // ------------------------------------------------------------------------------------ HcsdProcess
@@ -155,7 +159,8 @@ HcsdProcess::~HcsdProcess()
     // hcsd leaves VMs running when it stops (a new hcsd re-adopts them); tests clean up after it.
     auto pids = qemuPids();
     kill(SIGTERM);
-    for (pid_t p : pids) ::kill(p, SIGKILL);
+    for (pid_t p : pids)
+        ::kill(p, SIGKILL);
     std::error_code ec;
     if (!dir_.empty() && !::testing::Test::HasFailure()) fs::remove_all(dir_, ec);
 }

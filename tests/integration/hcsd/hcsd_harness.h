@@ -27,8 +27,7 @@ std::string hcsdBinary();
 std::string guestDirectory();
 
 // A kernel-direct VM document booting the test guest (`initrd` = "initrd-poweroff.gz" or "initrd-idle.gz").
-json kernelGuestConfig(const std::string& initrd, bool terminateOnLastHandle = false,
-                       const std::string& comPipe = "");
+json kernelGuestConfig(const std::string& initrd, bool terminateOnLastHandle = false, const std::string& comPipe = "");
 // The seed's empty UEFI VM (smaller memory).
 json uefiConfig(bool terminateOnLastHandle = false);
 

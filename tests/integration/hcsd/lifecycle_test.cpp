@@ -24,8 +24,9 @@ TEST(HcsdLifecycle, CreateStartPauseResumeTerminate)
 {
     HcsdProcess hcsd;
     RawClient c(hcsd.socketPath());
-    Reply created = c.call("CreateComputeSystem",
-                           {{"handle", 1}, {"id", "life"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}});
+    Reply created =
+        c.call("CreateComputeSystem",
+               {{"handle", 1}, {"id", "life"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}});
     ASSERT_TRUE(created.ok()) << created.raw.dump();
     EXPECT_EQ(stateOf(c, 1), "Created");
 
@@ -87,9 +88,10 @@ TEST(HcsdLifecycle, GuestPowerOffIsGracefulExit)
 {
     HcsdProcess hcsd;
     RawClient c(hcsd.socketPath());
-    ASSERT_TRUE(c.call("CreateComputeSystem", {{"handle", 1}, {"id", "poweroff"},
-                                               {"configuration", kernelGuestConfig("initrd-poweroff.gz").dump()}})
-                    .ok());
+    ASSERT_TRUE(
+        c.call("CreateComputeSystem",
+               {{"handle", 1}, {"id", "poweroff"}, {"configuration", kernelGuestConfig("initrd-poweroff.gz").dump()}})
+            .ok());
     ASSERT_TRUE(c.call("StartComputeSystem", {{"handle", 1}}).ok());
     Reply wait = c.call("WaitForComputeSystemExit", {{"handle", 1}, {"timeoutMs", 60000}}, 65s);
     ASSERT_TRUE(wait.ok()) << wait.raw.dump();
@@ -107,10 +109,12 @@ TEST(HcsdLifecycle, ShutDownPressesThePowerButton)
     HcsdProcess hcsd;
     RawClient c(hcsd.socketPath());
     std::string console = hcsd.stateDir() + "/pipes/idle-console";
-    ASSERT_TRUE(c.call("CreateComputeSystem",
-                       {{"handle", 1}, {"id", "idle"},
-                        {"configuration", kernelGuestConfig("initrd-idle.gz", false, "\\\\.\\pipe\\idle-console").dump()}})
-                    .ok());
+    ASSERT_TRUE(
+        c.call("CreateComputeSystem",
+               {{"handle", 1},
+                {"id", "idle"},
+                {"configuration", kernelGuestConfig("initrd-idle.gz", false, "\\\\.\\pipe\\idle-console").dump()}})
+            .ok());
     ASSERT_TRUE(c.call("StartComputeSystem", {{"handle", 1}}).ok());
     // The power button is only heard once the guest loaded its driver (the marker says so).
     ASSERT_TRUE(waitForConsole(console, "HCS-TEST-GUEST: idle", 60s)) << "guest never printed its idle marker";
@@ -137,8 +141,8 @@ TEST(HcsdLifecycle, KilledQemuIsUnexpectedExit)
 {
     HcsdProcess hcsd;
     RawClient c(hcsd.socketPath());
-    ASSERT_TRUE(c.call("CreateComputeSystem", {{"handle", 1}, {"id", "victim"},
-                                               {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}})
+    ASSERT_TRUE(c.call("CreateComputeSystem",
+                       {{"handle", 1}, {"id", "victim"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}})
                     .ok());
     ASSERT_TRUE(c.call("StartComputeSystem", {{"handle", 1}}).ok());
     uint64_t waitId = c.post("WaitForComputeSystemExit", {{"handle", 1}});
@@ -159,7 +163,8 @@ TEST(HcsdLifecycle, UefiVmStartsAndTerminates)
 {
     HcsdProcess hcsd;
     RawClient c(hcsd.socketPath());
-    Reply created = c.call("CreateComputeSystem", {{"handle", 1}, {"id", "uefi"}, {"configuration", uefiConfig().dump()}});
+    Reply created =
+        c.call("CreateComputeSystem", {{"handle", 1}, {"id", "uefi"}, {"configuration", uefiConfig().dump()}});
     ASSERT_TRUE(created.ok()) << created.raw.dump();
     ASSERT_TRUE(c.call("StartComputeSystem", {{"handle", 1}}).ok());
     EXPECT_EQ(stateOf(c, 1), "Running");
@@ -171,8 +176,8 @@ TEST(HcsdLifecycle, WaitTimesOutAndCanBeCancelled)
 {
     HcsdProcess hcsd;
     RawClient c(hcsd.socketPath());
-    ASSERT_TRUE(c.call("CreateComputeSystem", {{"handle", 1}, {"id", "waiter"},
-                                               {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}})
+    ASSERT_TRUE(c.call("CreateComputeSystem",
+                       {{"handle", 1}, {"id", "waiter"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}})
                     .ok());
     auto start = std::chrono::steady_clock::now();
     Reply timedOut = c.call("WaitForComputeSystemExit", {{"handle", 1}, {"timeoutMs", 200}});

@@ -60,7 +60,8 @@ TEST(HcsdRobustness, BadInputGetsDocumentedErrors)
     EXPECT_EQ(c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", "{"}}).hr(), kInvalidJson);
     json missingKernel = kernelGuestConfig("initrd-idle.gz");
     missingKernel["VirtualMachine"]["Chipset"]["LinuxKernelDirect"]["KernelFilePath"] = "/nonexistent/vmlinuz";
-    Reply missing = c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", missingKernel.dump()}});
+    Reply missing =
+        c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", missingKernel.dump()}});
     EXPECT_LT(missing.hr(), 0);
     EXPECT_NE(missing.message().find("KernelFilePath"), std::string::npos);
     EXPECT_EQ(c.call("CreateComputeSystem", {{"handle", 1}, {"id", ""}, {"configuration", "{}"}}).hr(),
@@ -94,9 +95,10 @@ TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
     // A wait that is in flight when hcsd dies fails with HCS_E_SERVICE_DISCONNECT.
     std::promise<hc::hcs::ServiceReply> pending;
     uint64_t handle = (*channel)->newHandleNumber();
-    (*channel)->send("CreateComputeSystem",
-                     json{{"handle", handle}, {"id", "lost"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}}.dump(),
-                     [](hc::hcs::ServiceReply) {});
+    (*channel)->send(
+        "CreateComputeSystem",
+        json{{"handle", handle}, {"id", "lost"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}}.dump(),
+        [](hc::hcs::ServiceReply) {});
     (*channel)->send("WaitForComputeSystemExit", json{{"handle", handle}}.dump(),
                      [&](hc::hcs::ServiceReply r) { pending.set_value(std::move(r)); });
     auto qemu = hcsd.qemuPids();
@@ -107,7 +109,8 @@ TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
     (*channel)->send("GetServiceProperties", "{}", [&](hc::hcs::ServiceReply r) { after.set_value(std::move(r)); });
     EXPECT_EQ(after.get_future().get().hr, HCS_E_SERVICE_DISCONNECT);
     EXPECT_EQ(disconnects.load(), 1);
-    for (pid_t p : qemu) kill(p, SIGKILL);
+    for (pid_t p : qemu)
+        kill(p, SIGKILL);
 
     // The next connectService() starts a private hcsd (HCSD_PATH) and connects again.
     setenv("HCSD_PATH", hcsdBinary().c_str(), 1);
@@ -164,7 +167,8 @@ TEST(HcsdRobustness, RacingAutostartsMakeOneHcsd)
         daemons.insert(pid);
     }
     close(out[0]);
-    for (pid_t p : racers) waitpid(p, nullptr, 0);
+    for (pid_t p : racers)
+        waitpid(p, nullptr, 0);
     ASSERT_EQ(daemons.size(), 1u) << "racing clients started more than one hcsd";
     int32_t daemon = *daemons.begin();
     ASSERT_GT(daemon, 0) << "autostart failed; see " << socket << ".state/hcsd.log";

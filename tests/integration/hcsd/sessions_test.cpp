@@ -17,7 +17,8 @@ constexpr int32_t kAlreadyExists = static_cast<int32_t>(0x8037010F);
 json ids(const Reply& r)
 {
     json out = json::array();
-    for (const auto& p : r.result()) out.push_back(p["Id"]);
+    for (const auto& p : r.result())
+        out.push_back(p["Id"]);
     return out;
 }
 
@@ -26,11 +27,13 @@ TEST(HcsdSessions, SystemOutlivesCreatorAndOpensElsewhere)
     HcsdProcess hcsd;
     {
         RawClient a(hcsd.socketPath());
-        ASSERT_TRUE(a.call("CreateComputeSystem", {{"handle", 1}, {"id", "shared"},
-                                                   {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}})
-                        .ok());
-        Reply dup = a.call("CreateComputeSystem", {{"handle", 2}, {"id", "shared"},
-                                                   {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}});
+        ASSERT_TRUE(
+            a.call("CreateComputeSystem",
+                   {{"handle", 1}, {"id", "shared"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}})
+                .ok());
+        Reply dup =
+            a.call("CreateComputeSystem",
+                   {{"handle", 2}, {"id", "shared"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}});
         EXPECT_EQ(dup.hr(), kAlreadyExists);
         EXPECT_EQ(dup.raw["error"]["document"]["Error"], kAlreadyExists);
         ASSERT_TRUE(a.call("StartComputeSystem", {{"handle", 1}}).ok());
@@ -101,9 +104,10 @@ TEST(HcsdSessions, RestartedHcsdReadoptsRunningSystems)
     HcsdProcess hcsd;
     {
         RawClient a(hcsd.socketPath());
-        ASSERT_TRUE(a.call("CreateComputeSystem", {{"handle", 1}, {"id", "survivor"},
-                                                   {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}})
-                        .ok());
+        ASSERT_TRUE(
+            a.call("CreateComputeSystem",
+                   {{"handle", 1}, {"id", "survivor"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}})
+                .ok());
         ASSERT_TRUE(a.call("StartComputeSystem", {{"handle", 1}}).ok());
         ASSERT_TRUE(a.call("PauseComputeSystem", {{"handle", 1}}).ok());
     }

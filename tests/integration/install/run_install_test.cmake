@@ -47,7 +47,7 @@ endfunction()
 
 # 1. Install.
 run_step("cmake --install ${BUILD_DIR} --prefix ${prefix}"
-  COMMAND ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+  ENV --unset=DESTDIR COMMAND ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
 
 foreach(header computecore.h computedefs.h projectedfslib.h hostcompute/win.h)
   expect_file("${prefix}/include/${header}")

@@ -442,10 +442,9 @@ HRESULT TestProvider::handle(HeldCommand command)
         }
         std::thread([this, command] {
             completeHeld(command);
-            {
-                std::lock_guard lock(mutex_);
-                --workers_;
-            }
+            // Notify under the lock: once workers_ is 0 the provider may be destroyed.
+            std::lock_guard lock(mutex_);
+            --workers_;
             changed_.notify_all();
         }).detach();
         hr = kPending;

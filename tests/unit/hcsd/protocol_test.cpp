@@ -19,7 +19,8 @@ Result<Request> decode(const std::string& line, std::optional<uint64_t>* id = nu
 
 TEST(Protocol, DecodesTypedRequests)
 {
-    auto r = decode(R"({"id": 7, "method": "CreateComputeSystem", "params": {"handle": 1, "id": "vm", "configuration": "{}"}})");
+    auto r = decode(
+        R"({"id": 7, "method": "CreateComputeSystem", "params": {"handle": 1, "id": "vm", "configuration": "{}"}})");
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ(r->id, 7u);
     EXPECT_EQ(r->method, Method::CreateComputeSystem);
@@ -29,9 +30,11 @@ TEST(Protocol, DecodesTypedRequests)
     EXPECT_EQ(p.configuration, "{}");
 
     // A document may be typed inline as an object.
-    auto inline_ = decode(R"({"id": 8, "method": "GetComputeSystemProperties", "params": {"handle": 1, "query": {"PropertyTypes": []}}})");
+    auto inline_ = decode(
+        R"({"id": 8, "method": "GetComputeSystemProperties", "params": {"handle": 1, "query": {"PropertyTypes": []}}})");
     ASSERT_TRUE(inline_.ok());
-    EXPECT_EQ(json::parse(std::get<SystemCallParams>(inline_->params).document), json::parse(R"({"PropertyTypes": []})"));
+    EXPECT_EQ(json::parse(std::get<SystemCallParams>(inline_->params).document),
+              json::parse(R"({"PropertyTypes": []})"));
 
     auto wait = decode(R"({"id": 9, "method": "WaitForComputeSystemExit", "params": {"handle": 2}})");
     ASSERT_TRUE(wait.ok());
@@ -72,7 +75,8 @@ TEST(Protocol, RejectsMalformedLines)
         ASSERT_FALSE(r.ok()) << c.line;
         EXPECT_EQ(r.error().hr, c.hr) << c.line;
         EXPECT_EQ(id, c.id) << c.line;
-        EXPECT_NE(r.error().message.find(c.messageContains), std::string::npos) << c.line << " -> " << r.error().message;
+        EXPECT_NE(r.error().message.find(c.messageContains), std::string::npos)
+            << c.line << " -> " << r.error().message;
     }
 }
 

@@ -40,8 +40,8 @@ TEST(Schema, SeedEmptyVmParses)
 TEST(Schema, KernelDirectAndComPortsParse)
 {
     json doc = validVm();
-    doc["VirtualMachine"]["Chipset"] =
-        json{{"LinuxKernelDirect", {{"KernelFilePath", "/k"}, {"InitRdPath", "/i"}, {"KernelCmdLine", "console=ttyS0"}}}};
+    doc["VirtualMachine"]["Chipset"] = json{
+        {"LinuxKernelDirect", {{"KernelFilePath", "/k"}, {"InitRdPath", "/i"}, {"KernelCmdLine", "console=ttyS0"}}}};
     doc["VirtualMachine"]["Devices"] = json{{"ComPorts", {{"0", {{"NamedPipe", "\\\\.\\pipe\\vm0"}}}}}};
     doc["VirtualMachine"]["StopOnReset"] = true;
     auto config = parseComputeSystem(doc.dump());
@@ -106,8 +106,8 @@ const BadCase kBadCases[] = {
      "one of Uefi or LinuxKernelDirect"},
     {"both boot modes", "/VirtualMachine/Chipset/LinuxKernelDirect", json{{"KernelFilePath", "/k"}}, false,
      HCS_E_INVALID_JSON, "mutually exclusive"},
-    {"relative kernel", "/VirtualMachine/Chipset", json{{"LinuxKernelDirect", {{"KernelFilePath", "vmlinuz"}}}},
-     false, HCS_E_INVALID_JSON, "KernelFilePath: expected an absolute path"},
+    {"relative kernel", "/VirtualMachine/Chipset", json{{"LinuxKernelDirect", {{"KernelFilePath", "vmlinuz"}}}}, false,
+     HCS_E_INVALID_JSON, "KernelFilePath: expected an absolute path"},
     {"scsi", "/VirtualMachine/Devices", json{{"Scsi", json::object()}}, false, E_NOTIMPL,
      "VirtualMachine.Devices.Scsi: storage devices are not supported yet"},
     {"network", "/VirtualMachine/Devices", json{{"NetworkAdapters", json::object()}}, false, E_NOTIMPL,
@@ -127,14 +127,13 @@ const BadCase kBadCases[] = {
      "nested virtualization"},
 };
 
-INSTANTIATE_TEST_SUITE_P(Table, SchemaRejects, ::testing::ValuesIn(kBadCases),
-                         [](const auto& info) {
-                             std::string n = info.param.name;
-                             for (char& ch : n) {
-                                 if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                             }
-                             return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Table, SchemaRejects, ::testing::ValuesIn(kBadCases), [](const auto& info) {
+    std::string n = info.param.name;
+    for (char& ch : n) {
+        if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    }
+    return n;
+});
 
 TEST(Schema, NotJsonAtAll)
 {

@@ -86,6 +86,11 @@ TEST(CompareFileNames, Table)
         {units({0xFFFFFFFF}), units({0x110000}), 1, "negative wchar_t is a large invalid value"},
         {units({0xD800}), L"\U00010000", 1, "lone surrogate is not half of a pair"},
         {units({0xD800, 0xDC00}), L"\U00010000", 1, "two lone surrogates are not the pair"},
+        {L"abc\U0001F600", L"ABC\uFF21", -1, "common prefix, then supplementary before U+FF21"},
+        {L"x\u00E9\U00010428", L"X\u00C9\U00010400", 1, "folded prefix, then unfolded supplementary"},
+        {units({'a', 'b', 0x110000}), L"AB\uFFFF", 1, "common prefix, then an invalid value"},
+        {L"ab\U0001F600c", L"AB\U0001F600C", 0, "equal across a supplementary character"},
+        {L"ab\U0001F600", L"ab\U0001F600.", -1, "prefix after a supplementary character"},
     };
     for (const CompareCase& c : cases) {
         EXPECT_EQ(sign(compareFileNames(c.a, c.b)), c.expected) << c.why;
@@ -149,6 +154,38 @@ TEST(CompareFileNames, IsAStrictWeakOrdering)
                     ASSERT_EQ(ik, 0) << "transitive equivalence";
                 }
             }
+        }
+    }
+}
+
+// An independent, slow statement of the rule: UTF-16 units, upper-cased, '.' lowest, compared in order.
+std::vector<std::uint64_t> referenceKey(const std::wstring& name)
+{
+    std::vector<std::uint64_t> key;
+    const auto weight = [](std::uint64_t unit) -> std::uint64_t { return unit == 0 ? 0 : unit == '.' ? 1 : unit + 2; };
+    for (wchar_t c : name) {
+        const auto v = static_cast<std::uint32_t>(c);
+        if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+            key.push_back(weight(0x10000ULL + v));
+        } else if (v > 0xFFFF) {
+            key.push_back(weight(0xD800 + ((v - 0x10000) >> 10)));
+            key.push_back(weight(0xDC00 + ((v - 0x10000) & 0x3FF)));
+        } else {
+            key.push_back(weight(hc::projfs::upcaseCodeUnit(static_cast<char16_t>(v))));
+        }
+    }
+    return key;
+}
+
+TEST(CompareFileNames, AgreesWithAReferenceModel)
+{
+    const std::vector<std::wstring> names = randomNames(400, 99);
+    for (const std::wstring& a : names) {
+        for (const std::wstring& b : names) {
+            const auto ka = referenceKey(a);
+            const auto kb = referenceKey(b);
+            const int expected = ka < kb ? -1 : (kb < ka ? 1 : 0);
+            ASSERT_EQ(sign(compareFileNames(a, b)), expected);
         }
     }
 }

@@ -1,0 +1,246 @@
+// hcs_bench — what the HCS layer costs next to driving QEMU directly, measured in the same run:
+//   hcs_bench props [N]         GetComputeSystemProperties round trip on a running VM vs QMP query-status
+//   hcs_bench create-start [N]  create+start of the seed's empty VM vs launching its QEMU until QMP answers
+//   hcs_bench memory [N]        RSS of hcsd + N idle empty VMs vs the same N QEMU processes launched directly
+// Starts its own private hcsd (like the integration tests). Not run in CI; docs/performance-hcs.md
+// records results. Prints ours next to the reference and the ratio.
+#include <computecore.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/strings.h"
+#include "hcs_session.h"
+#include "qmp_reference.h"
+#include "support/private_hcsd.h"
+#include "support/qemu_processes.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using hcs_test::ChildProcess;
+using hcsctl::CallOutcome;
+using hcsctl::runOperation;
+using hcsctl::SystemHandle;
+
+constexpr DWORD c_TimeoutMs = 120'000;
+
+// The seed's c_EmptyVM.
+const char* const c_EmptyVm = R"({"SchemaVersion":{"Major":2,"Minor":1},"Owner":"Sample",
+  "VirtualMachine":{"Chipset":{"Uefi":{}},"ComputeTopology":{"Memory":{"Backing":"Physical","SizeInMB":1024},
+  "Processor":{"Count":2}}},"ShouldTerminateOnLastHandleClosed":true})";
+
+std::wstring wide(const std::string& text) { return *hc::fromUtf8(text); }
+
+void check(const CallOutcome& outcome, const char* what) {
+    if (FAILED(outcome.hr)) {
+        throw std::runtime_error(std::string(what) + ": " + hcsctl::describeHresult(outcome.hr) + " " +
+                                 outcome.document);
+    }
+}
+
+void createAndStart(const std::string& id, const std::string& document, SystemHandle& system) {
+    std::wstring wideId = wide(id);
+    std::wstring wideDocument = wide(document);
+    check(runOperation(c_TimeoutMs,
+                       [&](HCS_OPERATION operation) {
+                           return HcsCreateComputeSystem(wideId.c_str(), wideDocument.c_str(), operation, nullptr,
+                                                         system.put());
+                       }),
+          "create");
+    check(runOperation(c_TimeoutMs,
+                       [&](HCS_OPERATION operation) { return HcsStartComputeSystem(system.get(), operation, nullptr); }),
+          "start");
+}
+
+void terminate(SystemHandle& system) {
+    (void)runOperation(c_TimeoutMs, [&](HCS_OPERATION operation) {
+        return HcsTerminateComputeSystem(system.get(), operation, nullptr);
+    });
+}
+
+// The QEMU processes of our hcsd that are not in `known`.
+std::vector<pid_t> newQemu(const hcs_test::PrivateHcsd& hcsd, const std::vector<pid_t>& known) {
+    std::vector<pid_t> fresh;
+    for (pid_t pid : hcs_test::qemuProcessesMentioning(hcsd.root())) {
+        if (std::find(known.begin(), known.end(), pid) == known.end()) {
+            fresh.push_back(pid);
+        }
+    }
+    return fresh;
+}
+
+// A directly launched copy of one of hcsd's QEMU processes, controlled over its own QMP socket.
+struct ReferenceVm {
+    std::string directory;
+    ChildProcess process;
+    hcs_bench::QmpConnection qmp;
+
+    ReferenceVm(const std::vector<std::string>& hcsdCommand, const std::string& hcsdRoot, int index) {
+        directory = hcsdRoot + "-reference-" + std::to_string(index);
+        std::filesystem::create_directories(directory);
+        std::string qmpSocket;
+        auto argv = hcs_bench::referenceCommandLine(hcsdCommand, hcsdRoot, directory, qmpSocket);
+        process = ChildProcess::spawn(argv, {{}, "/dev/null", directory + "/qemu.err"});
+        qmp.open(qmpSocket, 30s);
+        qmp.execute("cont");  // hcsd starts QEMU with -S and sends "cont" on Start
+    }
+    ~ReferenceVm() {
+        process.signal(SIGKILL);
+        process.wait(5s);
+        std::error_code ignored;
+        std::filesystem::remove_all(directory, ignored);
+    }
+};
+
+void printComparison(const char* what, double ours, double reference, const char* unit) {
+    std::printf("%-34s hcs %10.1f %-3s  reference %10.1f %-3s  ratio %.2fx\n", what, ours, unit, reference, unit,
+                reference > 0 ? ours / reference : 0.0);
+}
+
+std::string kernelDirectVm(const std::string& root) {
+    std::string guest = hcs_test::sourceDirectory() + "/.cache/test-guest";
+    return R"({"SchemaVersion":{"Major":2,"Minor":1},"VirtualMachine":{"Chipset":{"LinuxKernelDirect":{
+      "KernelFilePath":")" +
+           guest + R"(/vmlinuz","InitRdPath":")" + guest + R"(/initrd-idle.gz","KernelCmdLine":"console=ttyS0 quiet"}},
+      "ComputeTopology":{"Memory":{"SizeInMB":256},"Processor":{"Count":1}},
+      "Devices":{"ComPorts":{"0":{"NamedPipe":")" +
+           root + R"(/bench-com.sock"}}}},"ShouldTerminateOnLastHandleClosed":true})";
+}
+
+int benchProperties(hcs_test::PrivateHcsd& hcsd, int rounds) {
+    SystemHandle system;
+    createAndStart("bench-props", kernelDirectVm(hcsd.root()), system);
+    auto qemu = newQemu(hcsd, {});
+    if (qemu.size() != 1) {
+        throw std::runtime_error("cannot find the VM's QEMU process");
+    }
+    std::vector<std::chrono::nanoseconds> ours;
+    for (int i = 0; i < rounds; ++i) {
+        auto start = Clock::now();
+        check(runOperation(c_TimeoutMs,
+                           [&](HCS_OPERATION operation) {
+                               return HcsGetComputeSystemProperties(system.get(), operation, nullptr);
+                           }),
+              "properties");
+        ours.push_back(Clock::now() - start);
+    }
+    std::vector<std::chrono::nanoseconds> reference;
+    {
+        ReferenceVm direct(hcs_bench::commandLineOf(qemu.front()), hcsd.root(), 0);
+        for (int i = 0; i < rounds; ++i) {
+            auto start = Clock::now();
+            direct.qmp.execute("query-status");
+            reference.push_back(Clock::now() - start);
+        }
+    }
+    terminate(system);
+    std::printf("GetComputeSystemProperties (running VM) vs QMP query-status, %d rounds each\n", rounds);
+    printComparison("p50", hcs_bench::percentileMicros(ours, 50), hcs_bench::percentileMicros(reference, 50), "us");
+    printComparison("p99", hcs_bench::percentileMicros(ours, 99), hcs_bench::percentileMicros(reference, 99), "us");
+    return 0;
+}
+
+int benchCreateStart(hcs_test::PrivateHcsd& hcsd, int rounds) {
+    std::vector<std::chrono::nanoseconds> ours;
+    std::vector<std::string> command;
+    for (int i = 0; i < rounds; ++i) {
+        SystemHandle system;
+        auto start = Clock::now();
+        createAndStart("bench-create-" + std::to_string(i), c_EmptyVm, system);
+        ours.push_back(Clock::now() - start);
+        if (command.empty()) {
+            auto qemu = newQemu(hcsd, {});
+            if (qemu.size() != 1) {
+                throw std::runtime_error("cannot find the VM's QEMU process");
+            }
+            command = hcs_bench::commandLineOf(qemu.front());
+        }
+        terminate(system);
+    }
+    std::vector<std::chrono::nanoseconds> reference;
+    for (int i = 0; i < rounds; ++i) {
+        auto start = Clock::now();
+        ReferenceVm direct(command, hcsd.root(), i);
+        reference.push_back(Clock::now() - start);
+    }
+    std::printf("create+start of the seed's empty VM vs spawning its QEMU until QMP answers \"cont\", %d rounds\n",
+                rounds);
+    printComparison("p50", hcs_bench::percentileMicros(ours, 50) / 1000,
+                    hcs_bench::percentileMicros(reference, 50) / 1000, "ms");
+    printComparison("max", hcs_bench::percentileMicros(ours, 100) / 1000,
+                    hcs_bench::percentileMicros(reference, 100) / 1000, "ms");
+    return 0;
+}
+
+int benchMemory(hcs_test::PrivateHcsd& hcsd, int count) {
+    std::vector<std::unique_ptr<SystemHandle>> systems;
+    for (int i = 0; i < count; ++i) {
+        systems.push_back(std::make_unique<SystemHandle>());
+        createAndStart("bench-memory-" + std::to_string(i), c_EmptyVm, *systems.back());
+    }
+    std::this_thread::sleep_for(5s);  // let the firmware settle
+    auto qemu = newQemu(hcsd, {});
+    uint64_t hcsdBytes = hcs_bench::residentBytes(hcsd.pid());
+    uint64_t ourQemuBytes = 0;
+    for (pid_t pid : qemu) {
+        ourQemuBytes += hcs_bench::residentBytes(pid);
+    }
+    std::vector<std::vector<std::string>> commands;
+    for (pid_t pid : qemu) {
+        commands.push_back(hcs_bench::commandLineOf(pid));
+    }
+    for (auto& system : systems) {
+        terminate(*system);
+    }
+    systems.clear();
+    uint64_t referenceBytes = 0;
+    {
+        std::vector<std::unique_ptr<ReferenceVm>> direct;
+        for (size_t i = 0; i < commands.size(); ++i) {
+            direct.push_back(std::make_unique<ReferenceVm>(commands[i], hcsd.root(), static_cast<int>(i)));
+        }
+        std::this_thread::sleep_for(5s);
+        for (auto& vm : direct) {
+            referenceBytes += hcs_bench::residentBytes(vm->process.pid());
+        }
+    }
+    constexpr double MiB = 1024.0 * 1024.0;
+    std::printf("RSS of %d idle empty VMs (seed document, started, 5 s after start)\n", count);
+    std::printf("  hcsd %.1f MiB + QEMU %.1f MiB\n", hcsdBytes / MiB, ourQemuBytes / MiB);
+    printComparison("total", (hcsdBytes + ourQemuBytes) / MiB, referenceBytes / MiB, "MiB");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string mode = argc > 1 ? argv[1] : "";
+    int n = argc > 2 ? std::atoi(argv[2]) : 0;
+    if (mode != "props" && mode != "create-start" && mode != "memory") {
+        std::fprintf(stderr, "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4]\n");
+        return 2;
+    }
+    try {
+        hcs_test::PrivateHcsd hcsd;
+        hcsd.start();
+        if (mode == "props") {
+            return benchProperties(hcsd, n > 0 ? n : 2000);
+        }
+        if (mode == "create-start") {
+            return benchCreateStart(hcsd, n > 0 ? n : 10);
+        }
+        return benchMemory(hcsd, n > 0 ? n : 4);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "hcs_bench: %s\n", error.what());
+        return 1;
+    }
+}

@@ -1,0 +1,138 @@
+#include "qmp_reference.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace hcs_bench {
+
+QmpConnection::~QmpConnection() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+}
+
+void QmpConnection::open(const std::string& socketPath, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, socketPath.c_str(), sizeof(address.sun_path) - 1);
+    for (;;) {
+        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+            fd_ = fd;
+            break;
+        }
+        ::close(fd);
+        if (std::chrono::steady_clock::now() > deadline) {
+            throw std::runtime_error("QMP socket " + socketPath + " did not answer");
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    auto greeting = nlohmann::json::parse(readLine());
+    if (!greeting.contains("QMP")) {
+        throw std::runtime_error("not a QMP greeting: " + greeting.dump());
+    }
+    execute("qmp_capabilities");
+}
+
+std::string QmpConnection::readLine() {
+    for (;;) {
+        auto newline = buffer_.find('\n');
+        if (newline != std::string::npos) {
+            std::string line = buffer_.substr(0, newline);
+            buffer_.erase(0, newline + 1);
+            return line;
+        }
+        char chunk[4096];
+        ssize_t got = ::read(fd_, chunk, sizeof chunk);
+        if (got <= 0) {
+            throw std::runtime_error("QMP connection closed");
+        }
+        buffer_.append(chunk, static_cast<size_t>(got));
+    }
+}
+
+nlohmann::json QmpConnection::execute(const std::string& command) {
+    std::string request = nlohmann::json{{"execute", command}}.dump() + "\n";
+    if (::write(fd_, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+        throw std::runtime_error("QMP write failed");
+    }
+    for (;;) {
+        auto reply = nlohmann::json::parse(readLine());
+        if (reply.contains("return")) {
+            return reply["return"];
+        }
+        if (reply.contains("error")) {
+            throw std::runtime_error("QMP " + command + ": " + reply["error"].dump());
+        }
+    }
+}
+
+std::vector<std::string> commandLineOf(pid_t pid) {
+    std::string text = hcs_test::readFile("/proc/" + std::to_string(pid) + "/cmdline");
+    std::vector<std::string> args;
+    std::string current;
+    for (char c : text) {
+        if (c == '\0') {
+            args.push_back(current);
+            current.clear();
+        } else {
+            current += c;
+        }
+    }
+    return args;
+}
+
+std::vector<std::string> referenceCommandLine(const std::vector<std::string>& hcsdCommand, const std::string& hcsdRoot,
+                                              const std::string& directory, std::string& qmpSocket) {
+    namespace fs = std::filesystem;
+    qmpSocket = directory + "/qmp.sock";
+    std::vector<std::string> args;
+    for (std::string arg : hcsdCommand) {
+        if (arg.find("id=hcs-qmp,fd=") != std::string::npos) {
+            arg = "socket,id=hcs-qmp,path=" + qmpSocket + ",server=on,wait=off";
+        }
+        for (size_t at = arg.find(hcsdRoot); at != std::string::npos; at = arg.find(hcsdRoot, at + 1)) {
+            size_t end = arg.find(',', at);
+            std::string path = arg.substr(at, end == std::string::npos ? std::string::npos : end - at);
+            std::string copy = directory + "/" + fs::path(path).filename().string();
+            std::error_code error;
+            if (fs::is_regular_file(path, error) && !fs::is_regular_file(copy, error)) {
+                fs::copy_file(path, copy, error);
+            }
+            arg.replace(at, path.size(), copy);
+        }
+        args.push_back(arg);
+    }
+    return args;
+}
+
+uint64_t residentBytes(pid_t pid) {
+    std::istringstream status(hcs_test::readFile("/proc/" + std::to_string(pid) + "/status"));
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::stoull(line.substr(6)) * 1024;
+        }
+    }
+    return 0;
+}
+
+double percentileMicros(std::vector<std::chrono::nanoseconds> samples, double percentile) {
+    if (samples.empty()) {
+        return 0;
+    }
+    std::sort(samples.begin(), samples.end());
+    size_t index = static_cast<size_t>(percentile / 100.0 * static_cast<double>(samples.size() - 1) + 0.5);
+    return static_cast<double>(samples[index].count()) / 1000.0;
+}
+
+}  // namespace hcs_bench

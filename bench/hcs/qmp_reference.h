@@ -1,0 +1,51 @@
+// The reference side of the HCS benchmarks: the very QEMU command line hcsd ran, launched directly
+// with a QMP socket of our own, and a minimal QMP client to talk to it. This is what a program that
+// drives QEMU itself (no hcsd) would pay.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/child_process.h"
+
+namespace hcs_bench {
+
+// A blocking QMP connection (one JSON object per line; events are skipped).
+class QmpConnection {
+public:
+    QmpConnection() = default;
+    QmpConnection(const QmpConnection&) = delete;
+    QmpConnection& operator=(const QmpConnection&) = delete;
+    ~QmpConnection();
+
+    // Connects (retrying until `timeout`), reads the greeting and negotiates capabilities.
+    void open(const std::string& socketPath, std::chrono::milliseconds timeout);
+    // Sends {"execute": command} and returns the "return" member; throws on an "error" reply.
+    nlohmann::json execute(const std::string& command);
+
+private:
+    std::string readLine();
+    int fd_ = -1;
+    std::string buffer_;
+};
+
+// The command line of a running QEMU (from /proc).
+std::vector<std::string> commandLineOf(pid_t pid);
+
+// Rewrites hcsd's QEMU command line for a direct launch in `directory`: QMP on a socket path instead of
+// the inherited descriptor, and every file below `hcsdRoot` (firmware variables, pid file, console
+// sockets) copied or moved below `directory`. Returns the argv and sets `qmpSocket`.
+std::vector<std::string> referenceCommandLine(const std::vector<std::string>& hcsdCommand, const std::string& hcsdRoot,
+                                              const std::string& directory, std::string& qmpSocket);
+
+// Resident set size of a process in bytes (0 when it is gone).
+uint64_t residentBytes(pid_t pid);
+
+// Percentile (0..100) of a sample, in microseconds.
+double percentileMicros(std::vector<std::chrono::nanoseconds> samples, double percentile);
+
+}  // namespace hcs_bench
