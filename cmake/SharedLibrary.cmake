@@ -29,6 +29,8 @@ function(hc_shared_library name static_lib)
       target_link_options(${name} PRIVATE "LINKER:--undefined=${function}")
     endforeach()
     list(APPEND exported ${functions})
+    # A function added to a header must reach the version script: re-run configure when a header changes.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${header})
   endforeach()
   # The version script makes the declared API the whole dynamic symbol table: hidden visibility already keeps
   # our own C++ out, and this also keeps out the libstdc++ template instances (std::_Rb_tree<...>, typeinfo

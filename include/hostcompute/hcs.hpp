@@ -137,13 +137,13 @@ public:
     }
     ~System() { handle_.reset(); }  // unregisters the callback before the handler is freed
 
-    static Result<System> create(const std::wstring& id, const std::wstring& configuration,
-                                 DWORD timeoutMs = INFINITE)
+    static Result<System> create(const std::wstring& id, const std::wstring& configuration, DWORD timeoutMs = INFINITE)
     {
         Result<System> result;
         Operation operation;
         HCS_SYSTEM handle = nullptr;
-        result.outcome.hr = HcsCreateComputeSystem(id.c_str(), configuration.c_str(), operation.get(), nullptr, &handle);
+        result.outcome.hr =
+            HcsCreateComputeSystem(id.c_str(), configuration.c_str(), operation.get(), nullptr, &handle);
         result.value.handle_.reset(handle);
         if (SUCCEEDED(result.outcome.hr)) result.outcome = operation.wait(timeoutMs);
         return result;
@@ -223,7 +223,10 @@ private:
         return FAILED(hr) ? Outcome{hr, {}} : operation.wait(timeoutMs);
     }
 
-    static void CALLBACK onEventThunk(HCS_EVENT* event, void* context) { (*static_cast<EventHandler*>(context))(*event); }
+    static void CALLBACK onEventThunk(HCS_EVENT* event, void* context)
+    {
+        (*static_cast<EventHandler*>(context))(*event);
+    }
 
     UniqueSystem handle_;
     std::unique_ptr<EventHandler> events_;

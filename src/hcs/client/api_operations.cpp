@@ -180,8 +180,7 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsCancelOperation(HCS_OPERATION operation)
     });
 }
 
-HOSTCOMPUTE_API HRESULT WINAPI HcsGetOperationProperties(HCS_OPERATION operation, PCWSTR options,
-                                                         PWSTR* resultDocument)
+HOSTCOMPUTE_API HRESULT WINAPI HcsGetOperationProperties(HCS_OPERATION operation, PCWSTR options, PWSTR* resultDocument)
 {
     if (resultDocument) *resultDocument = nullptr;
     return guarded(__func__, [&] {
@@ -196,9 +195,15 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsGetOperationProperties(HCS_OPERATION operation
         nlohmann::json properties = {{"Id", op.id()}, {"Type", operationTypeName(op.type())}};
         auto outcome = op.result();
         switch (op.state()) {
-            case OperationState::NotStarted: properties["State"] = "NotStarted"; break;
-            case OperationState::Pending: properties["State"] = "Pending"; break;
-            case OperationState::Completed: properties["State"] = "Completed"; break;
+            case OperationState::NotStarted:
+                properties["State"] = "NotStarted";
+                break;
+            case OperationState::Pending:
+                properties["State"] = "Pending";
+                break;
+            case OperationState::Completed:
+                properties["State"] = "Completed";
+                break;
         }
         if (outcome) properties["Result"] = outcome->hr;
         return storeDocument(properties.dump(), resultDocument, S_OK);

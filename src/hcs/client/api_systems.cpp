@@ -76,7 +76,8 @@ HRESULT createSystem(const char* function, PCWSTR id, PCWSTR configuration, HCS_
     if (idText->empty()) return fail(makeError(E_INVALIDARG, "id is empty"), function);
     auto configurationText = requiredString(configuration, "configuration");
     if (!configurationText) return fail(configurationText.error(), function);
-    if (registration && (registration->options & HcsEventOptionEnableOperationCallbacks) && op.value()->hasOwnCallback())
+    if (registration && (registration->options & HcsEventOptionEnableOperationCallbacks) &&
+        op.value()->hasOwnCallback())
         return fail(makeError(HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET,
                               "the options' event callback receives operation completions; use an operation "
                               "without a callback"),
@@ -86,8 +87,7 @@ HRESULT createSystem(const char* function, PCWSTR id, PCWSTR configuration, HCS_
 
     auto system = registerSystem(channel.value(), *idText);
     if (registration) (void)system->setEventCallback(*registration);  // a fresh handle has none yet
-    nlohmann::json params = {
-        {"handle", system->number()}, {"id", *idText}, {"configuration", *configurationText}};
+    nlohmann::json params = {{"handle", system->number()}, {"id", *idText}, {"configuration", *configurationText}};
     auto started =
         client.startCall(op.value(), HcsOperationTypeCreate, system, channel.value(), "CreateComputeSystem", params);
     if (!started) {
@@ -116,8 +116,9 @@ HRESULT openSystem(const char* function, PCWSTR id, HCS_SYSTEM* computeSystem)
         client.systems().remove(system->handle());
         system->gate().close(false);
         // After a timeout hcsd may still open it: release that handle number there.
-        if (!reply) channel.value()->send("CloseComputeSystem", nlohmann::json{{"handle", system->number()}}.dump(),
-                                          [](ServiceReply) {});
+        if (!reply)
+            channel.value()->send("CloseComputeSystem", nlohmann::json{{"handle", system->number()}}.dump(),
+                                  [](ServiceReply) {});
         return fail(reply ? makeError(hr, reply->document) : reply.error(), function);
     }
     *computeSystem = system->handle();
@@ -170,8 +171,8 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsCreateComputeSystem(PCWSTR id, PCWSTR configur
     });
 }
 
-HOSTCOMPUTE_API HRESULT WINAPI HcsCreateComputeSystemInNamespace(PCWSTR idNamespace, PCWSTR id,
-                                                                 PCWSTR configuration, HCS_OPERATION operation,
+HOSTCOMPUTE_API HRESULT WINAPI HcsCreateComputeSystemInNamespace(PCWSTR idNamespace, PCWSTR id, PCWSTR configuration,
+                                                                 HCS_OPERATION operation,
                                                                  const HCS_CREATE_OPTIONS* options,
                                                                  HCS_SYSTEM* computeSystem)
 {
@@ -231,8 +232,7 @@ HOSTCOMPUTE_API void WINAPI HcsCloseComputeSystem(HCS_SYSTEM computeSystem)
     });
 }
 
-HOSTCOMPUTE_API HRESULT WINAPI HcsStartComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
-                                                     PCWSTR options)
+HOSTCOMPUTE_API HRESULT WINAPI HcsStartComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
 {
     return systemCall(__func__, computeSystem, operation, HcsOperationTypeStart, "StartComputeSystem", options,
                       "options", false);
@@ -248,26 +248,23 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsShutDownComputeSystem(HCS_SYSTEM computeSystem
 HOSTCOMPUTE_API HRESULT WINAPI HcsTerminateComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
                                                          PCWSTR options)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeTerminate, "TerminateComputeSystem",
-                      options, "options", false);
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeTerminate, "TerminateComputeSystem", options,
+                      "options", false);
 }
 
-HOSTCOMPUTE_API HRESULT WINAPI HcsCrashComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
-                                                     PCWSTR options)
+HOSTCOMPUTE_API HRESULT WINAPI HcsCrashComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
 {
     return systemCall(__func__, computeSystem, operation, HcsOperationTypeCrash, "CrashComputeSystem", options,
                       "options", false);
 }
 
-HOSTCOMPUTE_API HRESULT WINAPI HcsPauseComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
-                                                     PCWSTR options)
+HOSTCOMPUTE_API HRESULT WINAPI HcsPauseComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
 {
     return systemCall(__func__, computeSystem, operation, HcsOperationTypePause, "PauseComputeSystem", options,
                       "options", false);
 }
 
-HOSTCOMPUTE_API HRESULT WINAPI HcsResumeComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
-                                                      PCWSTR options)
+HOSTCOMPUTE_API HRESULT WINAPI HcsResumeComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
 {
     return systemCall(__func__, computeSystem, operation, HcsOperationTypeResume, "ResumeComputeSystem", options,
                       "options", false);
@@ -275,23 +272,23 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsResumeComputeSystem(HCS_SYSTEM computeSystem, 
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsSaveComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeSave, "SaveComputeSystem", options,
-                      "options", false);
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeSave, "SaveComputeSystem", options, "options",
+                      false);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsGetComputeSystemProperties(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
                                                              PCWSTR propertyQuery)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeGetProperties,
-                      "GetComputeSystemProperties", propertyQuery, "query", false);
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeGetProperties, "GetComputeSystemProperties",
+                      propertyQuery, "query", false);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsModifyComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
                                                       PCWSTR configuration, HANDLE identity)
 {
     if (identity) return fail(makeError(E_INVALIDARG, "identity must be NULL on Linux"), __func__);
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeModify, "ModifyComputeSystem",
-                      configuration, "configuration", true);
+    return systemCall(__func__, computeSystem, operation, HcsOperationTypeModify, "ModifyComputeSystem", configuration,
+                      "configuration", true);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsWaitForComputeSystemExit(HCS_SYSTEM computeSystem, DWORD timeoutMs, PWSTR* result)

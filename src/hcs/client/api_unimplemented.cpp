@@ -80,8 +80,8 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsFinalizeLiveMigration(HCS_SYSTEM computeSystem
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsCreateProcess(HCS_SYSTEM computeSystem, PCWSTR processParameters,
-                                                HCS_OPERATION operation,
-                                                const SECURITY_DESCRIPTOR* securityDescriptor, HCS_PROCESS* process)
+                                                HCS_OPERATION operation, const SECURITY_DESCRIPTOR* securityDescriptor,
+                                                HCS_PROCESS* process)
 {
     if (process) *process = nullptr;
     return guarded(__func__, [&] {
@@ -192,8 +192,7 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsCreateEmptyGuestStateFile(PCWSTR guestStateFil
 HOSTCOMPUTE_API HRESULT WINAPI HcsCreateEmptyRuntimeStateFile(PCWSTR runtimeStateFilePath)
 {
     return guarded(__func__, [&] {
-        if (HRESULT hr = checkText(__func__, runtimeStateFilePath, "runtimeStateFilePath", true); FAILED(hr))
-            return hr;
+        if (HRESULT hr = checkText(__func__, runtimeStateFilePath, "runtimeStateFilePath", true); FAILED(hr)) return hr;
         return notImplemented(__func__, "runtime state files");
     });
 }

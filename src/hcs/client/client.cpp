@@ -25,6 +25,22 @@ std::string resultErrorDocument(HRESULT hr, const std::string& message)
     return document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Calls whose success has no result document (spec: "Create -> none"): hcsd answers "{}" for them;
+// callers get NULL, as on Windows. Failures always keep their ResultError document.
+bool hasResultDocument(HCS_OPERATION_TYPE type)
+{
+    switch (type) {
+        case HcsOperationTypeEnumerate:
+        case HcsOperationTypeGetProperties:
+        case HcsOperationTypeCreateProcess:
+        case HcsOperationTypeGetProcessInfo:
+        case HcsOperationTypeGetProcessProperties:
+            return true;
+        default:
+            return false;
+    }
+}
+
 void Client::setChannelForTesting(std::shared_ptr<ServiceChannel> channel)
 {
     if (channel) adopt(channel);
@@ -39,8 +55,7 @@ Result<std::shared_ptr<ServiceChannel>> Client::channel()
     if (serviceChannel_) return serviceChannel_;
     auto connected = connectService();
     if (!connected) return connected.error();
-    if (!connected.value())
-        return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "connectService() returned no channel");
+    if (!connected.value()) return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "connectService() returned no channel");
     serviceChannel_ = connected.value();
     adopt(serviceChannel_);
     return serviceChannel_;
@@ -65,9 +80,13 @@ Status Client::startCall(const std::shared_ptr<Operation>& operation, HCS_OPERAT
     // its late reply is dropped here.
     std::weak_ptr<Operation> weak = operation;
     const uint64_t use = generation.value();
-    const uint64_t requestId = channel->send(method, std::move(paramsJson), [this, weak, use](ServiceReply reply) {
-        if (auto op = weak.lock()) completeOperation(op, use, reply.hr, std::move(reply.document));
-    });
+    const uint64_t requestId =
+        channel->send(method, std::move(paramsJson), [this, weak, use, type](ServiceReply reply) {
+            auto op = weak.lock();
+            if (!op) return;
+            if (SUCCEEDED(reply.hr) && !hasResultDocument(type)) reply.document.clear();
+            completeOperation(op, use, reply.hr, std::move(reply.document));
+        });
     operation->attachRequest(use, requestId);
     return {};
 }

@@ -67,6 +67,9 @@ private:
     std::shared_ptr<ServiceChannel> serviceChannel_;  // from connectService(); reset on disconnect
 };
 
+// Whether a successful call of this type returns a document (Enumerate, GetProperties, processes).
+bool hasResultDocument(HCS_OPERATION_TYPE type);
+
 // A ResultError document {"Error": hr, "ErrorMessage": message} for failures the library itself
 // decides (cancel, disconnect, timeouts), shaped like the ones hcsd sends.
 std::string resultErrorDocument(HRESULT hr, const std::string& message);

@@ -57,7 +57,8 @@ public:
         std::lock_guard lock(mutex_);
         std::vector<std::shared_ptr<Object>> result;
         result.reserve(objects_.size());
-        for (const auto& [value, object] : objects_) result.push_back(object);
+        for (const auto& [value, object] : objects_)
+            result.push_back(object);
         return result;
     }
 

@@ -9,25 +9,44 @@ namespace hc::hcs {
 const char* operationTypeName(HCS_OPERATION_TYPE type)
 {
     switch (type) {
-        case HcsOperationTypeNone: return "None";
-        case HcsOperationTypeEnumerate: return "Enumerate";
-        case HcsOperationTypeCreate: return "Create";
-        case HcsOperationTypeStart: return "Start";
-        case HcsOperationTypeShutdown: return "Shutdown";
-        case HcsOperationTypePause: return "Pause";
-        case HcsOperationTypeResume: return "Resume";
-        case HcsOperationTypeSave: return "Save";
-        case HcsOperationTypeTerminate: return "Terminate";
-        case HcsOperationTypeModify: return "Modify";
-        case HcsOperationTypeGetProperties: return "GetProperties";
-        case HcsOperationTypeCreateProcess: return "CreateProcess";
-        case HcsOperationTypeSignalProcess: return "SignalProcess";
-        case HcsOperationTypeGetProcessInfo: return "GetProcessInfo";
-        case HcsOperationTypeGetProcessProperties: return "GetProcessProperties";
-        case HcsOperationTypeModifyProcess: return "ModifyProcess";
-        case HcsOperationTypeCrash: return "Crash";
-        case HcsOperationTypeLiveMigration: return "LiveMigration";
-        default: return "Reserved";
+        case HcsOperationTypeNone:
+            return "None";
+        case HcsOperationTypeEnumerate:
+            return "Enumerate";
+        case HcsOperationTypeCreate:
+            return "Create";
+        case HcsOperationTypeStart:
+            return "Start";
+        case HcsOperationTypeShutdown:
+            return "Shutdown";
+        case HcsOperationTypePause:
+            return "Pause";
+        case HcsOperationTypeResume:
+            return "Resume";
+        case HcsOperationTypeSave:
+            return "Save";
+        case HcsOperationTypeTerminate:
+            return "Terminate";
+        case HcsOperationTypeModify:
+            return "Modify";
+        case HcsOperationTypeGetProperties:
+            return "GetProperties";
+        case HcsOperationTypeCreateProcess:
+            return "CreateProcess";
+        case HcsOperationTypeSignalProcess:
+            return "SignalProcess";
+        case HcsOperationTypeGetProcessInfo:
+            return "GetProcessInfo";
+        case HcsOperationTypeGetProcessProperties:
+            return "GetProcessProperties";
+        case HcsOperationTypeModifyProcess:
+            return "ModifyProcess";
+        case HcsOperationTypeCrash:
+            return "Crash";
+        case HcsOperationTypeLiveMigration:
+            return "LiveMigration";
+        default:
+            return "Reserved";
     }
 }
 
@@ -139,7 +158,8 @@ Result<Operation::Outcome> Operation::result() const
             return makeError(HCS_E_OPERATION_NOT_STARTED, "the operation was never passed to an HCS function");
         case OperationState::Pending:
             return makeError(HCS_E_OPERATION_PENDING, "the operation is still in progress");
-        case OperationState::Completed: break;
+        case OperationState::Completed:
+            break;
     }
     return outcome_;
 }
@@ -153,8 +173,8 @@ Result<Operation::Outcome> Operation::waitForResult(DWORD timeoutMs) const
     if (timeoutMs == INFINITE) {
         changed_.wait(lock, done);
     } else if (!changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs), done)) {
-        return makeError(HCS_E_OPERATION_TIMEOUT, "the operation did not complete within " +
-                                                      std::to_string(timeoutMs) + " ms; it is still in progress");
+        return makeError(HCS_E_OPERATION_TIMEOUT, "the operation did not complete within " + std::to_string(timeoutMs) +
+                                                      " ms; it is still in progress");
     }
     if (state_ != OperationState::Completed) return makeError(E_HANDLE, "the operation was closed while waiting");
     return outcome_;

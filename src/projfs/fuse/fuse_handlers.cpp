@@ -119,6 +119,9 @@ void opInit(void* userdata, fuse_conn_info* conn)
     (void)userdata;
     if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
     if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+    // Lookups and readdirs in one directory run in parallel: a provider callback may itself look up a
+    // sibling (its own I/O), and slow callbacks must not serialize a whole directory.
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // every write must reach the store (state changes)
     conn->max_background = 64;
 }

@@ -42,7 +42,10 @@ struct Recorder {
 
 class EventTest : public HcsClientTest {
 protected:
-    uint64_t numberOf(int createIndex) { return channel->requests("CreateComputeSystem").at(createIndex).params["handle"]; }
+    uint64_t numberOf(int createIndex)
+    {
+        return channel->requests("CreateComputeSystem").at(createIndex).params["handle"];
+    }
 };
 
 TEST_F(EventTest, SystemExitedReachesTheCallbackWithItsData)
@@ -80,14 +83,13 @@ TEST_F(EventTest, SetCallbackValidatesAndOnlyOnce)
     HCS_SYSTEM system = createSystem();
     Recorder recorder;
     EXPECT_EQ(HcsSetComputeSystemCallback(system, HcsEventOptionNone, &recorder, nullptr), E_INVALIDARG);
-    EXPECT_EQ(HcsSetComputeSystemCallback(system, static_cast<HCS_EVENT_OPTIONS>(0x40), &recorder,
-                                          Recorder::callback),
+    EXPECT_EQ(HcsSetComputeSystemCallback(system, static_cast<HCS_EVENT_OPTIONS>(0x40), &recorder, Recorder::callback),
               E_INVALIDARG);
     EXPECT_EQ(HcsSetComputeSystemCallback(nullptr, HcsEventOptionNone, &recorder, Recorder::callback), E_INVALIDARG);
     ASSERT_EQ(HcsSetComputeSystemCallback(system, HcsEventOptionNone, &recorder, Recorder::callback), S_OK);
-    EXPECT_EQ(HcsSetComputeSystemCallback(system, HcsEventOptionEnableOperationCallbacks, &recorder,
-                                          Recorder::callback),
-              HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET);
+    EXPECT_EQ(
+        HcsSetComputeSystemCallback(system, HcsEventOptionEnableOperationCallbacks, &recorder, Recorder::callback),
+        HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET);
     HcsCloseComputeSystem(system);
 }
 
@@ -96,9 +98,9 @@ TEST_F(EventTest, OperationCompletionsArriveThroughTheEventCallback)
     HCS_SYSTEM system = createSystem();
     Recorder recorder;
     recorder.closeOperations = true;
-    ASSERT_EQ(HcsSetComputeSystemCallback(system, HcsEventOptionEnableOperationCallbacks, &recorder,
-                                          Recorder::callback),
-              S_OK);
+    ASSERT_EQ(
+        HcsSetComputeSystemCallback(system, HcsEventOptionEnableOperationCallbacks, &recorder, Recorder::callback),
+        S_OK);
     HCS_OPERATION op = HcsCreateOperation(nullptr, nullptr);
     ASSERT_EQ(HcsStartComputeSystem(system, op, nullptr), S_OK);
     channel->reply(lastRequest("StartComputeSystem"), S_OK);
@@ -123,9 +125,9 @@ TEST_F(EventTest, SeedPatternThreeCompletionBeforeTheCallbackIsSetIsStillDeliver
     std::this_thread::sleep_for(10ms);
     Recorder recorder;
     recorder.closeOperations = true;
-    ASSERT_EQ(HcsSetComputeSystemCallback(system, HcsEventOptionEnableOperationCallbacks, &recorder,
-                                          Recorder::callback),
-              S_OK);
+    ASSERT_EQ(
+        HcsSetComputeSystemCallback(system, HcsEventOptionEnableOperationCallbacks, &recorder, Recorder::callback),
+        S_OK);
     ASSERT_TRUE(eventually([&] { return recorder.count() == 1; }));
     EXPECT_EQ(recorder.types[0], HcsEventOperationCallback);
     EXPECT_EQ(recorder.operations[0], op);
@@ -147,9 +149,9 @@ TEST_F(EventTest, AnAlreadySeenCompletionIsNotDeliveredAgain)
     channel->reply(lastRequest("CreateComputeSystem"), S_OK);
     ASSERT_EQ(HcsWaitForOperationResult(op, 5000, nullptr), S_OK);  // seen by a waiter
     Recorder recorder;
-    ASSERT_EQ(HcsSetComputeSystemCallback(system, HcsEventOptionEnableOperationCallbacks, &recorder,
-                                          Recorder::callback),
-              S_OK);
+    ASSERT_EQ(
+        HcsSetComputeSystemCallback(system, HcsEventOptionEnableOperationCallbacks, &recorder, Recorder::callback),
+        S_OK);
     channel->fireEvent({numberOf(0), HcsEventSystemExited, "{}"});  // a marker behind any delivery
     ASSERT_TRUE(eventually([&] { return recorder.count() >= 1; }));
     std::this_thread::sleep_for(10ms);

@@ -119,7 +119,8 @@ std::vector<uint64_t> FakeChannel::pendingIds() const
 {
     std::lock_guard lock(mutex_);
     std::vector<uint64_t> ids;
-    for (const auto& [id, handler] : pending_) ids.push_back(id);
+    for (const auto& [id, handler] : pending_)
+        ids.push_back(id);
     return ids;
 }
 
@@ -141,7 +142,8 @@ void FakeChannel::disconnect()
         disconnected_ = true;
         pending.swap(pending_);
     }
-    for (auto& [id, handler] : pending) handler(ServiceReply{HCS_E_SERVICE_DISCONNECT, {}});
+    for (auto& [id, handler] : pending)
+        handler(ServiceReply{HCS_E_SERVICE_DISCONNECT, {}});
     fireEvent(ServiceEvent{0, HcsEventServiceDisconnect, {}});
 }
 

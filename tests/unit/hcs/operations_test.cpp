@@ -1,5 +1,6 @@
 // HCS_OPERATION rules: states, results, waits, reuse, cancel, close and callbacks (the seed's first two
 // completion patterns), driven through the C API with a fake service channel.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -119,10 +120,10 @@ TEST_F(OperationTest, PendingUntilTheReplyThenTheResult)
     const uint64_t id = lastRequest("StartComputeSystem");
     std::thread reader([&] {
         std::this_thread::sleep_for(20ms);
-        channel->reply(id, S_OK);
+        channel->reply(id, S_OK, "{}");
     });
     EXPECT_EQ(HcsWaitForOperationResult(op, INFINITE, doc.put()), S_OK);
-    EXPECT_EQ(doc.value, nullptr);  // Start has no result document
+    EXPECT_EQ(doc.value, nullptr);  // Start has no result document: hcsd's "{}" is not handed out
     EXPECT_EQ(HcsGetOperationResult(op, doc.put()), S_OK);
     reader.join();
     HcsCloseOperation(op);
@@ -209,7 +210,7 @@ TEST_F(OperationTest, EveryResultCopyIsTheCallersToFree)
     EXPECT_NE(first, second);
     EXPECT_STREQ(first, LR"([{"Id":"é"}])");
     LocalFree(first);
-    CoTaskMemFree(second);  // both free functions release library results
+    CoTaskMemFree(second);                                // both free functions release library results
     EXPECT_EQ(HcsGetOperationResult(op, nullptr), S_OK);  // the document is optional
     HcsCloseOperation(op);
 }
@@ -225,18 +226,17 @@ TEST_F(OperationTest, CompletionCallbackRunsOnTheDispatchThreadAndMayCloseTheOpe
     } seen;
     // Seed pattern 2: the handle is not stored; the callback closes it.
     HCS_SYSTEM system = nullptr;
-    ASSERT_EQ(HcsCreateComputeSystem(L"vm", kConfig, HcsCreateOperation(&seen,
-                                                                        [](HCS_OPERATION operation, void* context) {
-                                                                            auto* s = static_cast<Seen*>(context);
-                                                                            s->thread = std::this_thread::get_id();
-                                                                            s->type = HcsGetOperationType(operation);
-                                                                            s->result =
-                                                                                HcsGetOperationResult(operation, nullptr);
-                                                                            HcsCloseOperation(operation);
-                                                                            s->afterClose =
-                                                                                HcsGetOperationResult(operation, nullptr);
-                                                                            s->done.set();
-                                                                        }),
+    ASSERT_EQ(HcsCreateComputeSystem(L"vm", kConfig,
+                                     HcsCreateOperation(&seen,
+                                                        [](HCS_OPERATION operation, void* context) {
+                                                            auto* s = static_cast<Seen*>(context);
+                                                            s->thread = std::this_thread::get_id();
+                                                            s->type = HcsGetOperationType(operation);
+                                                            s->result = HcsGetOperationResult(operation, nullptr);
+                                                            HcsCloseOperation(operation);
+                                                            s->afterClose = HcsGetOperationResult(operation, nullptr);
+                                                            s->done.set();
+                                                        }),
                                      nullptr, &system),
               S_OK);
     std::thread::id readerThread;
@@ -473,13 +473,13 @@ TEST_F(OperationTest, OperationWithNotificationsReportsCompletionAsAnEvent)
         HCS_EVENT_TYPE type = HcsEventInvalid;
         HCS_OPERATION operation = nullptr;
     } ctx;
-    HCS_OPERATION op =
-        HcsCreateOperationWithNotifications(HcsOperationOptionProgressUpdate, &ctx, [](HCS_EVENT* event, void* context) {
-            auto* c = static_cast<Ctx*>(context);
-            c->type = event->Type;
-            c->operation = event->Operation;
-            c->done.set();
-        });
+    HCS_OPERATION op = HcsCreateOperationWithNotifications(HcsOperationOptionProgressUpdate, &ctx,
+                                                           [](HCS_EVENT* event, void* context) {
+                                                               auto* c = static_cast<Ctx*>(context);
+                                                               c->type = event->Type;
+                                                               c->operation = event->Operation;
+                                                               c->done.set();
+                                                           });
     ASSERT_NE(op, nullptr);
     ASSERT_EQ(HcsEnumerateComputeSystems(nullptr, op), S_OK);
     channel->reply(lastRequest("EnumerateComputeSystems"), S_OK, "[]");
@@ -531,6 +531,49 @@ TEST_F(OperationTest, ResultDocumentThatIsNotUtf8IsAnAllocationFailure)
     EXPECT_EQ(doc.value, nullptr);
     EXPECT_EQ(HcsGetOperationResult(op, nullptr), S_OK);
     HcsCloseOperation(op);
+}
+
+}  // namespace
+
+namespace {
+
+// Reply on a "reader" thread -> waiter returns: one wake-up, no hop through the event thread.
+// Also measures reply -> completion callback (one hop to the event thread). Prints medians.
+TEST_F(OperationTest, CompletionLatency)
+{
+    constexpr int kRounds = 200;
+    std::vector<double> waitMicros, callbackMicros;
+    HCS_OPERATION op = HcsCreateOperation(nullptr, nullptr);
+    Signal called;
+    HCS_OPERATION withCallback = HcsCreateOperation(&called, signalCallback);
+    for (int i = 0; i < kRounds; ++i) {
+        ASSERT_EQ(HcsEnumerateComputeSystems(nullptr, op), S_OK);
+        const uint64_t id = lastRequest("EnumerateComputeSystems");
+        std::chrono::steady_clock::time_point sent;
+        std::thread reader([&] {
+            std::this_thread::sleep_for(200us);
+            sent = std::chrono::steady_clock::now();
+            channel->reply(id, S_OK, "[]");
+        });
+        ASSERT_EQ(HcsWaitForOperationResult(op, 5000, nullptr), S_OK);
+        const auto woke = std::chrono::steady_clock::now();
+        reader.join();
+        waitMicros.push_back(std::chrono::duration<double, std::micro>(woke - sent).count());
+
+        ASSERT_EQ(HcsEnumerateComputeSystems(nullptr, withCallback), S_OK);
+        const auto start = std::chrono::steady_clock::now();
+        channel->reply(lastRequest("EnumerateComputeSystems"), S_OK, "[]");
+        ASSERT_TRUE(called.waitFor(i + 1));
+        callbackMicros.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(waitMicros.begin(), waitMicros.end());
+    std::sort(callbackMicros.begin(), callbackMicros.end());
+    std::printf("reply -> waiter returns: median %.1f us; reply -> callback ran: median %.1f us\n",
+                waitMicros[kRounds / 2], callbackMicros[kRounds / 2]);
+    EXPECT_LT(waitMicros[kRounds / 2], 5000.0);
+    HcsCloseOperation(op);
+    HcsCloseOperation(withCallback);
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ TEST_F(HcsClientTest, StressCompletionsWaitsCancelsAndCloses)
     const size_t systemsBefore = client.systems().size();
     std::atomic<int> violations{0};
     std::atomic<bool> stop{false};
+    std::atomic<int> systemsUsed{0};
 
     // The "reader thread": answers random pending requests, sometimes with a failure.
     std::thread reader([&] {
@@ -85,6 +86,7 @@ TEST_F(HcsClientTest, StressCompletionsWaitsCancelsAndCloses)
             int iteration = 0;
             while (std::chrono::steady_clock::now() < deadline || iteration < 20) {
                 ++iteration;
+                ++systemsUsed;
                 // A system with an event callback taking operation completions, used by a few calls.
                 SystemContext systemContext;
                 systemContext.violations = &violations;
@@ -103,14 +105,19 @@ TEST_F(HcsClientTest, StressCompletionsWaitsCancelsAndCloses)
                     ctx->violations = &violations;
                     const int pattern = random() % 5;
                     ctx->closeInCallback = pattern == 0;
-                    HCS_OPERATION op = eventOperations ? HcsCreateOperation(ctx, nullptr)
-                                                       : HcsCreateOperation(ctx, countingCallback);
+                    HCS_OPERATION op =
+                        eventOperations ? HcsCreateOperation(ctx, nullptr) : HcsCreateOperation(ctx, countingCallback);
                     HRESULT started = HcsGetComputeSystemProperties(system, op, nullptr);
                     ASSERT_EQ(started, S_OK);
                     switch (pattern) {
-                        case 0: break;  // closed by its callback, or below
-                        case 1: (void)HcsCancelOperation(op); break;
-                        case 2: (void)HcsWaitForOperationResult(op, random() % 3, nullptr); break;
+                        case 0:
+                            break;  // closed by its callback, or below
+                        case 1:
+                            (void)HcsCancelOperation(op);
+                            break;
+                        case 2:
+                            (void)HcsWaitForOperationResult(op, random() % 3, nullptr);
+                            break;
                         case 3: {
                             (void)HcsCancelOperation(op);
                             HRESULT hr = HcsWaitForOperationResult(op, INFINITE, nullptr);
@@ -119,7 +126,8 @@ TEST_F(HcsClientTest, StressCompletionsWaitsCancelsAndCloses)
                                 ++violations;
                             break;
                         }
-                        default: break;  // closed while in flight
+                        default:
+                            break;  // closed while in flight
                     }
                     if (pattern == 0 && !eventOperations) {
                         // Wait until the callback closed it, then free the context.
@@ -140,13 +148,16 @@ TEST_F(HcsClientTest, StressCompletionsWaitsCancelsAndCloses)
             }
         });
     }
-    for (auto& worker : workers) worker.join();
+    for (auto& worker : workers)
+        worker.join();
     stop = true;
     reader.join();
     events.join();
     // Answer what is left so every reply handler has run, then let queued callbacks drain.
-    for (uint64_t id : channel->pendingIds()) channel->reply(id, S_OK);
+    for (uint64_t id : channel->pendingIds())
+        channel->reply(id, S_OK);
     std::this_thread::sleep_for(50ms);
+    std::printf("%d systems, %d operations raced\n", systemsUsed.load(), systemsUsed.load() * 4);
     EXPECT_EQ(violations, 0);
     EXPECT_EQ(client.operations().size(), operationsBefore);
     EXPECT_EQ(client.systems().size(), systemsBefore);

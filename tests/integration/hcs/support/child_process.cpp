@@ -84,7 +84,7 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const Opt
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
     posix_spawnattr_setpgroup(&attributes, 0);
     ChildProcess child;
-    int error = posix_spawn(&child.pid_, argp[0], &actions, &attributes, argp.data(), envp.data());
+    int error = posix_spawnp(&child.pid_, argp[0], &actions, &attributes, argp.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     if (error != 0) {

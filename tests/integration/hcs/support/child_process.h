@@ -28,7 +28,7 @@ public:
     ChildProcess& operator=(ChildProcess&& other) noexcept;
     ~ChildProcess();
 
-    // Starts argv[0] (a path) with argv. Throws std::runtime_error when it cannot be started.
+    // Starts argv[0] (a path, or a name looked up in PATH) with argv. Throws std::runtime_error when it cannot be started.
     static ChildProcess spawn(const std::vector<std::string>& argv, const Options& options);
 
     pid_t pid() const { return pid_; }
