@@ -38,16 +38,21 @@ const char* const c_EmptyVm = R"({"SchemaVersion":{"Major":2,"Minor":1},"Owner":
   "VirtualMachine":{"Chipset":{"Uefi":{}},"ComputeTopology":{"Memory":{"Backing":"Physical","SizeInMB":1024},
   "Processor":{"Count":2}}},"ShouldTerminateOnLastHandleClosed":true})";
 
-std::wstring wide(const std::string& text) { return *hc::fromUtf8(text); }
+std::wstring wide(const std::string& text)
+{
+    return *hc::fromUtf8(text);
+}
 
-void check(const CallOutcome& outcome, const char* what) {
+void check(const CallOutcome& outcome, const char* what)
+{
     if (FAILED(outcome.hr)) {
         throw std::runtime_error(std::string(what) + ": " + hcsctl::describeHresult(outcome.hr) + " " +
                                  outcome.document);
     }
 }
 
-void createAndStart(const std::string& id, const std::string& document, SystemHandle& system) {
+void createAndStart(const std::string& id, const std::string& document, SystemHandle& system)
+{
     std::wstring wideId = wide(id);
     std::wstring wideDocument = wide(document);
     check(runOperation(c_TimeoutMs,
@@ -56,19 +61,22 @@ void createAndStart(const std::string& id, const std::string& document, SystemHa
                                                          system.put());
                        }),
           "create");
-    check(runOperation(c_TimeoutMs,
-                       [&](HCS_OPERATION operation) { return HcsStartComputeSystem(system.get(), operation, nullptr); }),
-          "start");
+    check(
+        runOperation(c_TimeoutMs,
+                     [&](HCS_OPERATION operation) { return HcsStartComputeSystem(system.get(), operation, nullptr); }),
+        "start");
 }
 
-void terminate(SystemHandle& system) {
+void terminate(SystemHandle& system)
+{
     (void)runOperation(c_TimeoutMs, [&](HCS_OPERATION operation) {
         return HcsTerminateComputeSystem(system.get(), operation, nullptr);
     });
 }
 
 // The QEMU processes of our hcsd that are not in `known`.
-std::vector<pid_t> newQemu(const hcs_test::PrivateHcsd& hcsd, const std::vector<pid_t>& known) {
+std::vector<pid_t> newQemu(const hcs_test::PrivateHcsd& hcsd, const std::vector<pid_t>& known)
+{
     std::vector<pid_t> fresh;
     for (pid_t pid : hcs_test::qemuProcessesMentioning(hcsd.root())) {
         if (std::find(known.begin(), known.end(), pid) == known.end()) {
@@ -78,35 +86,62 @@ std::vector<pid_t> newQemu(const hcs_test::PrivateHcsd& hcsd, const std::vector<
     return fresh;
 }
 
+// hcsd's QEMU command line rewritten for a direct launch, with copies of its files (firmware
+// variables) taken while the system still exists.
+struct ReferenceLaunch {
+    std::vector<std::string> argv;
+    std::string qmpSocket;
+    std::string directory;
+};
+
+ReferenceLaunch prepareReference(pid_t hcsdQemu, const std::string& hcsdRoot, int index)
+{
+    ReferenceLaunch launch;
+    launch.directory = hcsdRoot + "-reference-" + std::to_string(index);
+    std::filesystem::create_directories(launch.directory);
+    launch.argv = hcs_bench::referenceCommandLine(hcs_bench::commandLineOf(hcsdQemu), hcsdRoot, launch.directory,
+                                                  launch.qmpSocket);
+    return launch;
+}
+
 // A directly launched copy of one of hcsd's QEMU processes, controlled over its own QMP socket.
 struct ReferenceVm {
-    std::string directory;
+    ReferenceLaunch launch;
     ChildProcess process;
     hcs_bench::QmpConnection qmp;
 
-    ReferenceVm(const std::vector<std::string>& hcsdCommand, const std::string& hcsdRoot, int index) {
-        directory = hcsdRoot + "-reference-" + std::to_string(index);
-        std::filesystem::create_directories(directory);
-        std::string qmpSocket;
-        auto argv = hcs_bench::referenceCommandLine(hcsdCommand, hcsdRoot, directory, qmpSocket);
-        process = ChildProcess::spawn(argv, {{}, "/dev/null", directory + "/qemu.err"});
-        qmp.open(qmpSocket, 30s);
-        qmp.execute("cont");  // hcsd starts QEMU with -S and sends "cont" on Start
+    explicit ReferenceVm(ReferenceLaunch prepared) : launch(std::move(prepared))
+    {
+        process = ChildProcess::spawn(launch.argv, {{}, "/dev/null", launch.directory + "/qemu.err"});
+        try {
+            qmp.open(launch.qmpSocket, 30s);
+            qmp.execute("cont");  // hcsd starts QEMU with -S and sends "cont" on Start
+        } catch (const std::exception& error) {
+            std::string said = hcs_test::readFile(launch.directory + "/qemu.err");
+            process.signal(SIGKILL);
+            process.wait(5s);
+            std::error_code ignored;
+            std::filesystem::remove_all(launch.directory, ignored);
+            throw std::runtime_error(std::string(error.what()) + "; QEMU said: " + said);
+        }
     }
-    ~ReferenceVm() {
+    ~ReferenceVm()
+    {
         process.signal(SIGKILL);
         process.wait(5s);
         std::error_code ignored;
-        std::filesystem::remove_all(directory, ignored);
+        std::filesystem::remove_all(launch.directory, ignored);
     }
 };
 
-void printComparison(const char* what, double ours, double reference, const char* unit) {
+void printComparison(const char* what, double ours, double reference, const char* unit)
+{
     std::printf("%-34s hcs %10.1f %-3s  reference %10.1f %-3s  ratio %.2fx\n", what, ours, unit, reference, unit,
                 reference > 0 ? ours / reference : 0.0);
 }
 
-std::string kernelDirectVm(const std::string& root) {
+std::string kernelDirectVm(const std::string& root)
+{
     std::string guest = hcs_test::sourceDirectory() + "/.cache/test-guest";
     return R"({"SchemaVersion":{"Major":2,"Minor":1},"VirtualMachine":{"Chipset":{"LinuxKernelDirect":{
       "KernelFilePath":")" +
@@ -116,7 +151,8 @@ std::string kernelDirectVm(const std::string& root) {
            root + R"(/bench-com.sock"}}}},"ShouldTerminateOnLastHandleClosed":true})";
 }
 
-int benchProperties(hcs_test::PrivateHcsd& hcsd, int rounds) {
+int benchProperties(hcs_test::PrivateHcsd& hcsd, int rounds)
+{
     SystemHandle system;
     createAndStart("bench-props", kernelDirectVm(hcsd.root()), system);
     auto qemu = newQemu(hcsd, {});
@@ -135,7 +171,7 @@ int benchProperties(hcs_test::PrivateHcsd& hcsd, int rounds) {
     }
     std::vector<std::chrono::nanoseconds> reference;
     {
-        ReferenceVm direct(hcs_bench::commandLineOf(qemu.front()), hcsd.root(), 0);
+        ReferenceVm direct(prepareReference(qemu.front(), hcsd.root(), 0));
         for (int i = 0; i < rounds; ++i) {
             auto start = Clock::now();
             direct.qmp.execute("query-status");
@@ -149,27 +185,27 @@ int benchProperties(hcs_test::PrivateHcsd& hcsd, int rounds) {
     return 0;
 }
 
-int benchCreateStart(hcs_test::PrivateHcsd& hcsd, int rounds) {
+int benchCreateStart(hcs_test::PrivateHcsd& hcsd, int rounds)
+{
     std::vector<std::chrono::nanoseconds> ours;
-    std::vector<std::string> command;
+    std::vector<ReferenceLaunch> launches;
     for (int i = 0; i < rounds; ++i) {
         SystemHandle system;
         auto start = Clock::now();
         createAndStart("bench-create-" + std::to_string(i), c_EmptyVm, system);
         ours.push_back(Clock::now() - start);
-        if (command.empty()) {
-            auto qemu = newQemu(hcsd, {});
-            if (qemu.size() != 1) {
-                throw std::runtime_error("cannot find the VM's QEMU process");
-            }
-            command = hcs_bench::commandLineOf(qemu.front());
+        auto qemu = newQemu(hcsd, {});
+        if (qemu.size() != 1) {
+            throw std::runtime_error("cannot find the VM's QEMU process");
         }
+        launches.push_back(prepareReference(qemu.front(), hcsd.root(), i));
         terminate(system);
+        hcs_test::waitForNoQemuMentioning(hcsd.root() + "/", 10s);
     }
     std::vector<std::chrono::nanoseconds> reference;
     for (int i = 0; i < rounds; ++i) {
         auto start = Clock::now();
-        ReferenceVm direct(command, hcsd.root(), i);
+        ReferenceVm direct(std::move(launches[i]));
         reference.push_back(Clock::now() - start);
     }
     std::printf("create+start of the seed's empty VM vs spawning its QEMU until QMP answers \"cont\", %d rounds\n",
@@ -181,7 +217,8 @@ int benchCreateStart(hcs_test::PrivateHcsd& hcsd, int rounds) {
     return 0;
 }
 
-int benchMemory(hcs_test::PrivateHcsd& hcsd, int count) {
+int benchMemory(hcs_test::PrivateHcsd& hcsd, int count)
+{
     std::vector<std::unique_ptr<SystemHandle>> systems;
     for (int i = 0; i < count; ++i) {
         systems.push_back(std::make_unique<SystemHandle>());
@@ -194,9 +231,9 @@ int benchMemory(hcs_test::PrivateHcsd& hcsd, int count) {
     for (pid_t pid : qemu) {
         ourQemuBytes += hcs_bench::residentBytes(pid);
     }
-    std::vector<std::vector<std::string>> commands;
+    std::vector<ReferenceLaunch> launches;
     for (pid_t pid : qemu) {
-        commands.push_back(hcs_bench::commandLineOf(pid));
+        launches.push_back(prepareReference(pid, hcsd.root(), static_cast<int>(launches.size())));
     }
     for (auto& system : systems) {
         terminate(*system);
@@ -205,8 +242,8 @@ int benchMemory(hcs_test::PrivateHcsd& hcsd, int count) {
     uint64_t referenceBytes = 0;
     {
         std::vector<std::unique_ptr<ReferenceVm>> direct;
-        for (size_t i = 0; i < commands.size(); ++i) {
-            direct.push_back(std::make_unique<ReferenceVm>(commands[i], hcsd.root(), static_cast<int>(i)));
+        for (auto& launch : launches) {
+            direct.push_back(std::make_unique<ReferenceVm>(std::move(launch)));
         }
         std::this_thread::sleep_for(5s);
         for (auto& vm : direct) {
@@ -222,7 +259,8 @@ int benchMemory(hcs_test::PrivateHcsd& hcsd, int count) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv)
+{
     std::string mode = argc > 1 ? argv[1] : "";
     int n = argc > 2 ? std::atoi(argv[2]) : 0;
     if (mode != "props" && mode != "create-start" && mode != "memory") {

@@ -13,13 +13,15 @@
 
 namespace hcs_bench {
 
-QmpConnection::~QmpConnection() {
+QmpConnection::~QmpConnection()
+{
     if (fd_ >= 0) {
         ::close(fd_);
     }
 }
 
-void QmpConnection::open(const std::string& socketPath, std::chrono::milliseconds timeout) {
+void QmpConnection::open(const std::string& socketPath, std::chrono::milliseconds timeout)
+{
     auto deadline = std::chrono::steady_clock::now() + timeout;
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
@@ -43,7 +45,8 @@ void QmpConnection::open(const std::string& socketPath, std::chrono::millisecond
     execute("qmp_capabilities");
 }
 
-std::string QmpConnection::readLine() {
+std::string QmpConnection::readLine()
+{
     for (;;) {
         auto newline = buffer_.find('\n');
         if (newline != std::string::npos) {
@@ -60,7 +63,8 @@ std::string QmpConnection::readLine() {
     }
 }
 
-nlohmann::json QmpConnection::execute(const std::string& command) {
+nlohmann::json QmpConnection::execute(const std::string& command)
+{
     std::string request = nlohmann::json{{"execute", command}}.dump() + "\n";
     if (::write(fd_, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
         throw std::runtime_error("QMP write failed");
@@ -76,7 +80,8 @@ nlohmann::json QmpConnection::execute(const std::string& command) {
     }
 }
 
-std::vector<std::string> commandLineOf(pid_t pid) {
+std::vector<std::string> commandLineOf(pid_t pid)
+{
     std::string text = hcs_test::readFile("/proc/" + std::to_string(pid) + "/cmdline");
     std::vector<std::string> args;
     std::string current;
@@ -92,7 +97,8 @@ std::vector<std::string> commandLineOf(pid_t pid) {
 }
 
 std::vector<std::string> referenceCommandLine(const std::vector<std::string>& hcsdCommand, const std::string& hcsdRoot,
-                                              const std::string& directory, std::string& qmpSocket) {
+                                              const std::string& directory, std::string& qmpSocket)
+{
     namespace fs = std::filesystem;
     qmpSocket = directory + "/qmp.sock";
     std::vector<std::string> args;
@@ -115,7 +121,8 @@ std::vector<std::string> referenceCommandLine(const std::vector<std::string>& hc
     return args;
 }
 
-uint64_t residentBytes(pid_t pid) {
+uint64_t residentBytes(pid_t pid)
+{
     std::istringstream status(hcs_test::readFile("/proc/" + std::to_string(pid) + "/status"));
     std::string line;
     while (std::getline(status, line)) {
@@ -126,7 +133,8 @@ uint64_t residentBytes(pid_t pid) {
     return 0;
 }
 
-double percentileMicros(std::vector<std::chrono::nanoseconds> samples, double percentile) {
+double percentileMicros(std::vector<std::chrono::nanoseconds> samples, double percentile)
+{
     if (samples.empty()) {
         return 0;
     }

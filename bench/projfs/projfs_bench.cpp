@@ -53,10 +53,14 @@ double millis(const std::function<void()>& work)
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+pid_t g_passthroughPid = -1;  // killed by die() so an aborted run leaves no mount behind
+
 void die(const std::string& message)
 {
+    if (g_passthroughPid > 0) kill(g_passthroughPid, SIGTERM);
     std::fprintf(stderr, "projfs_bench: %s\n", message.c_str());
-    std::exit(1);
+    std::fflush(stdout);
+    std::_Exit(1);  // no destructors: mounts and threads may be in any state here
 }
 
 std::string entryName(int i)
@@ -70,7 +74,8 @@ void statAll(const std::string& dir, int count)
 {
     for (int i = 0; i < count; ++i) {
         struct stat st {};
-        if (stat((dir + "/" + entryName(i)).c_str(), &st) != 0) die("stat " + dir + "/" + entryName(i) + " failed");
+        if (stat((dir + "/" + entryName(i)).c_str(), &st) != 0)
+            die("stat " + dir + "/" + entryName(i) + ": " + std::strerror(errno));
     }
 }
 
@@ -117,6 +122,7 @@ public:
             args.push_back(a.data());
         args.push_back(nullptr);
         if (posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ) != 0) die("cannot run " + program);
+        g_passthroughPid = pid_;
         for (int i = 0; i < 500 && !isMounted(mountPoint_); ++i)
             usleep(10000);
         if (!isMounted(mountPoint_)) die("passthrough reference did not mount");
@@ -125,6 +131,7 @@ public:
     {
         kill(pid_, SIGTERM);
         waitpid(pid_, nullptr, 0);
+        g_passthroughPid = -1;
     }
     const std::string& path() const { return mountPoint_; }
 

@@ -25,7 +25,8 @@ namespace {
 
 // JSON document that represents an "Empty" virtual machine: the bare minimum necessary to create a
 // virtual machine that doesn't have any guest nor storage attached to it. (Verbatim from the sample.)
-constexpr auto c_EmptyVM = LR"(
+constexpr auto c_EmptyVM =
+    LR"(
 {
     "SchemaVersion": {
         "Major": 2,
@@ -63,11 +64,13 @@ public:
     UniqueHandle& operator=(const UniqueHandle&) = delete;
     ~UniqueHandle() { reset(); }
     Handle get() const { return handle_; }
-    Handle* put() {
+    Handle* put()
+    {
         reset();
         return &handle_;
     }
-    void reset(Handle handle = nullptr) {
+    void reset(Handle handle = nullptr)
+    {
         if (handle_ != nullptr) {
             Close(handle_);
         }
@@ -78,15 +81,25 @@ private:
     Handle handle_ = nullptr;
 };
 
-void closeOperation(HCS_OPERATION operation) { HcsCloseOperation(operation); }
-void closeSystem(HCS_SYSTEM system) { HcsCloseComputeSystem(system); }
-void freeLocalString(PWSTR text) { LocalFree(text); }
+void closeOperation(HCS_OPERATION operation)
+{
+    HcsCloseOperation(operation);
+}
+void closeSystem(HCS_SYSTEM system)
+{
+    HcsCloseComputeSystem(system);
+}
+void freeLocalString(PWSTR text)
+{
+    LocalFree(text);
+}
 
 using unique_hcs_operation = UniqueHandle<HCS_OPERATION, closeOperation>;
 using unique_hcs_system = UniqueHandle<HCS_SYSTEM, closeSystem>;
 using unique_hlocal_string = UniqueHandle<PWSTR, freeLocalString>;
 
-std::string narrow(PCWSTR wide) {
+std::string narrow(PCWSTR wide)
+{
     if (wide == nullptr) {
         return "(none)";
     }
@@ -102,14 +115,16 @@ std::string narrow(PCWSTR wide) {
     return text;
 }
 
-std::string hex(HRESULT hr) {
+std::string hex(HRESULT hr)
+{
     char buffer[16];
     std::snprintf(buffer, sizeof buffer, "0x%08X", static_cast<unsigned>(hr));
     return buffer;
 }
 
 // THROW_IF_FAILED_MSG(hr, "%ws", doc)
-void throwIfFailed(HRESULT hr, const char* what, PCWSTR resultDoc = nullptr) {
+void throwIfFailed(HRESULT hr, const char* what, PCWSTR resultDoc = nullptr)
+{
     std::printf("  %s -> %s%s%s\n", what, hex(hr).c_str(), resultDoc ? " result: " : "",
                 resultDoc ? narrow(resultDoc).c_str() : "");
     if (FAILED(hr)) {
@@ -117,29 +132,32 @@ void throwIfFailed(HRESULT hr, const char* what, PCWSTR resultDoc = nullptr) {
     }
 }
 
-void check(bool condition, const std::string& what) {
+void check(bool condition, const std::string& what)
+{
     if (!condition) {
         throw std::runtime_error(what);
     }
 }
 
-std::wstring systemId(const std::wstring& prefix, int pattern) {
+std::wstring systemId(const std::wstring& prefix, int pattern)
+{
     return prefix + L"-" + std::to_wstring(pattern) + L"-" + std::to_wstring(::getpid());
 }
 
 // ---- pattern 1: wait for the operation synchronously ----
 
-void waitForOperationSynchronously(const std::wstring& prefix) {
+void waitForOperationSynchronously(const std::wstring& prefix)
+{
     std::printf("pattern 1: HcsWaitForOperationResult(INFINITE)\n");
     unique_hcs_operation operation{HcsCreateOperation(nullptr, nullptr)};
     check(operation.get() != nullptr, "HcsCreateOperation returned NULL");
     unique_hcs_system system;
-    throwIfFailed(HcsCreateComputeSystem(systemId(prefix, 1).c_str(), c_EmptyVM, operation.get(), nullptr,
-                                         system.put()),
-                  "HcsCreateComputeSystem");
+    throwIfFailed(
+        HcsCreateComputeSystem(systemId(prefix, 1).c_str(), c_EmptyVM, operation.get(), nullptr, system.put()),
+        "HcsCreateComputeSystem");
     unique_hlocal_string resultDoc;
-    throwIfFailed(HcsWaitForOperationResult(operation.get(), INFINITE, resultDoc.put()),
-                  "HcsWaitForOperationResult", resultDoc.get());
+    throwIfFailed(HcsWaitForOperationResult(operation.get(), INFINITE, resultDoc.put()), "HcsWaitForOperationResult",
+                  resultDoc.get());
     std::printf("pattern 1 passed\n");
 }
 
@@ -152,27 +170,27 @@ struct CompletionObservation {
     std::promise<void> done;  // the sample's event object
 };
 
-void useOperationCallback(const std::wstring& prefix) {
+void useOperationCallback(const std::wstring& prefix)
+{
     std::printf("pattern 2: completion callback on an inline operation\n");
     CompletionObservation observed;
     auto signaled = observed.done.get_future();
     unique_hcs_system system;
     // The operation handle is not stored: the callback closes it.
-    throwIfFailed(HcsCreateComputeSystem(systemId(prefix, 2).c_str(), c_EmptyVM,
-                                         HcsCreateOperation(&observed,
-                                                            [](HCS_OPERATION operation, void* context) {
-                                                                auto* seen =
-                                                                    static_cast<CompletionObservation*>(context);
-                                                                seen->type = HcsGetOperationType(operation);
-                                                                unique_hlocal_string resultDoc;
-                                                                seen->result =
-                                                                    HcsGetOperationResult(operation, resultDoc.put());
-                                                                seen->resultDoc = narrow(resultDoc.get());
-                                                                HcsCloseOperation(operation);
-                                                                seen->done.set_value();  // SetEvent(context)
-                                                            }),
-                                         nullptr, system.put()),
-                  "HcsCreateComputeSystem");
+    throwIfFailed(
+        HcsCreateComputeSystem(systemId(prefix, 2).c_str(), c_EmptyVM,
+                               HcsCreateOperation(&observed,
+                                                  [](HCS_OPERATION operation, void* context) {
+                                                      auto* seen = static_cast<CompletionObservation*>(context);
+                                                      seen->type = HcsGetOperationType(operation);
+                                                      unique_hlocal_string resultDoc;
+                                                      seen->result = HcsGetOperationResult(operation, resultDoc.put());
+                                                      seen->resultDoc = narrow(resultDoc.get());
+                                                      HcsCloseOperation(operation);
+                                                      seen->done.set_value();  // SetEvent(context)
+                                                  }),
+                               nullptr, system.put()),
+        "HcsCreateComputeSystem");
     check(signaled.wait_for(c_CallbackTimeout) == std::future_status::ready,
           "the operation's completion callback did not run within 60 s");
     std::printf("  callback saw type %d, HcsGetOperationResult -> %s result: %s\n", static_cast<int>(observed.type),
@@ -193,7 +211,8 @@ struct EventObservation {
     std::promise<void> done;
 };
 
-void useEventCallbackOperationCompletion(const std::wstring& prefix) {
+void useEventCallbackOperationCompletion(const std::wstring& prefix)
+{
     std::printf("pattern 3: system event callback with HcsEventOptionEnableOperationCallbacks\n");
     EventObservation observed;
     auto signaled = observed.done.get_future();
@@ -214,7 +233,8 @@ void useEventCallbackOperationCompletion(const std::wstring& prefix) {
                                                   }
                                                   seen->operationType = HcsGetOperationType(event->Operation);
                                                   unique_hlocal_string resultDoc;
-                                                  seen->result = HcsGetOperationResult(event->Operation, resultDoc.put());
+                                                  seen->result =
+                                                      HcsGetOperationResult(event->Operation, resultDoc.put());
                                                   seen->resultDoc = narrow(resultDoc.get());
                                                   HcsCloseOperation(event->Operation);
                                                   seen->done.set_value();
@@ -241,7 +261,8 @@ void useEventCallbackOperationCompletion(const std::wstring& prefix) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv)
+{
     std::setlocale(LC_ALL, "C.UTF-8");
     std::wstring prefix = L"SeedSample";
     if (argc > 1) {

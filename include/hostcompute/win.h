@@ -167,7 +167,7 @@ typedef struct _SECURITY_DESCRIPTOR SECURITY_DESCRIPTOR, *PSECURITY_DESCRIPTOR;
 #define FACILITY_NT_BIT 0x10000000
 #define SUCCEEDED(hr) (((HRESULT)(hr)) >= 0)
 #define FAILED(hr) (((HRESULT)(hr)) < 0)
-#define IS_ERROR(hr) (((unsigned long)(hr)) >> 31 == 1)
+#define IS_ERROR(hr) ((((uint32_t)(hr)) >> 31) == 1)
 #define HRESULT_CODE(hr) ((hr) & 0xFFFF)
 #define HRESULT_FACILITY(hr) (((hr) >> 16) & 0x1fff)
 #define HRESULT_SEVERITY(hr) (((hr) >> 31) & 0x1)

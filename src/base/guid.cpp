@@ -3,7 +3,9 @@
 #include <sys/random.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 
 namespace hc {
@@ -14,7 +16,11 @@ GUID newGuid()
     size_t got = 0;
     while (got < sizeof bytes) {
         ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
-        if (n > 0) got += static_cast<size_t>(n);
+        if (n > 0) {
+            got += static_cast<size_t>(n);
+        } else if (errno != EINTR) {
+            std::abort();  // no kernel randomness: identifiers would collide, so stop rather than go on
+        }
     }
     GUID g;
     std::memcpy(&g.Data1, bytes, 4);

@@ -1,6 +1,7 @@
 #include "base/hresult.h"
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 
 namespace hc {
@@ -162,7 +163,7 @@ const NamedHresult kNames[] = {
 HRESULT hresultFromErrno(int err)
 {
     if (err == 0) return S_OK;
-    if (err < 0) err = -err;
+    if (err < 0) err = err == INT_MIN ? EIO : -err;
     for (const auto& row : kErrnoTable) {
         if (row.err == err) return row.hr;
     }

@@ -1,5 +1,6 @@
 #include "base/strings.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <cwchar>
@@ -74,8 +75,10 @@ Result<std::string> toUtf8(std::wstring_view wide)
     for (size_t i = 0; i < wide.size(); ++i) {
         auto cp = static_cast<uint32_t>(wide[i]);
         if (!isScalarValue(cp)) {
-            return makeError(E_INVALIDARG, "invalid character U+" + std::to_string(cp) + " at index " +
-                                               std::to_string(i) + " (surrogate or out of range)");
+            char code[16];
+            std::snprintf(code, sizeof code, "U+%04X", cp);
+            return makeError(E_INVALIDARG, std::string("invalid character ") + code + " at index " + std::to_string(i) +
+                                               " (surrogate or out of range)");
         }
         appendUtf8(out, cp);
     }
@@ -117,6 +120,8 @@ PWSTR allocWideString(std::wstring_view text)
 
 PWSTR allocWideFromUtf8(std::string_view utf8)
 {
+    // A result string is read as a C string: an embedded NUL would silently cut it short.
+    if (utf8.find('\0') != std::string_view::npos) return nullptr;
     auto wide = fromUtf8(utf8);
     if (!wide) return nullptr;
     return allocWideString(*wide);

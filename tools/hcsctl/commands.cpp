@@ -20,7 +20,8 @@ namespace {
 using nlohmann::json;
 
 // Prints a result document as JSON; text that is not JSON is printed as a JSON string.
-void printDocument(const Options& options, const std::string& document) {
+void printDocument(const Options& options, const std::string& document)
+{
     json value = document.empty() ? json::object() : json::parse(document, nullptr, false);
     if (value.is_discarded()) {
         value = document;
@@ -28,15 +29,17 @@ void printDocument(const Options& options, const std::string& document) {
     std::cout << value.dump(options.compact ? -1 : 2) << std::endl;
 }
 
-int reportFailure(const std::string& what, const CallOutcome& outcome) {
+int reportFailure(const std::string& what, const CallOutcome& outcome)
+{
     std::string message = errorMessageOf(outcome.document);
-    std::cerr << "hcsctl: " << what << ": " << describeHresult(outcome.hr) << (message.empty() ? "" : ": ")
-              << message << std::endl;
+    std::cerr << "hcsctl: " << what << ": " << describeHresult(outcome.hr) << (message.empty() ? "" : ": ") << message
+              << std::endl;
     return exitCodeFor(outcome.hr);
 }
 
 // Prints the document on success, the failure on stderr otherwise; returns the exit code.
-int finish(const Options& options, const std::string& what, const CallOutcome& outcome) {
+int finish(const Options& options, const std::string& what, const CallOutcome& outcome)
+{
     if (FAILED(outcome.hr)) {
         return reportFailure(what, outcome);
     }
@@ -45,7 +48,8 @@ int finish(const Options& options, const std::string& what, const CallOutcome& o
 }
 
 // Command-line text as the wide string the C API takes; invalid UTF-8 is a usage error.
-bool toWide(const std::string& text, const char* what, std::wstring& wide) {
+bool toWide(const std::string& text, const char* what, std::wstring& wide)
+{
     auto converted = hc::fromUtf8(text);
     if (!converted) {
         std::cerr << "hcsctl: " << what << " is not valid UTF-8: " << converted.error().message << std::endl;
@@ -58,9 +62,13 @@ bool toWide(const std::string& text, const char* what, std::wstring& wide) {
 constexpr int c_UsageExitCode = 2;
 
 // PCWSTR of an optional argument: NULL when absent.
-PCWSTR optionalText(const std::optional<std::wstring>& text) { return text ? text->c_str() : nullptr; }
+PCWSTR optionalText(const std::optional<std::wstring>& text)
+{
+    return text ? text->c_str() : nullptr;
+}
 
-bool toOptionalWide(const std::optional<std::string>& text, const char* what, std::optional<std::wstring>& wide) {
+bool toOptionalWide(const std::optional<std::string>& text, const char* what, std::optional<std::wstring>& wide)
+{
     if (!text) {
         return true;
     }
@@ -72,7 +80,8 @@ bool toOptionalWide(const std::optional<std::string>& text, const char* what, st
     return true;
 }
 
-bool readConfiguration(const std::string& file, std::string& text) {
+bool readConfiguration(const std::string& file, std::string& text)
+{
     if (file == "-") {
         text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
         return true;
@@ -88,48 +97,51 @@ bool readConfiguration(const std::string& file, std::string& text) {
     return true;
 }
 
-const char* lifecycleName(LifecycleCall call) {
+const char* lifecycleName(LifecycleCall call)
+{
     switch (call) {
-    case LifecycleCall::Start:
-        return "start";
-    case LifecycleCall::Shutdown:
-        return "shutdown";
-    case LifecycleCall::Terminate:
-        return "terminate";
-    case LifecycleCall::Pause:
-        return "pause";
-    case LifecycleCall::Resume:
-        return "resume";
-    case LifecycleCall::Save:
-        return "save";
-    case LifecycleCall::Crash:
-        return "crash";
+        case LifecycleCall::Start:
+            return "start";
+        case LifecycleCall::Shutdown:
+            return "shutdown";
+        case LifecycleCall::Terminate:
+            return "terminate";
+        case LifecycleCall::Pause:
+            return "pause";
+        case LifecycleCall::Resume:
+            return "resume";
+        case LifecycleCall::Save:
+            return "save";
+        case LifecycleCall::Crash:
+            return "crash";
     }
     return "?";
 }
 
-HRESULT callLifecycle(LifecycleCall call, HCS_SYSTEM system, HCS_OPERATION operation, PCWSTR options) {
+HRESULT callLifecycle(LifecycleCall call, HCS_SYSTEM system, HCS_OPERATION operation, PCWSTR options)
+{
     switch (call) {
-    case LifecycleCall::Start:
-        return HcsStartComputeSystem(system, operation, options);
-    case LifecycleCall::Shutdown:
-        return HcsShutDownComputeSystem(system, operation, options);
-    case LifecycleCall::Terminate:
-        return HcsTerminateComputeSystem(system, operation, options);
-    case LifecycleCall::Pause:
-        return HcsPauseComputeSystem(system, operation, options);
-    case LifecycleCall::Resume:
-        return HcsResumeComputeSystem(system, operation, options);
-    case LifecycleCall::Save:
-        return HcsSaveComputeSystem(system, operation, options);
-    case LifecycleCall::Crash:
-        return HcsCrashComputeSystem(system, operation, options);
+        case LifecycleCall::Start:
+            return HcsStartComputeSystem(system, operation, options);
+        case LifecycleCall::Shutdown:
+            return HcsShutDownComputeSystem(system, operation, options);
+        case LifecycleCall::Terminate:
+            return HcsTerminateComputeSystem(system, operation, options);
+        case LifecycleCall::Pause:
+            return HcsPauseComputeSystem(system, operation, options);
+        case LifecycleCall::Resume:
+            return HcsResumeComputeSystem(system, operation, options);
+        case LifecycleCall::Save:
+            return HcsSaveComputeSystem(system, operation, options);
+        case LifecycleCall::Crash:
+            return HcsCrashComputeSystem(system, operation, options);
     }
     return E_INVALIDARG;
 }
 
 // Opens `id`; on failure reports it and returns false with the exit code in `exitCode`.
-bool open(const std::string& id, SystemHandle& system, int& exitCode) {
+bool open(const std::string& id, SystemHandle& system, int& exitCode)
+{
     std::wstring wideId;
     if (!toWide(id, "the system id", wideId)) {
         exitCode = c_UsageExitCode;
@@ -143,28 +155,29 @@ bool open(const std::string& id, SystemHandle& system, int& exitCode) {
     return true;
 }
 
-const char* eventTypeName(HCS_EVENT_TYPE type) {
+const char* eventTypeName(HCS_EVENT_TYPE type)
+{
     switch (type) {
-    case HcsEventSystemExited:
-        return "SystemExited";
-    case HcsEventSystemCrashInitiated:
-        return "SystemCrashInitiated";
-    case HcsEventSystemCrashReport:
-        return "SystemCrashReport";
-    case HcsEventSystemRdpEnhancedModeStateChanged:
-        return "SystemRdpEnhancedModeStateChanged";
-    case HcsEventSystemSiloJobCreated:
-        return "SystemSiloJobCreated";
-    case HcsEventSystemGuestConnectionClosed:
-        return "SystemGuestConnectionClosed";
-    case HcsEventProcessExited:
-        return "ProcessExited";
-    case HcsEventOperationCallback:
-        return "OperationCallback";
-    case HcsEventServiceDisconnect:
-        return "ServiceDisconnect";
-    default:
-        return "Unknown";
+        case HcsEventSystemExited:
+            return "SystemExited";
+        case HcsEventSystemCrashInitiated:
+            return "SystemCrashInitiated";
+        case HcsEventSystemCrashReport:
+            return "SystemCrashReport";
+        case HcsEventSystemRdpEnhancedModeStateChanged:
+            return "SystemRdpEnhancedModeStateChanged";
+        case HcsEventSystemSiloJobCreated:
+            return "SystemSiloJobCreated";
+        case HcsEventSystemGuestConnectionClosed:
+            return "SystemGuestConnectionClosed";
+        case HcsEventProcessExited:
+            return "ProcessExited";
+        case HcsEventOperationCallback:
+            return "OperationCallback";
+        case HcsEventServiceDisconnect:
+            return "ServiceDisconnect";
+        default:
+            return "Unknown";
     }
 }
 
@@ -177,7 +190,8 @@ struct EventQueue {
     std::deque<std::pair<HCS_EVENT_TYPE, std::string>> events;
 };
 
-void CALLBACK onSystemEvent(HCS_EVENT* event, void* context) {
+void CALLBACK onSystemEvent(HCS_EVENT* event, void* context)
+{
     auto* queue = static_cast<EventQueue*>(context);
     std::string data = event->EventData ? hc::toUtf8Lossy(event->EventData) : std::string();
     std::lock_guard lock(queue->mutex);
@@ -187,7 +201,8 @@ void CALLBACK onSystemEvent(HCS_EVENT* event, void* context) {
 
 }  // namespace
 
-int listSystems(const Options& options, const std::optional<std::string>& query) {
+int listSystems(const Options& options, const std::optional<std::string>& query)
+{
     std::optional<std::wstring> wideQuery;
     if (!toOptionalWide(query, "the query", wideQuery)) {
         return c_UsageExitCode;
@@ -197,7 +212,8 @@ int listSystems(const Options& options, const std::optional<std::string>& query)
                   }));
 }
 
-int createSystem(const Options& options, const std::string& id, const std::string& configurationFile) {
+int createSystem(const Options& options, const std::string& id, const std::string& configurationFile)
+{
     std::string configuration;
     if (!readConfiguration(configurationFile, configuration)) {
         return c_UsageExitCode;
@@ -215,7 +231,8 @@ int createSystem(const Options& options, const std::string& id, const std::strin
 }
 
 int lifecycle(const Options& options, LifecycleCall call, const std::string& id,
-              const std::optional<std::string>& callOptions) {
+              const std::optional<std::string>& callOptions)
+{
     std::optional<std::wstring> wideOptions;
     if (!toOptionalWide(callOptions, "the options", wideOptions)) {
         return c_UsageExitCode;
@@ -231,7 +248,8 @@ int lifecycle(const Options& options, LifecycleCall call, const std::string& id,
                   }));
 }
 
-int properties(const Options& options, const std::string& id, const std::optional<std::string>& query) {
+int properties(const Options& options, const std::string& id, const std::optional<std::string>& query)
+{
     std::optional<std::wstring> wideQuery;
     if (!toOptionalWide(query, "the query", wideQuery)) {
         return c_UsageExitCode;
@@ -246,7 +264,8 @@ int properties(const Options& options, const std::string& id, const std::optiona
                   }));
 }
 
-int modify(const Options& options, const std::string& id, const std::string& configuration) {
+int modify(const Options& options, const std::string& id, const std::string& configuration)
+{
     std::wstring wideConfiguration;
     if (!toWide(configuration, "the configuration", wideConfiguration)) {
         return c_UsageExitCode;
@@ -261,7 +280,8 @@ int modify(const Options& options, const std::string& id, const std::string& con
                   }));
 }
 
-int waitForExit(const Options& options, const std::string& id, DWORD timeoutMs) {
+int waitForExit(const Options& options, const std::string& id, DWORD timeoutMs)
+{
     SystemHandle system;
     int exitCode = 0;
     if (!open(id, system, exitCode)) {
@@ -274,9 +294,10 @@ int waitForExit(const Options& options, const std::string& id, DWORD timeoutMs) 
     return finish(options, "wait " + id, outcome);
 }
 
-int streamEvents(const Options& options, const std::string& id, DWORD timeoutMs) {
-    (void)options;      // events are always one JSON object per line
-    EventQueue queue;   // declared before the handle: outlives the callback registration
+int streamEvents(const Options& options, const std::string& id, DWORD timeoutMs)
+{
+    (void)options;     // events are always one JSON object per line
+    EventQueue queue;  // declared before the handle: outlives the callback registration
     SystemHandle system;
     int exitCode = 0;
     if (!open(id, system, exitCode)) {
@@ -315,7 +336,8 @@ int streamEvents(const Options& options, const std::string& id, DWORD timeoutMs)
     return 0;
 }
 
-int serviceProperties(const Options& options, const std::optional<std::string>& query) {
+int serviceProperties(const Options& options, const std::optional<std::string>& query)
+{
     std::optional<std::wstring> wideQuery;
     if (!toOptionalWide(query, "the query", wideQuery)) {
         return c_UsageExitCode;

@@ -7,13 +7,15 @@
 
 namespace hcsctl {
 
-SystemHandle::~SystemHandle() {
+SystemHandle::~SystemHandle()
+{
     if (system_ != nullptr) {
         HcsCloseComputeSystem(system_);
     }
 }
 
-HCS_SYSTEM* SystemHandle::put() {
+HCS_SYSTEM* SystemHandle::put()
+{
     if (system_ != nullptr) {
         HcsCloseComputeSystem(system_);
         system_ = nullptr;
@@ -21,7 +23,8 @@ HCS_SYSTEM* SystemHandle::put() {
     return &system_;
 }
 
-std::string takeResultString(PWSTR text) {
+std::string takeResultString(PWSTR text)
+{
     if (text == nullptr) {
         return {};
     }
@@ -30,7 +33,8 @@ std::string takeResultString(PWSTR text) {
     return utf8;
 }
 
-CallOutcome runOperation(DWORD timeoutMs, const std::function<HRESULT(HCS_OPERATION)>& call) {
+CallOutcome runOperation(DWORD timeoutMs, const std::function<HRESULT(HCS_OPERATION)>& call)
+{
     HCS_OPERATION operation = HcsCreateOperation(nullptr, nullptr);
     if (operation == nullptr) {
         return {E_OUTOFMEMORY, {}};
@@ -50,17 +54,20 @@ CallOutcome runOperation(DWORD timeoutMs, const std::function<HRESULT(HCS_OPERAT
     return outcome;
 }
 
-CallOutcome openSystem(const std::wstring& id, SystemHandle& system) {
+CallOutcome openSystem(const std::wstring& id, SystemHandle& system)
+{
     return {HcsOpenComputeSystem(id.c_str(), GENERIC_ALL, system.put()), {}};
 }
 
-std::string describeHresult(HRESULT hr) {
+std::string describeHresult(HRESULT hr)
+{
     std::string name = hc::hresultName(hr);
     std::string hex = hc::hresultHex(hr);
     return name == hex ? hex : name + " (" + hex + ")";
 }
 
-std::string errorMessageOf(const std::string& resultDocument) {
+std::string errorMessageOf(const std::string& resultDocument)
+{
     auto document = nlohmann::json::parse(resultDocument, nullptr, false);
     if (document.is_object()) {
         auto message = document.find("ErrorMessage");
@@ -71,7 +78,8 @@ std::string errorMessageOf(const std::string& resultDocument) {
     return {};
 }
 
-int exitCodeFor(HRESULT hr) {
+int exitCodeFor(HRESULT hr)
+{
     if (SUCCEEDED(hr)) {
         return 0;
     }

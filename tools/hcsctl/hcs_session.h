@@ -29,7 +29,8 @@ public:
     HCS_SYSTEM get() const { return system_; }
     HCS_SYSTEM* put();
     // Gives up ownership without closing.
-    HCS_SYSTEM release() {
+    HCS_SYSTEM release()
+    {
         HCS_SYSTEM system = system_;
         system_ = nullptr;
         return system;

@@ -43,12 +43,14 @@ failure, 2 for a usage error.
 
 constexpr int c_UsageExitCode = 2;
 
-int usageError(const std::string& message) {
+int usageError(const std::string& message)
+{
     std::cerr << "hcsctl: " << message << "\n(hcsctl --help shows the usage)" << std::endl;
     return c_UsageExitCode;
 }
 
-bool parseMilliseconds(const std::string& text, DWORD& value) {
+bool parseMilliseconds(const std::string& text, DWORD& value)
+{
     if (text == "infinite" || text == "INFINITE") {
         value = INFINITE;
         return true;
@@ -72,18 +74,20 @@ struct Command {
 };
 
 constexpr Command c_Commands[] = {
-    {"list", 0, 1},     {"create", 2, 2},    {"start", 1, 2},   {"shutdown", 1, 2}, {"terminate", 1, 2},
-    {"pause", 1, 2},    {"resume", 1, 2},    {"save", 2, 2},    {"crash", 1, 2},    {"modify", 2, 2},
-    {"props", 1, 2},    {"wait", 1, 2},      {"events", 1, 2},  {"service", 0, 1},
+    {"list", 0, 1},  {"create", 2, 2}, {"start", 1, 2},  {"shutdown", 1, 2}, {"terminate", 1, 2},
+    {"pause", 1, 2}, {"resume", 1, 2}, {"save", 2, 2},   {"crash", 1, 2},    {"modify", 2, 2},
+    {"props", 1, 2}, {"wait", 1, 2},   {"events", 1, 2}, {"service", 0, 1},
 };
 
-std::optional<std::string> argAt(const std::vector<std::string>& args, size_t index) {
+std::optional<std::string> argAt(const std::vector<std::string>& args, size_t index)
+{
     return index < args.size() ? std::optional<std::string>(args[index]) : std::nullopt;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv)
+{
     using namespace hcsctl;
     Options options;
     int index = 1;

@@ -80,13 +80,20 @@ Status Client::startCall(const std::shared_ptr<Operation>& operation, HCS_OPERAT
     // its late reply is dropped here.
     std::weak_ptr<Operation> weak = operation;
     const uint64_t use = generation.value();
-    const uint64_t requestId =
-        channel->send(method, std::move(paramsJson), [this, weak, use, type](ServiceReply reply) {
+    uint64_t requestId = 0;
+    try {
+        requestId = channel->send(method, std::move(paramsJson), [this, weak, use, type](ServiceReply reply) {
             auto op = weak.lock();
             if (!op) return;
             if (SUCCEEDED(reply.hr) && !hasResultDocument(type)) reply.document.clear();
             completeOperation(op, use, reply.hr, std::move(reply.document));
         });
+    } catch (...) {
+        // Never leave the operation pending on a request that was not sent; the call fails
+        // synchronously, so no callback is delivered.
+        (void)operation->finish(use, {E_FAIL, resultErrorDocument(E_FAIL, "the request could not be sent")});
+        throw;
+    }
     operation->attachRequest(use, requestId);
     return {};
 }

@@ -110,14 +110,19 @@ Result<std::string> handshake(int fd)
     return buffer;
 }
 
-// Lifecycle: constructed connected and negotiated -> start() launches the reader thread -> replies
-// and events flow -> EOF/error (or close()) -> every pending handler gets HCS_E_SERVICE_DISCONNECT,
+// Lifecycle: constructed connected and negotiated -> the channel launches the reader thread -> replies
+// and events flow -> EOF/error (or the channel being destroyed) -> every pending handler gets HCS_E_SERVICE_DISCONNECT,
 // the event handler gets one ServiceDisconnect, send() fails from then on. The reader thread owns a
 // shared_ptr to the Core, so the Core outlives it; the channel's destructor shuts the socket down and
 // joins the reader (or detaches it when the last reference is dropped on the reader thread itself).
 class Core {
 public:
-    Core(int fd, std::string pending) : fd_(fd), input_(std::move(pending)) {}
+    Core(int fd, std::string pending) : fd_(fd), input_(std::move(pending))
+    {
+        // send() must not hang on an hcsd that stopped reading (e.g. SIGSTOPped): give up after 10 s.
+        timeval timeout{10, 0};
+        setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    }
     ~Core() { close(fd_); }
 
     bool disconnected()
@@ -152,8 +157,12 @@ public:
         if (line) {
             std::lock_guard writeLock(writeMutex_);
             written = writeAll(fd_, *line);
-            if (!written)
+            if (!written) {
+                // A partial line would corrupt the stream: treat the connection as lost (the reader
+                // then fails everything pending and reports ServiceDisconnect).
+                ::shutdown(fd_, SHUT_RDWR);
                 written = makeError(HCS_E_SERVICE_DISCONNECT, "cannot send to hcsd: " + written.error().message);
+            }
         }
         if (!written) {
             ServiceChannel::ReplyHandler handler = take(id);

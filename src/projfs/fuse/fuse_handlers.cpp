@@ -3,6 +3,7 @@
 #include "projfs/fuse/fuse_state.h"
 
 #include "base/hresult.h"
+#include "base/log.h"
 #include "projfs/core/enumeration_session.h"
 #include "projfs/store/rel_path.h"
 
@@ -124,6 +125,7 @@ void opInit(void* userdata, fuse_conn_info* conn)
     if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // every write must reach the store (state changes)
     conn->max_background = 64;
+    HC_LOG(Debug, "projfs", "FUSE init: capable " + std::to_string(conn->capable) + " want " + std::to_string(conn->want));
 }
 
 void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name)

@@ -2,6 +2,7 @@
 // enumerates and drives them; ShouldTerminateOnLastHandleClosed ends a system when its creator dies.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -16,19 +17,22 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-ProgramResult hcsctl(const std::vector<std::string>& args) {
+ProgramResult hcsctl(const std::vector<std::string>& args)
+{
     std::vector<std::string> argv = {buildDirectory() + "/tools/hcsctl/hcsctl"};
     argv.insert(argv.end(), args.begin(), args.end());
     return runProgram(argv, 60s);
 }
 
-std::string writeTempFile(const std::string& name, const std::string& text) {
+std::string writeTempFile(const std::string& name, const std::string& text)
+{
     std::string path = hcsd().root() + "/" + name;
     std::ofstream(path) << text;
     return path;
 }
 
-TEST(CrossProcess, HcsctlEnumeratesOpensAndDrivesASystemCreatedHere) {
+TEST(CrossProcess, HcsctlEnumeratesOpensAndDrivesASystemCreatedHere)
+{
     std::string id = testSystemId();
     EventRecorder events;
     SystemHandle system;
@@ -72,9 +76,11 @@ TEST(CrossProcess, HcsctlEnumeratesOpensAndDrivesASystemCreatedHere) {
     EXPECT_NE(again.err.find("HCS_E_SYSTEM_ALREADY_STOPPED"), std::string::npos) << again.err;
 }
 
-TEST(CrossProcess, SystemOutlivesItsCreatorUnlessAskedOtherwise) {
+TEST(CrossProcess, SystemOutlivesItsCreatorUnlessAskedOtherwise)
+{
     std::string id = testSystemId();
-    std::string file = writeTempFile("outlives.json", kernelDirectVm(TestGuest::locate().initrdIdle, false).configuration);
+    std::string file =
+        writeTempFile("outlives.json", kernelDirectVm(TestGuest::locate().initrdIdle, false).configuration);
     ProgramResult created = hcsctl({"create", id, file});
     ASSERT_EQ(created.exitCode, 0) << created.err;
 
@@ -87,7 +93,50 @@ TEST(CrossProcess, SystemOutlivesItsCreatorUnlessAskedOtherwise) {
     EXPECT_EQ(terminated.hr, S_OK) << describe(terminated.hr) << " " << terminated.document;
 }
 
-TEST(CrossProcess, KilledCreatorTerminatesSystemWithTerminateOnLastHandleClosed) {
+TEST(CrossProcess, HcsctlEventsPrintsTheExitOfASystemStoppedElsewhere)
+{
+    std::string id = testSystemId();
+    SystemHandle system;
+    CallOutcome created = createSystem(id, kernelDirectVm(TestGuest::locate().initrdIdle).configuration, system);
+    ASSERT_EQ(created.hr, S_OK) << describe(created.hr) << " " << created.document;
+    ASSERT_EQ(start(system.get()).hr, S_OK);
+
+    std::string out = hcsd().root() + "/events.out";
+    std::string err = hcsd().root() + "/events.err";
+    ChildProcess events =
+        ChildProcess::spawn({buildDirectory() + "/tools/hcsctl/hcsctl", "events", id, "30000"}, {{}, out, err});
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (readFile(err).find("listening") == std::string::npos) {
+        ASSERT_TRUE(events.running()) << readFile(err);
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "hcsctl events did not register";
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_EQ(terminate(system.get()).hr, S_OK);
+    auto status = events.wait(20s);
+    ASSERT_TRUE(status.has_value()) << "hcsctl events did not exit after the system did";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << readFile(err);
+    json line = json::parse(readFile(out), nullptr, false);
+    ASSERT_TRUE(line.is_object()) << readFile(out);
+    EXPECT_EQ(line.value("Type", ""), "SystemExited") << line.dump();
+    EXPECT_EQ(line.value("TypeValue", 0u), static_cast<unsigned>(HcsEventSystemExited));
+    EXPECT_EQ(line["Data"].value("ExitType", ""), "ForcedExit") << line.dump();
+}
+
+TEST(CrossProcess, HcsctlReportsInvalidJsonByNameAndExitCode)
+{
+    std::string file = writeTempFile("bad.json", R"({"SchemaVersion":{"Major":2,"Minor":1},
+        "VirtualMachine":{"Chipset":{"Uefi":{}},"ComputeTopology":{"Memory":{"SizeInMB":"lots"}}}})");
+    ProgramResult created = hcsctl({"create", testSystemId(), file});
+    EXPECT_EQ(created.exitCode, 64 + 0x0D) << created.err;
+    EXPECT_NE(created.err.find("HCS_E_INVALID_JSON"), std::string::npos) << created.err;
+    EXPECT_NE(created.err.find("SizeInMB"), std::string::npos) << created.err;
+    ProgramResult missing = hcsctl({"props", "no-such-system"});
+    EXPECT_EQ(missing.exitCode, 64 + 0x0E) << missing.err;
+    EXPECT_NE(missing.err.find("HCS_E_SYSTEM_NOT_FOUND"), std::string::npos) << missing.err;
+}
+
+TEST(CrossProcess, KilledCreatorTerminatesSystemWithTerminateOnLastHandleClosed)
+{
     ASSERT_TRUE(waitForNoQemuMentioning(hcsd().root(), 20s)) << "a previous test's QEMU is still running";
     std::string id = testSystemId();
     std::string file = writeTempFile("holder.json", kernelDirectVm(TestGuest::locate().initrdIdle, true).configuration);

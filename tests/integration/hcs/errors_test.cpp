@@ -12,12 +12,14 @@ namespace {
 using nlohmann::json;
 
 // Create with `configuration`: the HRESULT (synchronous or from the operation) and the error document.
-CallOutcome createWith(const std::string& configuration) {
+CallOutcome createWith(const std::string& configuration)
+{
     SystemHandle system;
     return createSystem(testSystemId(), configuration, system);
 }
 
-void expectInvalidJsonNaming(const std::string& configuration, const std::string& field) {
+void expectInvalidJsonNaming(const std::string& configuration, const std::string& field)
+{
     CallOutcome outcome = createWith(configuration);
     EXPECT_EQ(outcome.hr, HCS_E_INVALID_JSON) << describe(outcome.hr) << " " << outcome.document;
     std::string message = hcsctl::errorMessageOf(outcome.document);
@@ -27,7 +29,8 @@ void expectInvalidJsonNaming(const std::string& configuration, const std::string
 
 class HcsErrors : public testing::Test {
 protected:
-    void TearDown() override {
+    void TearDown() override
+    {
         // Whatever the test did, the service still answers and hcsd is alive.
         PWSTR result = nullptr;
         EXPECT_EQ(HcsGetServiceProperties(nullptr, &result), S_OK);
@@ -36,13 +39,15 @@ protected:
     }
 };
 
-TEST_F(HcsErrors, MalformedJsonIsInvalidJson) {
+TEST_F(HcsErrors, MalformedJsonIsInvalidJson)
+{
     CallOutcome outcome = createWith(R"({"SchemaVersion": {"Major": 2, )");
     EXPECT_EQ(outcome.hr, HCS_E_INVALID_JSON) << describe(outcome.hr) << " " << outcome.document;
     EXPECT_FALSE(hcsctl::errorMessageOf(outcome.document).empty()) << outcome.document;
 }
 
-TEST_F(HcsErrors, WrongTypeNamesTheField) {
+TEST_F(HcsErrors, WrongTypeNamesTheField)
+{
     expectInvalidJsonNaming(R"({"SchemaVersion":{"Major":2,"Minor":1},"VirtualMachine":{"Chipset":{"Uefi":{}},
         "ComputeTopology":{"Memory":{"SizeInMB":"lots"},"Processor":{"Count":1}}}})",
                             "SizeInMB");
@@ -54,12 +59,12 @@ TEST_F(HcsErrors, WrongTypeNamesTheField) {
                             "ShouldTerminateOnLastHandleClosed");
 }
 
-TEST_F(HcsErrors, NullArguments) {
+TEST_F(HcsErrors, NullArguments)
+{
     HCS_OPERATION operation = HcsCreateOperation(nullptr, nullptr);
     ASSERT_NE(operation, nullptr);
     HCS_SYSTEM system = nullptr;
-    EXPECT_EQ(HcsCreateComputeSystem(nullptr, wide(c_EmptyUefiVm).c_str(), operation, nullptr, &system),
-              E_INVALIDARG);
+    EXPECT_EQ(HcsCreateComputeSystem(nullptr, wide(c_EmptyUefiVm).c_str(), operation, nullptr, &system), E_INVALIDARG);
     EXPECT_EQ(HcsCreateComputeSystem(L"x", nullptr, operation, nullptr, &system), E_INVALIDARG);
     EXPECT_EQ(HcsCreateComputeSystem(L"x", wide(c_EmptyUefiVm).c_str(), nullptr, nullptr, &system), E_INVALIDARG);
     EXPECT_EQ(HcsCreateComputeSystem(L"x", wide(c_EmptyUefiVm).c_str(), operation, nullptr, nullptr), E_POINTER);
@@ -68,8 +73,7 @@ TEST_F(HcsErrors, NullArguments) {
     EXPECT_EQ(HcsStartComputeSystem(nullptr, operation, nullptr), E_INVALIDARG);
     EXPECT_EQ(HcsGetComputeSystemProperties(nullptr, operation, nullptr), E_INVALIDARG);
     EXPECT_EQ(HcsWaitForComputeSystemExit(nullptr, 0, nullptr), E_INVALIDARG);
-    EXPECT_EQ(HcsSetComputeSystemCallback(nullptr, HcsEventOptionNone, nullptr, EventRecorder::callback),
-              E_INVALIDARG);
+    EXPECT_EQ(HcsSetComputeSystemCallback(nullptr, HcsEventOptionNone, nullptr, EventRecorder::callback), E_INVALIDARG);
     EXPECT_EQ(HcsWaitForOperationResult(nullptr, 0, nullptr), E_INVALIDARG);
     EXPECT_EQ(HcsGetOperationResult(nullptr, nullptr), E_INVALIDARG);
     EXPECT_EQ(HcsGetOperationType(nullptr), HcsOperationTypeNone);
@@ -82,7 +86,8 @@ TEST_F(HcsErrors, NullArguments) {
     HcsCloseOperation(operation);
 }
 
-TEST_F(HcsErrors, ClosedAndGarbageHandles) {
+TEST_F(HcsErrors, ClosedAndGarbageHandles)
+{
     SystemHandle created;
     CallOutcome outcome = createSystem(testSystemId(), c_EmptyUefiVm, created);
     ASSERT_EQ(outcome.hr, S_OK) << describe(outcome.hr) << " " << outcome.document;
@@ -121,7 +126,8 @@ TEST_F(HcsErrors, ClosedAndGarbageHandles) {
     HcsCloseOperation(operation);
 }
 
-TEST_F(HcsErrors, UnknownAndDuplicateIds) {
+TEST_F(HcsErrors, UnknownAndDuplicateIds)
+{
     SystemHandle system;
     EXPECT_EQ(HcsOpenComputeSystem(L"no-such-system", GENERIC_ALL, system.put()), HCS_E_SYSTEM_NOT_FOUND);
     EXPECT_EQ(system.get(), nullptr);
@@ -140,7 +146,8 @@ TEST_F(HcsErrors, UnknownAndDuplicateIds) {
     EXPECT_EQ(json::parse(listed.document, nullptr, false), json::array()) << listed.document;
 }
 
-TEST_F(HcsErrors, InvalidUtf8QueryIsRejected) {
+TEST_F(HcsErrors, InvalidUtf8QueryIsRejected)
+{
     // A lone surrogate cannot become UTF-8: the call is rejected, nothing reaches hcsd.
     const wchar_t badQuery[] = {L'{', static_cast<wchar_t>(0xD800), L'}', 0};
     HCS_OPERATION operation = HcsCreateOperation(nullptr, nullptr);

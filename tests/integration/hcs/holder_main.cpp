@@ -13,7 +13,8 @@
 #include "base/strings.h"
 #include "hcs_session.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv)
+{
     if (argc != 3) {
         std::fprintf(stderr, "usage: hcs_it_holder ID CONFIG_FILE\n");
         return 2;

@@ -6,8 +6,8 @@
 #include <iostream>
 #include <thread>
 
-#include "support/hcs_test_support.h"
 #include "support/console_reader.h"
+#include "support/hcs_test_support.h"
 #include "support/qemu_processes.h"
 
 namespace hcs_test {
@@ -19,7 +19,8 @@ using nlohmann::json;
 // A started test guest with an event callback (HcsEventOptionNone) registered before Start.
 class RunningGuest : public testing::Test {
 protected:
-    void startGuest(const std::string& initrd) {
+    void startGuest(const std::string& initrd)
+    {
         // The previous test's VM is gone (its handle was closed, it had ShouldTerminateOnLastHandleClosed),
         // so the only QEMU of ours is the one this test starts.
         ASSERT_TRUE(waitForNoQemuMentioning(hcsd().root(), 20s)) << "a previous test's QEMU is still running";
@@ -33,21 +34,24 @@ protected:
         ASSERT_EQ(started.hr, S_OK) << describe(started.hr) << " " << started.document;
     }
 
-    void TearDown() override {
+    void TearDown() override
+    {
         if (HasFailure()) {
             std::cerr << "hcsd log:\n" << hcsd().log() << "\nconsole:\n" << console_.text() << std::endl;
         }
     }
 
     // The QEMU process of the running guest.
-    pid_t qemuPid() {
+    pid_t qemuPid()
+    {
         auto pids = qemuProcessesMentioning(hcsd().root());
         EXPECT_EQ(pids.size(), 1u) << "expected exactly the QEMU of this test";
         return pids.empty() ? -1 : pids.front();
     }
 
     // The SystemExited event's SystemExitStatus, and the same document from HcsWaitForComputeSystemExit.
-    json expectExit(std::chrono::milliseconds timeout) {
+    json expectExit(std::chrono::milliseconds timeout)
+    {
         auto exited = events_.waitFor(HcsEventSystemExited, timeout);
         EXPECT_TRUE(exited.has_value()) << "no SystemExited event within " << timeout.count() << " ms";
         if (!exited) {
@@ -71,7 +75,8 @@ protected:
     SystemHandle system_;
 };
 
-TEST_F(RunningGuest, GuestPowerOffIsGracefulExit) {
+TEST_F(RunningGuest, GuestPowerOffIsGracefulExit)
+{
     startGuest(TestGuest::locate().initrdPoweroff);
     json status = expectExit(60s);
     EXPECT_NE(console_.text().find("HCS-TEST-GUEST: poweroff"), std::string::npos) << console_.text();
@@ -81,7 +86,8 @@ TEST_F(RunningGuest, GuestPowerOffIsGracefulExit) {
     EXPECT_TRUE(waitForNoQemuMentioning(hcsd().root(), 10s));
 }
 
-TEST_F(RunningGuest, TerminateIsForcedExit) {
+TEST_F(RunningGuest, TerminateIsForcedExit)
+{
     startGuest(TestGuest::locate().initrdIdle);
     pid_t qemu = qemuPid();
     CallOutcome terminated = terminate(system_.get());
@@ -94,7 +100,8 @@ TEST_F(RunningGuest, TerminateIsForcedExit) {
     EXPECT_EQ(again.hr, HCS_E_SYSTEM_ALREADY_STOPPED) << describe(again.hr) << " " << again.document;
 }
 
-TEST_F(RunningGuest, KilledQemuIsUnexpectedExit) {
+TEST_F(RunningGuest, KilledQemuIsUnexpectedExit)
+{
     startGuest(TestGuest::locate().initrdIdle);
     pid_t qemu = qemuPid();
     ASSERT_GT(qemu, 0);
@@ -105,7 +112,8 @@ TEST_F(RunningGuest, KilledQemuIsUnexpectedExit) {
     EXPECT_EQ(properties(system_.get()).value("State", ""), "Stopped");
 }
 
-TEST_F(RunningGuest, ShutdownOfIdleGuestIsGracefulExit) {
+TEST_F(RunningGuest, ShutdownOfIdleGuestIsGracefulExit)
+{
     startGuest(TestGuest::locate().initrdIdle);
     // The guest hears the ACPI power button only once its button driver is loaded; it says so.
     ASSERT_TRUE(console_.waitFor("HCS-TEST-GUEST: idle", 60s)) << "console:\n" << console_.text();
@@ -117,7 +125,8 @@ TEST_F(RunningGuest, ShutdownOfIdleGuestIsGracefulExit) {
     EXPECT_TRUE(waitForNoQemuMentioning(hcsd().root(), 10s));
 }
 
-TEST_F(RunningGuest, PauseAndResumeShowInState) {
+TEST_F(RunningGuest, PauseAndResumeShowInState)
+{
     startGuest(TestGuest::locate().initrdIdle);
     EXPECT_EQ(properties(system_.get()).value("State", ""), "Running");
     CallOutcome paused = pause(system_.get());
@@ -131,7 +140,8 @@ TEST_F(RunningGuest, PauseAndResumeShowInState) {
 }
 
 // Any number in a JSON object (nested), for "some memory figure is positive".
-bool hasPositiveNumber(const json& value) {
+bool hasPositiveNumber(const json& value)
+{
     if (value.is_number()) {
         return value.get<double>() > 0;
     }
@@ -145,7 +155,8 @@ bool hasPositiveNumber(const json& value) {
     return false;
 }
 
-TEST_F(RunningGuest, StatisticsArePlausible) {
+TEST_F(RunningGuest, StatisticsArePlausible)
+{
     startGuest(TestGuest::locate().initrdIdle);
     const std::string query = R"({"PropertyTypes":["Statistics"]})";
     json first = properties(system_.get(), query);

@@ -7,7 +7,8 @@
 namespace hcs_test {
 namespace {
 
-TEST(SeedSample, AllThreeCompletionPatternsPass) {
+TEST(SeedSample, AllThreeCompletionPatternsPass)
+{
     std::string program = buildDirectory() + "/examples/hcs/seed_completion_patterns";
     ProgramResult run = runProgram({program, "SeedSample"}, std::chrono::minutes(2));
     SCOPED_TRACE("stdout:\n" + run.out + "\nstderr:\n" + run.err);
@@ -21,9 +22,8 @@ TEST(SeedSample, AllThreeCompletionPatternsPass) {
     // Every system of the sample had ShouldTerminateOnLastHandleClosed and the sample has exited:
     // nothing of it may still run.
     EXPECT_TRUE(waitForNoQemuMentioning(hcsd().root(), std::chrono::seconds(20)));
-    CallOutcome listed = runOperation(c_OperationTimeoutMs, [](HCS_OPERATION operation) {
-        return HcsEnumerateComputeSystems(nullptr, operation);
-    });
+    CallOutcome listed = runOperation(
+        c_OperationTimeoutMs, [](HCS_OPERATION operation) { return HcsEnumerateComputeSystems(nullptr, operation); });
     ASSERT_EQ(listed.hr, S_OK) << describe(listed.hr) << " " << listed.document;
     auto systems = nlohmann::json::parse(listed.document, nullptr, false);
     ASSERT_TRUE(systems.is_array()) << listed.document;

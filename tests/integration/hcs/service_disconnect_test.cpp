@@ -12,7 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(ServiceDisconnect, EveryHandleHearsItWhenHcsdIsKilled) {
+TEST(ServiceDisconnect, EveryHandleHearsItWhenHcsdIsKilled)
+{
     constexpr int c_Handles = 3;
     // Two systems, one of them open twice: three handles, three callbacks.
     std::vector<std::unique_ptr<EventRecorder>> recorders;

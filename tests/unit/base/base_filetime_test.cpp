@@ -90,3 +90,15 @@ TEST(Filetime, NowIsCurrent)
 }
 
 }  // namespace
+
+TEST(Filetime, ExtremeValuesSaturateInsteadOfOverflowing)
+{
+    timespec far{};
+    far.tv_sec = static_cast<time_t>(INT64_MAX / 2);
+    EXPECT_EQ(hc::filetimeFromTimespec(far), INT64_MAX);
+    far.tv_sec = static_cast<time_t>(INT64_MIN / 2);
+    EXPECT_EQ(hc::filetimeFromTimespec(far), INT64_MIN);
+    timespec back = hc::timespecFromFiletime(INT64_MIN);
+    EXPECT_LT(back.tv_sec, 0);
+    EXPECT_GE(back.tv_nsec, 0);
+}

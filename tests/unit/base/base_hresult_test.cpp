@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <climits>
 
 namespace {
 
@@ -126,3 +127,12 @@ TEST(HresultName, NamesAndHex)
 }
 
 }  // namespace
+
+TEST(HresultMacros, IsErrorOnNegativeHresults)
+{
+    EXPECT_TRUE(IS_ERROR(E_FAIL));
+    EXPECT_TRUE(IS_ERROR(HCS_E_INVALID_STATE));
+    EXPECT_FALSE(IS_ERROR(S_OK));
+    EXPECT_FALSE(IS_ERROR(S_FALSE));
+    EXPECT_NE(hc::hresultFromErrno(INT_MIN), S_OK);
+}

@@ -195,3 +195,21 @@ TEST(Utf8Lossy, ReplacesInvalidCharacters)
 }
 
 }  // namespace
+
+TEST(AllocWide, RejectsEmbeddedNulInsteadOfTruncating)
+{
+    using namespace std::string_view_literals;
+    EXPECT_EQ(hc::allocWideFromUtf8("a\0b"sv), nullptr);
+    PWSTR ok = hc::allocWideFromUtf8("ab");
+    ASSERT_NE(ok, nullptr);
+    EXPECT_STREQ(ok, L"ab");
+    LocalFree(ok);
+}
+
+TEST(Utf8, ErrorMessageNamesTheCharacterInHex)
+{
+    std::wstring bad(1, static_cast<wchar_t>(0xD800));
+    auto r = hc::toUtf8(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("U+D800"), std::string::npos) << r.error().message;
+}

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -80,7 +81,8 @@ private:
             }
             auto lines = script_(request);
             if (!lines) break;
-            for (const auto& line : *lines) (void)writeAll(fd, line + "\n");
+            for (const auto& line : *lines)
+                (void)writeAll(fd, line + "\n");
         }
         close(fd);
     }
@@ -99,7 +101,8 @@ std::string echo(const json& request)
 
 TEST(ServiceChannel, RepliesReachTheirHandlersOnceFromManyThreads)
 {
-    FakeHcsd fake([](const json& r) { return std::optional<std::vector<std::string>>({echo(r)}); });
+    auto fake =
+        std::make_unique<FakeHcsd>([](const json& r) { return std::optional<std::vector<std::string>>({echo(r)}); });
     auto channel = connectService();
     ASSERT_TRUE(channel.ok()) << channel.error().message;
     constexpr int kThreads = 4, kEach = 200;
@@ -117,36 +120,50 @@ TEST(ServiceChannel, RepliesReachTheirHandlersOnceFromManyThreads)
             }
         });
     }
-    for (auto& th : threads) th.join();
-    for (int i = 0; i < 500 && replies.load() < kThreads * kEach; ++i) std::this_thread::sleep_for(10ms);
+    for (auto& th : threads)
+        th.join();
+    for (int i = 0; i < 500 && replies.load() < kThreads * kEach; ++i)
+        std::this_thread::sleep_for(10ms);
     EXPECT_EQ(replies.load(), kThreads * kEach);
     EXPECT_NE((*channel)->newHandleNumber(), (*channel)->newHandleNumber());
     // Same channel while connected.
     auto again = connectService();
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(again->get(), channel->get());
+    fake.reset();
+    for (int i = 0; i < 500; ++i) {  // the next connectService() must see the disconnect
+        std::promise<HRESULT> probe;
+        (*channel)->send("Echo", "{}", [&](ServiceReply r) { probe.set_value(r.hr); });
+        if (probe.get_future().get() == HCS_E_SERVICE_DISCONNECT) break;
+        std::this_thread::sleep_for(10ms);
+    }
 }
 
 TEST(ServiceChannel, ErrorsEventsAndGarbage)
 {
-    FakeHcsd fake([](const json& r) -> std::optional<std::vector<std::string>> {
+    std::mutex m;
+    std::vector<ServiceEvent> events;
+    std::promise<void> disconnected;
+    auto fake = std::make_unique<FakeHcsd>([](const json& r) -> std::optional<std::vector<std::string>> {
         if (r["method"] == "Fail") {
             return std::vector<std::string>{
                 "this is not json",  // ignored by the client
                 R"({"event":"SystemExited","handle":5,"data":{"ExitType":"GracefulExit"}})",
                 R"({"event":"SomethingNew","handle":5,"data":{}})",  // unknown: ignored
                 json{{"id", r["id"]},
-                     {"error", {{"hr", static_cast<int32_t>(HCS_E_INVALID_STATE)}, {"message", "nope"},
-                                {"document", {{"Error", static_cast<int32_t>(HCS_E_INVALID_STATE)}, {"ErrorMessage", "nope"}}}}}}
+                     {"error",
+                      {{"hr", static_cast<int32_t>(HCS_E_INVALID_STATE)},
+                       {"message", "nope"},
+                       {"document", {{"Error", static_cast<int32_t>(HCS_E_INVALID_STATE)}, {"ErrorMessage", "nope"}}}}}}
                     .dump()};
         }
         return std::vector<std::string>{echo(r)};
     });
     auto channel = connectService();
     ASSERT_TRUE(channel.ok()) << channel.error().message;
-    std::mutex m;
-    std::vector<ServiceEvent> events;
+    // The handler outlives nothing it uses: the test waits for the disconnect before returning.
     (*channel)->setEventHandler([&](const ServiceEvent& e) {
+        if (e.type == HcsEventServiceDisconnect) return disconnected.set_value();
         std::lock_guard lock(m);
         events.push_back(e);
     });
@@ -155,16 +172,20 @@ TEST(ServiceChannel, ErrorsEventsAndGarbage)
     ServiceReply r = failed.get_future().get();
     EXPECT_EQ(r.hr, HCS_E_INVALID_STATE);
     EXPECT_EQ(json::parse(r.document)["ErrorMessage"], "nope");
-    std::lock_guard lock(m);
-    ASSERT_EQ(events.size(), 1u);
-    EXPECT_EQ(events[0].type, HcsEventSystemExited);
-    EXPECT_EQ(events[0].handle, 5u);
-    EXPECT_EQ(json::parse(events[0].data)["ExitType"], "GracefulExit");
+    {
+        std::lock_guard lock(m);
+        ASSERT_EQ(events.size(), 1u);
+        EXPECT_EQ(events[0].type, HcsEventSystemExited);
+        EXPECT_EQ(events[0].handle, 5u);
+        EXPECT_EQ(json::parse(events[0].data)["ExitType"], "GracefulExit");
+    }
 
     // Parameters that are not a JSON object never reach the wire.
     std::promise<ServiceReply> bad;
     (*channel)->send("Echo", "[1,2]", [&](ServiceReply x) { bad.set_value(std::move(x)); });
     EXPECT_EQ(bad.get_future().get().hr, E_INVALIDARG);
+    fake.reset();
+    EXPECT_EQ(disconnected.get_future().wait_for(5s), std::future_status::ready);
 }
 
 TEST(ServiceChannel, DisconnectFailsPendingOnceAndLaterSendsAtOnce)

@@ -17,11 +17,13 @@ extern char** environ;
 
 namespace hcs_test {
 
-ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_), status_(other.status_) {
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_), status_(other.status_)
+{
     other.pid_ = -1;
 }
 
-ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept
+{
     if (this != &other) {
         this->~ChildProcess();
         pid_ = other.pid_;
@@ -31,7 +33,8 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
     return *this;
 }
 
-ChildProcess::~ChildProcess() {
+ChildProcess::~ChildProcess()
+{
     if (pid_ > 0 && !status_) {
         ::kill(pid_, SIGKILL);
         int status = 0;
@@ -39,7 +42,8 @@ ChildProcess::~ChildProcess() {
     }
 }
 
-ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const Options& options) {
+ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const Options& options)
+{
     std::map<std::string, std::string> environment;
     for (char** entry = environ; *entry != nullptr; ++entry) {
         std::string text = *entry;
@@ -94,15 +98,20 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const Opt
     return child;
 }
 
-bool ChildProcess::running() { return !wait(std::chrono::milliseconds(0)); }
+bool ChildProcess::running()
+{
+    return !wait(std::chrono::milliseconds(0));
+}
 
-void ChildProcess::signal(int sig) {
+void ChildProcess::signal(int sig)
+{
     if (pid_ > 0 && !status_) {
         ::kill(pid_, sig);
     }
 }
 
-std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
+std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout)
+{
     if (status_ || pid_ <= 0) {
         return status_;
     }
@@ -125,7 +134,8 @@ std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
     }
 }
 
-std::string readFile(const std::string& path) {
+std::string readFile(const std::string& path)
+{
     std::ifstream in(path, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
@@ -133,7 +143,8 @@ std::string readFile(const std::string& path) {
 }
 
 ProgramResult runProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                         const ChildProcess::Options& options) {
+                         const ChildProcess::Options& options)
+{
     char directory[] = "/tmp/hcs-it-run.XXXXXX";
     if (::mkdtemp(directory) == nullptr) {
         throw std::runtime_error("mkdtemp failed");

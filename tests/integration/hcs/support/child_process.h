@@ -17,8 +17,8 @@ class ChildProcess {
 public:
     struct Options {
         std::vector<std::pair<std::string, std::string>> environment;  // added to (or replacing in) ours
-        std::string stdoutFile;  // empty: inherit
-        std::string stderrFile;  // empty: inherit
+        std::string stdoutFile;                                        // empty: inherit
+        std::string stderrFile;                                        // empty: inherit
     };
 
     ChildProcess() = default;
@@ -28,7 +28,8 @@ public:
     ChildProcess& operator=(ChildProcess&& other) noexcept;
     ~ChildProcess();
 
-    // Starts argv[0] (a path, or a name looked up in PATH) with argv. Throws std::runtime_error when it cannot be started.
+    // Starts argv[0] (a path, or a name looked up in PATH) with argv. Throws std::runtime_error when it cannot be
+    // started.
     static ChildProcess spawn(const std::vector<std::string>& argv, const Options& options);
 
     pid_t pid() const { return pid_; }

@@ -8,7 +8,8 @@
 
 namespace hcs_test {
 
-ConsoleReader::~ConsoleReader() {
+ConsoleReader::~ConsoleReader()
+{
     if (fd_ >= 0) {
         ::shutdown(fd_, SHUT_RDWR);
     }
@@ -20,7 +21,8 @@ ConsoleReader::~ConsoleReader() {
     }
 }
 
-bool ConsoleReader::connect(const std::string& socketPath, std::chrono::milliseconds timeout) {
+bool ConsoleReader::connect(const std::string& socketPath, std::chrono::milliseconds timeout)
+{
     auto deadline = std::chrono::steady_clock::now() + timeout;
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
@@ -42,7 +44,8 @@ bool ConsoleReader::connect(const std::string& socketPath, std::chrono::millisec
     }
 }
 
-void ConsoleReader::readLoop() {
+void ConsoleReader::readLoop()
+{
     char buffer[4096];
     for (;;) {
         ssize_t got = ::read(fd_, buffer, sizeof buffer);
@@ -60,13 +63,15 @@ void ConsoleReader::readLoop() {
     }
 }
 
-bool ConsoleReader::waitFor(const std::string& text, std::chrono::milliseconds timeout) {
+bool ConsoleReader::waitFor(const std::string& text, std::chrono::milliseconds timeout)
+{
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, timeout, [&] { return text_.find(text) != std::string::npos || closed_; }) &&
            text_.find(text) != std::string::npos;
 }
 
-std::string ConsoleReader::text() {
+std::string ConsoleReader::text()
+{
     std::lock_guard lock(mutex_);
     return text_;
 }

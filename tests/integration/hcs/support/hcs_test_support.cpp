@@ -13,7 +13,8 @@ namespace {
 // Starts the private hcsd before the first test of the program and stops it after the last.
 class HcsdEnvironment : public testing::Environment {
 public:
-    void SetUp() override {
+    void SetUp() override
+    {
         try {
             hcsd().start();
         } catch (const std::exception& error) {
@@ -27,12 +28,14 @@ public:
 
 }  // namespace
 
-PrivateHcsd& hcsd() {
+PrivateHcsd& hcsd()
+{
     static PrivateHcsd instance;
     return instance;
 }
 
-std::wstring wide(const std::string& text) {
+std::wstring wide(const std::string& text)
+{
     auto converted = hc::fromUtf8(text);
     if (!converted) {
         throw std::runtime_error("not UTF-8: " + text);
@@ -40,15 +43,20 @@ std::wstring wide(const std::string& text) {
     return *converted;
 }
 
-std::string utf8(PCWSTR text) { return text == nullptr ? std::string() : hc::toUtf8Lossy(text); }
+std::string utf8(PCWSTR text)
+{
+    return text == nullptr ? std::string() : hc::toUtf8Lossy(text);
+}
 
-std::string testSystemId(const std::string& suffix) {
+std::string testSystemId(const std::string& suffix)
+{
     const auto* info = testing::UnitTest::GetInstance()->current_test_info();
     std::string id = std::string(info->test_suite_name()) + "." + info->name();
     return suffix.empty() ? id : id + "-" + suffix;
 }
 
-TestGuest TestGuest::locate() {
+TestGuest TestGuest::locate()
+{
     std::string directory = sourceDirectory() + "/.cache/test-guest";
     TestGuest guest{directory + "/vmlinuz", directory + "/initrd-poweroff.gz", directory + "/initrd-idle.gz"};
     for (const auto& file : {guest.kernel, guest.initrdPoweroff, guest.initrdIdle}) {
@@ -59,7 +67,8 @@ TestGuest TestGuest::locate() {
     return guest;
 }
 
-GuestDocument kernelDirectVm(const std::string& initrd, bool terminateOnLastHandleClosed, int memoryMB) {
+GuestDocument kernelDirectVm(const std::string& initrd, bool terminateOnLastHandleClosed, int memoryMB)
+{
     static int consoles = 0;
     std::string consoleSocket = hcsd().root() + "/com" + std::to_string(++consoles) + ".sock";
     nlohmann::json document = {
@@ -102,7 +111,8 @@ const char* const c_EmptyUefiVm = R"(
     "ShouldTerminateOnLastHandleClosed": true
 })";
 
-CallOutcome createSystem(const std::string& id, const std::string& configuration, SystemHandle& system) {
+CallOutcome createSystem(const std::string& id, const std::string& configuration, SystemHandle& system)
+{
     std::wstring wideId = wide(id);
     std::wstring wideConfiguration = wide(configuration);
     return runOperation(c_OperationTimeoutMs, [&](HCS_OPERATION operation) {
@@ -110,32 +120,38 @@ CallOutcome createSystem(const std::string& id, const std::string& configuration
     });
 }
 
-CallOutcome start(HCS_SYSTEM system) {
+CallOutcome start(HCS_SYSTEM system)
+{
     return runOperation(c_OperationTimeoutMs,
                         [&](HCS_OPERATION operation) { return HcsStartComputeSystem(system, operation, nullptr); });
 }
 
-CallOutcome terminate(HCS_SYSTEM system) {
+CallOutcome terminate(HCS_SYSTEM system)
+{
     return runOperation(c_OperationTimeoutMs,
                         [&](HCS_OPERATION operation) { return HcsTerminateComputeSystem(system, operation, nullptr); });
 }
 
-CallOutcome shutDown(HCS_SYSTEM system) {
+CallOutcome shutDown(HCS_SYSTEM system)
+{
     return runOperation(c_OperationTimeoutMs,
                         [&](HCS_OPERATION operation) { return HcsShutDownComputeSystem(system, operation, nullptr); });
 }
 
-CallOutcome pause(HCS_SYSTEM system) {
+CallOutcome pause(HCS_SYSTEM system)
+{
     return runOperation(c_OperationTimeoutMs,
                         [&](HCS_OPERATION operation) { return HcsPauseComputeSystem(system, operation, nullptr); });
 }
 
-CallOutcome resume(HCS_SYSTEM system) {
+CallOutcome resume(HCS_SYSTEM system)
+{
     return runOperation(c_OperationTimeoutMs,
                         [&](HCS_OPERATION operation) { return HcsResumeComputeSystem(system, operation, nullptr); });
 }
 
-nlohmann::json properties(HCS_SYSTEM system, const std::string& query) {
+nlohmann::json properties(HCS_SYSTEM system, const std::string& query)
+{
     std::wstring wideQuery = wide(query);
     CallOutcome outcome = runOperation(c_OperationTimeoutMs, [&](HCS_OPERATION operation) {
         return HcsGetComputeSystemProperties(system, operation, query.empty() ? nullptr : wideQuery.c_str());
@@ -146,16 +162,21 @@ nlohmann::json properties(HCS_SYSTEM system, const std::string& query) {
     return parsed;
 }
 
-std::string describe(HRESULT hr) { return hcsctl::describeHresult(hr); }
+std::string describe(HRESULT hr)
+{
+    return hcsctl::describeHresult(hr);
+}
 
-void CALLBACK EventRecorder::callback(HCS_EVENT* event, void* context) {
+void CALLBACK EventRecorder::callback(HCS_EVENT* event, void* context)
+{
     auto* recorder = static_cast<EventRecorder*>(context);
     std::lock_guard lock(recorder->mutex_);
     recorder->events_.push_back({event->Type, utf8(event->EventData), event->Operation});
     recorder->changed_.notify_all();
 }
 
-std::optional<EventRecorder::Event> EventRecorder::waitFor(HCS_EVENT_TYPE type, std::chrono::milliseconds timeout) {
+std::optional<EventRecorder::Event> EventRecorder::waitFor(HCS_EVENT_TYPE type, std::chrono::milliseconds timeout)
+{
     std::unique_lock lock(mutex_);
     std::optional<Event> found;
     changed_.wait_for(lock, timeout, [&] {
@@ -170,7 +191,8 @@ std::optional<EventRecorder::Event> EventRecorder::waitFor(HCS_EVENT_TYPE type, 
     return found;
 }
 
-std::vector<EventRecorder::Event> EventRecorder::events() {
+std::vector<EventRecorder::Event> EventRecorder::events()
+{
     std::lock_guard lock(mutex_);
     return events_;
 }

@@ -17,12 +17,14 @@ namespace hcs_test {
 namespace {
 
 // CTest sets the variable; programs run by hand (benchmarks) fall back to the tree they were built in.
-std::string environmentOr(const char* name, const char* builtIn) {
+std::string environmentOr(const char* name, const char* builtIn)
+{
     const char* value = std::getenv(name);
     return value != nullptr && *value != '\0' ? value : builtIn;
 }
 
-bool socketAccepts(const std::string& path) {
+bool socketAccepts(const std::string& path)
+{
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return false;
@@ -37,12 +39,22 @@ bool socketAccepts(const std::string& path) {
 
 }  // namespace
 
-std::string buildDirectory() { return environmentOr("HOSTCOMPUTE_BUILD_DIR", HCS_TEST_BUILD_DIR); }
-std::string sourceDirectory() { return environmentOr("HOSTCOMPUTE_SOURCE_DIR", HCS_TEST_SOURCE_DIR); }
+std::string buildDirectory()
+{
+    return environmentOr("HOSTCOMPUTE_BUILD_DIR", HCS_TEST_BUILD_DIR);
+}
+std::string sourceDirectory()
+{
+    return environmentOr("HOSTCOMPUTE_SOURCE_DIR", HCS_TEST_SOURCE_DIR);
+}
 
-PrivateHcsd::~PrivateHcsd() { stop(); }
+PrivateHcsd::~PrivateHcsd()
+{
+    stop();
+}
 
-void PrivateHcsd::start() {
+void PrivateHcsd::start()
+{
     char directory[] = "/tmp/hcs-it.XXXXXX";
     if (::mkdtemp(directory) == nullptr) {
         throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
@@ -74,13 +86,18 @@ void PrivateHcsd::start() {
     }
 }
 
-void PrivateHcsd::kill(int sig) { process_.signal(sig); }
+void PrivateHcsd::kill(int sig)
+{
+    process_.signal(sig);
+}
 
-std::string PrivateHcsd::log() const {
+std::string PrivateHcsd::log() const
+{
     return readFile(logFile_) + readFile(logFile_ + ".err");
 }
 
-void PrivateHcsd::stop() {
+void PrivateHcsd::stop()
+{
     if (root_.empty()) {
         return;
     }

@@ -8,7 +8,8 @@
 
 namespace hcs_test {
 
-std::vector<pid_t> qemuProcessesMentioning(const std::string& text) {
+std::vector<pid_t> qemuProcessesMentioning(const std::string& text)
+{
     std::vector<pid_t> found;
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
@@ -28,7 +29,8 @@ std::vector<pid_t> qemuProcessesMentioning(const std::string& text) {
     return found;
 }
 
-bool processAlive(pid_t pid) {
+bool processAlive(pid_t pid)
+{
     std::string status = readFile("/proc/" + std::to_string(pid) + "/stat");
     if (status.empty()) {
         return false;
@@ -38,7 +40,8 @@ bool processAlive(pid_t pid) {
     return close != std::string::npos && close + 2 < status.size() && status[close + 2] != 'Z';
 }
 
-bool waitForNoQemuMentioning(const std::string& text, std::chrono::milliseconds timeout) {
+bool waitForNoQemuMentioning(const std::string& text, std::chrono::milliseconds timeout)
+{
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!qemuProcessesMentioning(text).empty()) {
         if (std::chrono::steady_clock::now() > deadline) {
