@@ -75,7 +75,8 @@ HOSTCOMPUTE_API HRESULT PrjStartVirtualizing(PCWSTR virtualizationRootPath, cons
     }
     *namespaceVirtualizationContext = nullptr;
     if (!requiredCallbacksPresent(*callbacks)) return E_INVALIDARG;
-    if (options && options->NotificationMappingsCount > 0 && options->NotificationMappings == nullptr) return E_INVALIDARG;
+    if (options && options->NotificationMappingsCount > 0 && options->NotificationMappings == nullptr)
+        return E_INVALIDARG;
     auto root = canonicalPath(virtualizationRootPath, "virtualizationRootPath");
     if (!root) return fail(root.error(), __func__);
     // Overlap with a running root is checked first: inside one, the marker cannot even be read.
@@ -92,8 +93,8 @@ HOSTCOMPUTE_API HRESULT PrjStartVirtualizing(PCWSTR virtualizationRootPath, cons
         releaseInstance(context);
         return id ? HRESULT_FROM_WIN32(ERROR_REPARSE_TAG_MISMATCH) : fail(id.error(), __func__);
     }
-    auto instance = std::make_unique<VirtualizationInstance>(std::move(store).value(),
-                                                             resolveOptions(*callbacks, instanceContext, options, **id));
+    auto instance = std::make_unique<VirtualizationInstance>(
+        std::move(store).value(), resolveOptions(*callbacks, instanceContext, options, **id));
     instance->setHandle(context);
     auto fuse = ProjectedFuse::mount(*instance, *root, instance->options().poolThreadCount);
     if (!fuse) {
@@ -109,8 +110,8 @@ HOSTCOMPUTE_API void PrjStopVirtualizing(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT na
 {
     auto entry = releaseInstance(namespaceVirtualizationContext);
     if (!entry || !entry->instance) return;  // only one Stop gets the entry
-    entry->instance->stop();  // pending requests fail; no callback after this returns
-    entry->fuse->unmount();  // the objects go with the last call still using them
+    entry->instance->stop();                 // pending requests fail; no callback after this returns
+    entry->fuse->unmount();                  // the objects go with the last call still using them
 }
 
 HOSTCOMPUTE_API HRESULT PrjClearNegativePathCache(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
@@ -121,9 +122,9 @@ HOSTCOMPUTE_API HRESULT PrjClearNegativePathCache(PRJ_NAMESPACE_VIRTUALIZATION_C
     return E_NOTIMPL;
 }
 
-HOSTCOMPUTE_API HRESULT PrjGetVirtualizationInstanceInfo(
-    PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
-    PRJ_VIRTUALIZATION_INSTANCE_INFO* virtualizationInstanceInfo)
+HOSTCOMPUTE_API HRESULT
+PrjGetVirtualizationInstanceInfo(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
+                                 PRJ_VIRTUALIZATION_INSTANCE_INFO* virtualizationInstanceInfo)
 {
     auto entry = findInstance(namespaceVirtualizationContext);
     if (!entry || virtualizationInstanceInfo == nullptr) return E_INVALIDARG;
@@ -246,8 +247,8 @@ HOSTCOMPUTE_API HRESULT PrjCompleteCommand(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT 
 HOSTCOMPUTE_API HRESULT PrjFillDirEntryBuffer(PCWSTR fileName, PRJ_FILE_BASIC_INFO* fileBasicInfo,
                                               PRJ_DIR_ENTRY_BUFFER_HANDLE dirEntryBufferHandle)
 {
-    return DirEntryBuffer::withBuffer(dirEntryBufferHandle,
-                                      [&](DirEntryBuffer& buffer) { return buffer.add(fileName, fileBasicInfo, nullptr); });
+    return DirEntryBuffer::withBuffer(
+        dirEntryBufferHandle, [&](DirEntryBuffer& buffer) { return buffer.add(fileName, fileBasicInfo, nullptr); });
 }
 
 HOSTCOMPUTE_API HRESULT PrjFillDirEntryBuffer2(PRJ_DIR_ENTRY_BUFFER_HANDLE dirEntryBufferHandle, PCWSTR fileName,

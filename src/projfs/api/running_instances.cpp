@@ -24,7 +24,8 @@ Result<std::pair<std::shared_ptr<RunningInstance>, PRJ_NAMESPACE_VIRTUALIZATION_
     std::lock_guard lock(g_mutex);
     for (const auto& [token, running] : g_instances) {
         if (running->rootPath == rootPath) {
-            return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED), "'" + rootPath + "' is already being virtualized");
+            return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED),
+                             "'" + rootPath + "' is already being virtualized");
         }
         if (contains(running->rootPath, rootPath) || contains(rootPath, running->rootPath)) {
             return makeError(HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_INVALID_OPERATION),

@@ -65,10 +65,12 @@ size_t CommandTable::cancelAll(HRESULT reason)
     std::vector<std::shared_ptr<PendingCommand>> all;
     {
         std::lock_guard lock(mutex_);
-        for (auto& [id, command] : commands_) all.push_back(command);
+        for (auto& [id, command] : commands_)
+            all.push_back(command);
     }
     size_t cancelled = 0;
-    for (auto& command : all) cancelled += command->cancel(reason) ? 1 : 0;
+    for (auto& command : all)
+        cancelled += command->cancel(reason) ? 1 : 0;
     return cancelled;
 }
 

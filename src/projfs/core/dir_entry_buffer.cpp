@@ -2,6 +2,7 @@
 
 #include "base/strings.h"
 
+#include <cstring>
 #include <mutex>
 #include <unordered_set>
 
@@ -20,6 +21,14 @@ std::unordered_set<const void*>& registry()
 }
 
 }  // namespace
+
+bool isSymlinkInfo(const PRJ_EXTENDED_INFO& info)
+{
+    // Read as an integer: a caller's out-of-range enum value must not be undefined behaviour here.
+    uint32_t type = 0;
+    std::memcpy(&type, &info.InfoType, sizeof(type));
+    return type == PRJ_EXT_INFO_TYPE_SYMLINK;
+}
 
 size_t DirEntryBuffer::encodedSize(size_t utf8NameLength)
 {
@@ -64,7 +73,7 @@ HRESULT DirEntryBuffer::add(PCWSTR fileName, const PRJ_FILE_BASIC_INFO* info, co
     entry.name = fileName;
     if (info != nullptr) entry.info = *info;
     if (extended != nullptr) {
-        if (extended->InfoType != PRJ_EXT_INFO_TYPE_SYMLINK || extended->Symlink.TargetName == nullptr) return E_INVALIDARG;
+        if (!isSymlinkInfo(*extended) || extended->Symlink.TargetName == nullptr) return E_INVALIDARG;
         entry.symlinkTarget = extended->Symlink.TargetName;
     }
     size_t size = encodedSize(utf8->size());

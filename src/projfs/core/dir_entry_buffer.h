@@ -19,6 +19,9 @@ struct ProviderDirEntry {
     std::optional<std::wstring> symlinkTarget;
 };
 
+// True when `info` describes a symbolic link (checked without trusting the enum value).
+bool isSymlinkInfo(const PRJ_EXTENDED_INFO& info);
+
 class DirEntryBuffer {
 public:
     explicit DirEntryBuffer(size_t capacityBytes);

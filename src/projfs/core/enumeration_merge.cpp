@@ -47,7 +47,8 @@ void EnumerationMerge::emitDisk(const SortedDiskEntry& disk, std::vector<MergedE
 
 void EnumerationMerge::addProviderEntry(const ProviderDirEntry& entry, std::vector<MergedEntry>& out)
 {
-    while (diskCursor_ < disk_.size() && Less{}(disk_[diskCursor_].key, entry.name)) emitDisk(disk_[diskCursor_++], out);
+    while (diskCursor_ < disk_.size() && Less{}(disk_[diskCursor_].key, entry.name))
+        emitDisk(disk_[diskCursor_++], out);
     if (tombstones_.count(entry.name) != 0 || diskNames_.count(entry.name) != 0 || emitted_.count(entry.name) != 0) {
         return;  // hidden, shadowed by the local item (listed in its own place), or a duplicate
     }
@@ -63,7 +64,8 @@ void EnumerationMerge::addProviderEntry(const ProviderDirEntry& entry, std::vect
 
 void EnumerationMerge::finish(std::vector<MergedEntry>& out)
 {
-    while (diskCursor_ < disk_.size()) emitDisk(disk_[diskCursor_++], out);
+    while (diskCursor_ < disk_.size())
+        emitDisk(disk_[diskCursor_++], out);
 }
 
 }  // namespace hc::projfs

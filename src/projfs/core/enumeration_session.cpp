@@ -73,7 +73,8 @@ bool EnumerationSession::enoughForReply() const
 {
     if (complete_) return true;
     size_t bytes = 0;
-    for (size_t i = offset_; i < entries_.size(); ++i) bytes += DirEntryBuffer::encodedSize(entries_[i].name.size());
+    for (size_t i = offset_; i < entries_.size(); ++i)
+        bytes += DirEntryBuffer::encodedSize(entries_[i].name.size());
     return bytes >= budget_;
 }
 
@@ -141,7 +142,8 @@ void EnumerationSession::onBatch(HRESULT hr, std::vector<ProviderDirEntry> batch
         merge_.finish(produced);
         complete_ = true;
     } else {
-        for (const auto& entry : batch) merge_.addProviderEntry(entry, produced);
+        for (const auto& entry : batch)
+            merge_.addProviderEntry(entry, produced);
     }
     append(std::move(produced));
     if (enoughForReply()) return finishFetch(S_OK);
@@ -168,7 +170,9 @@ void EnumerationSession::close()
     RequestContext ctx;
     instance_.invoke(
         ctx, invocation,
-        [&callbacks, id](const PRJ_CALLBACK_DATA& data) { return callbacks.EndDirectoryEnumerationCallback(&data, &id); },
+        [&callbacks, id](const PRJ_CALLBACK_DATA& data) {
+            return callbacks.EndDirectoryEnumerationCallback(&data, &id);
+        },
         [](HRESULT) {}, /*hookInterrupt=*/false);
 }
 

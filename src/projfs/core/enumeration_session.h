@@ -32,7 +32,8 @@ public:
     ~EnumerationSession();
 
     // Produces entries until those from `offset` fill `budgetBytes` (one readdir reply) or the
-    // directory is complete, asking the provider for at most kProviderBatchBytes per Get. done(hr) once; then read entries()/complete().
+    // directory is complete, asking the provider for at most kProviderBatchBytes per Get. done(hr) once; then read
+    // entries()/complete().
     void fetch(const RequestContext& ctx, size_t offset, size_t budgetBytes, std::function<void(HRESULT)> done);
     const std::vector<MergedEntry>& entries() const { return entries_; }
     bool complete() const { return complete_; }

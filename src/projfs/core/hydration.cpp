@@ -178,7 +178,8 @@ void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr
         std::lock_guard lock(stream->mutex);
         waiters.swap(stream->waiters);
     }
-    for (auto& [id, done] : waiters) done(hr);
+    for (auto& [id, done] : waiters)
+        done(hr);
 }
 
 HRESULT Hydrator::writeFileData(const GUID& streamId, const void* buffer, uint64_t offset, uint32_t length)

@@ -7,10 +7,14 @@ namespace hc::projfs {
 const char* commandStateName(CommandState state)
 {
     switch (state) {
-    case CommandState::Running: return "Running";
-    case CommandState::Pending: return "Pending";
-    case CommandState::Completed: return "Completed";
-    case CommandState::Cancelled: return "Cancelled";
+        case CommandState::Running:
+            return "Running";
+        case CommandState::Pending:
+            return "Pending";
+        case CommandState::Completed:
+            return "Completed";
+        case CommandState::Cancelled:
+            return "Cancelled";
     }
     return "?";
 }

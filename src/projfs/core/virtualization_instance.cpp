@@ -4,6 +4,7 @@
 #include "base/hresult.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "projfs/core/dir_entry_buffer.h"
 #include "projfs/core/enumeration_session.h"
 #include "projfs/core/hydration.h"
 #include "projfs/store/rel_path.h"
@@ -109,7 +110,8 @@ void VirtualizationInstance::resolveChild(const RequestContext& ctx, const std::
     invocation.filePathName = providerPathFromRel(rel);
     const PRJ_CALLBACKS& callbacks = options_.callbacks;
     invoke(
-        ctx, invocation, [&callbacks](const PRJ_CALLBACK_DATA& data) { return callbacks.GetPlaceholderInfoCallback(&data); },
+        ctx, invocation,
+        [&callbacks](const PRJ_CALLBACK_DATA& data) { return callbacks.GetPlaceholderInfoCallback(&data); },
         [this, dirRel, name, done = std::move(done)](HRESULT hr) {
             if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)) {
                 return done(std::optional<std::string>());
@@ -157,7 +159,8 @@ Status VirtualizationInstance::removeItem(const std::string& rel, bool isDirecto
 {
     auto record = store_->readRecord(rel);
     if (!record) return record.error();
-    if (record->state == ItemState::Tombstone) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
+    if (record->state == ItemState::Tombstone)
+        return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
     bool projected = record->projected || record->state != ItemState::Full;
     if (isDirectory) {
         if (auto s = store_->clearTombstonesIn(rel); !s) return s;
@@ -167,7 +170,8 @@ Status VirtualizationInstance::removeItem(const std::string& rel, bool isDirecto
         return projected ? store_->makeTombstone(rel) : Status();
     }
     if (projected) return store_->makeTombstone(rel);  // replaces the file atomically
-    if (::unlinkat(store_->rootFd(), rel.c_str(), 0) != 0) return makeError(hresultFromErrno(errno), "unlink '" + rel + "'");
+    if (::unlinkat(store_->rootFd(), rel.c_str(), 0) != 0)
+        return makeError(hresultFromErrno(errno), "unlink '" + rel + "'");
     return {};
 }
 
@@ -175,7 +179,8 @@ Status VirtualizationInstance::renameItem(const std::string& fromRel, const std:
 {
     auto record = store_->readRecord(fromRel);
     if (!record) return record.error();
-    if (record->state == ItemState::Tombstone) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
+    if (record->state == ItemState::Tombstone)
+        return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
     if (record->isDirectory && record->state == ItemState::Placeholder) {
         // Its virtual children are known to the provider by this path only.
         return makeError(HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE), "directory placeholders cannot be renamed");
@@ -201,7 +206,7 @@ HRESULT VirtualizationInstance::writePlaceholderInfo(PCWSTR destinationFileName,
     if (destinationFileName == nullptr || info == nullptr) return E_INVALIDARG;
     if (size < sizeof(PRJ_PLACEHOLDER_INFO)) return HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
     if (extended != nullptr) {
-        if (extended->InfoType != PRJ_EXT_INFO_TYPE_SYMLINK) return E_INVALIDARG;
+        if (!isSymlinkInfo(*extended)) return E_INVALIDARG;
         return HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED);  // symbolic link placeholders: not yet
     }
     auto rel = relFromProviderPath(destinationFileName, "destinationFileName");

@@ -125,7 +125,8 @@ void opInit(void* userdata, fuse_conn_info* conn)
     if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // every write must reach the store (state changes)
     conn->max_background = 64;
-    HC_LOG(Debug, "projfs", "FUSE init: capable " + std::to_string(conn->capable) + " want " + std::to_string(conn->want));
+    HC_LOG(Debug, "projfs",
+           "FUSE init: capable " + std::to_string(conn->capable) + " want " + std::to_string(conn->want));
 }
 
 void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name)
@@ -135,16 +136,17 @@ void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name)
     if (!parentRel) return (void)fuse_reply_err(req, ENOENT);
     if (!isValidComponent(name)) return (void)fuse_reply_err(req, ENOENT);
     auto r = beginAsync(req);
-    s.instance.resolveChild(r.ctx, *parentRel, name, [&s, r, parent, parentRel](Result<std::optional<std::string>> found) {
-        if (!found) {
-            fuse_reply_err(r.req, errnoOf(found.hr()));
-        } else if (!found->has_value()) {
-            fuse_reply_err(r.req, ENOENT);
-        } else {
-            replyEntry(r.req, parent, **found, joinRel(*parentRel, **found));
-        }
-        finishAsync(s, r);
-    });
+    s.instance.resolveChild(r.ctx, *parentRel, name,
+                            [&s, r, parent, parentRel](Result<std::optional<std::string>> found) {
+                                if (!found) {
+                                    fuse_reply_err(r.req, errnoOf(found.hr()));
+                                } else if (!found->has_value()) {
+                                    fuse_reply_err(r.req, ENOENT);
+                                } else {
+                                    replyEntry(r.req, parent, **found, joinRel(*parentRel, **found));
+                                }
+                                finishAsync(s, r);
+                            });
 }
 
 void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -155,7 +157,8 @@ void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 
 void opForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets)
 {
-    for (size_t i = 0; i < count; ++i) stateOf(req).inodes.forget(forgets[i].ino, forgets[i].nlookup);
+    for (size_t i = 0; i < count; ++i)
+        stateOf(req).inodes.forget(forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
 }
 
@@ -188,15 +191,15 @@ int applyMetadata(State& s, const std::string& rel, const struct stat* attr, int
     if (toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
         timespec times[2];
         times[0] = (toSet & FUSE_SET_ATTR_ATIME_NOW) ? timespec{0, UTIME_NOW}
-                   : (toSet & FUSE_SET_ATTR_ATIME)  ? attr->st_atim
-                                                    : timespec{0, UTIME_OMIT};
+                   : (toSet & FUSE_SET_ATTR_ATIME)   ? attr->st_atim
+                                                     : timespec{0, UTIME_OMIT};
         times[1] = (toSet & FUSE_SET_ATTR_MTIME_NOW) ? timespec{0, UTIME_NOW}
-                   : (toSet & FUSE_SET_ATTR_MTIME)  ? attr->st_mtim
-                                                    : timespec{0, UTIME_OMIT};
+                   : (toSet & FUSE_SET_ATTR_MTIME)   ? attr->st_mtim
+                                                     : timespec{0, UTIME_OMIT};
         if (::utimensat(root, path, times, AT_SYMLINK_NOFOLLOW) != 0) return errno;
     }
-    if (toSet & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME |
-                 FUSE_SET_ATTR_MTIME)) {
+    if (toSet &
+        (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
         auto record = s.store.readRecord(rel);
         if (record.ok() && record->state != ItemState::Full && record->state != ItemState::Tombstone) {
             (void)s.store.setDirty(rel);
@@ -423,7 +426,8 @@ void replyDirectory(fuse_req_t req, EnumerationSession& session, size_t size, si
         struct stat st {};
         st.st_mode = entry.isDirectory ? S_IFDIR : S_IFREG;
         // Virtual entries have no inode yet; any non-zero number keeps readdir() from skipping them.
-        st.st_ino = entry.onDisk ? s.inodes.fuseInode(entry.inode) : (std::hash<std::string>{}(entry.name) | (1ull << 63));
+        st.st_ino =
+            entry.onDisk ? s.inodes.fuseInode(entry.inode) : (std::hash<std::string>{}(entry.name) | (1ull << 63));
         off_t next = static_cast<off_t>(i + 1);
         if (!plus) {
             size_t need = fuse_add_direntry(req, nullptr, 0, entry.name.c_str(), nullptr, 0);
@@ -531,7 +535,8 @@ void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags)
 {
     if (std::strncmp(name, kXattrPrefix, std::strlen(kXattrPrefix)) == 0) return (void)fuse_reply_err(req, EPERM);
-    withBackingItem(req, ino, [&](int fd) { fuse_reply_err(req, ::fsetxattr(fd, name, value, size, flags) == 0 ? 0 : errno); });
+    withBackingItem(req, ino,
+                    [&](int fd) { fuse_reply_err(req, ::fsetxattr(fd, name, value, size, flags) == 0 ? 0 : errno); });
 }
 
 void opRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name)

@@ -59,6 +59,7 @@ Result<std::unique_ptr<ProjectedFuse>> ProjectedFuse::mount(VirtualizationInstan
     fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
     const fuse_lowlevel_ops& ops = projectedFuseOperations();
     state->session = fuse_session_new(&args, &ops, sizeof(ops), state.get());
+    fuse_opt_free_args(&args);  // fuse_session_new may have copied them
     if (state->session == nullptr) {
         return makeError(HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_UNAVAILABLE), "fuse_session_new failed");
     }

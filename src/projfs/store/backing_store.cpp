@@ -80,7 +80,8 @@ Result<ItemRecord> readRecordWith(Get&& get, bool isDirectory)
     if (!dirty) return dirty.error();
     record.dirty = dirty->has_value();
     PRJ_PLACEHOLDER_VERSION_INFO version{};
-    if (get(kXattrVersion, &version, sizeof(version)) == static_cast<ssize_t>(sizeof(version))) record.version = version;
+    if (get(kXattrVersion, &version, sizeof(version)) == static_cast<ssize_t>(sizeof(version)))
+        record.version = version;
     return record;
 }
 
@@ -106,7 +107,8 @@ Result<ItemRecord> readRecordFromFd(int fd, bool isDirectory)
 Result<ItemRecord> readRecordFromPath(const std::string& path, bool isDirectory)
 {
     return readRecordWith(
-        [&path](const char* n, void* buf, size_t size) { return ::lgetxattr(path.c_str(), n, buf, size); }, isDirectory);
+        [&path](const char* n, void* buf, size_t size) { return ::lgetxattr(path.c_str(), n, buf, size); },
+        isDirectory);
 }
 
 Result<std::unique_ptr<BackingStore>> BackingStore::open(const std::string& rootPath)
@@ -193,7 +195,8 @@ Result<std::vector<DiskEntry>> BackingStore::listDirectory(const std::string& re
             entry.isDirectory = S_ISDIR(st.st_mode);
             if (looksLikeTombstone(st)) {
                 UniqueFd item(::openat(::dirfd(dir), d->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-                auto state = item.valid() ? readXattr(item.get(), kXattrState) : Result<std::optional<std::string>>(std::nullopt);
+                auto state = item.valid() ? readXattr(item.get(), kXattrState)
+                                          : Result<std::optional<std::string>>(std::nullopt);
                 entry.tombstone = state.ok() && state->has_value() && **state == itemStateName(ItemState::Tombstone);
             }
         }
@@ -223,7 +226,8 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
     auto [parentRel, name] = splitRel(rel);
     auto parent = statItem(parentRel);
     if (!parent) return makeError(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), "parent of '" + rel + "' does not exist");
-    if (!S_ISDIR(parent->st_mode)) return makeError(HRESULT_FROM_WIN32(ERROR_DIRECTORY), "parent of '" + rel + "' is not a directory");
+    if (!S_ISDIR(parent->st_mode))
+        return makeError(HRESULT_FROM_WIN32(ERROR_DIRECTORY), "parent of '" + rel + "' is not a directory");
 
     bool replaceTombstone = false;
     if (auto existing = readRecord(rel); existing.ok()) {
@@ -233,7 +237,8 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
             int flags = spec.isDirectory ? O_RDONLY | O_DIRECTORY : O_WRONLY | O_NOFOLLOW | O_NONBLOCK;
             UniqueFd fd(::openat(rootFd(), rel.c_str(), flags | O_CLOEXEC));
             if (!fd.valid()) return errnoError(errno, "open '" + rel + "'");
-            if (!spec.isDirectory && ::ftruncate(fd.get(), spec.size) != 0) return errnoError(errno, "resize placeholder");
+            if (!spec.isDirectory && ::ftruncate(fd.get(), spec.size) != 0)
+                return errnoError(errno, "resize placeholder");
             return applyPlaceholderAttributes(fd.get(), spec);
         } else {
             return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
@@ -318,7 +323,8 @@ Status BackingStore::clearTombstonesIn(const std::string& rel)
     for (const auto& entry : *entries) {
         if (!entry.tombstone) continue;
         std::string child = joinRel(rel, entry.name);
-        if (::unlinkat(rootFd(), child.c_str(), 0) != 0 && errno != ENOENT) return errnoError(errno, "removing tombstone");
+        if (::unlinkat(rootFd(), child.c_str(), 0) != 0 && errno != ENOENT)
+            return errnoError(errno, "removing tombstone");
     }
     return {};
 }

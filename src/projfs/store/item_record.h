@@ -10,8 +10,8 @@
 namespace hc::projfs {
 
 // Extended attribute names (docs/projfs-design.md, "On-disk format"). They travel with the file on rename.
-inline constexpr const char* kXattrRoot = "user.projfs.root";        // root only: instance GUID text
-inline constexpr const char* kXattrState = "user.projfs.state";      // "placeholder" | "hydrated" | "full" | "tombstone"
+inline constexpr const char* kXattrRoot = "user.projfs.root";    // root only: instance GUID text
+inline constexpr const char* kXattrState = "user.projfs.state";  // "placeholder" | "hydrated" | "full" | "tombstone"
 inline constexpr const char* kXattrVersion = "user.projfs.version";  // PRJ_PLACEHOLDER_VERSION_INFO, 256 bytes
 inline constexpr const char* kXattrOrigin = "user.projfs.origin";    // path the provider created it under
 inline constexpr const char* kXattrDirty = "user.projfs.dirty";      // "1": metadata changed locally

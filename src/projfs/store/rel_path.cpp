@@ -61,7 +61,8 @@ std::wstring wideFromDiskName(std::string_view name)
     if (wide) return std::move(wide).value();
     // Not UTF-8 (written by some other program): keep ASCII, show the rest as U+FFFD.
     std::wstring out;
-    for (unsigned char c : name) out.push_back(c < 0x80 ? static_cast<wchar_t>(c) : L'\uFFFD');
+    for (unsigned char c : name)
+        out.push_back(c < 0x80 ? static_cast<wchar_t>(c) : L'\uFFFD');
     return out;
 }
 

@@ -60,7 +60,8 @@ Status markDirectoryPlaceholder(const std::string& targetPath, const PRJ_PLACEHO
     auto record = readRecordFromFd(fd->get(), true);
     if (!record) return record.error();
     if (record->state == ItemState::Placeholder) {
-        return makeError(HRESULT_FROM_WIN32(ERROR_REPARSE_POINT_ENCOUNTERED), "'" + targetPath + "' is already a placeholder");
+        return makeError(HRESULT_FROM_WIN32(ERROR_REPARSE_POINT_ENCOUNTERED),
+                         "'" + targetPath + "' is already a placeholder");
     }
     return writePlaceholderState(fd->get(), versionInfo);
 }

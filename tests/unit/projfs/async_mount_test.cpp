@@ -161,7 +161,8 @@ TEST(ApiArgumentsTest, BadArgumentsAreRejected)
     GUID id{};
     EXPECT_EQ(PrjMarkDirectoryAsPlaceholder(L"/nonexistent/projfs", nullptr, nullptr, &id),
               HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
-    EXPECT_EQ(PrjMarkDirectoryAsPlaceholder(L"/etc/hostname", nullptr, nullptr, &id), HRESULT_FROM_WIN32(ERROR_DIRECTORY));
+    EXPECT_EQ(PrjMarkDirectoryAsPlaceholder(L"/etc/hostname", nullptr, nullptr, &id),
+              HRESULT_FROM_WIN32(ERROR_DIRECTORY));
 }
 
 TEST(ApiArgumentsTest, MarkTwiceIsReparsePointEncountered)

@@ -99,7 +99,8 @@ TEST(CommandTableTest, EnumerationCompletionChecksTheBuffer)
 {
     CommandTable table;
     auto handle = reinterpret_cast<PRJ_DIR_ENTRY_BUFFER_HANDLE>(0x10);
-    auto command = table.create(CommandKind::GetEnumeration, [](HRESULT) {}, handle);
+    auto command = table.create(
+        CommandKind::GetEnumeration, [](HRESULT) {}, handle);
     table.callbackReturned(command, kPending);
     EXPECT_EQ(table.complete(command->id(), S_OK, reinterpret_cast<PRJ_DIR_ENTRY_BUFFER_HANDLE>(0x20)), E_INVALIDARG);
     EXPECT_EQ(table.complete(command->id(), S_OK, handle), S_OK);

@@ -21,16 +21,19 @@ ProviderDirEntry provider(const wchar_t* name, bool dir = false)
 std::vector<std::string> namesOf(const std::vector<MergedEntry>& entries)
 {
     std::vector<std::string> out;
-    for (const auto& e : entries) out.push_back(e.name + (e.onDisk ? "*" : ""));
+    for (const auto& e : entries)
+        out.push_back(e.name + (e.onDisk ? "*" : ""));
     return out;
 }
 
 TEST(EnumerationMergeTest, MergesInCollationOrderLocalWinsTombstonesHide)
 {
     EnumerationMerge merge;
-    merge.reset({{"b.txt", 1, false, false}, {"D", 2, true, false}, {"gone", 3, false, true}, {"zeta", 4, false, false}});
+    merge.reset(
+        {{"b.txt", 1, false, false}, {"D", 2, true, false}, {"gone", 3, false, true}, {"zeta", 4, false, false}});
     std::vector<MergedEntry> out;
-    for (const wchar_t* name : {L"a", L"B.TXT", L"c", L"Gone", L"x"}) merge.addProviderEntry(provider(name), out);
+    for (const wchar_t* name : {L"a", L"B.TXT", L"c", L"Gone", L"x"})
+        merge.addProviderEntry(provider(name), out);
     merge.finish(out);
     EXPECT_EQ(namesOf(out), (std::vector<std::string>{"a", "b.txt*", "c", "D*", "x", "zeta*"}));
 }

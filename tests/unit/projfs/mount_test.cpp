@@ -17,7 +17,8 @@ namespace {
 std::string pattern(size_t size)
 {
     std::string s(size, '\0');
-    for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>('a' + (i * 7) % 26);
+    for (size_t i = 0; i < size; ++i)
+        s[i] = static_cast<char>('a' + (i * 7) % 26);
     return s;
 }
 
@@ -138,10 +139,12 @@ TEST_F(MountTest, RewindRestartsTheScan)
     DIR* dir = ::opendir(root.path().c_str());
     ASSERT_NE(dir, nullptr);
     int first = 0;
-    while (::readdir(dir)) ++first;
+    while (::readdir(dir))
+        ++first;
     ::rewinddir(dir);
     int second = 0;
-    while (::readdir(dir)) ++second;
+    while (::readdir(dir))
+        ++second;
     ::closedir(dir);
     EXPECT_EQ(first, second);
     EXPECT_EQ(provider.restartScans, 1);
@@ -152,7 +155,8 @@ TEST(MountLargeTest, LargeDirectoryTakesSeveralGets)
 {
     TempRoot root;
     TestProvider provider;
-    for (int i = 0; i < 1000; ++i) provider.addFile(L"file" + std::to_wstring(i), "x");
+    for (int i = 0; i < 1000; ++i)
+        provider.addFile(L"file" + std::to_wstring(i), "x");
     ASSERT_EQ(provider.start(root.path()), S_OK);
     auto names = listDirectory(root.path());
     EXPECT_EQ(names.size(), 1000u);
@@ -171,17 +175,17 @@ namespace {
 TEST_F(MountTest, ProviderIoInsideItsRootFromACallbackDoesNotRecurse)
 {
     std::vector<int> results;
-    provider.placeholderHook = [&](const PRJ_CALLBACK_DATA*) {
+    provider.fileDataHook = [&] {
         struct stat st {};
         results.push_back(::stat(at("empty").c_str(), &st));  // virtual, not on disk: served from disk only
         results.push_back(static_cast<int>(listDirectory(root.path()).size()));
     };
-    struct stat st {};
-    ASSERT_EQ(::stat(at("a.txt").c_str(), &st), 0);
-    EXPECT_EQ(provider.placeholderInfo, 1);
+    EXPECT_EQ(readFile(at("a.txt")), "hello\n");
+    EXPECT_EQ(provider.placeholderInfo, 1);  // a.txt only; nothing for the provider's own stat
     ASSERT_EQ(results.size(), 2u);
     EXPECT_EQ(results[0], -1);
-    EXPECT_EQ(results[1], 0);  // listing from inside the callback sees the disk (nothing yet) only
+    EXPECT_EQ(results[1], 1);  // the provider's own listing sees the disk: a.txt only
+    EXPECT_EQ(provider.startEnum, 0);
 }
 
 TEST_F(MountTest, RewrittenPlaceholderIsSeenWithItsNewSize)
@@ -224,7 +228,8 @@ TEST(MountLimitsTest, ConcurrentThreadCountLimitsRunningCallbacks)
 {
     TempRoot root;
     TestProvider provider;
-    for (int i = 0; i < 4; ++i) provider.addFile(L"f" + std::to_wstring(i), std::string(100, 'x'));
+    for (int i = 0; i < 4; ++i)
+        provider.addFile(L"f" + std::to_wstring(i), std::string(100, 'x'));
     std::atomic<int> running{0}, peak{0};
     provider.fileDataHook = [&] {
         int now = ++running;
@@ -244,9 +249,11 @@ TEST(MountLimitsTest, ConcurrentThreadCountLimitsRunningCallbacks)
     }
     std::vector<std::thread> readers;
     for (int i = 0; i < 4; ++i) {
-        readers.emplace_back([&, i] { EXPECT_EQ(readFile(root.path() + "/f" + std::to_string(i)), std::string(100, 'x')); });
+        readers.emplace_back(
+            [&, i] { EXPECT_EQ(readFile(root.path() + "/f" + std::to_string(i)), std::string(100, 'x')); });
     }
-    for (auto& t : readers) t.join();
+    for (auto& t : readers)
+        t.join();
     EXPECT_EQ(provider.fileData, 4);
     EXPECT_EQ(peak, 1);
     provider.stop();

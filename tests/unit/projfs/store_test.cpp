@@ -40,7 +40,8 @@ protected:
     {
         auto entries = store->listDirectory("");
         std::vector<std::string> out;
-        for (auto& e : *entries) out.push_back(e.name + (e.tombstone ? "(T)" : ""));
+        for (auto& e : *entries)
+            out.push_back(e.name + (e.tombstone ? "(T)" : ""));
         std::sort(out.begin(), out.end());
         return out;
     }

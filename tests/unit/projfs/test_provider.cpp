@@ -19,7 +19,8 @@ namespace {
 
 std::wstring upper(std::wstring s)
 {
-    for (auto& c : s) c = static_cast<wchar_t>(std::towupper(c));
+    for (auto& c : s)
+        c = static_cast<wchar_t>(std::towupper(c));
     return s;
 }
 
@@ -66,7 +67,8 @@ std::vector<std::wstring> TestProvider::children(const std::wstring& dir) const
     for (const auto& [key, item] : items_) {
         if (!key.empty() && parentOf(key) == upper(dir)) out.push_back(leafOf(spelling_.at(key)));
     }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return PrjFileNameCompare(a.c_str(), b.c_str()) < 0; });
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return PrjFileNameCompare(a.c_str(), b.c_str()) < 0; });
     return out;
 }
 
@@ -125,7 +127,8 @@ HRESULT TestProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const GUID* id, P
     }
     for (; e.next < e.names.size(); ++e.next) {
         if (search && !PrjFileNameMatch(e.names[e.next].c_str(), search)) continue;
-        std::wstring full = data->FilePathName[0] ? std::wstring(data->FilePathName) + L"\\" + e.names[e.next] : e.names[e.next];
+        std::wstring full =
+            data->FilePathName[0] ? std::wstring(data->FilePathName) + L"\\" + e.names[e.next] : e.names[e.next];
         const TestItem* item = p->find(full);
         PRJ_FILE_BASIC_INFO info{};
         info.IsDirectory = item->isDirectory;

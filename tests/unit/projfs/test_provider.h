@@ -37,10 +37,10 @@ public:
     std::atomic<bool> failFileData{false};     // GetFileData fails after writing half
     std::atomic<bool> pendPlaceholder{false};  // GetPlaceholderInfo returns IO_PENDING
     std::function<void(const PRJ_CALLBACK_DATA*)> placeholderHook;  // runs inside GetPlaceholderInfo
-    std::function<void()> fileDataHook;                              // runs inside GetFileData
+    std::function<void()> fileDataHook;                             // runs inside GetFileData
     std::mutex mutex;
     std::condition_variable changed;
-    std::vector<int32_t> pendingIds;           // commands left pending
+    std::vector<int32_t> pendingIds;  // commands left pending
     std::vector<GUID> pendingStreams;
     std::vector<std::wstring> pendingPaths;
     std::vector<int32_t> cancelledIds;

@@ -25,7 +25,7 @@ ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_), st
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept
 {
     if (this != &other) {
-        this->~ChildProcess();
+        killAndReap();
         pid_ = other.pid_;
         status_ = other.status_;
         other.pid_ = -1;
@@ -35,11 +35,18 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept
 
 ChildProcess::~ChildProcess()
 {
+    killAndReap();
+}
+
+void ChildProcess::killAndReap()
+{
     if (pid_ > 0 && !status_) {
         ::kill(pid_, SIGKILL);
         int status = 0;
         ::waitpid(pid_, &status, 0);
     }
+    pid_ = -1;
+    status_.reset();
 }
 
 ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const Options& options)

@@ -39,6 +39,8 @@ public:
     std::optional<int> wait(std::chrono::milliseconds timeout);
 
 private:
+    void killAndReap();
+
     pid_t pid_ = -1;
     std::optional<int> status_;
 };
