@@ -147,6 +147,17 @@ void FakeChannel::disconnect()
     fireEvent(ServiceEvent{0, HcsEventServiceDisconnect, {}});
 }
 
+void replyFromAnotherThread(std::shared_ptr<FakeChannel> channel, uint64_t requestId, HRESULT hr, std::string document,
+                            std::chrono::milliseconds delay)
+{
+    std::thread([channel = std::move(channel), requestId, hr, document = std::move(document), delay] {
+        std::this_thread::sleep_for(delay);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!channel->reply(requestId, hr, document) && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }).detach();
+}
+
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout)
 {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

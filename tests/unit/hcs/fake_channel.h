@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -60,6 +61,11 @@ private:
     std::map<uint64_t, ReplyHandler> pending_;
     std::vector<uint64_t> cancelled_;
 };
+
+// Replies to `requestId` from a new (detached) thread after `delay`, like the real channel's reader
+// thread; retries until the request is filed (an AutoReply runs before send() files it).
+void replyFromAnotherThread(std::shared_ptr<FakeChannel> channel, uint64_t requestId, HRESULT hr, std::string document,
+                            std::chrono::milliseconds delay);
 
 // Runs `condition` until true or the timeout; for results delivered on the dispatch thread.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -357,10 +357,7 @@ TEST_F(OperationTest, CallbacksMayCallSynchronousFunctions)
     // Replies come from a separate "reader" thread, like the real channel's.
     channel->setAutoReply([this](const FakeChannel::Request& request) -> std::optional<hc::hcs::ServiceReply> {
         if (request.method == "OpenComputeSystem" || request.method == "GetComputeSystemProperties") {
-            std::thread([channel = channel, id = request.id] {
-                std::this_thread::sleep_for(5ms);
-                channel->reply(id, S_OK, "{}");
-            }).detach();
+            replyFromAnotherThread(channel, request.id, S_OK, "{}", 5ms);
         }
         return std::nullopt;
     });

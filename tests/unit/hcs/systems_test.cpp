@@ -137,11 +137,8 @@ TEST_F(SystemTest, OpenIsSynchronous)
     channel->setAutoReply([this](const FakeChannel::Request& request) -> std::optional<hc::hcs::ServiceReply> {
         if (request.method != "OpenComputeSystem") return std::nullopt;
         const bool known = request.params["id"] == "vm";
-        std::thread([channel = channel, id = request.id, known] {
-            std::this_thread::sleep_for(10ms);
-            channel->reply(id, known ? S_OK : HCS_E_SYSTEM_NOT_FOUND,
-                           known ? "" : R"({"Error":-2143878898,"ErrorMessage":"no such system"})");
-        }).detach();
+        replyFromAnotherThread(channel, request.id, known ? S_OK : HCS_E_SYSTEM_NOT_FOUND,
+                               known ? "" : R"({"Error":-2143878898,"ErrorMessage":"no such system"})", 10ms);
         return std::nullopt;
     });
     HCS_SYSTEM system = nullptr;

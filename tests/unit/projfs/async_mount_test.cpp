@@ -130,7 +130,9 @@ TEST_F(AsyncMountTest, PendingPlaceholderInfo)
     ASSERT_TRUE(provider.waitForPending(1));
     ASSERT_EQ(provider.completeFileData(0), S_OK);
     EXPECT_EQ(stat.get(), 5);
-    EXPECT_GT(provider.triggeringPids.at(0), 0u);
+    std::lock_guard lock(provider.mutex);
+    ASSERT_FALSE(provider.triggeringPids.empty());
+    EXPECT_EQ(provider.triggeringPids[0], static_cast<uint32_t>(::getpid()));
 }
 
 TEST_F(AsyncMountTest, StopFailsPendingRequestsAndForgetsTheContext)

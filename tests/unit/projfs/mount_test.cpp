@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 
 namespace hc::projfs::test {
@@ -175,13 +176,18 @@ namespace {
 TEST_F(MountTest, ProviderIoInsideItsRootFromACallbackDoesNotRecurse)
 {
     std::vector<int> results;
-    provider.fileDataHook = [&] {
-        struct stat st {};
-        results.push_back(::stat(at("empty").c_str(), &st));  // virtual, not on disk: served from disk only
-        results.push_back(static_cast<int>(listDirectory(root.path()).size()));
-    };
+    std::mutex resultsMutex;
+    provider.setHook(provider.fileDataHook, std::function<void()>([&] {
+                         struct stat st {};
+                         int statResult =
+                             ::stat(at("empty").c_str(), &st);  // virtual, not on disk: served from disk only
+                         int listed = static_cast<int>(listDirectory(root.path()).size());
+                         std::lock_guard lock(resultsMutex);
+                         results = {statResult, listed};
+                     }));
     EXPECT_EQ(readFile(at("a.txt")), "hello\n");
     EXPECT_EQ(provider.placeholderInfo, 1);  // a.txt only; nothing for the provider's own stat
+    std::lock_guard lock(resultsMutex);
     ASSERT_EQ(results.size(), 2u);
     EXPECT_EQ(results[0], -1);
     EXPECT_EQ(results[1], 1);  // the provider's own listing sees the disk: a.txt only
@@ -231,14 +237,14 @@ TEST(MountLimitsTest, ConcurrentThreadCountLimitsRunningCallbacks)
     for (int i = 0; i < 4; ++i)
         provider.addFile(L"f" + std::to_wstring(i), std::string(100, 'x'));
     std::atomic<int> running{0}, peak{0};
-    provider.fileDataHook = [&] {
-        int now = ++running;
-        int seen = peak;
-        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        --running;
-    };
+    provider.setHook(provider.fileDataHook, std::function<void()>([&] {
+                         int now = ++running;
+                         int seen = peak;
+                         while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+                         }
+                         std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                         --running;
+                     }));
     PRJ_STARTVIRTUALIZING_OPTIONS options{};
     options.ConcurrentThreadCount = 1;
     options.PoolThreadCount = 4;

@@ -138,7 +138,7 @@ HRESULT TestProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const GUID* id, P
     return S_OK;
 }
 
-HRESULT TestProvider::writePlaceholder(const std::wstring& path)
+HRESULT TestProvider::writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path)
 {
     const TestItem* item = find(path);
     if (item == nullptr) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
@@ -146,14 +146,14 @@ HRESULT TestProvider::writePlaceholder(const std::wstring& path)
     info.FileBasicInfo.IsDirectory = item->isDirectory;
     info.FileBasicInfo.FileSize = static_cast<INT64>(item->content.size());
     info.VersionInfo.ContentID[0] = 42;
-    return PrjWritePlaceholderInfo(context_, spelling_.at(upper(path)).c_str(), &info, sizeof(info));
+    return PrjWritePlaceholderInfo(ctx, spelling_.at(upper(path)).c_str(), &info, sizeof(info));
 }
 
 HRESULT TestProvider::onPlaceholderInfo(const PRJ_CALLBACK_DATA* data)
 {
     auto* p = self(data);
     p->placeholderInfo++;
-    if (p->placeholderHook) p->placeholderHook(data);
+    if (auto hook = p->hook(p->placeholderHook)) hook(data);
     {
         std::lock_guard lock(p->mutex);
         p->triggeringPids.push_back(data->TriggeringProcessId);
@@ -166,22 +166,21 @@ HRESULT TestProvider::onPlaceholderInfo(const PRJ_CALLBACK_DATA* data)
         p->changed.notify_all();
         return HRESULT_FROM_WIN32(ERROR_IO_PENDING);
     }
-    return p->writePlaceholder(data->FilePathName);
+    return p->writePlaceholder(data->NamespaceVirtualizationContext, data->FilePathName);
 }
 
-HRESULT TestProvider::writeData(const PRJ_CALLBACK_DATA* data, const std::wstring& path, const GUID& stream)
+HRESULT TestProvider::writeData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path, const GUID& stream)
 {
-    (void)data;
     const TestItem* item = find(path);
     if (item == nullptr) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
     const std::string& content = item->content;
     // Two writes, split at an aligned offset, to exercise split hydration.
     size_t half = content.size() > 8192 ? 4096 : content.size();
-    void* buf = PrjAllocateAlignedBuffer(context_, content.size());
+    void* buf = PrjAllocateAlignedBuffer(ctx, content.size());
     std::copy(content.begin(), content.end(), static_cast<char*>(buf));
-    HRESULT hr = PrjWriteFileData(context_, &stream, buf, 0, static_cast<UINT32>(half));
+    HRESULT hr = PrjWriteFileData(ctx, &stream, buf, 0, static_cast<UINT32>(half));
     if (SUCCEEDED(hr) && half < content.size() && !failFileData) {
-        hr = PrjWriteFileData(context_, &stream, static_cast<char*>(buf) + half, half,
+        hr = PrjWriteFileData(ctx, &stream, static_cast<char*>(buf) + half, half,
                               static_cast<UINT32>(content.size() - half));
     }
     PrjFreeAlignedBuffer(buf);
@@ -193,7 +192,7 @@ HRESULT TestProvider::onFileData(const PRJ_CALLBACK_DATA* data, UINT64, UINT32)
 {
     auto* p = self(data);
     p->fileData++;
-    if (p->fileDataHook) p->fileDataHook();
+    if (auto hook = p->hook(p->fileDataHook)) hook();
     if (p->pendFileData) {
         std::lock_guard lock(p->mutex);
         p->pendingIds.push_back(data->CommandId);
@@ -202,7 +201,7 @@ HRESULT TestProvider::onFileData(const PRJ_CALLBACK_DATA* data, UINT64, UINT32)
         p->changed.notify_all();
         return HRESULT_FROM_WIN32(ERROR_IO_PENDING);
     }
-    return p->writeData(data, data->FilePathName, data->DataStreamId);
+    return p->writeData(data->NamespaceVirtualizationContext, data->FilePathName, data->DataStreamId);
 }
 
 void TestProvider::onCancel(const PRJ_CALLBACK_DATA* data)
@@ -226,7 +225,7 @@ HRESULT TestProvider::completeFileData(size_t index, HRESULT result)
         path = pendingPaths.at(index);
     }
     if (SUCCEEDED(result)) {
-        HRESULT hr = guidIsNull(stream) ? writePlaceholder(path) : writeData(nullptr, path, stream);
+        HRESULT hr = guidIsNull(stream) ? writePlaceholder(context_, path) : writeData(context_, path, stream);
         if (FAILED(hr)) result = hr;
     }
     return PrjCompleteCommand(context_, id, result, nullptr);

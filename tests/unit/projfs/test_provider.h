@@ -36,8 +36,22 @@ public:
     std::atomic<bool> pendFileData{false};     // GetFileData returns IO_PENDING; the test completes it
     std::atomic<bool> failFileData{false};     // GetFileData fails after writing half
     std::atomic<bool> pendPlaceholder{false};  // GetPlaceholderInfo returns IO_PENDING
-    std::function<void(const PRJ_CALLBACK_DATA*)> placeholderHook;  // runs inside GetPlaceholderInfo
-    std::function<void()> fileDataHook;                             // runs inside GetFileData
+    // Hooks run inside the callbacks; set them with setHook (the kernel orders a test's system call before
+    // the callback it causes, but TSan cannot see that, so hooks are exchanged under the mutex).
+    std::function<void(const PRJ_CALLBACK_DATA*)> placeholderHook;
+    std::function<void()> fileDataHook;
+    template <typename F>
+    void setHook(F& slot, F value)
+    {
+        std::lock_guard lock(mutex);
+        slot = std::move(value);
+    }
+    template <typename F>
+    F hook(const F& slot)
+    {
+        std::lock_guard lock(mutex);
+        return slot;
+    }
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<int32_t> pendingIds;  // commands left pending
@@ -58,8 +72,8 @@ private:
     };
     const TestItem* find(const std::wstring& path) const;
     std::vector<std::wstring> children(const std::wstring& dir) const;
-    HRESULT writeData(const PRJ_CALLBACK_DATA* data, const std::wstring& path, const GUID& stream);
-    HRESULT writePlaceholder(const std::wstring& path);
+    HRESULT writeData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path, const GUID& stream);
+    HRESULT writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path);
 
     static HRESULT onStartEnum(const PRJ_CALLBACK_DATA*, const GUID*);
     static HRESULT onEndEnum(const PRJ_CALLBACK_DATA*, const GUID*);
