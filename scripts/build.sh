@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
+. scripts/ccache-env.sh
 if [ ! -f "$dir/build.ninja" ]; then
-  cmake -S . -B "$dir" -G Ninja -DHOSTCOMPUTE_WERROR=ON "$@"
+  cmake -S . -B "$dir" -G Ninja -DHOSTCOMPUTE_WERROR=ON $HC_CMAKE_LAUNCHER "$@"
 fi
 cmake --build "$dir"

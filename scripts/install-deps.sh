@@ -8,7 +8,7 @@ packages=(
   nlohmann-json3-dev libfuse3-dev fuse3 libicu-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 ovmf
-  busybox-static cpio gzip socat
+  busybox-static cpio gzip socat ccache
 )
 
 missing=()

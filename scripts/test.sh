@@ -12,6 +12,7 @@ start=$(date +%s)
 
 scripts/install-deps.sh
 scripts/make-test-guest.sh
+. scripts/ccache-env.sh
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -39,7 +40,7 @@ if [ "${HC_TEST_SKIP_SANITIZERS:-0}" != "1" ]; then
     dir=${dir/build-thread/build-tsan}
     echo "=== unit tests under ${san} sanitizer (${dir}) ==="
     if [ ! -f "$dir/build.ninja" ]; then
-      cmake -S . -B "$dir" -G Ninja -DHOSTCOMPUTE_WERROR=ON -DHOSTCOMPUTE_SANITIZE=$san \
+      cmake -S . -B "$dir" -G Ninja -DHOSTCOMPUTE_WERROR=ON $HC_CMAKE_LAUNCHER -DHOSTCOMPUTE_SANITIZE=$san \
         -DHOSTCOMPUTE_UNIT_TESTS_ONLY=ON -DCMAKE_BUILD_TYPE=Debug
     fi
     cmake --build "$dir" --target hc_unit_tests
