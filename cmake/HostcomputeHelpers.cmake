@@ -20,30 +20,29 @@ function(hc_internal_library name)
   target_link_libraries(${name} PUBLIC Threads::Threads ${ARG_LIBS})
 endfunction()
 
-# hc_unit_test(NAME SOURCES ... [LIBS ...] [TIMEOUT s]): a GoogleTest program labelled "unit".
-# Unit tests also run under AddressSanitizer and ThreadSanitizer (scripts/test.sh).
-function(hc_unit_test name)
+# hc_gtest_program(NAME LABEL DEFAULT_TIMEOUT ...): the shared body of hc_unit_test / hc_integration_test.
+function(hc_gtest_program name label default_timeout)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
   add_test(NAME ${name} COMMAND ${name})
   if(NOT ARG_TIMEOUT)
-    set(ARG_TIMEOUT 300)
+    set(ARG_TIMEOUT ${default_timeout})
   endif()
-  set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT ${ARG_TIMEOUT})
+  set_tests_properties(${name} PROPERTIES LABELS ${label} TIMEOUT ${ARG_TIMEOUT})
+endfunction()
+
+# hc_unit_test(NAME SOURCES ... [LIBS ...] [TIMEOUT s]): a GoogleTest program labelled "unit".
+# Unit tests also run under AddressSanitizer and ThreadSanitizer (scripts/test.sh).
+function(hc_unit_test name)
+  hc_gtest_program(${name} unit 300 ${ARGN})
   add_dependencies(hc_unit_tests ${name})
 endfunction()
 
 # hc_integration_test(NAME SOURCES ... [LIBS ...] [TIMEOUT s]): a GoogleTest program labelled
 # "integration": real FUSE mounts, real QEMU processes, hcsd as a separate process.
 function(hc_integration_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
-  add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
-  add_test(NAME ${name} COMMAND ${name})
-  if(NOT ARG_TIMEOUT)
-    set(ARG_TIMEOUT 600)
-  endif()
-  set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT ${ARG_TIMEOUT}
+  hc_gtest_program(${name} integration 600 ${ARGN})
+  set_tests_properties(${name} PROPERTIES
     ENVIRONMENT "HOSTCOMPUTE_BUILD_DIR=${PROJECT_BINARY_DIR};HOSTCOMPUTE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
