@@ -31,7 +31,7 @@ struct ProjectedFuse::State {
     InodeTable inodes;
     fuse_session* session = nullptr;
     std::string mountPoint;
-    dev_t mountDevice = 0;
+    int abortFd = -1;  // the connection's fusectl abort file, opened at mount (see projected_fuse.cpp)
     bool mounted = false;
     std::thread loop;
     unsigned threads = 1;

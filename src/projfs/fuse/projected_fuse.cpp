@@ -19,21 +19,28 @@
 namespace hc::projfs {
 namespace {
 
-// Ends a connection whose mount is detached but still busy (open files keep the kernel side alive,
-// and the session threads would wait in read() forever). Needs the fusectl file system.
-void abortConnection(dev_t device)
+constexpr const char* kFusectl = "/sys/fs/fuse/connections";
+
+// Opens the abort file of the connection serving `device`, right after we mounted it: at that moment
+// the connection number is certainly ours. The descriptor pins that connection's fusectl inode; once
+// the connection is gone the kernel clears the inode's link to it, so a later write through this
+// descriptor is a no-op — it can never abort a newer connection that reuses the number (writing to
+// /sys/fs/fuse/connections/<n>/abort by path at stop time could, and did, abort someone else's mount).
+int openAbortFile(dev_t device)
 {
-    const char* base = "/sys/fs/fuse/connections";
-    std::string abortPath = std::string(base) + "/" + std::to_string(minor(device)) + "/abort";
-    if (::access(abortPath.c_str(), F_OK) != 0) ::mount("fusectl", base, "fusectl", 0, nullptr);
-    int fd = ::open(abortPath.c_str(), O_WRONLY | O_CLOEXEC);
+    std::string dir = std::string(kFusectl) + "/" + std::to_string(minor(device));
+    if (::access(dir.c_str(), F_OK) != 0) ::mount("fusectl", kFusectl, "fusectl", 0, nullptr);
+    int fd = ::open((dir + "/abort").c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
-        HC_LOG(Warn, "projfs", "cannot abort FUSE connection " + abortPath + ": " + std::strerror(errno));
-        return;
+        HC_LOG(Warn, "projfs", "cannot open " + dir + "/abort (a busy mount cannot be forced down at stop): " +
+                                   std::strerror(errno));
     }
-    (void)!::write(fd, "1", 1);
-    ::close(fd);
+    return fd;
 }
+
+// How long a detached, idle mount gets to end its connection by itself before it is forced down. The
+// kernel ends it as soon as the superblock goes, but on a loaded machine that can take a while.
+constexpr auto kIdleUnmountGrace = std::chrono::seconds(10);
 
 }  // namespace
 
@@ -88,10 +95,23 @@ Result<std::unique_ptr<ProjectedFuse>> ProjectedFuse::mount(VirtualizationInstan
     });
     std::unique_ptr<ProjectedFuse> fuse(new ProjectedFuse(std::move(state)));
     struct stat mounted {};
-    if (::stat(mountPoint.c_str(), &mounted) == 0) fuse->state_->mountDevice = mounted.st_dev;
+    if (::stat(mountPoint.c_str(), &mounted) == 0) {
+        fuse->state_->abortFd = openAbortFile(mounted.st_dev);
+    } else {
+        HC_LOG(Warn, "projfs", "cannot stat the new mount " + mountPoint + ": " + std::strerror(errno));
+    }
     return fuse;
 }
 
+// Stop sequence (the session loop must end before /dev/fuse is closed, so no loop thread ever reads a
+// closed or reused descriptor):
+//   1. fuse_session_exit: the loop threads stop after the request they are reading.
+//   2. detach the mount. As root we try a plain umount first: it succeeds only when nothing uses the
+//      mount, and then the kernel ends the connection itself (the threads' read() fails with ENODEV).
+//      If it is busy (open files, a cwd) we detach it lazily and abort the connection at once through
+//      the abort file opened at mount time: open files would keep it alive forever.
+//   3. join the loop (forcing through the abort file after kIdleUnmountGrace if the kernel is slow).
+//   4. fuse_session_unmount: finds the connection gone (POLLERR), closes /dev/fuse, unmounts nothing.
 void ProjectedFuse::unmount()
 {
     State& s = *state_;
@@ -99,15 +119,33 @@ void ProjectedFuse::unmount()
     s.mounted = false;
     s.instance.setItemChangedListener(nullptr);
     fuse_session_exit(s.session);
-    fuse_session_unmount(s.session);
-    // Without open files the kernel ends the connection itself and the session threads return.
+    bool busy = false;
+    if (::geteuid() == 0) {
+        if (::umount2(s.mountPoint.c_str(), UMOUNT_NOFOLLOW) != 0) {
+            busy = errno == EBUSY;
+            if (::umount2(s.mountPoint.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
+                HC_LOG(Warn, "projfs", "cannot detach " + s.mountPoint + ": " + std::strerror(errno));
+            }
+        }
+    } else {
+        // fusermount3 detaches lazily and closes /dev/fuse; nothing better is possible without privileges.
+        fuse_session_unmount(s.session);
+    }
+    auto forceDown = [&s] {
+        if (s.abortFd >= 0) (void)!::write(s.abortFd, "1", 1);
+    };
+    if (busy) forceDown();
     auto ended = std::async(std::launch::async, [&s] { s.loop.join(); });
-    if (ended.wait_for(std::chrono::milliseconds(500)) != std::future_status::ready) {
-        abortConnection(s.mountDevice);
+    if (ended.wait_for(kIdleUnmountGrace) != std::future_status::ready) {
+        HC_LOG(Warn, "projfs", "FUSE connection of " + s.mountPoint + " did not end; aborting it");
+        forceDown();
         ended.wait();
     }
+    fuse_session_unmount(s.session);  // no-op if already done above
     fuse_session_destroy(s.session);
     s.session = nullptr;
+    if (s.abortFd >= 0) ::close(s.abortFd);
+    s.abortFd = -1;
 }
 
 }  // namespace hc::projfs
