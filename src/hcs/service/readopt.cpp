@@ -100,6 +100,12 @@ void Service::finishAdoption(const SystemPtr& system)
         system->createComplete = true;
         persist(*system);
         HC_LOG(Info, "hcsd", "re-adopted \"" + system->id + "\" in state " + stateName(system->state));
+        // Every handle died with the previous hcsd (its clients saw ServiceDisconnect), so a system that
+        // lives only as long as its handles has outlived them: terminate it rather than leak the VM.
+        if (system->openHandles == 0 && system->config.shouldTerminateOnLastHandleClosed) {
+            HC_LOG(Info, "hcsd", "\"" + system->id + "\" had ShouldTerminateOnLastHandleClosed: terminating it");
+            beginTerminate(system, schema::ExitInitiator::Client);
+        }
         loop_.post([this, system] { finishCall(system); });
     });
 }

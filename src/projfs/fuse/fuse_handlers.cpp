@@ -397,10 +397,6 @@ void opFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi)
     fuse_reply_err(req, rc == 0 ? 0 : errno);
 }
 
-struct OpenDirectory {
-    std::shared_ptr<EnumerationSession> session;
-};
-
 void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     State& s = stateOf(req);
@@ -410,37 +406,50 @@ void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     ctx.tid = static_cast<pid_t>(fuse_req_ctx(req)->pid);
     auto* dir = new OpenDirectory{s.instance.openEnumeration(ctx, *rel)};
     fi->fh = reinterpret_cast<uint64_t>(dir);
-    if (fuse_reply_open(req, fi) != 0) delete dir;
+    {
+        std::lock_guard lock(s.openDirectoriesMutex);
+        s.openDirectories.insert(dir);
+    }
+    if (fuse_reply_open(req, fi) != 0) s.forgetDirectory(dir);
 }
 
-// Encodes entries from `offset` into a reply of at most `size` bytes.
+// Directory offsets as the kernel sees them: "." is at 0 (next 1), ".." at 1 (next 2), and the
+// session's entry i (offset i + 1 in EnumerationSession) at kDotEntries + i (next kDotEntries + i + 1).
+// The dots are not provider entries and never reach the provider or the merge.
+constexpr size_t kDotEntries = 2;
+
+// Encodes entries from the kernel offset `offset` into a reply of at most `size` bytes.
 void replyDirectory(fuse_req_t req, EnumerationSession& session, size_t size, size_t offset, bool plus,
                     fuse_ino_t dirIno)
 {
     State& s = stateOf(req);
     std::vector<char> buf(size);
     size_t used = 0;
+    // Adds one entry; false when the reply is full.
+    auto add = [&](const char* name, const fuse_entry_param& e, off_t next) {
+        size_t need = plus ? fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0)
+                           : fuse_add_direntry(req, nullptr, 0, name, nullptr, 0);
+        if (used + need > size) return false;
+        used += plus ? fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, next)
+                     : fuse_add_direntry(req, buf.data() + used, size - used, name, &e.attr, next);
+        return true;
+    };
+    for (size_t i = offset; i < kDotEntries; ++i) {
+        fuse_entry_param e{};  // the kernel links no dentry for the dots (e.ino 0 in readdirplus)
+        e.attr.st_mode = S_IFDIR;
+        e.attr.st_ino = i == 0 || dirIno == FUSE_ROOT_ID ? dirIno : FUSE_ROOT_ID;  // ".." : any non-zero number
+        if (!add(i == 0 ? "." : "..", e, static_cast<off_t>(i + 1))) return (void)fuse_reply_buf(req, buf.data(), used);
+    }
     const auto& entries = session.entries();
-    for (size_t i = offset; i < entries.size(); ++i) {
+    for (size_t i = offset > kDotEntries ? offset - kDotEntries : 0; i < entries.size(); ++i) {
         const MergedEntry& entry = entries[i];
-        struct stat st {};
-        st.st_mode = entry.isDirectory ? S_IFDIR : S_IFREG;
-        // Virtual entries have no inode yet; any non-zero number keeps readdir() from skipping them.
-        st.st_ino =
-            entry.onDisk ? s.inodes.fuseInode(entry.inode) : (std::hash<std::string>{}(entry.name) | (1ull << 63));
-        off_t next = static_cast<off_t>(i + 1);
-        if (!plus) {
-            size_t need = fuse_add_direntry(req, nullptr, 0, entry.name.c_str(), nullptr, 0);
-            if (used + need > size) break;
-            used += fuse_add_direntry(req, buf.data() + used, size - used, entry.name.c_str(), &st, next);
-            continue;
-        }
-        size_t need = fuse_add_direntry_plus(req, nullptr, 0, entry.name.c_str(), nullptr, 0);
-        if (used + need > size) break;
         fuse_entry_param e{};  // e.ino 0: the kernel caches nothing and looks the name up when used
-        e.attr = st;
+        e.attr.st_mode = entry.isDirectory ? S_IFDIR : S_IFREG;
+        // Virtual entries have no inode yet; any non-zero number keeps readdir() from skipping them.
+        e.attr.st_ino =
+            entry.onDisk ? s.inodes.fuseInode(entry.inode) : (std::hash<std::string>{}(entry.name) | (1ull << 63));
         e.attr.st_size = entry.info.FileSize;
-        if (entry.onDisk) {
+        if (plus && entry.onDisk) {
             auto child = s.store.statItem(joinRel(session.directory(), entry.name));
             if (child.ok()) {
                 e.ino = s.inodes.remember(dirIno, entry.name, child->st_ino);
@@ -449,7 +458,7 @@ void replyDirectory(fuse_req_t req, EnumerationSession& session, size_t size, si
                 e.entry_timeout = kCacheTimeoutSeconds;
             }
         }
-        used += fuse_add_direntry_plus(req, buf.data() + used, size - used, entry.name.c_str(), &e, next);
+        if (!add(entry.name.c_str(), e, static_cast<off_t>(kDotEntries + i + 1))) break;
     }
     fuse_reply_buf(req, buf.data(), used);
 }
@@ -458,12 +467,19 @@ void readDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
 {
     State& s = stateOf(req);
     auto session = reinterpret_cast<OpenDirectory*>(fi->fh)->session;
+    const size_t offset = static_cast<size_t>(off);
+    // Offset 0 is a rewind (the session rescans); a read that starts at a dot after entries were produced
+    // (seekdir) answers from what the session has, so it does not rescan.
+    if (offset != 0 && offset <= kDotEntries && (!session->entries().empty() || session->complete())) {
+        return replyDirectory(req, *session, size, offset, plus, ino);
+    }
     auto r = beginAsync(req);
-    session->fetch(r.ctx, static_cast<size_t>(off), size, [&s, r, session, size, off, plus, ino](HRESULT hr) {
+    const size_t sessionOffset = offset > kDotEntries ? offset - kDotEntries : 0;
+    session->fetch(r.ctx, sessionOffset, size, [&s, r, session, size, offset, plus, ino](HRESULT hr) {
         if (FAILED(hr)) {
             fuse_reply_err(r.req, errnoOf(hr));
         } else {
-            replyDirectory(r.req, *session, size, static_cast<size_t>(off), plus, ino);
+            replyDirectory(r.req, *session, size, offset, plus, ino);
         }
         finishAsync(s, r);
     });
@@ -483,7 +499,7 @@ void opReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
 {
     auto* dir = reinterpret_cast<OpenDirectory*>(fi->fh);
     dir->session->close();
-    delete dir;
+    stateOf(req).forgetDirectory(dir);
     fuse_reply_err(req, 0);
 }
 

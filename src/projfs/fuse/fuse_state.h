@@ -4,6 +4,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include "projfs/core/enumeration_session.h"
 #include "projfs/core/request_context.h"
 #include "projfs/core/virtualization_instance.h"
 #include "projfs/fuse/inode_table.h"
@@ -11,14 +12,22 @@
 
 #include <sys/types.h>
 
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace hc::projfs {
 
 // Attributes and names change only through this mount or the provider's calls (which invalidate), so
 // the kernel may cache them for long.
 inline constexpr double kCacheTimeoutSeconds = 60.0;
+
+// One directory handle (fi->fh between opendir and releasedir).
+struct OpenDirectory {
+    std::shared_ptr<EnumerationSession> session;
+};
 
 struct ProjectedFuse::State {
     State(VirtualizationInstance& inst, uint64_t rootBackingInode)
@@ -40,6 +49,32 @@ struct ProjectedFuse::State {
     std::mutex interruptsMutex;
     uint64_t nextSerial = 1;
     std::unordered_map<uint64_t, std::shared_ptr<Interruption>> interrupts;
+
+    // Directory handles the kernel has not released. Handles still open when the session ends (Stop
+    // with a directory open: the kernel sends no RELEASEDIR to a connection that is gone) are freed by
+    // unmount() after the loop ended. They get no EndDirectoryEnumeration: Stop refuses every callback
+    // from its first moment, and ending them from the stopping thread could overlap a Get of the same
+    // enumeration still running on a session thread.
+    std::mutex openDirectoriesMutex;
+    std::unordered_set<OpenDirectory*> openDirectories;
+
+    void forgetDirectory(OpenDirectory* dir)
+    {
+        {
+            std::lock_guard lock(openDirectoriesMutex);
+            openDirectories.erase(dir);
+        }
+        delete dir;
+    }
+    void freeOpenDirectories()
+    {
+        std::lock_guard lock(openDirectoriesMutex);
+        for (OpenDirectory* dir : openDirectories) {
+            dir->session->close();  // a no-op once Stop began (see above)
+            delete dir;
+        }
+        openDirectories.clear();
+    }
 };
 
 const fuse_lowlevel_ops& projectedFuseOperations();

@@ -32,8 +32,8 @@ int openAbortFile(dev_t device)
     if (::access(dir.c_str(), F_OK) != 0) ::mount("fusectl", kFusectl, "fusectl", 0, nullptr);
     int fd = ::open((dir + "/abort").c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
-        HC_LOG(Warn, "projfs", "cannot open " + dir + "/abort (a busy mount cannot be forced down at stop): " +
-                                   std::strerror(errno));
+        HC_LOG(Warn, "projfs",
+               "cannot open " + dir + "/abort (a busy mount cannot be forced down at stop): " + std::strerror(errno));
     }
     return fd;
 }
@@ -143,6 +143,7 @@ void ProjectedFuse::unmount()
     }
     fuse_session_unmount(s.session);  // no-op if already done above
     fuse_session_destroy(s.session);
+    s.freeOpenDirectories();  // no handler runs any more
     s.session = nullptr;
     if (s.abortFd >= 0) ::close(s.abortFd);
     s.abortFd = -1;

@@ -20,7 +20,8 @@ public:
     static Result<std::unique_ptr<ProjectedFuse>> mount(VirtualizationInstance& instance, const std::string& mountPoint,
                                                         unsigned threads);
     ~ProjectedFuse();
-    // Unmounts (lazily if busy), aborts the connection, joins the session threads. Idempotent.
+    // Detaches the mount (lazily if busy; a busy connection is aborted through the abort file opened at
+    // mount time, never by connection number), joins the session threads, then closes /dev/fuse. Idempotent.
     void unmount();
 
     struct State;

@@ -165,13 +165,11 @@ Result<std::optional<std::string>> BackingStore::findChild(const std::string& pa
         return std::optional<std::string>(std::string(name));
     }
     if (errno != ENOENT) return errnoError(errno, "stat '" + exact + "'");
-    auto entries = listDirectory(parentRel);
-    if (!entries) return entries.error();
-    std::wstring wanted = wideFromDiskName(name);
-    for (const auto& entry : *entries) {
-        if (namesEqualIgnoringCase(wideFromDiskName(entry.name), wanted)) return std::optional<std::string>(entry.name);
-    }
-    return std::optional<std::string>();
+    if (isReservedName(name)) return std::optional<std::string>();
+    int err = 0;
+    auto found = nameIndex_.find(rootFd(), parentRel, caseFoldedName(wideFromDiskName(name)), err);
+    if (err != 0) return errnoError(err, "list directory '" + parentRel + "'");
+    return found;
 }
 
 Result<std::vector<DiskEntry>> BackingStore::listDirectory(const std::string& rel) const

@@ -8,6 +8,7 @@
 
 #include "base/result.h"
 #include "projfs/store/item_record.h"
+#include "projfs/store/name_index.h"
 #include "projfs/store/unique_fd.h"
 
 #include <sys/stat.h>
@@ -50,8 +51,8 @@ public:
     Status setState(const std::string& rel, ItemState state);
     Status setDirty(const std::string& rel);
 
-    // The on-disk spelling of `name` inside `parentRel`: exact match first, then a case-insensitive
-    // scan. nullopt when there is none. Tombstones count (callers check the record).
+    // The on-disk spelling of `name` inside `parentRel`: exact match first, then the directory's
+    // case-folded NameIndex. nullopt when there is none. Tombstones count (callers check the record).
     Result<std::optional<std::string>> findChild(const std::string& parentRel, std::string_view name) const;
     // Entries of a directory, without "." / ".." and reserved names; tombstones flagged.
     Result<std::vector<DiskEntry>> listDirectory(const std::string& rel) const;
@@ -71,6 +72,7 @@ public:
 private:
     Status createTemporaryTombstone(const std::string& tmpRel);
     UniqueFd rootFd_;
+    mutable NameIndex nameIndex_;
 };
 
 // Reads a string attribute of an open descriptor; nullopt when absent.

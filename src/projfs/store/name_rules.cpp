@@ -21,6 +21,10 @@ bool nameMatchesPattern(std::wstring_view name, std::wstring_view pattern)
 {
     return fileNameMatch(name, pattern);
 }
+std::wstring caseFoldedName(std::wstring_view name)
+{
+    return upcaseFileName(name);
+}
 #else
 // Interim rules until projfs_names is built: simple upper-casing, '*' only.
 int compareNamesForOrder(std::wstring_view a, std::wstring_view b)
@@ -35,6 +39,13 @@ int compareNamesForOrder(std::wstring_view a, std::wstring_view b)
 bool namesEqualIgnoringCase(std::wstring_view a, std::wstring_view b)
 {
     return compareNamesForOrder(a, b) == 0;
+}
+std::wstring caseFoldedName(std::wstring_view name)
+{
+    std::wstring out(name);
+    for (auto& c : out)
+        c = static_cast<wchar_t>(std::towupper(c));
+    return out;
 }
 bool nameMatchesPattern(std::wstring_view name, std::wstring_view pattern)
 {

@@ -132,5 +132,30 @@ TEST(HcsdSessions, RestartedHcsdReadoptsRunningSystems)
     EXPECT_TRUE(waitProcessGone(pids[0], 5s));
 }
 
+TEST(HcsdSessions, RestartedHcsdTerminatesSystemsWhoseHandlesDiedWithIt)
+{
+    HcsdProcess hcsd;
+    {
+        RawClient a(hcsd.socketPath());
+        std::string config = kernelGuestConfig("initrd-idle.gz", /*terminateOnLastHandle=*/true).dump();
+        ASSERT_TRUE(a.call("CreateComputeSystem", {{"handle", 1}, {"id", "handle-bound"}, {"configuration", config}})
+                        .ok());
+        auto pids = hcsd.qemuPids();
+        ASSERT_EQ(pids.size(), 1u);
+        hcsd.kill(SIGKILL);  // the client's handle dies with this hcsd
+        EXPECT_TRUE(processAlive(pids[0]));
+        hcsd.start();
+        EXPECT_TRUE(waitProcessGone(pids[0], 10s)) << "a re-adopted handle-bound system kept running";
+    }
+    RawClient b(hcsd.socketPath());
+    json list;
+    for (int i = 0; i < 100; ++i) {
+        list = b.call("EnumerateComputeSystems", json::object()).result();
+        if (list.empty()) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_TRUE(list.empty()) << list.dump();
+}
+
 }  // namespace
 }  // namespace hcsd_test

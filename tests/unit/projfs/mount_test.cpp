@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -263,6 +264,72 @@ TEST(MountLimitsTest, ConcurrentThreadCountLimitsRunningCallbacks)
     EXPECT_EQ(provider.fileData, 4);
     EXPECT_EQ(peak, 1);
     provider.stop();
+}
+
+// Stop with a file still open must force down its own connection promptly (the open file would keep it
+// alive forever) and touch no other mount: the abort goes through the file opened at mount time, never
+// through a connection number that another mount may have taken over since.
+TEST_F(MountTest, StopWithOpenFileEndsOnlyItsOwnConnectionPromptly)
+{
+    TempRoot otherRoot;
+    TestProvider other;
+    other.addFile(L"x.txt", "other\n");
+    ASSERT_EQ(other.start(otherRoot.path()), S_OK);
+    int fd = ::open(at("a.txt").c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    auto begin = std::chrono::steady_clock::now();
+    provider.stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
+    char c = 0;
+    EXPECT_EQ(::read(fd, &c, 1), -1);  // the aborted connection answers nothing any more
+    ::close(fd);
+    // The other mount is untouched and still serves requests, also after a restart of the first.
+    EXPECT_EQ(readFile(otherRoot.path() + "/x.txt"), "other\n");
+    ASSERT_EQ(provider.start(root.path()), S_OK);
+    provider.stop();
+    EXPECT_EQ(readFile(otherRoot.path() + "/x.txt"), "other\n");
+    other.stop();
+}
+
+// A directory still open at Stop gets no RELEASEDIR (the connection is gone): its handle and enumeration
+// are freed by the unmount (the ASan build checks nothing leaks), and no End callback runs after Stop began.
+TEST_F(MountTest, StopWithDirectoryOpenFreesItsEnumeration)
+{
+    DIR* dir = ::opendir(root.path().c_str());
+    ASSERT_NE(dir, nullptr);
+    ASSERT_NE(::readdir(dir), nullptr);
+    EXPECT_EQ(provider.startEnum, 1);
+    provider.stop();
+    EXPECT_EQ(provider.endEnum, 0);
+    ::closedir(dir);
+    EXPECT_EQ(provider.endEnum, 0);
+}
+
+// "." and ".." come first, once each, in the root and in a provider directory; they are not provider
+// entries, and offsets stay stable (seekdir back to an entry after the dots returns that entry again).
+TEST_F(MountTest, ListingsHaveDotEntries)
+{
+    for (const std::string& path : {root.path(), at("Dir")}) {
+        DIR* dir = ::opendir(path.c_str());
+        ASSERT_NE(dir, nullptr);
+        std::vector<std::string> names;
+        long afterDots = -1;
+        while (dirent* entry = ::readdir(dir)) {
+            names.push_back(entry->d_name);
+            if (names.size() == 2) afterDots = ::telldir(dir);
+        }
+        ASSERT_GE(names.size(), 3u) << path;
+        EXPECT_EQ(names[0], ".");
+        EXPECT_EQ(names[1], "..");
+        EXPECT_EQ(std::count(names.begin(), names.end(), "."), 1);
+        EXPECT_EQ(std::count(names.begin(), names.end(), ".."), 1);
+        ::seekdir(dir, afterDots);
+        dirent* again = ::readdir(dir);
+        ASSERT_NE(again, nullptr);
+        EXPECT_EQ(again->d_name, names[2]);
+        ::closedir(dir);
+    }
+    EXPECT_EQ(provider.restartScans, 0);
 }
 
 }  // namespace
