@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 namespace hc::projfs {
@@ -173,6 +175,68 @@ TEST(RelPathTest, ProviderPathsAndComponents)
     EXPECT_FALSE(isValidComponent("a/b"));
     EXPECT_TRUE(isValidComponent("a b"));
     EXPECT_EQ(splitRel("a/b/c"), std::make_pair(std::string("a/b"), std::string("c")));
+}
+
+// The case-insensitive lookup goes through a per-directory index; it must follow every create, rename
+// and delete, also several within one clock tick, and also in a directory the index saw before.
+TEST_F(StoreTest, FindChildFollowsCreatesRenamesAndDeletes)
+{
+    auto touch = [&](const std::string& name) {
+        int fd = ::open((dir + "/" + name).c_str(), O_WRONLY | O_CREAT, 0644);
+        ASSERT_GE(fd, 0);
+        ::close(fd);
+    };
+    auto find = [&](const std::string& name) {
+        auto r = store->findChild("", name);
+        EXPECT_TRUE(r.ok());
+        return r.ok() && r->has_value() ? **r : std::string("<none>");
+    };
+    touch("Alpha.txt");
+    EXPECT_EQ(find("ALPHA.TXT"), "Alpha.txt");
+    EXPECT_EQ(find("beta"), "<none>");
+    for (int round = 0; round < 3; ++round) {  // changes right after a lookup, in the same tick
+        touch("Beta");
+        EXPECT_EQ(find("BETA"), "Beta");
+        ASSERT_EQ(::rename((dir + "/Beta").c_str(), (dir + "/Gamma").c_str()), 0);
+        EXPECT_EQ(find("beta"), "<none>");
+        EXPECT_EQ(find("gAmMa"), "Gamma");
+        ASSERT_EQ(::unlink((dir + "/Gamma").c_str()), 0);
+        EXPECT_EQ(find("GAMMA"), "<none>");
+        ::usleep(15000);  // and after the directory settled (the index is then cached)
+        EXPECT_EQ(find("alpha.TXT"), "Alpha.txt");
+    }
+    EXPECT_FALSE(store->findChild("missing-dir", "x").ok());
+}
+
+// Not a timing assertion (the machine is shared): records the first case-insensitive lookup of a missing
+// name and a second one, in a 10,000-entry directory.
+TEST_F(StoreTest, FindChildInLargeDirectoryUsesTheIndex)
+{
+    ASSERT_EQ(::mkdir((dir + "/big").c_str(), 0755), 0);
+    for (int i = 0; i < 10000; ++i) {
+        int fd = ::open((dir + "/big/File" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT, 0644);
+        ASSERT_GE(fd, 0);
+        ::close(fd);
+    }
+    ::usleep(15000);
+    auto time = [&](const std::string& name) {
+        auto begin = std::chrono::steady_clock::now();
+        auto r = store->findChild("big", name);
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - begin);
+        EXPECT_TRUE(r.ok());
+        return std::make_pair(r.ok() && r->has_value() ? **r : std::string("<none>"), us.count());
+    };
+    auto first = time("nothere");
+    auto second = time("FILE9999");
+    auto third = time("absent");
+    EXPECT_EQ(first.first, "<none>");
+    EXPECT_EQ(second.first, "File9999");
+    EXPECT_EQ(third.first, "<none>");
+    std::printf("findChild at 10,000 entries: first %lld us (builds the index), then %lld us, %lld us\n",
+                static_cast<long long>(first.second), static_cast<long long>(second.second),
+                static_cast<long long>(third.second));
+    RecordProperty("first_us", static_cast<int>(first.second));
+    RecordProperty("cached_us", static_cast<int>(third.second));
 }
 
 }  // namespace
