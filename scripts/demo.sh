@@ -36,10 +36,12 @@ mirror_pid=$!
 for _ in $(seq 50); do mountpoint -q "$work/root" && break; sleep 0.1; done
 mountpoint -q "$work/root" || { echo "demo: the projection did not mount" >&2; exit 1; }
 echo "first entries of the projected root:"
-ls "$work/root" | head -5
-first=$(ls "$work/root" | head -1)
+entries=$(ls "$work/root")  # captured whole: a pipe into head would end ls with SIGPIPE under pipefail
+sed -n 1,5p <<<"$entries"
+first=$(sed -n 1p <<<"$entries")
 "$bin/tools/prjfs/prjfs" state "$work/root/$first" || true
-file=$(cd "$work/root" && find . -maxdepth 2 -type f -name 'copyright' | head -1)
+copyrights=$(cd "$work/root" && find . -maxdepth 2 -type f -name 'copyright')
+file=$(sed -n 1p <<<"$copyrights")
 if [ -n "$file" ]; then
   echo "reading $file through the projection ($(wc -c < "$work/root/$file") bytes)"
   "$bin/tools/prjfs/prjfs" state "$work/root/$file"

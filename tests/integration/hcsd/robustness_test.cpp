@@ -94,14 +94,18 @@ TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
 
     // A wait that is in flight when hcsd dies fails with HCS_E_SERVICE_DISCONNECT.
     std::promise<hc::hcs::ServiceReply> pending;
+    std::promise<hc::hcs::ServiceReply> created;
     uint64_t handle = (*channel)->newHandleNumber();
     (*channel)->send(
         "CreateComputeSystem",
         json{{"handle", handle}, {"id", "lost"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}}.dump(),
-        [](hc::hcs::ServiceReply) {});
+        [&](hc::hcs::ServiceReply r) { created.set_value(std::move(r)); });
     (*channel)->send("WaitForComputeSystemExit", json{{"handle", handle}}.dump(),
                      [&](hc::hcs::ServiceReply r) { pending.set_value(std::move(r)); });
+    // Only once Create has answered is the QEMU pid on record, so the test can kill it afterwards.
+    ASSERT_EQ(created.get_future().get().hr, S_OK);
     auto qemu = hcsd.qemuPids();
+    ASSERT_EQ(qemu.size(), 1u);
     hcsd.kill(SIGKILL);
     ASSERT_EQ(disconnected.get_future().wait_for(5s), std::future_status::ready);
     EXPECT_EQ(pending.get_future().get().hr, HCS_E_SERVICE_DISCONNECT);
