@@ -100,6 +100,15 @@ private:
     std::set<std::string> seen_;
 };
 
+// Calls on one system: its handle plus the one optional document the method takes.
+SystemCallParams systemCall(ParamsReader& r, const char* field)
+{
+    SystemCallParams p;
+    p.handle = r.unsignedField("handle");
+    p.document = r.documentField(field);
+    return p;
+}
+
 Params decodeParams(Method method, const json& params)
 {
     ParamsReader r(params);
@@ -143,27 +152,15 @@ Params decodeParams(Method method, const json& params)
         case Method::CrashComputeSystem:
         case Method::PauseComputeSystem:
         case Method::ResumeComputeSystem:
-        case Method::SaveComputeSystem: {
-            SystemCallParams p;
-            p.handle = r.unsignedField("handle");
-            p.document = r.documentField("options");
-            out = p;
+        case Method::SaveComputeSystem:
+            out = systemCall(r, "options");
             break;
-        }
-        case Method::GetComputeSystemProperties: {
-            SystemCallParams p;
-            p.handle = r.unsignedField("handle");
-            p.document = r.documentField("query");
-            out = p;
+        case Method::GetComputeSystemProperties:
+            out = systemCall(r, "query");
             break;
-        }
-        case Method::ModifyComputeSystem: {
-            SystemCallParams p;
-            p.handle = r.unsignedField("handle");
-            p.document = r.documentField("configuration");
-            out = p;
+        case Method::ModifyComputeSystem:
+            out = systemCall(r, "configuration");
             break;
-        }
         case Method::WaitForComputeSystemExit: {
             WaitExitParams p;
             p.handle = r.unsignedField("handle");
