@@ -1,5 +1,7 @@
 #include "qmp_reference.h"
 
+#include "hcs/protocol/unix_socket.h"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,16 +25,12 @@ QmpConnection::~QmpConnection()
 void QmpConnection::open(const std::string& socketPath, std::chrono::milliseconds timeout)
 {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socketPath.c_str(), sizeof(address.sun_path) - 1);
     for (;;) {
-        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-            fd_ = fd;
+        auto connected = hc::hcs::connectUnixSocket(socketPath);
+        if (connected) {
+            fd_ = *connected;
             break;
         }
-        ::close(fd);
         if (std::chrono::steady_clock::now() > deadline) {
             throw std::runtime_error("QMP socket " + socketPath + " did not answer");
         }

@@ -1,5 +1,7 @@
 #include "hcsd_harness.h"
 
+#include "hcs/protocol/unix_socket.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -116,13 +118,11 @@ void HcsdProcess::start()
     }
     auto deadline = Clock::now() + 20s;  // the first run on a host probes the accelerator (~2 s)
     while (Clock::now() < deadline) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::strncpy(addr.sun_path, socket_.c_str(), sizeof addr.sun_path - 1);
-        bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-        close(fd);
-        if (ok) return;
+        auto probe = hc::hcs::connectUnixSocket(socket_);
+        if (probe) {
+            close(*probe);
+            return;
+        }
         int status;
         if (waitpid(pid_, &status, WNOHANG) == pid_) {
             pid_ = -1;
@@ -169,16 +169,12 @@ HcsdProcess::~HcsdProcess()
 
 RawClient::RawClient(const std::string& socketPath, bool hello)
 {
-    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, socketPath.c_str(), sizeof addr.sun_path - 1);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ADD_FAILURE() << "connect " << socketPath << ": " << std::strerror(errno);
-        close(fd_);
-        fd_ = -1;
+    auto connected = hc::hcs::connectUnixSocket(socketPath);
+    if (!connected) {
+        ADD_FAILURE() << "connect " << socketPath << ": " << connected.error().message;
         return;
     }
+    fd_ = *connected;
     auto g = readMessage(10s);
     EXPECT_TRUE(g && g->contains("greeting")) << "no greeting";
     if (g) greeting_ = *g;
@@ -298,13 +294,10 @@ bool waitForConsole(const std::string& socketPath, const std::string& marker, st
     auto deadline = Clock::now() + timeout;
     int fd = -1;
     while (Clock::now() < deadline && fd < 0) {
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::strncpy(addr.sun_path, socketPath.c_str(), sizeof addr.sun_path - 1);
-        if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            close(fd);
-            fd = -1;
+        auto connected = hc::hcs::connectUnixSocket(socketPath);
+        if (connected) {
+            fd = *connected;
+        } else {
             std::this_thread::sleep_for(20ms);
         }
     }

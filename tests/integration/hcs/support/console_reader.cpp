@@ -1,5 +1,7 @@
 #include "support/console_reader.h"
 
+#include "hcs/protocol/unix_socket.h"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -24,18 +26,12 @@ ConsoleReader::~ConsoleReader()
 bool ConsoleReader::connect(const std::string& socketPath, std::chrono::milliseconds timeout)
 {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socketPath.c_str(), sizeof(address.sun_path) - 1);
     for (;;) {
-        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-            fd_ = fd;
+        auto connected = hc::hcs::connectUnixSocket(socketPath);
+        if (connected) {
+            fd_ = *connected;
             reader_ = std::thread([this] { readLoop(); });
             return true;
-        }
-        if (fd >= 0) {
-            ::close(fd);
         }
         if (std::chrono::steady_clock::now() > deadline) {
             return false;

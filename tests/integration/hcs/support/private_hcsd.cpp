@@ -1,5 +1,7 @@
 #include "support/private_hcsd.h"
 
+#include "hcs/protocol/unix_socket.h"
+
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -25,16 +27,9 @@ std::string environmentOr(const char* name, const char* builtIn)
 
 bool socketAccepts(const std::string& path)
 {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return false;
-    }
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-    bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-    ::close(fd);
-    return connected;
+    auto connected = hc::hcs::connectUnixSocket(path);
+    if (connected) ::close(*connected);
+    return connected.ok();
 }
 
 }  // namespace
