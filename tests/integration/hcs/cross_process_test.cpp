@@ -156,6 +156,11 @@ TEST(CrossProcess, KilledCreatorTerminatesSystemWithTerminateOnLastHandleClosed)
     ASSERT_TRUE(holder.wait(10s).has_value());
     // hcsd notices the dead connection, releases its handle, the last one: the VM is terminated.
     EXPECT_TRUE(waitForNoQemuMentioning(hcsd().root(), 20s)) << "QEMU outlived the last handle";
+    // An exited QEMU has no command line but stays a zombie until hcsd reaps it a moment later.
+    for (auto until = std::chrono::steady_clock::now() + 5s;
+         processAlive(qemu.front()) && std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(10ms);
+    }
     EXPECT_FALSE(processAlive(qemu.front()));
 
     // hcsd records the exit right after QEMU is gone: the system soon reads Stopped, or is gone.
