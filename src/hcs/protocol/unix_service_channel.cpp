@@ -159,7 +159,12 @@ public:
             written = writeAll(fd_, *line);
             if (!written) {
                 // A partial line would corrupt the stream: treat the connection as lost (the reader
-                // then fails everything pending and reports ServiceDisconnect).
+                // then fails everything pending and reports ServiceDisconnect). Mark it lost now, not
+                // when the reader gets there, so connectService() never hands this channel out again.
+                {
+                    std::lock_guard lock(mutex_);
+                    disconnected_ = true;
+                }
                 ::shutdown(fd_, SHUT_RDWR);
                 written = makeError(HCS_E_SERVICE_DISCONNECT, "cannot send to hcsd: " + written.error().message);
             }
