@@ -3,6 +3,7 @@
 #include "base/hresult.h"
 #include "base/log.h"
 #include "projfs/fuse/fuse_state.h"
+#include "projfs/fuse/init_negotiation.h"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -78,6 +79,7 @@ Result<std::unique_ptr<ProjectedFuse>> ProjectedFuse::mount(VirtualizationInstan
     state->mounted = true;
     State* raw = state.get();
     state->loop = std::thread([raw] {
+        processInitWithParallelDirops(raw->session);
         fuse_loop_config* config = fuse_loop_cfg_create();
         fuse_loop_cfg_set_max_threads(config, raw->threads);
         fuse_loop_cfg_set_idle_threads(config, raw->threads);

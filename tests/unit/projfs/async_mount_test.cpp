@@ -135,6 +135,45 @@ TEST_F(AsyncMountTest, PendingPlaceholderInfo)
     EXPECT_EQ(provider.triggeringPids[0], static_cast<uint32_t>(::getpid()));
 }
 
+// A slow GetPlaceholderInfo must not hold up first lookups of other names in the same directory.
+TEST_F(AsyncMountTest, PendingPlaceholderInfoDoesNotBlockSiblingLookups)
+{
+    provider.pendPlaceholder = true;
+    auto first = std::async(std::launch::async, [&] {
+        struct stat st {};
+        return ::stat(at("small.txt").c_str(), &st) == 0 ? st.st_size : -1;
+    });
+    ASSERT_TRUE(provider.waitForPending(1));
+    auto second = std::async(std::launch::async, [&] {
+        struct stat st {};
+        return ::stat(at("data.bin").c_str(), &st) == 0 ? st.st_size : -1;
+    });
+    ASSERT_TRUE(provider.waitForPending(2)) << "the second lookup never reached the provider";
+    ASSERT_EQ(provider.completeFileData(1), S_OK);
+    EXPECT_EQ(second.get(), 20000);
+    ASSERT_EQ(provider.completeFileData(0), S_OK);
+    EXPECT_EQ(first.get(), 5);
+}
+
+// The provider may look at its own root from inside GetPlaceholderInfo (for a sibling of the name being
+// looked up): it sees the disk and gets no callback, and nothing deadlocks.
+TEST_F(AsyncMountTest, ProviderLooksUpASiblingFromInsideGetPlaceholderInfo)
+{
+    std::atomic<int> siblingStat{99};
+    provider.setHook(provider.placeholderHook, std::function<void(const PRJ_CALLBACK_DATA*)>([&](const PRJ_CALLBACK_DATA*) {
+                         struct stat st {};
+                         siblingStat = ::stat(at("data.bin").c_str(), &st);
+                     }));
+    auto first = std::async(std::launch::async, [&] {
+        struct stat st {};
+        return ::stat(at("small.txt").c_str(), &st) == 0 ? st.st_size : -1;
+    });
+    ASSERT_EQ(first.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "deadlocked";
+    EXPECT_EQ(first.get(), 5);
+    EXPECT_EQ(siblingStat, -1);  // data.bin is not on disk yet and the provider's own I/O is not projected
+    EXPECT_EQ(provider.placeholderInfo, 1);
+}
+
 TEST_F(AsyncMountTest, StopFailsPendingRequestsAndForgetsTheContext)
 {
     provider.pendFileData = true;
