@@ -262,7 +262,7 @@ void createItem(fuse_req_t req, fuse_ino_t parent, const char* name, Create&& cr
     if (!isValidComponent(name)) return (void)fuse_reply_err(req, EINVAL);
     std::string rel = joinRel(*parentRel, name);
     if (auto status = s.instance.prepareNewItem(rel); !status) return (void)fuse_reply_err(req, errnoOf(status.hr()));
-    if (create(s.store.rootFd(), rel.c_str()) != 0) return (void)fuse_reply_err(req, errno);
+    if (auto created = s.store.createEntry(rel, create); !created) return replyStatus(req, created);
     const fuse_ctx* ctx = fuse_req_ctx(req);
     ::fchownat(s.store.rootFd(), rel.c_str(), ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
     replyEntry(req, parent, name, rel);

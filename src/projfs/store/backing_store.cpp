@@ -245,6 +245,41 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
         return existing.error();
     }
 
+    if (!spec.isDirectory) {
+        // Fastest and cleanest: an anonymous inode, finished, then linked in (no temporary name to insert
+        // and remove). File systems without O_TMPFILE take the temporary-name path below.
+        auto placed = placeAnonymousFile(rel, spec, replaceTombstone);
+        if (!placed || *placed) return placed ? Status() : Status(placed.error());
+    }
+    return placeUnderTemporaryName(rel, spec, replaceTombstone);
+}
+
+Result<bool> BackingStore::placeAnonymousFile(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone)
+{
+    auto [parentRel, name] = splitRel(rel);
+    mode_t mode = spec.readOnly ? 0444 : 0644;
+    UniqueFd fd(::openat(rootFd(), atPath(parentRel), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
+    if (!fd.valid()) {
+        if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return false;
+        return errnoError(errno, "creating placeholder");
+    }
+    if (::ftruncate(fd.get(), spec.size) != 0) return errnoError(errno, "sizing placeholder");
+    if (auto s = applyPlaceholderAttributes(fd.get(), spec); !s) return s.error();
+    if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteRemoved(rel);
+    // linkat of a descriptor by its /proc path needs no privilege (AT_EMPTY_PATH would).
+    std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+    if (::linkat(AT_FDCWD, self.c_str(), rootFd(), rel.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+        if (errno == EEXIST) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
+        if (errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) return false;  // no /proc
+        return errnoError(errno, "placing placeholder '" + rel + "'");
+    }
+    noteAdded(rel);
+    return true;
+}
+
+Status BackingStore::placeUnderTemporaryName(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone)
+{
+    auto [parentRel, name] = splitRel(rel);
     std::string tmpRel = joinRel(parentRel, temporaryName("new"));
     UniqueFd fd;
     if (spec.isDirectory) {
@@ -269,13 +304,14 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
         cleanup();
         return s;
     }
-    if (replaceTombstone) ::unlinkat(rootFd(), rel.c_str(), 0);
+    if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteRemoved(rel);
     if (::renameat2(rootFd(), tmpRel.c_str(), rootFd(), rel.c_str(), RENAME_NOREPLACE) != 0) {
         int err = errno;
         cleanup();
         if (err == EEXIST) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
         return errnoError(err, "placing placeholder '" + rel + "'");
     }
+    noteAdded(rel);
     return {};
 }
 
@@ -302,6 +338,7 @@ Status BackingStore::makeTombstone(const std::string& rel)
         ::unlinkat(rootFd(), tmpRel.c_str(), 0);
         return errnoError(err, "placing tombstone '" + rel + "'");
     }
+    noteAdded(rel);
     return {};
 }
 
@@ -310,7 +347,10 @@ Status BackingStore::clearTombstone(const std::string& rel)
     auto record = readRecord(rel);
     if (!record) return record.hr() == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) ? Status() : Status(record.error());
     if (record->state != ItemState::Tombstone) return {};
-    if (::unlinkat(rootFd(), rel.c_str(), 0) != 0 && errno != ENOENT) return errnoError(errno, "removing tombstone");
+    if (::unlinkat(rootFd(), rel.c_str(), 0) != 0) {
+        return errno == ENOENT ? Status() : errnoError(errno, "removing tombstone");
+    }
+    noteRemoved(rel);
     return {};
 }
 
@@ -321,8 +361,11 @@ Status BackingStore::clearTombstonesIn(const std::string& rel)
     for (const auto& entry : *entries) {
         if (!entry.tombstone) continue;
         std::string child = joinRel(rel, entry.name);
-        if (::unlinkat(rootFd(), child.c_str(), 0) != 0 && errno != ENOENT)
+        if (::unlinkat(rootFd(), child.c_str(), 0) != 0) {
+            if (errno == ENOENT) continue;
             return errnoError(errno, "removing tombstone");
+        }
+        noteRemoved(child);
     }
     return {};
 }
@@ -331,7 +374,46 @@ Result<UniqueFd> BackingStore::openItem(const std::string& rel, int flags, mode_
 {
     int fd = ::openat(rootFd(), atPath(rel), flags | O_CLOEXEC, mode);
     if (fd < 0) return errnoError(errno, "open '" + rel + "'");
+    if (flags & O_CREAT) noteAdded(rel);  // whether new or not: adding a known name changes nothing
     return UniqueFd(fd);
+}
+
+Status BackingStore::createEntry(const std::string& rel, const std::function<int(int rootFd, const char* rel)>& create)
+{
+    if (create(rootFd(), rel.c_str()) != 0) return errnoError(errno, "create '" + rel + "'");
+    noteAdded(rel);
+    return {};
+}
+
+Status BackingStore::removeEntry(const std::string& rel, bool isDirectory)
+{
+    if (::unlinkat(rootFd(), rel.c_str(), isDirectory ? AT_REMOVEDIR : 0) != 0) {
+        return errnoError(errno, std::string(isDirectory ? "rmdir '" : "unlink '") + rel + "'");
+    }
+    noteRemoved(rel);
+    return {};
+}
+
+Status BackingStore::renameEntry(const std::string& fromRel, const std::string& toRel, unsigned flags)
+{
+    if (::renameat2(rootFd(), fromRel.c_str(), rootFd(), toRel.c_str(), flags) != 0) {
+        return errnoError(errno, "rename '" + fromRel + "'");
+    }
+    if (!(flags & RENAME_EXCHANGE)) noteRemoved(fromRel);  // exchanged: both names are still there
+    noteAdded(toRel);
+    return {};
+}
+
+void BackingStore::noteAdded(const std::string& rel) const
+{
+    auto [parentRel, name] = splitRel(rel);
+    nameIndex_.added(rootFd(), parentRel, name);
+}
+
+void BackingStore::noteRemoved(const std::string& rel) const
+{
+    auto [parentRel, name] = splitRel(rel);
+    nameIndex_.removed(rootFd(), parentRel, name);
 }
 
 }  // namespace hc::projfs

@@ -1,8 +1,9 @@
 // BackingStore: the on-disk state under the virtualization root, reached only through the root
 // directory descriptor opened before the FUSE mount covers it (so the store never goes through the mount
 // and the provider's writes cannot deadlock on it). Placeholders, hydration marks and tombstones are
-// extended attributes of each item (item_record.h); new items are created under a reserved temporary
-// name and renamed into place, so no half-made placeholder is ever visible. Thread-safe: it holds no
+// extended attributes of each item (item_record.h); new items are finished before they get their name
+// (files as anonymous O_TMPFILE inodes linked in, directories under a reserved temporary name renamed
+// into place), so no half-made placeholder is ever visible. Thread-safe: it holds no
 // mutable state besides the root descriptor.
 #pragma once
 
@@ -13,6 +14,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +46,7 @@ public:
     explicit BackingStore(UniqueFd rootFd) : rootFd_(std::move(rootFd)) {}
 
     int rootFd() const { return rootFd_.get(); }
+    const NameIndex& nameIndex() const { return nameIndex_; }
 
     // lstat of `rel` ("" = root). ENOENT -> ERROR_FILE_NOT_FOUND.
     Result<struct stat> statItem(const std::string& rel) const;
@@ -67,10 +70,23 @@ public:
     // Removes the tombstones inside directory `rel` (before rmdir: they are invisible).
     Status clearTombstonesIn(const std::string& rel);
 
+    // Opens an item; with O_CREAT the new name is recorded like createEntry's.
     Result<UniqueFd> openItem(const std::string& rel, int flags, mode_t mode = 0) const;
+
+    // Changes to the namespace made on behalf of the mount. Every creation, removal and rename under the
+    // root goes through these (or the placeholder/tombstone calls above), which keep the NameIndex
+    // current. `create` makes the item at (rootFd, rel) and returns 0 or -1 with errno, like mkdirat.
+    Status createEntry(const std::string& rel, const std::function<int(int rootFd, const char* rel)>& create);
+    Status removeEntry(const std::string& rel, bool isDirectory);
+    Status renameEntry(const std::string& fromRel, const std::string& toRel, unsigned flags);
 
 private:
     Status createTemporaryTombstone(const std::string& tmpRel);
+    // The two ways writePlaceholder makes a new item; false: O_TMPFILE is not available here.
+    Result<bool> placeAnonymousFile(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone);
+    Status placeUnderTemporaryName(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone);
+    void noteAdded(const std::string& rel) const;
+    void noteRemoved(const std::string& rel) const;
     UniqueFd rootFd_;
     mutable NameIndex nameIndex_;
 };

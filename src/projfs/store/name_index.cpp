@@ -59,23 +59,30 @@ std::optional<std::string> NameIndex::find(int rootFd, const std::string& rel, c
         ::close(fd);
         return std::nullopt;
     }
+    {
+        std::lock_guard lock(mutex_);
+        ++listings_;
+    }
     Directory built;
     built.version = version;
     while (dirent* d = ::readdir(dir)) {
         std::string_view name = d->d_name;
         if (name == "." || name == ".." || isReservedName(name)) continue;
-        built.byFolded.try_emplace(caseFoldedName(wideFromDiskName(name)), name);
+        std::wstring folded = caseFoldedName(wideFromDiskName(name));
+        if (auto [it, inserted] = built.byFolded.try_emplace(folded, name); !inserted) {
+            built.moreSpellings.emplace(std::move(folded), name);
+        }
     }
     ::closedir(dir);
     std::optional<std::string> result;
     if (auto hit = built.byFolded.find(folded); hit != built.byFolded.end()) result = hit->second;
     // Keep it only if no change of this tick can hide behind an unchanged timestamp (see the header).
     bool settled = earlier(version.mtime, before) && earlier(version.ctime, before);
-    size_t count = built.byFolded.size();
+    size_t count = built.names();
     if (settled && count <= kMaxIndexedNames) {
         std::lock_guard lock(mutex_);
         if (auto old = directories_.find(rel); old != directories_.end()) {
-            names_ -= old->second.byFolded.size();
+            names_ -= old->second.names();
             lru_.erase(old->second.lru);
             directories_.erase(old);
         }
@@ -92,10 +99,77 @@ void NameIndex::evictFor(size_t names)
 {
     while (!lru_.empty() && names_ + names > kMaxIndexedNames) {
         auto it = directories_.find(lru_.back());
-        names_ -= it->second.byFolded.size();
+        names_ -= it->second.names();
         directories_.erase(it);
         lru_.pop_back();
     }
+}
+
+template <typename Change>
+void NameIndex::applyOwnChange(int rootFd, const std::string& rel, Change&& change)
+{
+    auto it = directories_.find(rel);
+    if (it == directories_.end()) return;
+    Directory& directory = it->second;
+    struct stat st {};
+    // The path may name another directory by now (renamed over): that index is of no use any more.
+    if (::fstatat(rootFd, atPath(rel), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != directory.version.ino) {
+        names_ -= directory.names();
+        lru_.erase(directory.lru);
+        directories_.erase(it);
+        return;
+    }
+    names_ -= directory.names();
+    change(directory);
+    names_ += directory.names();
+    directory.version = Version{st.st_ino, st.st_mtim, st.st_ctim};
+    evictFor(0);  // `directory` may be gone after this
+}
+
+void NameIndex::added(int rootFd, const std::string& rel, std::string_view name)
+{
+    if (isReservedName(name)) return;
+    std::wstring folded = caseFoldedName(wideFromDiskName(name));
+    std::lock_guard lock(mutex_);
+    applyOwnChange(rootFd, rel, [&](Directory& directory) {
+        auto [it, inserted] = directory.byFolded.try_emplace(folded, name);
+        if (inserted || it->second == name) return;
+        auto range = directory.moreSpellings.equal_range(folded);
+        for (auto other = range.first; other != range.second; ++other) {
+            if (other->second == name) return;
+        }
+        directory.moreSpellings.emplace(folded, name);
+    });
+}
+
+void NameIndex::removed(int rootFd, const std::string& rel, std::string_view name)
+{
+    if (isReservedName(name)) return;
+    std::wstring folded = caseFoldedName(wideFromDiskName(name));
+    std::lock_guard lock(mutex_);
+    applyOwnChange(rootFd, rel, [&](Directory& directory) {
+        auto range = directory.moreSpellings.equal_range(folded);
+        for (auto other = range.first; other != range.second; ++other) {
+            if (other->second == name) {
+                directory.moreSpellings.erase(other);
+                return;
+            }
+        }
+        auto it = directory.byFolded.find(folded);
+        if (it == directory.byFolded.end() || it->second != name) return;
+        if (range.first != range.second) {  // another spelling of the same name takes its place
+            it->second = range.first->second;
+            directory.moreSpellings.erase(range.first);
+        } else {
+            directory.byFolded.erase(it);
+        }
+    });
+}
+
+uint64_t NameIndex::listings() const
+{
+    std::lock_guard lock(mutex_);
+    return listings_;
 }
 
 size_t NameIndex::indexedDirectories() const

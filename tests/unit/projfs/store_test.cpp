@@ -208,6 +208,54 @@ TEST_F(StoreTest, FindChildFollowsCreatesRenamesAndDeletes)
     EXPECT_FALSE(store->findChild("missing-dir", "x").ok());
 }
 
+// The store's own creations, removals and renames keep the index current: filling a directory with
+// placeholders lists it once, not once per placeholder. A change made behind the store's back (after
+// the directory settled) is still noticed.
+TEST_F(StoreTest, OwnChangesKeepTheIndexWithoutRelisting)
+{
+    ASSERT_EQ(::mkdir((dir + "/d").c_str(), 0755), 0);
+    for (int i = 0; i < 500; ++i) {
+        int fd = ::open((dir + "/d/Old" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT, 0644);
+        ASSERT_GE(fd, 0);
+        ::close(fd);
+    }
+    ::usleep(15000);
+    auto find = [&](const std::string& name) {
+        auto r = store->findChild("d", name);
+        EXPECT_TRUE(r.ok());
+        return r.ok() && r->has_value() ? **r : std::string("<none>");
+    };
+    EXPECT_EQ(find("missing"), "<none>");
+    const uint64_t listed = store->nameIndex().listings();
+    for (int i = 0; i < 300; ++i) {
+        std::string name = "New" + std::to_string(i);
+        ASSERT_TRUE(store->writePlaceholder("d/" + name, file(1)).ok());
+        EXPECT_EQ(find("NEW" + std::to_string(i)), name);
+        EXPECT_EQ(find("NEW" + std::to_string(i) + "x"), "<none>");
+    }
+    ASSERT_TRUE(store->makeTombstone("d/Old1").ok());
+    EXPECT_EQ(find("OLD1"), "Old1");  // tombstones count; callers check the record
+    ASSERT_TRUE(store->clearTombstone("d/Old1").ok());
+    EXPECT_EQ(find("OLD1"), "<none>");
+    ASSERT_TRUE(store->removeEntry("d/Old2", false).ok());
+    EXPECT_EQ(find("old2"), "<none>");
+    ASSERT_TRUE(store->renameEntry("d/Old3", "d/Moved3", 0).ok());
+    EXPECT_EQ(find("OLD3"), "<none>");
+    EXPECT_EQ(find("moved3"), "Moved3");
+    ASSERT_TRUE(store->createEntry("d/Made", [](int root, const char* rel) { return ::mkdirat(root, rel, 0755); }).ok());
+    EXPECT_EQ(find("MADE"), "Made");
+    ASSERT_TRUE(store->openItem("d/Opened", O_WRONLY | O_CREAT, 0644).ok());
+    EXPECT_EQ(find("OPENED"), "Opened");
+    EXPECT_EQ(store->nameIndex().listings(), listed);
+
+    ::usleep(15000);  // a new tick, then a change the store does not know of
+    int fd = ::open((dir + "/d/Outside").c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    EXPECT_EQ(find("OUTSIDE"), "Outside");
+    EXPECT_GT(store->nameIndex().listings(), listed);
+}
+
 // Not a timing assertion (the machine is shared): records the first case-insensitive lookup of a missing
 // name and a second one, in a 10,000-entry directory.
 TEST_F(StoreTest, FindChildInLargeDirectoryUsesTheIndex)
