@@ -108,6 +108,13 @@ std::string diskName(State& s, const std::string& parentRel, const char* name)
     return found.ok() && found->has_value() ? **found : std::string(name);
 }
 
+// Ends an open file handle: its passthrough registration first, then the backing descriptor.
+void closeHandle(State& s, int fd)
+{
+    s.passthrough.release(s.session, fd);
+    ::close(fd);
+}
+
 void replyStatus(fuse_req_t req, const Status& status)
 {
     fuse_reply_err(req, status ? 0 : errnoOf(status.hr()));
@@ -335,7 +342,13 @@ void replyOpen(fuse_req_t req, const std::string& rel, fuse_file_info* fi)
     if (!fd) return (void)fuse_reply_err(req, errnoOf(fd.hr()));
     fi->fh = static_cast<uint64_t>(fd->release());
     fi->keep_cache = 1;  // content on disk is final: placeholders were hydrated before this open
-    if (fuse_reply_open(req, fi) != 0) ::close(static_cast<int>(fi->fh));
+    int replied;
+    if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(fi->fh))) {
+        replied = Passthrough::replyOpen(req, *fi, *backingId);
+    } else {
+        replied = fuse_reply_open(req, fi);
+    }
+    if (replied != 0) closeHandle(s, static_cast<int>(fi->fh));
 }
 
 void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
@@ -386,7 +399,7 @@ void opFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*)
 
 void opRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
 {
-    ::close(static_cast<int>(fi->fh));
+    closeHandle(stateOf(req), static_cast<int>(fi->fh));
     fuse_reply_err(req, 0);
 }
 
@@ -581,8 +594,14 @@ void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
     e.attr_timeout = kCacheTimeoutSeconds;
     e.entry_timeout = kCacheTimeoutSeconds;
     fi->fh = static_cast<uint64_t>(fd->release());
-    if (fuse_reply_create(req, &e, fi) != 0) {
-        ::close(static_cast<int>(fi->fh));
+    int replied;
+    if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(fi->fh))) {
+        replied = Passthrough::replyCreate(req, e, *fi, *backingId);
+    } else {
+        replied = fuse_reply_create(req, &e, fi);
+    }
+    if (replied != 0) {
+        closeHandle(s, static_cast<int>(fi->fh));
         s.inodes.forget(e.ino, 1);
     }
 }

@@ -8,6 +8,7 @@
 #include "projfs/core/request_context.h"
 #include "projfs/core/virtualization_instance.h"
 #include "projfs/fuse/inode_table.h"
+#include "projfs/fuse/passthrough.h"
 #include "projfs/fuse/projected_fuse.h"
 
 #include <sys/types.h>
@@ -38,6 +39,7 @@ struct ProjectedFuse::State {
     VirtualizationInstance& instance;
     BackingStore& store;
     InodeTable inodes;
+    Passthrough passthrough;  // granted (or not) by the INIT exchange
     fuse_session* session = nullptr;
     std::string mountPoint;
     int abortFd = -1;  // the connection's fusectl abort file, opened at mount (see projected_fuse.cpp)

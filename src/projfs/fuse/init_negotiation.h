@@ -4,8 +4,8 @@
 // passes FUSE_PARALLEL_DIROPS to the kernel (fixed upstream in 3.17). Without it the kernel serializes
 // every lookup and readdir of a directory behind one mutex: a slow GetPlaceholderInfo holds up first
 // lookups of all its siblings, and a provider that looks up a sibling from inside that callback hangs.
-// processInit lets libfuse build its INIT reply as usual, captures it, sets the flag if the kernel
-// offered it, and sends the reply on.
+// It also cannot ask for FUSE_PASSTHROUGH (kernel 6.9+, see passthrough.h). negotiateInit lets libfuse
+// build its INIT reply as usual, captures it, adds what the kernel offered and we want, and sends it on.
 #pragma once
 
 #define FUSE_USE_VERSION 312
@@ -13,9 +13,15 @@
 
 namespace hc::projfs {
 
-// Reads the first request of `session` (the kernel's INIT), has libfuse answer it with FUSE_PARALLEL_DIROPS
-// added, and returns true. Returns false, having processed nothing or passed the request through
-// unchanged, if the session ended first or something unexpected arrived; the request loop then carries on.
-bool processInitWithParallelDirops(fuse_session* session);
+struct InitOutcome {
+    bool parallelDirops = false;
+    bool passthrough = false;
+};
+
+// Reads the first request of `session` (the kernel's INIT) and has libfuse answer it with
+// FUSE_PARALLEL_DIROPS and (if `wantPassthrough`) FUSE_PASSTHROUGH added where the kernel offered them.
+// Reports what was granted; nothing if the session ended first or something unexpected arrived (that
+// request is passed through unchanged; the request loop then carries on).
+InitOutcome negotiateInit(fuse_session* session, bool wantPassthrough);
 
 }  // namespace hc::projfs

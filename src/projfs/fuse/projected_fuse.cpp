@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 
@@ -21,6 +22,14 @@ namespace hc::projfs {
 namespace {
 
 constexpr const char* kFusectl = "/sys/fs/fuse/connections";
+
+// FUSE passthrough is used when the kernel offers it unless HOSTCOMPUTE_PROJFS_PASSTHROUGH=0 (for
+// comparisons, and a way out should a kernel misbehave).
+bool passthroughWanted()
+{
+    const char* setting = std::getenv("HOSTCOMPUTE_PROJFS_PASSTHROUGH");
+    return setting == nullptr || std::string(setting) != "0";
+}
 
 // Opens the abort file of the connection serving `device`, right after we mounted it: at that moment
 // the connection number is certainly ours. The descriptor pins that connection's fusectl inode; once
@@ -79,7 +88,8 @@ Result<std::unique_ptr<ProjectedFuse>> ProjectedFuse::mount(VirtualizationInstan
     state->mounted = true;
     State* raw = state.get();
     state->loop = std::thread([raw] {
-        processInitWithParallelDirops(raw->session);
+        InitOutcome init = negotiateInit(raw->session, /*wantPassthrough=*/passthroughWanted());
+        raw->passthrough.setGranted(init.passthrough);
         fuse_loop_config* config = fuse_loop_cfg_create();
         fuse_loop_cfg_set_max_threads(config, raw->threads);
         fuse_loop_cfg_set_idle_threads(config, raw->threads);

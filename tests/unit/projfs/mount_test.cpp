@@ -269,7 +269,28 @@ TEST(MountLimitsTest, ConcurrentThreadCountLimitsRunningCallbacks)
 // Stop with a file still open must force down its own connection promptly (the open file would keep it
 // alive forever) and touch no other mount: the abort goes through the file opened at mount time, never
 // through a connection number that another mount may have taken over since.
-TEST_F(MountTest, StopWithOpenFileEndsOnlyItsOwnConnectionPromptly)
+//
+// What the open file sees afterwards depends on FUSE passthrough: served by this process, its reads fail
+// with the connection; in passthrough mode the kernel reads the on-disk (hydrated) content directly, as
+// for a file opened before an unmount. Both modes are checked (passthrough can be turned off per mount).
+class StopWithOpenFileTest : public MountTest, public ::testing::WithParamInterface<bool> {
+protected:
+    void SetUp() override
+    {
+        if (!GetParam()) ::setenv("HOSTCOMPUTE_PROJFS_PASSTHROUGH", "0", 1);
+        MountTest::SetUp();
+    }
+    void TearDown() override
+    {
+        MountTest::TearDown();
+        ::unsetenv("HOSTCOMPUTE_PROJFS_PASSTHROUGH");
+    }
+};
+
+INSTANTIATE_TEST_SUITE_P(Passthrough, StopWithOpenFileTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "on" : "off"; });
+
+TEST_P(StopWithOpenFileTest, EndsOnlyItsOwnConnectionPromptly)
 {
     TempRoot otherRoot;
     TestProvider other;
@@ -281,7 +302,14 @@ TEST_F(MountTest, StopWithOpenFileEndsOnlyItsOwnConnectionPromptly)
     provider.stop();
     EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
     char c = 0;
-    EXPECT_EQ(::read(fd, &c, 1), -1);  // the aborted connection answers nothing any more
+    if (GetParam()) {
+        EXPECT_EQ(::read(fd, &c, 1), 1);  // the kernel reads the hydrated backing file itself
+        EXPECT_EQ(c, 'h');
+    } else {
+        EXPECT_EQ(::read(fd, &c, 1), -1);  // the aborted connection answers nothing any more
+    }
+    struct stat st {};
+    EXPECT_NE(::stat(at("empty").c_str(), &st), 0);  // nothing new is served: the mount is gone
     ::close(fd);
     // The other mount is untouched and still serves requests, also after a restart of the first.
     EXPECT_EQ(readFile(otherRoot.path() + "/x.txt"), "other\n");
