@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "projfs/api/running_instances.h"
+#include "projfs/api/start_virtualizing.h"
 #include "projfs/core/dir_entry_buffer.h"
 #include "projfs/store/backing_store.h"
 #include "projfs/store/root_marker.h"
@@ -64,11 +65,10 @@ InstanceOptions resolveOptions(const PRJ_CALLBACKS& callbacks, const void* conte
 
 }  // namespace
 
-extern "C" {
-
-HOSTCOMPUTE_API HRESULT PrjStartVirtualizing(PCWSTR virtualizationRootPath, const PRJ_CALLBACKS* callbacks,
-                                             const void* instanceContext, const PRJ_STARTVIRTUALIZING_OPTIONS* options,
-                                             PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT* namespaceVirtualizationContext)
+HRESULT hc::projfs::startVirtualizing(PCWSTR virtualizationRootPath, const PRJ_CALLBACKS* callbacks,
+                                      const void* instanceContext, const PRJ_STARTVIRTUALIZING_OPTIONS* options,
+                                      const std::function<void(InstanceOptions&)>& adjustOptions,
+                                      PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT* namespaceVirtualizationContext)
 {
     if (namespaceVirtualizationContext == nullptr || callbacks == nullptr || virtualizationRootPath == nullptr) {
         return E_INVALIDARG;
@@ -78,32 +78,43 @@ HOSTCOMPUTE_API HRESULT PrjStartVirtualizing(PCWSTR virtualizationRootPath, cons
     if (options && options->NotificationMappingsCount > 0 && options->NotificationMappings == nullptr)
         return E_INVALIDARG;
     auto root = canonicalPath(virtualizationRootPath, "virtualizationRootPath");
-    if (!root) return fail(root.error(), __func__);
+    if (!root) return fail(root.error(), "PrjStartVirtualizing");
     // Overlap with a running root is checked first: inside one, the marker cannot even be read.
     auto reserved = reserveRoot(*root);
-    if (!reserved) return fail(reserved.error(), __func__);
+    if (!reserved) return fail(reserved.error(), "PrjStartVirtualizing");
     auto [entry, context] = *reserved;
     auto store = BackingStore::open(*root);
     if (!store) {
         releaseInstance(context);
-        return fail(store.error(), __func__);
+        return fail(store.error(), "PrjStartVirtualizing");
     }
     auto id = readRootInstanceId((*store)->rootFd());
     if (!id || !id->has_value()) {
         releaseInstance(context);
-        return id ? HRESULT_FROM_WIN32(ERROR_REPARSE_TAG_MISMATCH) : fail(id.error(), __func__);
+        return id ? HRESULT_FROM_WIN32(ERROR_REPARSE_TAG_MISMATCH) : fail(id.error(), "PrjStartVirtualizing");
     }
-    auto instance = std::make_unique<VirtualizationInstance>(
-        std::move(store).value(), resolveOptions(*callbacks, instanceContext, options, **id));
+    InstanceOptions resolved = resolveOptions(*callbacks, instanceContext, options, **id);
+    if (adjustOptions) adjustOptions(resolved);
+    auto instance = std::make_unique<VirtualizationInstance>(std::move(store).value(), std::move(resolved));
     instance->setHandle(context);
     auto fuse = ProjectedFuse::mount(*instance, *root, instance->options().poolThreadCount);
     if (!fuse) {
         releaseInstance(context);
-        return fail(fuse.error(), __func__);
+        return fail(fuse.error(), "PrjStartVirtualizing");
     }
     publishInstance(entry, std::move(instance), std::move(fuse).value());
     *namespaceVirtualizationContext = context;
     return S_OK;
+}
+
+extern "C" {
+
+HOSTCOMPUTE_API HRESULT PrjStartVirtualizing(PCWSTR virtualizationRootPath, const PRJ_CALLBACKS* callbacks,
+                                             const void* instanceContext, const PRJ_STARTVIRTUALIZING_OPTIONS* options,
+                                             PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT* namespaceVirtualizationContext)
+{
+    return startVirtualizing(virtualizationRootPath, callbacks, instanceContext, options, {},
+                             namespaceVirtualizationContext);
 }
 
 HOSTCOMPUTE_API void PrjStopVirtualizing(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext)

@@ -33,8 +33,46 @@ void ReceivedRanges::add(uint64_t begin, uint64_t end)
 
 bool ReceivedRanges::covers(uint64_t size) const
 {
-    if (size == 0) return true;
-    return ranges_.size() == 1 && ranges_.begin()->first == 0 && ranges_.begin()->second >= size;
+    return covers(0, size);
+}
+
+bool ReceivedRanges::covers(uint64_t begin, uint64_t end) const
+{
+    if (begin >= end) return true;
+    // Ranges are merged, so only the last one starting at or before `begin` can cover [begin, end).
+    auto it = ranges_.upper_bound(begin);
+    if (it == ranges_.begin()) return false;
+    return std::prev(it)->second >= end;
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> ReceivedRanges::firstGap(uint64_t size) const
+{
+    uint64_t begin = 0;
+    for (const auto& [rangeBegin, rangeEnd] : ranges_) {
+        if (rangeBegin > begin) break;
+        begin = std::max(begin, rangeEnd);
+    }
+    if (begin >= size) return std::nullopt;
+    auto next = ranges_.upper_bound(begin);
+    return std::pair(begin, next == ranges_.end() ? size : std::min(next->first, size));
+}
+
+uint32_t defaultMaxFileDataRequest()
+{
+    return UINT32_MAX / kWriteAlignment * kWriteAlignment;
+}
+
+uint32_t normalizedMaxFileDataRequest(uint32_t requested)
+{
+    if (requested == 0) return defaultMaxFileDataRequest();
+    return std::max(kWriteAlignment, requested / kWriteAlignment * kWriteAlignment);
+}
+
+std::optional<FileDataRequest> nextFileDataRequest(const ReceivedRanges& received, uint64_t size, uint32_t maxLength)
+{
+    auto gap = received.firstGap(size);
+    if (!gap) return std::nullopt;
+    return FileDataRequest{gap->first, static_cast<uint32_t>(std::min<uint64_t>(gap->second - gap->first, maxLength))};
 }
 
 HRESULT checkFileDataWrite(uint64_t size, const void* buffer, uint64_t offset, uint32_t length, uint32_t alignment)
@@ -56,12 +94,17 @@ public:
     UniqueFd fd;
     ItemRecord record;
 
+    pid_t requester = 0;  // the first opener's thread: TriggeringProcessId of every request
+
     std::mutex mutex;
-    bool awaiting = true;
+    bool awaiting = true;  // until finish()
     ReceivedRanges received;
     uint64_t nextWaiter = 1;
     std::map<uint64_t, std::function<void(HRESULT)>> waiters;
-    int32_t commandId = 0;
+    int32_t commandId = 0;   // the request in flight (or the last one made)
+    bool abandoned = false;  // every waiter left: cancel what is in flight, ask for nothing more
+    bool issuing = false;    // requestMore() is inside invoke() for the current request
+    bool resume = false;     // ... and that request succeeded meanwhile: requestMore() makes the next one
 };
 
 void Hydrator::hydrate(const RequestContext& ctx, const std::string& rel, std::function<void(HRESULT)> done)
@@ -91,13 +134,14 @@ void Hydrator::hydrate(const RequestContext& ctx, const std::string& rel, std::f
             stream->times[1] = st->st_mtim;
             stream->fd = std::move(fd).value();
             stream->record = std::move(record).value();
+            stream->requester = ctx.tid;
             byFile_.emplace(stream->inode, stream);
             byStream_.emplace(stream->id, stream);
             first = true;
         }
     }
     addWaiter(stream, ctx, std::move(done));
-    if (first) start(stream, ctx);
+    if (first) start(stream);
 }
 
 void Hydrator::addWaiter(const std::shared_ptr<HydrationStream>& stream, const RequestContext& ctx,
@@ -108,6 +152,7 @@ void Hydrator::addWaiter(const std::shared_ptr<HydrationStream>& stream, const R
         std::lock_guard lock(stream->mutex);
         waiterId = stream->nextWaiter++;
         stream->waiters.emplace(waiterId, std::move(done));
+        stream->abandoned = false;  // joined before anything was cancelled: the hydration goes on for us
     }
     // An interrupted open stops waiting; the last one to leave cancels the provider's command.
     std::weak_ptr<HydrationStream> weak = stream;
@@ -124,6 +169,7 @@ void Hydrator::addWaiter(const std::shared_ptr<HydrationStream>& stream, const R
             leaving = std::move(it->second);
             s->waiters.erase(it);
             last = s->waiters.empty() && s->awaiting;
+            if (last) s->abandoned = true;
             commandId = s->commandId;
         }
         leaving(HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED));
@@ -131,26 +177,83 @@ void Hydrator::addWaiter(const std::shared_ptr<HydrationStream>& stream, const R
     });
 }
 
-void Hydrator::start(const std::shared_ptr<HydrationStream>& stream, const RequestContext& ctx)
+void Hydrator::start(const std::shared_ptr<HydrationStream>& stream)
 {
     if (stream->size == 0) return finish(stream, S_OK);
-    Invocation invocation;
-    invocation.kind = CommandKind::GetFileData;
-    invocation.filePathName = providerPathFromRel(stream->record.projected ? stream->record.originPath : stream->rel);
-    invocation.dataStreamId = stream->id;
-    invocation.versionInfo = stream->record.version;
+    requestMore(stream);
+}
+
+// Makes GetFileData requests, one at a time, until one is left pending or the hydration finished. A
+// request answered before invoke() returns continues this loop rather than recursing (a provider that
+// hands out a little at a time must not grow the stack); one completed later continues from requestDone.
+void Hydrator::requestMore(const std::shared_ptr<HydrationStream>& stream)
+{
     const PRJ_CALLBACKS& callbacks = instance_.options().callbacks;
-    // Lengths are 32-bit: a file over 4 GiB is asked for its first 4 GiB - 4 KiB; providers may return
-    // more than asked, up to the file size (docs/projfs-design.md).
-    uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(stream->size, UINT32_MAX - kWriteAlignment + 1));
-    instance_.invoke(
-        ctx, invocation,
-        [&callbacks, length](const PRJ_CALLBACK_DATA& data) { return callbacks.GetFileDataCallback(&data, 0, length); },
-        [this, stream](HRESULT hr) { finish(stream, hr); }, /*hookInterrupt=*/false,
-        [stream](int32_t id) {
+    for (;;) {
+        std::optional<FileDataRequest> request;
+        bool abandoned;
+        {
             std::lock_guard lock(stream->mutex);
-            stream->commandId = id;
-        });
+            abandoned = stream->abandoned;
+            if (!abandoned) request = nextFileDataRequest(stream->received, stream->size, maxRequestLength_);
+            stream->issuing = request.has_value();
+            stream->resume = false;
+        }
+        if (abandoned) return finish(stream, HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED));
+        if (!request) return finish(stream, S_OK);
+
+        Invocation invocation;
+        invocation.kind = CommandKind::GetFileData;
+        invocation.filePathName =
+            providerPathFromRel(stream->record.projected ? stream->record.originPath : stream->rel);
+        invocation.dataStreamId = stream->id;
+        invocation.versionInfo = stream->record.version;
+        RequestContext ctx;
+        ctx.tid = stream->requester;
+        instance_.invoke(
+            ctx, invocation,
+            [&callbacks, request](const PRJ_CALLBACK_DATA& data) {
+                return callbacks.GetFileDataCallback(&data, request->offset, request->length);
+            },
+            [this, stream, request](HRESULT hr) { requestDone(stream, *request, hr); }, /*hookInterrupt=*/false,
+            [this, stream](int32_t id) {
+                bool cancelNow;
+                {
+                    std::lock_guard lock(stream->mutex);
+                    stream->commandId = id;
+                    cancelNow = stream->abandoned;  // the last waiter left while this request was being made
+                }
+                if (cancelNow) instance_.cancelCommand(id);
+            });
+        std::lock_guard lock(stream->mutex);
+        stream->issuing = false;
+        if (!stream->resume) return;
+    }
+}
+
+void Hydrator::requestDone(const std::shared_ptr<HydrationStream>& stream, FileDataRequest request, HRESULT hr)
+{
+    if (FAILED(hr)) return finish(stream, hr);
+    bool delivered, complete;
+    {
+        std::lock_guard lock(stream->mutex);
+        // S_OK means "all the requested data was returned"; accepting less could ask for one range forever.
+        delivered = stream->received.covers(request.offset, request.offset + request.length);
+        complete = stream->received.covers(stream->size);
+        if (delivered && !complete && stream->issuing) {
+            stream->resume = true;  // requestMore() is still in invoke() and makes the next request
+            return;
+        }
+    }
+    if (!delivered) {
+        HC_LOG(Warn, "projfs",
+               "GetFileData for '" + stream->rel + "' (" + std::to_string(request.length) + " bytes at " +
+                   std::to_string(request.offset) + ") returned success before that data arrived");
+        return finish(stream, HRESULT_FROM_WIN32(ERROR_INTERNAL_ERROR));
+    }
+    if (complete) return finish(stream, S_OK);
+    // Completed by PrjCompleteCommand: the next request must not be made on the provider's own thread.
+    instance_.executor().post([this, stream] { requestMore(stream); });
 }
 
 void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr)
@@ -158,10 +261,7 @@ void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr
     {
         std::lock_guard lock(stream->mutex);
         stream->awaiting = false;
-        if (SUCCEEDED(hr) && !stream->received.covers(stream->size)) {
-            HC_LOG(Warn, "projfs", "GetFileData for '" + stream->rel + "' returned success before all data arrived");
-            hr = HRESULT_FROM_WIN32(ERROR_INTERNAL_ERROR);
-        }
+        if (SUCCEEDED(hr) && !stream->received.covers(stream->size)) hr = HRESULT_FROM_WIN32(ERROR_INTERNAL_ERROR);
     }
     if (SUCCEEDED(hr)) {
         ::futimens(stream->fd.get(), stream->times);

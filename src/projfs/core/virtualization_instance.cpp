@@ -60,7 +60,7 @@ VirtualizationInstance::VirtualizationInstance(std::unique_ptr<BackingStore> sto
     : store_(std::move(store)),
       options_(options),
       slots_(options.concurrentThreadCount),
-      hydrator_(std::make_unique<Hydrator>(*this))
+      hydrator_(std::make_unique<Hydrator>(*this, options.maxFileDataRequest))
 {
 }
 
@@ -164,15 +164,11 @@ Status VirtualizationInstance::removeItem(const std::string& rel, bool isDirecto
     bool projected = record->projected || record->state != ItemState::Full;
     if (isDirectory) {
         if (auto s = store_->clearTombstonesIn(rel); !s) return s;
-        if (::unlinkat(store_->rootFd(), rel.c_str(), AT_REMOVEDIR) != 0) {
-            return makeError(hresultFromErrno(errno), "rmdir '" + rel + "'");
-        }
+        if (auto s = store_->removeEntry(rel, /*isDirectory=*/true); !s) return s;
         return projected ? store_->makeTombstone(rel) : Status();
     }
     if (projected) return store_->makeTombstone(rel);  // replaces the file atomically
-    if (::unlinkat(store_->rootFd(), rel.c_str(), 0) != 0)
-        return makeError(hresultFromErrno(errno), "unlink '" + rel + "'");
-    return {};
+    return store_->removeEntry(rel, /*isDirectory=*/false);
 }
 
 Status VirtualizationInstance::renameItem(const std::string& fromRel, const std::string& toRel, unsigned flags)
@@ -186,9 +182,7 @@ Status VirtualizationInstance::renameItem(const std::string& fromRel, const std:
         return makeError(HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE), "directory placeholders cannot be renamed");
     }
     if (auto s = store_->clearTombstone(toRel); !s) return s;
-    if (::renameat2(store_->rootFd(), fromRel.c_str(), store_->rootFd(), toRel.c_str(), flags) != 0) {
-        return makeError(hresultFromErrno(errno), "rename '" + fromRel + "'");
-    }
+    if (auto s = store_->renameEntry(fromRel, toRel, flags); !s) return s;
     bool projected = record->projected || record->state != ItemState::Full;
     if (projected && !(flags & RENAME_EXCHANGE)) return store_->makeTombstone(fromRel);
     return {};

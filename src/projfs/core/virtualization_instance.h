@@ -38,6 +38,7 @@ struct InstanceOptions {
     unsigned concurrentThreadCount = 0;  // resolved (never 0)
     unsigned poolThreadCount = 0;        // resolved (never 0)
     PRJ_STARTVIRTUALIZING_FLAGS flags = PRJ_FLAG_NONE;
+    uint32_t maxFileDataRequest = 0;  // internal: longest GetFileData length; 0 = 4 GiB - 4 KiB (tests set less)
 };
 
 inline constexpr uint32_t kWriteAlignment = 4096;

@@ -1,6 +1,7 @@
 #include "test_provider.h"
 
 #include "base/guid.h"
+#include "projfs/api/start_virtualizing.h"
 
 #include <dirent.h>
 #include <sys/mount.h>
@@ -85,7 +86,11 @@ HRESULT TestProvider::start(const std::string& root, const PRJ_STARTVIRTUALIZING
     callbacks.GetPlaceholderInfoCallback = onPlaceholderInfo;
     callbacks.GetFileDataCallback = onFileData;
     callbacks.CancelCommandCallback = onCancel;
-    return PrjStartVirtualizing(wroot.c_str(), &callbacks, this, options, &context_);
+    if (maxFileDataRequest == 0) return PrjStartVirtualizing(wroot.c_str(), &callbacks, this, options, &context_);
+    uint32_t limit = maxFileDataRequest;
+    return startVirtualizing(
+        wroot.c_str(), &callbacks, this, options, [limit](InstanceOptions& o) { o.maxFileDataRequest = limit; },
+        &context_);
 }
 
 void TestProvider::stop()
@@ -163,45 +168,62 @@ HRESULT TestProvider::onPlaceholderInfo(const PRJ_CALLBACK_DATA* data)
         p->pendingIds.push_back(data->CommandId);
         p->pendingPaths.push_back(data->FilePathName);
         p->pendingStreams.push_back(GUID{});
+        p->pendingRanges.push_back(FileDataRequest{data->CommandId, GUID{}, 0, 0});
         p->changed.notify_all();
         return HRESULT_FROM_WIN32(ERROR_IO_PENDING);
     }
     return p->writePlaceholder(data->NamespaceVirtualizationContext, data->FilePathName);
 }
 
-HRESULT TestProvider::writeData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path, const GUID& stream)
+HRESULT TestProvider::writeData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path, const GUID& stream,
+                                uint64_t offset, uint32_t length, bool fail)
 {
     const TestItem* item = find(path);
     if (item == nullptr) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
     const std::string& content = item->content;
+    uint64_t begin = 0, end = content.size();
+    if (exactRange) {
+        begin = std::min<uint64_t>(offset, content.size());
+        end = std::min<uint64_t>(content.size(), offset + length + fileDataSurplus);
+    }
     // Two writes, split at an aligned offset, to exercise split hydration.
-    size_t half = content.size() > 8192 ? 4096 : content.size();
-    void* buf = PrjAllocateAlignedBuffer(ctx, content.size());
-    std::copy(content.begin(), content.end(), static_cast<char*>(buf));
-    HRESULT hr = PrjWriteFileData(ctx, &stream, buf, 0, static_cast<UINT32>(half));
-    if (SUCCEEDED(hr) && half < content.size() && !failFileData) {
-        hr = PrjWriteFileData(ctx, &stream, static_cast<char*>(buf) + half, half,
-                              static_cast<UINT32>(content.size() - half));
+    size_t size = static_cast<size_t>(end - begin);
+    size_t half = size > 8192 ? 4096 : size;
+    void* buf = PrjAllocateAlignedBuffer(ctx, std::max<size_t>(size, 1));
+    std::copy(content.begin() + static_cast<ptrdiff_t>(begin), content.begin() + static_cast<ptrdiff_t>(end),
+              static_cast<char*>(buf));
+    HRESULT hr = size == 0 ? S_OK : PrjWriteFileData(ctx, &stream, buf, begin, static_cast<UINT32>(half));
+    if (SUCCEEDED(hr) && half < size && !fail) {
+        hr = PrjWriteFileData(ctx, &stream, static_cast<char*>(buf) + half, begin + half,
+                              static_cast<UINT32>(size - half));
     }
     PrjFreeAlignedBuffer(buf);
-    if (failFileData) return E_FAIL;
+    if (fail) return E_FAIL;
     return hr;
 }
 
-HRESULT TestProvider::onFileData(const PRJ_CALLBACK_DATA* data, UINT64, UINT32)
+HRESULT TestProvider::onFileData(const PRJ_CALLBACK_DATA* data, UINT64 byteOffset, UINT32 length)
 {
     auto* p = self(data);
-    p->fileData++;
+    int call = ++p->fileData;
     if (auto hook = p->hook(p->fileDataHook)) hook();
+    FileDataRequest request{data->CommandId, data->DataStreamId, byteOffset, length};
+    {
+        std::lock_guard lock(p->mutex);
+        p->fileDataRequests.push_back(request);
+    }
     if (p->pendFileData) {
         std::lock_guard lock(p->mutex);
         p->pendingIds.push_back(data->CommandId);
         p->pendingStreams.push_back(data->DataStreamId);
         p->pendingPaths.push_back(data->FilePathName);
+        p->pendingRanges.push_back(request);
         p->changed.notify_all();
         return HRESULT_FROM_WIN32(ERROR_IO_PENDING);
     }
-    return p->writeData(data->NamespaceVirtualizationContext, data->FilePathName, data->DataStreamId);
+    if (call == p->emptyFileDataCall) return S_OK;
+    return p->writeData(data->NamespaceVirtualizationContext, data->FilePathName, data->DataStreamId, byteOffset,
+                        length, p->failFileData || call == p->failFileDataCall);
 }
 
 void TestProvider::onCancel(const PRJ_CALLBACK_DATA* data)
@@ -218,14 +240,17 @@ HRESULT TestProvider::completeFileData(size_t index, HRESULT result)
     int32_t id;
     GUID stream;
     std::wstring path;
+    FileDataRequest range;
     {
         std::lock_guard lock(mutex);
         id = pendingIds.at(index);
         stream = pendingStreams.at(index);
         path = pendingPaths.at(index);
+        range = pendingRanges.at(index);
     }
     if (SUCCEEDED(result)) {
-        HRESULT hr = guidIsNull(stream) ? writePlaceholder(context_, path) : writeData(context_, path, stream);
+        HRESULT hr = guidIsNull(stream) ? writePlaceholder(context_, path)
+                                        : writeData(context_, path, stream, range.offset, range.length, failFileData);
         if (FAILED(hr)) result = hr;
     }
     return PrjCompleteCommand(context_, id, result, nullptr);

@@ -27,7 +27,9 @@ public:
     void addFile(const std::wstring& path, std::string content);
     void addDirectory(const std::wstring& path);
 
+    // Through PrjStartVirtualizing, or the internal startVirtualizing when maxFileDataRequest is set.
     HRESULT start(const std::string& root, const PRJ_STARTVIRTUALIZING_OPTIONS* options = nullptr);
+    uint32_t maxFileDataRequest = 0;  // the instance's GetFileData length limit; 0 = the runtime's default
     void stop();
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context() const { return context_; }
 
@@ -36,6 +38,11 @@ public:
     std::atomic<bool> pendFileData{false};     // GetFileData returns IO_PENDING; the test completes it
     std::atomic<bool> failFileData{false};     // GetFileData fails after writing half
     std::atomic<bool> pendPlaceholder{false};  // GetPlaceholderInfo returns IO_PENDING
+    // GetFileData modes (default: the whole file whatever was asked, as before).
+    std::atomic<bool> exactRange{false};       // write only the requested range ...
+    std::atomic<uint64_t> fileDataSurplus{0};  // ... plus this many bytes after it (up to the file size)
+    std::atomic<int> failFileDataCall{0};      // the Nth GetFileData (counting from 1) writes half, then fails
+    std::atomic<int> emptyFileDataCall{0};     // the Nth GetFileData returns S_OK without writing anything
     // Hooks run inside the callbacks; set them with setHook (the kernel orders a test's system call before
     // the callback it causes, but TSan cannot see that, so hooks are exchanged under the mutex).
     std::function<void(const PRJ_CALLBACK_DATA*)> placeholderHook;
@@ -57,6 +64,19 @@ public:
     std::vector<int32_t> pendingIds;  // commands left pending
     std::vector<GUID> pendingStreams;
     std::vector<std::wstring> pendingPaths;
+    struct FileDataRequest {
+        int32_t commandId = 0;
+        GUID dataStreamId{};
+        uint64_t offset = 0;
+        uint32_t length = 0;
+    };
+    std::vector<FileDataRequest> pendingRanges;     // with pendingIds (placeholders: offset and length 0)
+    std::vector<FileDataRequest> fileDataRequests;  // every GetFileData, in order
+    std::vector<FileDataRequest> fileDataRequestsSeen()
+    {
+        std::lock_guard lock(mutex);
+        return fileDataRequests;
+    }
     std::vector<int32_t> cancelledIds;
     std::vector<uint32_t> triggeringPids;
 
@@ -72,7 +92,8 @@ private:
     };
     const TestItem* find(const std::wstring& path) const;
     std::vector<std::wstring> children(const std::wstring& dir) const;
-    HRESULT writeData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path, const GUID& stream);
+    HRESULT writeData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path, const GUID& stream,
+                      uint64_t offset, uint32_t length, bool fail);
     HRESULT writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path);
 
     static HRESULT onStartEnum(const PRJ_CALLBACK_DATA*, const GUID*);
