@@ -108,10 +108,21 @@ std::string diskName(State& s, const std::string& parentRel, const char* name)
     return found.ok() && found->has_value() ? **found : std::string(name);
 }
 
+// An open file handle's backing descriptor, recorded until its release (see State::openFiles).
+void keepHandle(State& s, int fd)
+{
+    std::lock_guard lock(s.openFilesMutex);
+    s.openFiles.insert(fd);
+}
+
 // Ends an open file handle: its passthrough registration first, then the backing descriptor.
 void closeHandle(State& s, int fd)
 {
     s.passthrough.release(s.session, fd);
+    {
+        std::lock_guard lock(s.openFilesMutex);
+        s.openFiles.erase(fd);
+    }
     ::close(fd);
 }
 
@@ -342,6 +353,7 @@ void replyOpen(fuse_req_t req, const std::string& rel, fuse_file_info* fi)
     if (!fd) return (void)fuse_reply_err(req, errnoOf(fd.hr()));
     fi->fh = static_cast<uint64_t>(fd->release());
     fi->keep_cache = 1;  // content on disk is final: placeholders were hydrated before this open
+    keepHandle(s, static_cast<int>(fi->fh));
     int replied;
     if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(fi->fh))) {
         replied = Passthrough::replyOpen(req, *fi, *backingId);
@@ -594,6 +606,7 @@ void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
     e.attr_timeout = kCacheTimeoutSeconds;
     e.entry_timeout = kCacheTimeoutSeconds;
     fi->fh = static_cast<uint64_t>(fd->release());
+    keepHandle(s, static_cast<int>(fi->fh));
     int replied;
     if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(fi->fh))) {
         replied = Passthrough::replyCreate(req, e, *fi, *backingId);

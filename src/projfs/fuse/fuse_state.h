@@ -12,6 +12,7 @@
 #include "projfs/fuse/projected_fuse.h"
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <memory>
 #include <mutex>
@@ -59,6 +60,20 @@ struct ProjectedFuse::State {
     // enumeration still running on a session thread.
     std::mutex openDirectoriesMutex;
     std::unordered_set<OpenDirectory*> openDirectories;
+
+    // Backing descriptors of open file handles (fi->fh). Like directories, files still open when the
+    // session ends get no RELEASE; unmount() closes their descriptors after the loop ended, so restarts
+    // of a long-running provider do not leak one descriptor per file left open.
+    std::mutex openFilesMutex;
+    std::unordered_set<int> openFiles;
+
+    void closeLeftoverFiles()
+    {
+        std::lock_guard lock(openFilesMutex);
+        for (int fd : openFiles)
+            ::close(fd);
+        openFiles.clear();
+    }
 
     void forgetDirectory(OpenDirectory* dir)
     {

@@ -156,6 +156,7 @@ void ProjectedFuse::unmount()
     fuse_session_unmount(s.session);  // no-op if already done above
     fuse_session_destroy(s.session);
     s.freeOpenDirectories();  // no handler runs any more
+    s.closeLeftoverFiles();
     s.session = nullptr;
     if (s.abortFd >= 0) ::close(s.abortFd);
     s.abortFd = -1;

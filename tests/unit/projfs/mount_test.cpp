@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -317,6 +319,36 @@ TEST_P(StopWithOpenFileTest, EndsOnlyItsOwnConnectionPromptly)
     provider.stop();
     EXPECT_EQ(readFile(otherRoot.path() + "/x.txt"), "other\n");
     other.stop();
+}
+
+size_t openDescriptorCount()
+{
+    return static_cast<size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                                             std::filesystem::directory_iterator{}));
+}
+
+// Files still open at Stop get no RELEASE; their backing descriptors must not stay open in the provider
+// process (a provider that restarts its instance would run out of descriptors).
+TEST(MountStopTest, FilesOpenAtStopLeaveNoDescriptorBehind)
+{
+    TempRoot root;
+    const size_t before = openDescriptorCount();
+    std::vector<int> fds;
+    for (int round = 0; round < 3; ++round) {
+        TestProvider provider;
+        provider.addFile(L"a.txt", "hello\n");
+        ASSERT_EQ(provider.start(root.path()), S_OK);
+        for (int i = 0; i < 5; ++i) {
+            int fd = ::open((root.path() + "/a.txt").c_str(), O_RDONLY);
+            ASSERT_GE(fd, 0);
+            fds.push_back(fd);
+        }
+        provider.stop();
+        for (int fd : fds)
+            ::close(fd);
+        fds.clear();
+    }
+    EXPECT_EQ(openDescriptorCount(), before);
 }
 
 // A directory still open at Stop gets no RELEASEDIR (the connection is gone): its handle and enumeration
