@@ -7,6 +7,7 @@
 #include "projfs/api/running_instances.h"
 #include "projfs/api/start_virtualizing.h"
 #include "projfs/core/dir_entry_buffer.h"
+#include "projfs/core/item_updates.h"
 #include "projfs/store/backing_store.h"
 #include "projfs/store/root_marker.h"
 
@@ -75,8 +76,10 @@ HRESULT hc::projfs::startVirtualizing(PCWSTR virtualizationRootPath, const PRJ_C
     }
     *namespaceVirtualizationContext = nullptr;
     if (!requiredCallbacksPresent(*callbacks)) return E_INVALIDARG;
-    if (options && options->NotificationMappingsCount > 0 && options->NotificationMappings == nullptr)
-        return E_INVALIDARG;
+    auto mappings = options
+                        ? parseNotificationMappings(options->NotificationMappings, options->NotificationMappingsCount)
+                        : parseNotificationMappings(nullptr, 0);
+    if (!mappings) return fail(mappings.error(), "PrjStartVirtualizing");
     auto root = canonicalPath(virtualizationRootPath, "virtualizationRootPath");
     if (!root) return fail(root.error(), "PrjStartVirtualizing");
     // Overlap with a running root is checked first: inside one, the marker cannot even be read.
@@ -94,6 +97,7 @@ HRESULT hc::projfs::startVirtualizing(PCWSTR virtualizationRootPath, const PRJ_C
         return id ? HRESULT_FROM_WIN32(ERROR_REPARSE_TAG_MISMATCH) : fail(id.error(), "PrjStartVirtualizing");
     }
     InstanceOptions resolved = resolveOptions(*callbacks, instanceContext, options, **id);
+    resolved.notificationMappings = std::move(mappings).value();
     if (adjustOptions) adjustOptions(resolved);
     auto instance = std::make_unique<VirtualizationInstance>(std::move(store).value(), std::move(resolved));
     instance->setHandle(context);
@@ -129,8 +133,12 @@ HOSTCOMPUTE_API HRESULT PrjClearNegativePathCache(PRJ_NAMESPACE_VIRTUALIZATION_C
                                                   UINT32* totalEntryNumber)
 {
     if (totalEntryNumber) *totalEntryNumber = 0;
-    if (!findInstance(namespaceVirtualizationContext)) return E_INVALIDARG;
-    return E_NOTIMPL;
+    auto entry = findInstance(namespaceVirtualizationContext);
+    if (!entry) return E_INVALIDARG;
+    // Without PRJ_FLAG_USE_NEGATIVE_PATH_CACHE the cache stays empty: S_OK with 0.
+    uint32_t dropped = entry->instance->negativePathCache().clear();
+    if (totalEntryNumber) *totalEntryNumber = dropped;
+    return S_OK;
 }
 
 HOSTCOMPUTE_API HRESULT
@@ -189,23 +197,21 @@ HOSTCOMPUTE_API HRESULT PrjUpdateFileIfNeeded(PRJ_NAMESPACE_VIRTUALIZATION_CONTE
                                               UINT32 placeholderInfoSize, PRJ_UPDATE_TYPES updateFlags,
                                               PRJ_UPDATE_FAILURE_CAUSES* failureReason)
 {
-    (void)updateFlags;
     if (failureReason) *failureReason = PRJ_UPDATE_FAILURE_CAUSE_NONE;
-    if (!findInstance(namespaceVirtualizationContext) || destinationFileName == nullptr || placeholderInfo == nullptr) {
-        return E_INVALIDARG;
-    }
+    auto entry = findInstance(namespaceVirtualizationContext);
+    if (!entry || destinationFileName == nullptr || placeholderInfo == nullptr) return E_INVALIDARG;
     if (placeholderInfoSize < sizeof(PRJ_PLACEHOLDER_INFO)) return HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
-    return E_NOTIMPL;
+    return updateFileIfNeeded(*entry->instance, destinationFileName, *placeholderInfo, updateFlags, failureReason);
 }
 
 HOSTCOMPUTE_API HRESULT PrjDeleteFile(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
                                       PCWSTR destinationFileName, PRJ_UPDATE_TYPES updateFlags,
                                       PRJ_UPDATE_FAILURE_CAUSES* failureReason)
 {
-    (void)updateFlags;
     if (failureReason) *failureReason = PRJ_UPDATE_FAILURE_CAUSE_NONE;
-    if (!findInstance(namespaceVirtualizationContext) || destinationFileName == nullptr) return E_INVALIDARG;
-    return E_NOTIMPL;
+    auto entry = findInstance(namespaceVirtualizationContext);
+    if (!entry || destinationFileName == nullptr) return E_INVALIDARG;
+    return deleteFile(*entry->instance, destinationFileName, updateFlags, failureReason);
 }
 
 HOSTCOMPUTE_API HRESULT PrjWriteFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,

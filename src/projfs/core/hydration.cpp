@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace hc::projfs {
 
@@ -82,6 +83,12 @@ HRESULT checkFileDataWrite(uint64_t size, const void* buffer, uint64_t offset, u
     if (offset % alignment != 0) return HRESULT_FROM_WIN32(ERROR_OFFSET_ALIGNMENT_VIOLATION);
     if (length % alignment != 0 && offset + length != size) return HRESULT_FROM_WIN32(ERROR_OFFSET_ALIGNMENT_VIOLATION);
     return S_OK;
+}
+
+static bool sameVersion(const std::optional<PRJ_PLACEHOLDER_VERSION_INFO>& a,
+                        const std::optional<PRJ_PLACEHOLDER_VERSION_INFO>& b)
+{
+    return a.has_value() == b.has_value() && (!a || std::memcmp(&*a, &*b, sizeof(*a)) == 0);
 }
 
 class HydrationStream {
@@ -264,9 +271,17 @@ void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr
         if (SUCCEEDED(hr) && !stream->received.covers(stream->size)) hr = HRESULT_FROM_WIN32(ERROR_INTERNAL_ERROR);
     }
     if (SUCCEEDED(hr)) {
-        ::futimens(stream->fd.get(), stream->times);
+        // PrjUpdateFileIfNeeded may have replaced the placeholder meanwhile (item_updates.cpp): then what
+        // arrived is the old content and the file stays a placeholder (the next open fetches the new one).
+        std::lock_guard updates(instance_.itemStateMutex());
+        auto now = instance_.store().readRecord(stream->rel);
+        if (now.ok() && !sameVersion(now->version, stream->record.version))
+            hr = HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
+        if (SUCCEEDED(hr)) ::futimens(stream->fd.get(), stream->times);
         // The mark comes last: an interrupted hydration leaves a placeholder, never a half file marked whole.
-        if (auto s = instance_.store().setState(stream->rel, ItemState::HydratedPlaceholder); !s) hr = s.hr();
+        if (SUCCEEDED(hr)) {
+            if (auto s = instance_.store().setState(stream->rel, ItemState::HydratedPlaceholder); !s) hr = s.hr();
+        }
     }
     {
         std::lock_guard lock(mutex_);

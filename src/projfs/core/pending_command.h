@@ -25,7 +25,14 @@
 namespace hc::projfs {
 
 enum class CommandState { Running, Pending, Completed, Cancelled };
-enum class CommandKind { StartEnumeration, GetEnumeration, EndEnumeration, GetPlaceholderInfo, GetFileData };
+enum class CommandKind {
+    StartEnumeration,
+    GetEnumeration,
+    EndEnumeration,
+    GetPlaceholderInfo,
+    GetFileData,
+    Notification
+};
 
 const char* commandStateName(CommandState state);
 

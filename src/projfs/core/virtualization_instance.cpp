@@ -7,6 +7,7 @@
 #include "projfs/core/dir_entry_buffer.h"
 #include "projfs/core/enumeration_session.h"
 #include "projfs/core/hydration.h"
+#include "projfs/core/item_updates.h"
 #include "projfs/store/rel_path.h"
 
 #include <fcntl.h>
@@ -21,6 +22,7 @@ namespace hc::projfs {
 namespace {
 
 thread_local bool t_deliveringCompletion = false;
+thread_local const PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* t_completionParameters = nullptr;
 
 pid_t currentTid()
 {
@@ -49,18 +51,15 @@ std::wstring processImage(pid_t tid)
     return wideFromDiskName(std::string_view(buf, static_cast<size_t>(n)));
 }
 
-timespec timeOrNow(const LARGE_INTEGER& ticks)
-{
-    return timespecFromFiletime(ticks.QuadPart == 0 ? filetimeNow() : ticks.QuadPart);
-}
-
 }  // namespace
 
 VirtualizationInstance::VirtualizationInstance(std::unique_ptr<BackingStore> store, InstanceOptions options)
     : store_(std::move(store)),
       options_(options),
       slots_(options.concurrentThreadCount),
-      hydrator_(std::make_unique<Hydrator>(*this, options.maxFileDataRequest))
+      hydrator_(std::make_unique<Hydrator>(*this, options.maxFileDataRequest)),
+      notifications_(
+          std::make_unique<Notifications>(*this, options.callbacks.NotificationCallback, options_.notificationMappings))
 {
 }
 
@@ -72,6 +71,11 @@ VirtualizationInstance::~VirtualizationInstance()
 bool VirtualizationInstance::onProviderCompletionThread()
 {
     return t_deliveringCompletion;
+}
+
+const PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* VirtualizationInstance::completionParameters()
+{
+    return t_completionParameters;
 }
 
 bool VirtualizationInstance::threadIsInCallback(pid_t tid)
@@ -103,8 +107,10 @@ void VirtualizationInstance::resolveChild(const RequestContext& ctx, const std::
     auto found = store_->findChild(dirRel, name);
     if (found.ok() && found->has_value()) {
         auto record = store_->readRecord(joinRel(dirRel, **found));
-        return done(record.ok() && record->state == ItemState::Tombstone ? std::optional<std::string>() : *found);
+        if (record.ok()) return done(record->state == ItemState::Tombstone ? std::optional<std::string>() : *found);
+        // Gone since the index saw it (removed concurrently): the provider decides, as for any missing name.
     }
+    if (negativePaths_.contains(rel)) return done(std::optional<std::string>());  // said absent before
     Invocation invocation;
     invocation.kind = CommandKind::GetPlaceholderInfo;
     invocation.filePathName = providerPathFromRel(rel);
@@ -112,8 +118,9 @@ void VirtualizationInstance::resolveChild(const RequestContext& ctx, const std::
     invoke(
         ctx, invocation,
         [&callbacks](const PRJ_CALLBACK_DATA& data) { return callbacks.GetPlaceholderInfoCallback(&data); },
-        [this, dirRel, name, done = std::move(done)](HRESULT hr) {
+        [this, dirRel, name, rel, done = std::move(done)](HRESULT hr) {
             if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)) {
+                if (options_.flags & PRJ_FLAG_USE_NEGATIVE_PATH_CACHE) negativePaths_.add(rel);
                 return done(std::optional<std::string>());
             }
             if (FAILED(hr)) return done(makeError(hr, "GetPlaceholderInfo failed: " + hresultName(hr)));
@@ -136,9 +143,16 @@ void VirtualizationInstance::prepareForWrite(const RequestContext& ctx, const st
     auto record = store_->readRecord(rel);
     if (!record) return done(record.hr());
     if (record->state == ItemState::Full || record->isDirectory) return done(S_OK);
-    auto markFull = [this, rel, done = std::move(done)](HRESULT hr) {
-        if (SUCCEEDED(hr)) hr = store_->setState(rel, ItemState::Full).hr();
-        done(hr);
+    auto markFull = [this, ctx, rel, done = std::move(done)](HRESULT hr) mutable {
+        if (FAILED(hr)) return done(hr);
+        // FILE_PRE_CONVERT_TO_FULL may veto; racing writers share one notification.
+        notifications_->convertToFull(
+            ctx, rel,
+            [this, rel] {
+                auto now = store_->readRecord(rel);
+                return now.ok() && now->state == ItemState::Full;
+            },
+            [this, rel] { return store_->setState(rel, ItemState::Full).hr(); }, std::move(done));
     };
     if (record->state == ItemState::Placeholder && !truncating) return ensureHydrated(ctx, rel, std::move(markFull));
     markFull(S_OK);
@@ -146,13 +160,20 @@ void VirtualizationInstance::prepareForWrite(const RequestContext& ctx, const st
 
 Status VirtualizationInstance::prepareNewItem(const std::string& rel)
 {
+    negativePaths_.forget(rel);
     if (auto s = store_->clearTombstone(rel); !s) return s;
-    auto [parentRel, name] = splitRel(rel);
-    if (!parentRel.empty()) {
-        auto parent = store_->readRecord(parentRel);
-        if (parent.ok() && parent->state == ItemState::Placeholder && !parent->dirty) (void)store_->setDirty(parentRel);
-    }
+    markParentDirty(rel);
     return {};
+}
+
+void VirtualizationInstance::markParentDirty(const std::string& rel)
+{
+    // A child created or deleted locally makes a directory placeholder dirty (its listing is no longer
+    // only the provider's).
+    auto [parentRel, name] = splitRel(rel);
+    if (parentRel.empty()) return;
+    auto parent = store_->readRecord(parentRel);
+    if (parent.ok() && parent->state == ItemState::Placeholder && !parent->dirty) (void)store_->setDirty(parentRel);
 }
 
 Status VirtualizationInstance::removeItem(const std::string& rel, bool isDirectory)
@@ -162,13 +183,18 @@ Status VirtualizationInstance::removeItem(const std::string& rel, bool isDirecto
     if (record->state == ItemState::Tombstone)
         return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
     bool projected = record->projected || record->state != ItemState::Full;
+    Status removed;
     if (isDirectory) {
         if (auto s = store_->clearTombstonesIn(rel); !s) return s;
-        if (auto s = store_->removeEntry(rel, /*isDirectory=*/true); !s) return s;
-        return projected ? store_->makeTombstone(rel) : Status();
+        removed = store_->removeEntry(rel, /*isDirectory=*/true);
+        if (removed && projected) removed = store_->makeTombstone(rel);
+    } else if (projected) {
+        removed = store_->makeTombstone(rel);  // replaces the file atomically
+    } else {
+        removed = store_->removeEntry(rel, /*isDirectory=*/false);
     }
-    if (projected) return store_->makeTombstone(rel);  // replaces the file atomically
-    return store_->removeEntry(rel, /*isDirectory=*/false);
+    if (removed) markParentDirty(rel);
+    return removed;
 }
 
 Status VirtualizationInstance::renameItem(const std::string& fromRel, const std::string& toRel, unsigned flags)
@@ -181,8 +207,11 @@ Status VirtualizationInstance::renameItem(const std::string& fromRel, const std:
         // Its virtual children are known to the provider by this path only.
         return makeError(HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE), "directory placeholders cannot be renamed");
     }
+    negativePaths_.forget(toRel);
     if (auto s = store_->clearTombstone(toRel); !s) return s;
     if (auto s = store_->renameEntry(fromRel, toRel, flags); !s) return s;
+    markParentDirty(fromRel);
+    markParentDirty(toRel);
     bool projected = record->projected || record->state != ItemState::Full;
     if (projected && !(flags & RENAME_EXCHANGE)) return store_->makeTombstone(fromRel);
     return {};
@@ -208,25 +237,31 @@ HRESULT VirtualizationInstance::writePlaceholderInfo(PCWSTR destinationFileName,
     if (rel->empty()) return E_INVALIDARG;
     const PRJ_FILE_BASIC_INFO& basic = info->FileBasicInfo;
     if (basic.FileSize < 0) return E_INVALIDARG;
-    PlaceholderSpec spec;
-    spec.isDirectory = basic.IsDirectory != 0;
-    spec.size = spec.isDirectory ? 0 : basic.FileSize;
-    spec.lastWriteTime = timeOrNow(basic.LastWriteTime);
-    spec.lastAccessTime = timeOrNow(basic.LastAccessTime);
-    spec.readOnly = (basic.FileAttributes & FILE_ATTRIBUTE_READONLY) != 0;
-    spec.version = info->VersionInfo;
-    spec.originPath = *rel;
+    PlaceholderSpec spec = placeholderSpecFrom(*info, *rel);
     auto existed = store_->statItem(*rel).ok();
     Status status = store_->writePlaceholder(*rel, spec);
     if (!status) {
         HC_LOG(Info, "projfs", "PrjWritePlaceholderInfo '" + *rel + "': " + status.error().message);
         return status.hr();
     }
+    negativePaths_.forget(*rel);
     if (existed) {
         std::lock_guard lock(itemChangedMutex_);
         if (itemChanged_) itemChanged_(*rel);
     }
     return S_OK;
+}
+
+void VirtualizationInstance::notifyItemChanged(const std::string& rel)
+{
+    std::lock_guard lock(itemChangedMutex_);
+    if (itemChanged_) itemChanged_(rel);
+}
+
+void VirtualizationInstance::notifyItemRemoved(const std::string& rel)
+{
+    std::lock_guard lock(itemChangedMutex_);
+    if (itemRemoved_) itemRemoved_(rel);
 }
 
 HRESULT VirtualizationInstance::writeFileData(const GUID* dataStreamId, const void* buffer, UINT64 byteOffset,
@@ -248,7 +283,9 @@ HRESULT VirtualizationInstance::completeCommand(INT32 commandId, HRESULT result,
         }
     }
     t_deliveringCompletion = true;
+    t_completionParameters = ext;
     HRESULT hr = commands_.complete(commandId, result, buffer);
+    t_completionParameters = nullptr;
     t_deliveringCompletion = false;
     return hr;
 }

@@ -15,6 +15,8 @@
 #include "projfs/core/callback_slots.h"
 #include "projfs/core/command_table.h"
 #include "projfs/core/executor.h"
+#include "projfs/core/negative_path_cache.h"
+#include "projfs/core/notifications.h"
 #include "projfs/core/request_context.h"
 #include "projfs/store/backing_store.h"
 
@@ -38,6 +40,7 @@ struct InstanceOptions {
     unsigned concurrentThreadCount = 0;  // resolved (never 0)
     unsigned poolThreadCount = 0;        // resolved (never 0)
     PRJ_STARTVIRTUALIZING_FLAGS flags = PRJ_FLAG_NONE;
+    std::vector<NotificationMapping> notificationMappings;  // validated (parseNotificationMappings)
     uint32_t maxFileDataRequest = 0;  // internal: longest GetFileData length; 0 = 4 GiB - 4 KiB (tests set less)
 };
 
@@ -69,6 +72,9 @@ public:
     // placeholders. The provider's own I/O from inside a callback is served from disk only (no
     // callback re-entry, no deadlock): requests from such threads are never provider-backed.
     bool isProviderBacked(const RequestContext& ctx, const std::string& dirRel);
+    // True for the provider's own I/O (a request from a thread inside one of its callbacks).
+    bool isProviderRequest(const RequestContext& ctx) { return threadIsInCallback(ctx.tid); }
+    Notifications& notifications() { return *notifications_; }
     // Finds `name` in `dirRel`, asking the provider (GetPlaceholderInfo) when it is not on disk.
     // done(on-disk spelling) or done(nullopt) when there is no such item; errors as HRESULT.
     void resolveChild(const RequestContext& ctx, const std::string& dirRel, const std::string& name,
@@ -104,6 +110,8 @@ public:
     void cancelCommand(int32_t commandId);
     // True on a thread that is delivering the provider's PrjCompleteCommand.
     static bool onProviderCompletionThread();
+    // On that thread: the extended parameters PrjCompleteCommand was given (nullptr if none).
+    static const PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* completionParameters();
     SerialExecutor& executor() { return executor_; }
     // The transport's hook for dropping cached attributes when the provider changes an existing item.
     // After setItemChangedListener(nullptr) returns, the old listener is not running and never runs again.
@@ -112,6 +120,19 @@ public:
         std::lock_guard lock(itemChangedMutex_);
         itemChanged_ = std::move(listener);
     }
+    // The same for an item the provider removed (PrjDeleteFile): the transport drops the cached entry.
+    void setItemRemovedListener(std::function<void(const std::string& rel)> listener)
+    {
+        std::lock_guard lock(itemChangedMutex_);
+        itemRemoved_ = std::move(listener);
+    }
+    void notifyItemChanged(const std::string& rel);
+    void notifyItemRemoved(const std::string& rel);
+    // Paths the provider said do not exist (used only with PRJ_FLAG_USE_NEGATIVE_PATH_CACHE).
+    NegativePathCache& negativePathCache() { return negativePaths_; }
+    // Held while PrjUpdateFileIfNeeded / PrjDeleteFile decide and change an item, and while a hydration
+    // checks the placeholder's version and marks it hydrated, so neither acts on a state the other changed.
+    std::mutex& itemStateMutex() { return itemStateMutex_; }
     bool stopping() const { return slots_.stopping(); }
 
     // PrjStopVirtualizing: no callback starts after this, running ones are waited for, pending
@@ -119,6 +140,7 @@ public:
     void stop();
 
 private:
+    void markParentDirty(const std::string& rel);
     bool threadIsInCallback(pid_t tid);
 
     std::unique_ptr<BackingStore> store_;
@@ -127,11 +149,15 @@ private:
     CommandTable commands_;
     CallbackSlots slots_;
     std::unique_ptr<Hydrator> hydrator_;
+    std::unique_ptr<Notifications> notifications_;
     SerialExecutor executor_;
     std::mutex callbackThreadsMutex_;
     std::unordered_multiset<pid_t> callbackThreads_;
     std::mutex itemChangedMutex_;
     std::function<void(const std::string&)> itemChanged_;
+    std::function<void(const std::string&)> itemRemoved_;
+    NegativePathCache negativePaths_;
+    std::mutex itemStateMutex_;
 };
 
 }  // namespace hc::projfs

@@ -81,6 +81,14 @@ std::optional<std::string> pathOf(State& s, fuse_ino_t ino)
     return s.inodes.path(ino);
 }
 
+// Who asked, for notifications (no interrupt hook: notifications are not cancellable).
+RequestContext contextOf(fuse_req_t req)
+{
+    RequestContext ctx;
+    ctx.tid = static_cast<pid_t>(fuse_req_ctx(req)->pid);
+    return ctx;
+}
+
 struct stat withFuseInode(State& s, struct stat st)
 {
     st.st_ino = s.inodes.fuseInode(st.st_ino);
@@ -118,6 +126,7 @@ void keepHandle(State& s, int fd)
 // Ends an open file handle: its passthrough registration first, then the backing descriptor.
 void closeHandle(State& s, int fd)
 {
+    s.instance.notifications().dropHandle(fd);  // before close: the number may be reused at once
     s.passthrough.release(s.session, fd);
     {
         std::lock_guard lock(s.openFilesMutex);
@@ -180,6 +189,18 @@ void opForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets)
     fuse_reply_none(req);
 }
 
+// The kernel still has an entry for an item that is gone from disk (a lookup answered just before the
+// provider deleted it can land after the deletion's invalidation): forget the name and drop the kernel's
+// entry, so the next access looks it up again instead of failing until the entry expires.
+void forgetStaleEntry(State& s, fuse_ino_t ino)
+{
+    auto location = s.inodes.detach(ino);
+    if (!location) return;
+    s.instance.executor().post([&s, parent = location->first, name = location->second] {
+        if (s.session) fuse_lowlevel_notify_inval_entry(s.session, parent, name.c_str(), name.size());
+    });
+}
+
 void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     State& s = stateOf(req);
@@ -189,9 +210,15 @@ void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
         return (void)fuse_reply_attr(req, &st, kCacheTimeoutSeconds);
     }
     auto rel = pathOf(s, ino);
-    if (!rel) return (void)fuse_reply_err(req, ENOENT);
+    if (!rel) {
+        forgetStaleEntry(s, ino);
+        return (void)fuse_reply_err(req, ENOENT);
+    }
     auto result = s.store.statItem(*rel);
-    if (!result) return (void)fuse_reply_err(req, errnoOf(result.hr()));
+    if (!result) {
+        if (result.hr() == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) forgetStaleEntry(s, ino);
+        return (void)fuse_reply_err(req, errnoOf(result.hr()));
+    }
     st = withFuseInode(s, *result);
     fuse_reply_attr(req, &st, kCacheTimeoutSeconds);
 }
@@ -271,8 +298,10 @@ void opReadlink(fuse_req_t req, fuse_ino_t ino)
 }
 
 // Shared by mknod, mkdir, symlink, link: a new, full item at (parent, name).
+// Sends NEW_FILE_CREATED (or HARDLINK_CREATED when `linkedFrom` is set) before the reply.
 template <typename Create>
-void createItem(fuse_req_t req, fuse_ino_t parent, const char* name, Create&& create)
+void createItem(fuse_req_t req, fuse_ino_t parent, const char* name, Create&& create, bool isDirectory = false,
+                const std::string* linkedFrom = nullptr)
 {
     State& s = stateOf(req);
     auto parentRel = pathOf(s, parent);
@@ -283,7 +312,11 @@ void createItem(fuse_req_t req, fuse_ino_t parent, const char* name, Create&& cr
     if (auto created = s.store.createEntry(rel, create); !created) return replyStatus(req, created);
     const fuse_ctx* ctx = fuse_req_ctx(req);
     ::fchownat(s.store.rootFd(), rel.c_str(), ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
-    replyEntry(req, parent, name, rel);
+    Notifications& notifications = s.instance.notifications();
+    if (!notifications.listening()) return replyEntry(req, parent, name, rel);
+    auto reply = [req, parent, n = std::string(name), rel] { replyEntry(req, parent, n, rel); };
+    if (linkedFrom) return notifications.hardlinkCreated(contextOf(req), *linkedFrom, rel, std::move(reply));
+    notifications.itemCreated(contextOf(req), rel, isDirectory, std::move(reply));
 }
 
 void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev)
@@ -293,7 +326,8 @@ void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, d
 
 void opMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode)
 {
-    createItem(req, parent, name, [&](int root, const char* rel) { return ::mkdirat(root, rel, mode); });
+    createItem(
+        req, parent, name, [&](int root, const char* rel) { return ::mkdirat(root, rel, mode); }, true);
 }
 
 void opSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name)
@@ -307,9 +341,15 @@ void removeEntry(fuse_req_t req, fuse_ino_t parent, const char* name, bool isDir
     auto parentRel = pathOf(s, parent);
     if (!parentRel) return (void)fuse_reply_err(req, ENOENT);
     std::string actual = diskName(s, *parentRel, name);
-    Status status = s.instance.removeItem(joinRel(*parentRel, actual), isDirectory);
-    if (status) s.inodes.removed(parent, actual);
-    replyStatus(req, status);
+    std::string rel = joinRel(*parentRel, actual);
+    // PRE_DELETE may veto (the caller gets EACCES); without a listener this runs at once.
+    s.instance.notifications().preDelete(contextOf(req), rel, isDirectory,
+                                         [&s, req, parent, actual, rel, isDirectory](HRESULT vetoed) {
+                                             if (FAILED(vetoed)) return (void)fuse_reply_err(req, errnoOf(vetoed));
+                                             Status status = s.instance.removeItem(rel, isDirectory);
+                                             if (status) s.inodes.removed(parent, actual);
+                                             replyStatus(req, status);
+                                         });
 }
 
 void opUnlink(fuse_req_t req, fuse_ino_t parent, const char* name)
@@ -331,18 +371,40 @@ void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
     if (!fromDir || !toDir) return (void)fuse_reply_err(req, ENOENT);
     if (!isValidComponent(newName)) return (void)fuse_reply_err(req, EINVAL);
     std::string from = diskName(s, *fromDir, name);
-    Status status = s.instance.renameItem(joinRel(*fromDir, from), joinRel(*toDir, newName), flags);
-    if (status) s.inodes.renamed(parent, from, newParent, newName);
-    replyStatus(req, status);
+    std::string fromRel = joinRel(*fromDir, from);
+    std::string toRel = joinRel(*toDir, newName);
+    bool isDirectory = false;
+    if (s.instance.notifications().listening()) {
+        auto st = s.store.statItem(fromRel);
+        isDirectory = st.ok() && S_ISDIR(st->st_mode);
+    }
+    // PRE_RENAME may veto; FILE_RENAMED goes out after the rename, before the reply.
+    auto rename = [&s, req, parent, from, newParent, to = std::string(newName), fromRel, toRel, flags,
+                   isDirectory](HRESULT vetoed) {
+        if (FAILED(vetoed)) return (void)fuse_reply_err(req, errnoOf(vetoed));
+        Status status = s.instance.renameItem(fromRel, toRel, flags);
+        if (!status) return replyStatus(req, status);
+        s.inodes.renamed(parent, from, newParent, to);
+        s.instance.notifications().renamed(contextOf(req), fromRel, toRel, isDirectory,
+                                           [req] { fuse_reply_err(req, 0); });
+    };
+    s.instance.notifications().preRename(contextOf(req), fromRel, toRel, isDirectory, std::move(rename));
 }
 
 void opLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newParent, const char* newName)
 {
     State& s = stateOf(req);
     auto rel = pathOf(s, ino);
-    if (!rel) return (void)fuse_reply_err(req, ENOENT);
-    createItem(req, newParent, newName,
-               [&](int root, const char* target) { return ::linkat(root, rel->c_str(), root, target, 0); });
+    auto newParentRel = pathOf(s, newParent);
+    if (!rel || !newParentRel) return (void)fuse_reply_err(req, ENOENT);
+    // PRE_SET_HARDLINK may veto; HARDLINK_CREATED goes out from createItem.
+    auto link = [req, newParent, n = std::string(newName), from = *rel](HRESULT vetoed) {
+        if (FAILED(vetoed)) return (void)fuse_reply_err(req, errnoOf(vetoed));
+        createItem(
+            req, newParent, n.c_str(),
+            [&](int root, const char* target) { return ::linkat(root, from.c_str(), root, target, 0); }, false, &from);
+    };
+    s.instance.notifications().preSetHardlink(contextOf(req), *rel, joinRel(*newParentRel, newName), std::move(link));
 }
 
 void replyOpen(fuse_req_t req, const std::string& rel, fuse_file_info* fi)
@@ -354,25 +416,37 @@ void replyOpen(fuse_req_t req, const std::string& rel, fuse_file_info* fi)
     fi->fh = static_cast<uint64_t>(fd->release());
     fi->keep_cache = 1;  // content on disk is final: placeholders were hydrated before this open
     keepHandle(s, static_cast<int>(fi->fh));
-    int replied;
-    if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(fi->fh))) {
-        replied = Passthrough::replyOpen(req, *fi, *backingId);
-    } else {
-        replied = fuse_reply_open(req, fi);
-    }
-    if (replied != 0) closeHandle(s, static_cast<int>(fi->fh));
+    auto reply = [&s, req, info = *fi]() mutable {
+        int replied;
+        if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(info.fh))) {
+            replied = Passthrough::replyOpen(req, info, *backingId);
+        } else {
+            replied = fuse_reply_open(req, &info);
+        }
+        if (replied != 0) closeHandle(s, static_cast<int>(info.fh));
+    };
+    Notifications& notifications = s.instance.notifications();
+    if (!notifications.listening()) return reply();
+    // FILE_OPENED / FILE_OVERWRITTEN before the reply: the mask the provider returns rules this handle.
+    auto type = (fi->flags & O_TRUNC) ? PRJ_NOTIFICATION_FILE_OVERWRITTEN : PRJ_NOTIFICATION_FILE_OPENED;
+    bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+    notifications.handleOpened(contextOf(req), rel, static_cast<int>(fi->fh), writable, type, std::move(reply));
 }
 
 void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     State& s = stateOf(req);
     auto rel = pathOf(s, ino);
-    if (!rel) return (void)fuse_reply_err(req, ENOENT);
+    if (!rel) {
+        forgetStaleEntry(s, ino);
+        return (void)fuse_reply_err(req, ENOENT);
+    }
     // Hydrate at open: an open is a synchronous, interruptible request (a page-cache read is not).
     auto r = beginAsync(req);
     fuse_file_info info = *fi;
-    auto then = [&s, r, rel = *rel, info](HRESULT hr) mutable {
+    auto then = [&s, r, ino, rel = *rel, info](HRESULT hr) mutable {
         if (FAILED(hr)) {
+            if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) forgetStaleEntry(s, ino);
             fuse_reply_err(r.req, errnoOf(hr));
         } else {
             replyOpen(r.req, rel, &info);
@@ -409,10 +483,17 @@ void opFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*)
     fuse_reply_err(req, 0);
 }
 
-void opRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
+void opRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
-    closeHandle(stateOf(req), static_cast<int>(fi->fh));
-    fuse_reply_err(req, 0);
+    State& s = stateOf(req);
+    Notifications& notifications = s.instance.notifications();
+    int fd = static_cast<int>(fi->fh);
+    // FILE_HANDLE_CLOSED_*: decided while the descriptor is open (fstat), sent after it is closed.
+    std::optional<Notifications::ClosedHandle> closed;
+    if (notifications.listening()) closed = notifications.takeHandle(contextOf(req), fd, pathOf(s, ino));
+    closeHandle(s, fd);
+    if (!closed) return (void)fuse_reply_err(req, 0);
+    notifications.sendHandleClosed(contextOf(req), *closed, [req] { fuse_reply_err(req, 0); });
 }
 
 void opFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi)
@@ -607,16 +688,23 @@ void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
     e.entry_timeout = kCacheTimeoutSeconds;
     fi->fh = static_cast<uint64_t>(fd->release());
     keepHandle(s, static_cast<int>(fi->fh));
-    int replied;
-    if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(fi->fh))) {
-        replied = Passthrough::replyCreate(req, e, *fi, *backingId);
-    } else {
-        replied = fuse_reply_create(req, &e, fi);
-    }
-    if (replied != 0) {
-        closeHandle(s, static_cast<int>(fi->fh));
-        s.inodes.forget(e.ino, 1);
-    }
+    auto reply = [&s, req, e, info = *fi]() mutable {
+        int replied;
+        if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(info.fh))) {
+            replied = Passthrough::replyCreate(req, e, info, *backingId);
+        } else {
+            replied = fuse_reply_create(req, &e, &info);
+        }
+        if (replied != 0) {
+            closeHandle(s, static_cast<int>(info.fh));
+            s.inodes.forget(e.ino, 1);
+        }
+    };
+    Notifications& notifications = s.instance.notifications();
+    if (!notifications.listening()) return reply();
+    bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+    notifications.handleOpened(contextOf(req), rel, static_cast<int>(fi->fh), writable,
+                               PRJ_NOTIFICATION_NEW_FILE_CREATED, std::move(reply));
 }
 
 fuse_lowlevel_ops makeOperations()

@@ -11,6 +11,7 @@ void InodeTable::detachLocked(uint64_t ino)
     auto key = std::make_pair(it->second.parent, it->second.name);
     auto child = children_.find(key);
     if (child != children_.end() && child->second == ino) children_.erase(child);
+    if (it->second.parent != 0) it->second.formerParent = it->second.parent;
     it->second.parent = 0;
 }
 
@@ -86,6 +87,24 @@ void InodeTable::removed(uint64_t parent, const std::string& name)
     std::lock_guard lock(mutex_);
     auto it = children_.find({parent, name});
     if (it != children_.end()) detachLocked(it->second);
+}
+
+std::optional<std::pair<uint64_t, std::string>> InodeTable::detach(uint64_t ino)
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(ino);
+    if (ino == kRoot || it == nodes_.end()) return std::nullopt;
+    Node& node = it->second;
+    if (node.parent == 0) {
+        if (node.formerParent == 0) return std::nullopt;
+        std::pair<uint64_t, std::string> former{node.formerParent, node.name};
+        node.formerParent = 0;
+        return former;
+    }
+    std::pair<uint64_t, std::string> location{node.parent, node.name};
+    detachLocked(ino);
+    node.formerParent = 0;  // reported now
+    return location;
 }
 
 void InodeTable::renamed(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName)

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace hc::projfs {
 
@@ -35,6 +36,9 @@ public:
     std::optional<uint64_t> inodeOf(const std::string& rel) const;
     // Whatever lives at (parent, name) is gone from that name.
     void removed(uint64_t parent, const std::string& name);
+    // Detaches `ino` from its name and returns that (parent, name): the name it has, or, once, the name
+    // it had when it was detached earlier (the kernel may still hold an entry under it).
+    std::optional<std::pair<uint64_t, std::string>> detach(uint64_t ino);
     void renamed(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName);
     size_t size() const;
 
@@ -43,6 +47,7 @@ private:
         uint64_t parent = 0;  // 0: detached (deleted, or replaced by another item)
         std::string name;
         uint64_t lookups = 0;
+        uint64_t formerParent = 0;  // while detached: the parent it had, until detach() reported it
     };
     void detachLocked(uint64_t ino);
 

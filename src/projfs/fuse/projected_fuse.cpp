@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "projfs/fuse/fuse_state.h"
 #include "projfs/fuse/init_negotiation.h"
+#include "projfs/store/rel_path.h"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -105,6 +106,20 @@ Result<std::unique_ptr<ProjectedFuse>> ProjectedFuse::mount(VirtualizationInstan
             }
         });
     });
+    // The provider deleted an item: the name is forgotten now (a lookup racing with this finds what is on
+    // disk afterwards), the kernel's entry and the old inode's attributes are dropped on the executor.
+    instance.setItemRemovedListener([raw, &instance](const std::string& rel) {
+        auto [parentRel, name] = splitRel(rel);
+        auto parent = raw->inodes.inodeOf(parentRel);
+        if (!parent) return;  // the kernel never saw the directory, so not the item either
+        auto ino = raw->inodes.inodeOf(rel);
+        raw->inodes.removed(*parent, name);
+        instance.executor().post([raw, parentIno = *parent, name = name, ino] {
+            if (!raw->session) return;
+            fuse_lowlevel_notify_inval_entry(raw->session, parentIno, name.c_str(), name.size());
+            if (ino) fuse_lowlevel_notify_inval_inode(raw->session, *ino, -1, 0);
+        });
+    });
     std::unique_ptr<ProjectedFuse> fuse(new ProjectedFuse(std::move(state)));
     struct stat mounted {};
     if (::stat(mountPoint.c_str(), &mounted) == 0) {
@@ -130,6 +145,7 @@ void ProjectedFuse::unmount()
     if (!s.mounted) return;
     s.mounted = false;
     s.instance.setItemChangedListener(nullptr);
+    s.instance.setItemRemovedListener(nullptr);
     fuse_session_exit(s.session);
     bool busy = false;
     if (::geteuid() == 0) {

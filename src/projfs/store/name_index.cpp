@@ -126,42 +126,66 @@ void NameIndex::applyOwnChange(int rootFd, const std::string& rel, Change&& chan
     evictFor(0);  // `directory` may be gone after this
 }
 
+namespace {
+
+void addSpelling(auto& directory, const std::wstring& folded, std::string_view name)
+{
+    auto [it, inserted] = directory.byFolded.try_emplace(folded, name);
+    if (inserted || it->second == name) return;
+    auto range = directory.moreSpellings.equal_range(folded);
+    for (auto other = range.first; other != range.second; ++other) {
+        if (other->second == name) return;
+    }
+    directory.moreSpellings.emplace(folded, name);
+}
+
+void removeSpelling(auto& directory, const std::wstring& folded, std::string_view name)
+{
+    auto range = directory.moreSpellings.equal_range(folded);
+    for (auto other = range.first; other != range.second; ++other) {
+        if (other->second == name) {
+            directory.moreSpellings.erase(other);
+            return;
+        }
+    }
+    auto it = directory.byFolded.find(folded);
+    if (it == directory.byFolded.end() || it->second != name) return;
+    if (range.first != range.second) {  // another spelling of the same name takes its place
+        it->second = range.first->second;
+        directory.moreSpellings.erase(range.first);
+    } else {
+        directory.byFolded.erase(it);
+    }
+}
+
+}  // namespace
+
 void NameIndex::added(int rootFd, const std::string& rel, std::string_view name)
 {
-    if (isReservedName(name)) return;
-    std::wstring folded = caseFoldedName(wideFromDiskName(name));
-    std::lock_guard lock(mutex_);
-    applyOwnChange(rootFd, rel, [&](Directory& directory) {
-        auto [it, inserted] = directory.byFolded.try_emplace(folded, name);
-        if (inserted || it->second == name) return;
-        auto range = directory.moreSpellings.equal_range(folded);
-        for (auto other = range.first; other != range.second; ++other) {
-            if (other->second == name) return;
-        }
-        directory.moreSpellings.emplace(folded, name);
-    });
+    syncName(rootFd, rel, name);
 }
 
 void NameIndex::removed(int rootFd, const std::string& rel, std::string_view name)
 {
+    syncName(rootFd, rel, name);
+}
+
+// Two threads' changes of one name can reach the index in the other order than they reached the disk
+// (a placeholder linked in by one, deleted by another, noted the other way round), so a note does not
+// trust its caller: under the mutex it looks at the disk and records what is there now. Every change is
+// followed by its note, so the last note for a name always reflects the disk.
+void NameIndex::syncName(int rootFd, const std::string& rel, std::string_view name)
+{
     if (isReservedName(name)) return;
     std::wstring folded = caseFoldedName(wideFromDiskName(name));
+    std::string path = rel.empty() ? std::string(name) : rel + "/" + std::string(name);
     std::lock_guard lock(mutex_);
     applyOwnChange(rootFd, rel, [&](Directory& directory) {
-        auto range = directory.moreSpellings.equal_range(folded);
-        for (auto other = range.first; other != range.second; ++other) {
-            if (other->second == name) {
-                directory.moreSpellings.erase(other);
-                return;
-            }
-        }
-        auto it = directory.byFolded.find(folded);
-        if (it == directory.byFolded.end() || it->second != name) return;
-        if (range.first != range.second) {  // another spelling of the same name takes its place
-            it->second = range.first->second;
-            directory.moreSpellings.erase(range.first);
+        struct stat st {};
+        if (::fstatat(rootFd, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            addSpelling(directory, folded, name);
         } else {
-            directory.byFolded.erase(it);
+            removeSpelling(directory, folded, name);
         }
     });
 }

@@ -224,7 +224,9 @@ TEST_F(MountTest, RenamesLeaveTombstonesAndPlaceholderDirectoriesDoNotMove)
 
 TEST_F(MountTest, RemovedProjectedDirectoryStaysGone)
 {
+    EXPECT_EQ(fileState(at("Dir")) & PRJ_FILE_STATE_DIRTY_PLACEHOLDER, 0);
     ASSERT_EQ(::unlink(at("Dir/B.bin").c_str()), 0);
+    EXPECT_NE(fileState(at("Dir")) & PRJ_FILE_STATE_DIRTY_PLACEHOLDER, 0);  // a child deleted locally
     EXPECT_TRUE(listDirectory(at("Dir")).empty());
     ASSERT_EQ(::rmdir(at("Dir").c_str()), 0);
     EXPECT_EQ(listDirectory(root.path()), (std::vector<std::string>{"a.txt", "empty"}));

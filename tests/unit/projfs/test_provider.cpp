@@ -56,6 +56,20 @@ void TestProvider::addFile(const std::wstring& path, std::string content)
     spelling_[upper(path)] = path;
 }
 
+void TestProvider::replaceFile(const std::wstring& path, std::string content)
+{
+    std::lock_guard lock(mutex);
+    items_[upper(path)] = TestItem{false, std::move(content)};
+    spelling_[upper(path)] = path;
+}
+
+void TestProvider::removeItem(const std::wstring& path)
+{
+    std::lock_guard lock(mutex);
+    items_.erase(upper(path));
+    spelling_.erase(upper(path));
+}
+
 const TestItem* TestProvider::find(const std::wstring& path) const
 {
     auto it = items_.find(upper(path));
@@ -86,6 +100,7 @@ HRESULT TestProvider::start(const std::string& root, const PRJ_STARTVIRTUALIZING
     callbacks.GetPlaceholderInfoCallback = onPlaceholderInfo;
     callbacks.GetFileDataCallback = onFileData;
     callbacks.CancelCommandCallback = onCancel;
+    callbacks.NotificationCallback = notificationCallback;
     if (maxFileDataRequest == 0) return PrjStartVirtualizing(wroot.c_str(), &callbacks, this, options, &context_);
     uint32_t limit = maxFileDataRequest;
     return startVirtualizing(
@@ -135,6 +150,7 @@ HRESULT TestProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const GUID* id, P
         std::wstring full =
             data->FilePathName[0] ? std::wstring(data->FilePathName) + L"\\" + e.names[e.next] : e.names[e.next];
         const TestItem* item = p->find(full);
+        if (item == nullptr) continue;  // removed (removeItem) since Start captured the names
         PRJ_FILE_BASIC_INFO info{};
         info.IsDirectory = item->isDirectory;
         info.FileSize = static_cast<INT64>(item->content.size());
@@ -145,13 +161,18 @@ HRESULT TestProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const GUID* id, P
 
 HRESULT TestProvider::writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path)
 {
-    const TestItem* item = find(path);
-    if (item == nullptr) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
     PRJ_PLACEHOLDER_INFO info{};
-    info.FileBasicInfo.IsDirectory = item->isDirectory;
-    info.FileBasicInfo.FileSize = static_cast<INT64>(item->content.size());
+    std::wstring spelling;
+    {
+        std::lock_guard lock(mutex);  // replaceFile may change the item
+        const TestItem* item = find(path);
+        if (item == nullptr) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+        info.FileBasicInfo.IsDirectory = item->isDirectory;
+        info.FileBasicInfo.FileSize = static_cast<INT64>(item->content.size());
+        spelling = spelling_.at(upper(path));
+    }
     info.VersionInfo.ContentID[0] = 42;
-    return PrjWritePlaceholderInfo(ctx, spelling_.at(upper(path)).c_str(), &info, sizeof(info));
+    return PrjWritePlaceholderInfo(ctx, spelling.c_str(), &info, sizeof(info));
 }
 
 HRESULT TestProvider::onPlaceholderInfo(const PRJ_CALLBACK_DATA* data)
@@ -178,20 +199,24 @@ HRESULT TestProvider::onPlaceholderInfo(const PRJ_CALLBACK_DATA* data)
 HRESULT TestProvider::writeData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx, const std::wstring& path, const GUID& stream,
                                 uint64_t offset, uint32_t length, bool fail)
 {
-    const TestItem* item = find(path);
-    if (item == nullptr) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
-    const std::string& content = item->content;
-    uint64_t begin = 0, end = content.size();
-    if (exactRange) {
-        begin = std::min<uint64_t>(offset, content.size());
-        end = std::min<uint64_t>(content.size(), offset + length + fileDataSurplus);
+    std::string content;  // the part to write, copied under the lock (replaceFile may change the file)
+    uint64_t begin = 0, end = 0;
+    {
+        std::lock_guard lock(mutex);
+        const TestItem* item = find(path);
+        if (item == nullptr) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+        end = item->content.size();
+        if (exactRange) {
+            begin = std::min<uint64_t>(offset, item->content.size());
+            end = std::min<uint64_t>(item->content.size(), offset + length + fileDataSurplus);
+        }
+        content = item->content.substr(static_cast<size_t>(begin), static_cast<size_t>(end - begin));
     }
     // Two writes, split at an aligned offset, to exercise split hydration.
     size_t size = static_cast<size_t>(end - begin);
     size_t half = size > 8192 ? 4096 : size;
     void* buf = PrjAllocateAlignedBuffer(ctx, std::max<size_t>(size, 1));
-    std::copy(content.begin() + static_cast<ptrdiff_t>(begin), content.begin() + static_cast<ptrdiff_t>(end),
-              static_cast<char*>(buf));
+    std::copy(content.begin(), content.end(), static_cast<char*>(buf));
     HRESULT hr = size == 0 ? S_OK : PrjWriteFileData(ctx, &stream, buf, begin, static_cast<UINT32>(half));
     if (SUCCEEDED(hr) && half < size && !fail) {
         hr = PrjWriteFileData(ctx, &stream, static_cast<char*>(buf) + half, begin + half,

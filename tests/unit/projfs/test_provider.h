@@ -26,10 +26,15 @@ public:
     // Paths use '\\' like callback data; "" is the root.
     void addFile(const std::wstring& path, std::string content);
     void addDirectory(const std::wstring& path);
+    // Changes a file's content while running (under the mutex: callbacks may be reading it).
+    void replaceFile(const std::wstring& path, std::string content);
+    // The provider no longer has `path` (under the mutex, like replaceFile).
+    void removeItem(const std::wstring& path);
 
     // Through PrjStartVirtualizing, or the internal startVirtualizing when maxFileDataRequest is set.
     HRESULT start(const std::string& root, const PRJ_STARTVIRTUALIZING_OPTIONS* options = nullptr);
     uint32_t maxFileDataRequest = 0;  // the instance's GetFileData length limit; 0 = the runtime's default
+    PRJ_NOTIFICATION_CB* notificationCallback = nullptr;  // PRJ_CALLBACKS::NotificationCallback (InstanceContext = this)
     void stop();
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context() const { return context_; }
 
