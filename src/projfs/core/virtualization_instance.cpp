@@ -245,10 +245,7 @@ HRESULT VirtualizationInstance::writePlaceholderInfo(PCWSTR destinationFileName,
         return status.hr();
     }
     negativePaths_.forget(*rel);
-    if (existed) {
-        std::lock_guard lock(itemChangedMutex_);
-        if (itemChanged_) itemChanged_(*rel);
-    }
+    if (existed) notifyItemChanged(*rel);
     return S_OK;
 }
 

@@ -254,7 +254,8 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
     return placeUnderTemporaryName(rel, spec, replaceTombstone);
 }
 
-Result<bool> BackingStore::placeAnonymousFile(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone)
+Result<bool> BackingStore::placeAnonymousFile(const std::string& rel, const PlaceholderSpec& spec,
+                                              bool replaceTombstone)
 {
     auto [parentRel, name] = splitRel(rel);
     mode_t mode = spec.readOnly ? 0444 : 0644;
@@ -265,7 +266,7 @@ Result<bool> BackingStore::placeAnonymousFile(const std::string& rel, const Plac
     }
     if (::ftruncate(fd.get(), spec.size) != 0) return errnoError(errno, "sizing placeholder");
     if (auto s = applyPlaceholderAttributes(fd.get(), spec); !s) return s.error();
-    if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteRemoved(rel);
+    if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteChanged(rel);
     // linkat of a descriptor by its /proc path needs no privilege (AT_EMPTY_PATH would).
     std::string self = "/proc/self/fd/" + std::to_string(fd.get());
     if (::linkat(AT_FDCWD, self.c_str(), rootFd(), rel.c_str(), AT_SYMLINK_FOLLOW) != 0) {
@@ -273,7 +274,7 @@ Result<bool> BackingStore::placeAnonymousFile(const std::string& rel, const Plac
         if (errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) return false;  // no /proc
         return errnoError(errno, "placing placeholder '" + rel + "'");
     }
-    noteAdded(rel);
+    noteChanged(rel);
     return true;
 }
 
@@ -304,14 +305,14 @@ Status BackingStore::placeUnderTemporaryName(const std::string& rel, const Place
         cleanup();
         return s;
     }
-    if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteRemoved(rel);
+    if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteChanged(rel);
     if (::renameat2(rootFd(), tmpRel.c_str(), rootFd(), rel.c_str(), RENAME_NOREPLACE) != 0) {
         int err = errno;
         cleanup();
         if (err == EEXIST) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
         return errnoError(err, "placing placeholder '" + rel + "'");
     }
-    noteAdded(rel);
+    noteChanged(rel);
     return {};
 }
 
@@ -338,7 +339,7 @@ Status BackingStore::makeTombstone(const std::string& rel)
         ::unlinkat(rootFd(), tmpRel.c_str(), 0);
         return errnoError(err, "placing tombstone '" + rel + "'");
     }
-    noteAdded(rel);
+    noteChanged(rel);
     return {};
 }
 
@@ -350,7 +351,7 @@ Status BackingStore::clearTombstone(const std::string& rel)
     if (::unlinkat(rootFd(), rel.c_str(), 0) != 0) {
         return errno == ENOENT ? Status() : errnoError(errno, "removing tombstone");
     }
-    noteRemoved(rel);
+    noteChanged(rel);
     return {};
 }
 
@@ -365,7 +366,7 @@ Status BackingStore::clearTombstonesIn(const std::string& rel)
             if (errno == ENOENT) continue;
             return errnoError(errno, "removing tombstone");
         }
-        noteRemoved(child);
+        noteChanged(child);
     }
     return {};
 }
@@ -374,14 +375,14 @@ Result<UniqueFd> BackingStore::openItem(const std::string& rel, int flags, mode_
 {
     int fd = ::openat(rootFd(), atPath(rel), flags | O_CLOEXEC, mode);
     if (fd < 0) return errnoError(errno, "open '" + rel + "'");
-    if (flags & O_CREAT) noteAdded(rel);  // whether new or not: adding a known name changes nothing
+    if (flags & O_CREAT) noteChanged(rel);  // whether new or not: adding a known name changes nothing
     return UniqueFd(fd);
 }
 
 Status BackingStore::createEntry(const std::string& rel, const std::function<int(int rootFd, const char* rel)>& create)
 {
     if (create(rootFd(), rel.c_str()) != 0) return errnoError(errno, "create '" + rel + "'");
-    noteAdded(rel);
+    noteChanged(rel);
     return {};
 }
 
@@ -390,7 +391,7 @@ Status BackingStore::removeEntry(const std::string& rel, bool isDirectory)
     if (::unlinkat(rootFd(), rel.c_str(), isDirectory ? AT_REMOVEDIR : 0) != 0) {
         return errnoError(errno, std::string(isDirectory ? "rmdir '" : "unlink '") + rel + "'");
     }
-    noteRemoved(rel);
+    noteChanged(rel);
     return {};
 }
 
@@ -399,21 +400,15 @@ Status BackingStore::renameEntry(const std::string& fromRel, const std::string& 
     if (::renameat2(rootFd(), fromRel.c_str(), rootFd(), toRel.c_str(), flags) != 0) {
         return errnoError(errno, "rename '" + fromRel + "'");
     }
-    if (!(flags & RENAME_EXCHANGE)) noteRemoved(fromRel);  // exchanged: both names are still there
-    noteAdded(toRel);
+    noteChanged(fromRel);
+    noteChanged(toRel);
     return {};
 }
 
-void BackingStore::noteAdded(const std::string& rel) const
+void BackingStore::noteChanged(const std::string& rel) const
 {
     auto [parentRel, name] = splitRel(rel);
-    nameIndex_.added(rootFd(), parentRel, name);
-}
-
-void BackingStore::noteRemoved(const std::string& rel) const
-{
-    auto [parentRel, name] = splitRel(rel);
-    nameIndex_.removed(rootFd(), parentRel, name);
+    nameIndex_.changed(rootFd(), parentRel, name);
 }
 
 }  // namespace hc::projfs

@@ -85,8 +85,7 @@ private:
     // The two ways writePlaceholder makes a new item; false: O_TMPFILE is not available here.
     Result<bool> placeAnonymousFile(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone);
     Status placeUnderTemporaryName(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone);
-    void noteAdded(const std::string& rel) const;
-    void noteRemoved(const std::string& rel) const;
+    void noteChanged(const std::string& rel) const;  // keeps the NameIndex current for `rel`
     UniqueFd rootFd_;
     mutable NameIndex nameIndex_;
 };

@@ -160,21 +160,11 @@ void removeSpelling(auto& directory, const std::wstring& folded, std::string_vie
 
 }  // namespace
 
-void NameIndex::added(int rootFd, const std::string& rel, std::string_view name)
-{
-    syncName(rootFd, rel, name);
-}
-
-void NameIndex::removed(int rootFd, const std::string& rel, std::string_view name)
-{
-    syncName(rootFd, rel, name);
-}
-
 // Two threads' changes of one name can reach the index in the other order than they reached the disk
 // (a placeholder linked in by one, deleted by another, noted the other way round), so a note does not
 // trust its caller: under the mutex it looks at the disk and records what is there now. Every change is
 // followed by its note, so the last note for a name always reflects the disk.
-void NameIndex::syncName(int rootFd, const std::string& rel, std::string_view name)
+void NameIndex::changed(int rootFd, const std::string& rel, std::string_view name)
 {
     if (isReservedName(name)) return;
     std::wstring folded = caseFoldedName(wideFromDiskName(name));

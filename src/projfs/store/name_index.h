@@ -34,10 +34,9 @@ public:
     // The on-disk spelling of a name whose case-folded form is `folded`, in directory `rel` (relative to
     // `rootFd`); nullopt if none. Errors of stat/list are returned as errno values (> 0).
     std::optional<std::string> find(int rootFd, const std::string& rel, const std::wstring& folded, int& err);
-    // The runtime just created `name` in directory `rel` / just removed it. Call after the change is on
-    // disk and before it is reported to anybody. (Both record what the disk shows for `name` then.)
-    void added(int rootFd, const std::string& rel, std::string_view name);
-    void removed(int rootFd, const std::string& rel, std::string_view name);
+    // The runtime just created, removed or renamed `name` in directory `rel`. Call after the change is on
+    // disk and before it is reported to anybody; the index records what the disk shows for `name` then.
+    void changed(int rootFd, const std::string& rel, std::string_view name);
     size_t indexedDirectories() const;
     uint64_t listings() const;  // directory listings made to build indexes, since construction
 
@@ -57,7 +56,6 @@ private:
         std::list<std::string>::iterator lru;
     };
     void evictFor(size_t names);  // mutex held
-    void syncName(int rootFd, const std::string& rel, std::string_view name);
     // Applies a change of the runtime's own to an indexed directory and re-stamps it; mutex held.
     template <typename Change>
     void applyOwnChange(int rootFd, const std::string& rel, Change&& change);
