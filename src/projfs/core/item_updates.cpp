@@ -105,12 +105,10 @@ bool sameContentId(const ItemRecord& record, const PRJ_PLACEHOLDER_VERSION_INFO&
 // follows the provider's (a new placeholder gets both from writePlaceholder itself).
 Status finishInPlaceUpdate(BackingStore& store, const std::string& rel, const PlaceholderSpec& spec)
 {
+    if (auto s = store.clearDirty(rel); !s) return s;
     int flags = (spec.isDirectory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK;
     auto fd = store.openItem(rel, flags);
     if (!fd) return fd.error();
-    if (::fremovexattr(fd->get(), kXattrDirty) != 0 && errno != ENODATA) {
-        return makeError(hresultFromErrno(errno), std::string("clearing dirty mark: ") + std::strerror(errno));
-    }
     if (!spec.isDirectory && ::fchmod(fd->get(), spec.readOnly ? 0444 : 0644) != 0) {
         return makeError(hresultFromErrno(errno), std::string("setting read-only attribute: ") + std::strerror(errno));
     }

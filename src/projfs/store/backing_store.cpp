@@ -2,6 +2,7 @@
 
 #include "base/guid.h"
 #include "base/hresult.h"
+#include "projfs/store/item_xattrs.h"
 #include "projfs/store/name_rules.h"
 #include "projfs/store/rel_path.h"
 
@@ -27,12 +28,6 @@ bool looksLikeTombstone(const struct stat& st)
     return S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0 && st.st_size == 0;
 }
 
-int openForAttributes(int rootFd, const std::string& rel)
-{
-    // O_NONBLOCK: never wait on a FIFO; O_NOFOLLOW: symbolic links carry no state.
-    return ::openat(rootFd, atPath(rel), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-}
-
 }  // namespace
 
 std::string temporaryName(const char* purpose)
@@ -40,56 +35,9 @@ std::string temporaryName(const char* purpose)
     return std::string(kReservedNamePrefix) + purpose + "~" + formatGuid(newGuid());
 }
 
-namespace {
-
-// Reads one attribute through `get` (fgetxattr or lgetxattr); nullopt when absent.
-template <typename Get>
-Result<std::optional<std::string>> readAttribute(Get&& get, const char* name)
-{
-    char buf[512];
-    ssize_t n = get(name, buf, sizeof(buf));
-    if (n < 0) {
-        if (errno == ENODATA || errno == ENOTSUP) return std::optional<std::string>();
-        return errnoError(errno, std::string("reading attribute ") + name);
-    }
-    return std::optional<std::string>(std::string(buf, static_cast<size_t>(n)));
-}
-
-template <typename Get>
-Result<ItemRecord> readRecordWith(Get&& get, bool isDirectory)
-{
-    ItemRecord record;
-    record.isDirectory = isDirectory;
-    auto state = readAttribute(get, kXattrState);
-    if (!state) return state.error();
-    if (state->has_value()) {
-        auto parsed = parseItemState(**state);
-        if (!parsed) {
-            return makeError(HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_METADATA_CORRUPT),
-                             "unknown ProjFS state '" + **state + "'");
-        }
-        record.state = *parsed;
-    }
-    auto origin = readAttribute(get, kXattrOrigin);
-    if (!origin) return origin.error();
-    if (origin->has_value()) {
-        record.projected = true;
-        record.originPath = **origin;
-    }
-    auto dirty = readAttribute(get, kXattrDirty);
-    if (!dirty) return dirty.error();
-    record.dirty = dirty->has_value();
-    PRJ_PLACEHOLDER_VERSION_INFO version{};
-    if (get(kXattrVersion, &version, sizeof(version)) == static_cast<ssize_t>(sizeof(version)))
-        record.version = version;
-    return record;
-}
-
-}  // namespace
-
 Result<std::optional<std::string>> readXattr(int fd, const char* name)
 {
-    return readAttribute([fd](const char* n, void* buf, size_t size) { return ::fgetxattr(fd, n, buf, size); }, name);
+    return ItemXattrs::ofDescriptor(fd).read(name);
 }
 
 Status writeXattr(int fd, const char* name, const void* data, size_t size)
@@ -100,22 +48,30 @@ Status writeXattr(int fd, const char* name, const void* data, size_t size)
 
 Result<ItemRecord> readRecordFromFd(int fd, bool isDirectory)
 {
-    return readRecordWith([fd](const char* n, void* buf, size_t size) { return ::fgetxattr(fd, n, buf, size); },
-                          isDirectory);
+    auto item = ItemXattrs::ofDescriptor(fd);
+    return readItemRecord(item, isDirectory, true);
 }
 
 Result<ItemRecord> readRecordFromPath(const std::string& path, bool isDirectory)
 {
-    return readRecordWith(
-        [&path](const char* n, void* buf, size_t size) { return ::lgetxattr(path.c_str(), n, buf, size); },
-        isDirectory);
+    ItemXattrs item(AT_FDCWD, path.c_str());
+    return readItemRecord(item, isDirectory, true);
 }
 
 Result<std::unique_ptr<BackingStore>> BackingStore::open(const std::string& rootPath)
 {
     int fd = ::open(rootPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return errnoError(errno, "opening virtualization root '" + rootPath + "'");
+    if (fd < 0) return errnoError(errno, "open virtualization root '" + rootPath + "'");
     return std::make_unique<BackingStore>(UniqueFd(fd));
+}
+
+BackingStore::BackingStore(UniqueFd rootFd) : rootFd_(std::move(rootFd))
+{
+    // A root marked before the compact format has no format attribute; unknown (unreadable) counts as old.
+    auto root = ItemXattrs::ofDescriptor(rootFd_.get());
+    auto marker = root.read(kXattrRoot);
+    auto format = root.read(kXattrFormat);
+    legacyFormat_ = !marker || !format || (marker->has_value() && !format->has_value());
 }
 
 Result<struct stat> BackingStore::statItem(const std::string& rel) const
@@ -129,32 +85,59 @@ Result<ItemRecord> BackingStore::readRecord(const std::string& rel) const
 {
     auto st = statItem(rel);
     if (!st) return st.error();
-    // Only files and directories carry ProjFS state; never open devices, FIFOs or links to look.
-    if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) return ItemRecord{};
-    UniqueFd fd(openForAttributes(rootFd(), rel));
-    if (!fd.valid()) return errnoError(errno, "open '" + rel + "'");
-    return readRecordFromFd(fd.get(), S_ISDIR(st->st_mode));
+    return readRecord(rel, *st);
+}
+
+Result<ItemRecord> BackingStore::readRecord(const std::string& rel, const struct stat& st) const
+{
+    // Only files and directories carry ProjFS state (and only they are ever opened to look).
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return ItemRecord{};
+    ItemXattrs item(rootFd(), atPath(rel));
+    auto record = readItemRecord(item, S_ISDIR(st.st_mode), legacyFormat_);
+    if (!record) return Error{record.hr(), "'" + rel + "': " + record.error().message};
+    return record;
+}
+
+Status BackingStore::writeRecord(const std::string& rel, const ItemRecord& record)
+{
+    ItemXattrs item(rootFd(), atPath(rel));
+    if (auto s = writeItemRecord(item, record, legacyFormat_); !s)
+        return Error{s.hr(), "'" + rel + "': " + s.error().message};
+    return {};
+}
+
+template <typename Change>
+Status BackingStore::changeRecord(const std::string& rel, Change&& change)
+{
+    // Read-modify-write of the one attribute: serialised per path, so that a dirty mark and a state
+    // change made at once by two threads both survive.
+    std::lock_guard lock(recordLocks_[std::hash<std::string>{}(rel) % kRecordLocks]);
+    ItemXattrs item(rootFd(), atPath(rel));
+    auto record = readItemRecord(item, false, legacyFormat_);
+    if (!record) return Error{record.hr(), "'" + rel + "': " + record.error().message};
+    change(*record);
+    if (auto s = writeItemRecord(item, *record, legacyFormat_); !s)
+        return Error{s.hr(), "'" + rel + "': " + s.error().message};
+    return {};
 }
 
 Status BackingStore::setState(const std::string& rel, ItemState state)
 {
-    UniqueFd fd(openForAttributes(rootFd(), rel));
-    if (!fd.valid()) return errnoError(errno, "open '" + rel + "'");
-    if (state == ItemState::Full) {
-        // Full items keep their origin (so deleting them still leaves a tombstone) but no state.
-        if (::fremovexattr(fd.get(), kXattrState) != 0 && errno != ENODATA) return errnoError(errno, "marking full");
-        ::fremovexattr(fd.get(), kXattrDirty);
-        return {};
-    }
-    const char* name = itemStateName(state);
-    return writeXattr(fd.get(), kXattrState, name, std::strlen(name));
+    return changeRecord(rel, [state](ItemRecord& record) {
+        record.state = state;
+        // Full items keep their origin (so deleting them still leaves a tombstone) but no dirty mark.
+        if (state == ItemState::Full) record.dirty = false;
+    });
 }
 
 Status BackingStore::setDirty(const std::string& rel)
 {
-    UniqueFd fd(openForAttributes(rootFd(), rel));
-    if (!fd.valid()) return errnoError(errno, "open '" + rel + "'");
-    return writeXattr(fd.get(), kXattrDirty, "1", 1);
+    return changeRecord(rel, [](ItemRecord& record) { record.dirty = true; });
+}
+
+Status BackingStore::clearDirty(const std::string& rel)
+{
+    return changeRecord(rel, [](ItemRecord& record) { record.dirty = false; });
 }
 
 Result<std::optional<std::string>> BackingStore::findChild(const std::string& parentRel, std::string_view name) const
@@ -192,10 +175,9 @@ Result<std::vector<DiskEntry>> BackingStore::listDirectory(const std::string& re
             if (::fstatat(::dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // raced with a delete
             entry.isDirectory = S_ISDIR(st.st_mode);
             if (looksLikeTombstone(st)) {
-                UniqueFd item(::openat(::dirfd(dir), d->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-                auto state = item.valid() ? readXattr(item.get(), kXattrState)
-                                          : Result<std::optional<std::string>>(std::nullopt);
-                entry.tombstone = state.ok() && state->has_value() && **state == itemStateName(ItemState::Tombstone);
+                ItemXattrs item(::dirfd(dir), d->d_name);
+                auto record = readItemRecord(item, false, legacyFormat_);
+                entry.tombstone = record.ok() && record->state == ItemState::Tombstone;
             }
         }
         out.push_back(std::move(entry));
@@ -206,43 +188,60 @@ Result<std::vector<DiskEntry>> BackingStore::listDirectory(const std::string& re
 
 namespace {
 
-Status applyPlaceholderAttributes(int fd, const PlaceholderSpec& spec)
+// State, version and origin, then the times (after the size and the attribute, which change them).
+Status applyPlaceholderAttributes(int fd, const PlaceholderSpec& spec, bool dirty, bool legacyFormat)
 {
-    const char* state = itemStateName(ItemState::Placeholder);
-    if (auto s = writeXattr(fd, kXattrState, state, std::strlen(state)); !s) return s;
-    if (auto s = writeXattr(fd, kXattrVersion, &spec.version, sizeof(spec.version)); !s) return s;
-    if (auto s = writeXattr(fd, kXattrOrigin, spec.originPath.data(), spec.originPath.size()); !s) return s;
+    ItemRecord record;
+    record.state = ItemState::Placeholder;
+    record.dirty = dirty;
+    record.isDirectory = spec.isDirectory;
+    record.projected = true;
+    record.originPath = spec.originPath;
+    record.version = spec.version;
+    auto item = ItemXattrs::ofDescriptor(fd);
+    if (auto s = writeItemRecord(item, record, legacyFormat); !s) return s;
     timespec times[2] = {spec.lastAccessTime, spec.lastWriteTime};
     if (::futimens(fd, times) != 0) return errnoError(errno, "setting placeholder times");
     return {};
+}
+
+// An error of creating something in the parent of `rel`, as ProjFS names it.
+Error parentError(int err, const std::string& rel, const char* what)
+{
+    if (err == ENOENT)
+        return makeError(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), "parent of '" + rel + "' does not exist");
+    if (err == ENOTDIR)
+        return makeError(HRESULT_FROM_WIN32(ERROR_DIRECTORY), "parent of '" + rel + "' is not a directory");
+    return errnoError(err, what);
 }
 
 }  // namespace
 
 Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderSpec& spec)
 {
-    auto [parentRel, name] = splitRel(rel);
-    auto parent = statItem(parentRel);
-    if (!parent) return makeError(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), "parent of '" + rel + "' does not exist");
-    if (!S_ISDIR(parent->st_mode))
-        return makeError(HRESULT_FROM_WIN32(ERROR_DIRECTORY), "parent of '" + rel + "' is not a directory");
-
+    // One fstatat decides: nothing there (create), a tombstone (replace), a placeholder of the same kind
+    // (update in place) or anything else (exists). A missing parent shows up when creating.
+    struct stat st {};
     bool replaceTombstone = false;
-    if (auto existing = readRecord(rel); existing.ok()) {
+    if (::fstatat(rootFd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        auto existing = readRecord(rel, st);
+        if (!existing) return existing.error();
         if (existing->state == ItemState::Tombstone) {
             replaceTombstone = true;
         } else if (existing->state == ItemState::Placeholder && existing->isDirectory == spec.isDirectory) {
             int flags = spec.isDirectory ? O_RDONLY | O_DIRECTORY : O_WRONLY | O_NOFOLLOW | O_NONBLOCK;
             UniqueFd fd(::openat(rootFd(), rel.c_str(), flags | O_CLOEXEC));
             if (!fd.valid()) return errnoError(errno, "open '" + rel + "'");
-            if (!spec.isDirectory && ::ftruncate(fd.get(), spec.size) != 0)
+            if (!spec.isDirectory && st.st_size != spec.size && ::ftruncate(fd.get(), spec.size) != 0)
                 return errnoError(errno, "resize placeholder");
-            return applyPlaceholderAttributes(fd.get(), spec);
+            return applyPlaceholderAttributes(fd.get(), spec, existing->dirty, legacyFormat_);
         } else {
             return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
         }
-    } else if (existing.hr() != HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) {
-        return existing.error();
+    } else if (errno == ENOTDIR) {
+        return parentError(errno, rel, "stat");
+    } else if (errno != ENOENT) {
+        return errnoError(errno, "stat '" + rel + "'");
     }
 
     if (!spec.isDirectory) {
@@ -262,14 +261,15 @@ Result<bool> BackingStore::placeAnonymousFile(const std::string& rel, const Plac
     UniqueFd fd(::openat(rootFd(), atPath(parentRel), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
     if (!fd.valid()) {
         if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return false;
-        return errnoError(errno, "creating placeholder");
+        return parentError(errno, rel, "creating placeholder");
     }
-    if (::ftruncate(fd.get(), spec.size) != 0) return errnoError(errno, "sizing placeholder");
-    if (auto s = applyPlaceholderAttributes(fd.get(), spec); !s) return s.error();
+    if (spec.size != 0 && ::ftruncate(fd.get(), spec.size) != 0) return errnoError(errno, "sizing placeholder");
+    if (auto s = applyPlaceholderAttributes(fd.get(), spec, false, false); !s) return s.error();
     if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteChanged(rel);
     // linkat of a descriptor by its /proc path needs no privilege (AT_EMPTY_PATH would).
-    std::string self = "/proc/self/fd/" + std::to_string(fd.get());
-    if (::linkat(AT_FDCWD, self.c_str(), rootFd(), rel.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    char self[32];
+    std::snprintf(self, sizeof(self), "/proc/self/fd/%d", fd.get());
+    if (::linkat(AT_FDCWD, self, rootFd(), rel.c_str(), AT_SYMLINK_FOLLOW) != 0) {
         if (errno == EEXIST) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
         if (errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) return false;  // no /proc
         return errnoError(errno, "placing placeholder '" + rel + "'");
@@ -284,12 +284,13 @@ Status BackingStore::placeUnderTemporaryName(const std::string& rel, const Place
     std::string tmpRel = joinRel(parentRel, temporaryName("new"));
     UniqueFd fd;
     if (spec.isDirectory) {
-        if (::mkdirat(rootFd(), tmpRel.c_str(), 0755) != 0) return errnoError(errno, "mkdir placeholder");
+        if (::mkdirat(rootFd(), tmpRel.c_str(), 0755) != 0) return parentError(errno, rel, "mkdir placeholder");
         fd.reset(::openat(rootFd(), tmpRel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     } else {
         mode_t mode = spec.readOnly ? 0444 : 0644;
         fd.reset(::openat(rootFd(), tmpRel.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-        if (fd.valid() && ::ftruncate(fd.get(), spec.size) != 0) {
+        if (!fd.valid()) return parentError(errno, rel, "creating placeholder");
+        if (spec.size != 0 && ::ftruncate(fd.get(), spec.size) != 0) {
             int err = errno;
             ::unlinkat(rootFd(), tmpRel.c_str(), 0);
             return errnoError(err, "sizing placeholder");
@@ -301,7 +302,8 @@ Status BackingStore::placeUnderTemporaryName(const std::string& rel, const Place
         cleanup();
         return errnoError(err, "creating placeholder");
     }
-    if (auto s = applyPlaceholderAttributes(fd.get(), spec); !s) {
+    // A new item: nothing of the first format to remove.
+    if (auto s = applyPlaceholderAttributes(fd.get(), spec, false, false); !s) {
         cleanup();
         return s;
     }
@@ -318,14 +320,16 @@ Status BackingStore::placeUnderTemporaryName(const std::string& rel, const Place
 
 Status BackingStore::createTemporaryTombstone(const std::string& tmpRel)
 {
+    // Mode 0 from the start (the umask only removes bits).
     UniqueFd fd(::openat(rootFd(), tmpRel.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
     if (!fd.valid()) return errnoError(errno, "creating tombstone");
-    const char* state = itemStateName(ItemState::Tombstone);
-    if (auto s = writeXattr(fd.get(), kXattrState, state, std::strlen(state)); !s) {
+    ItemRecord record;
+    record.state = ItemState::Tombstone;
+    auto item = ItemXattrs::ofDescriptor(fd.get());
+    if (auto s = writeItemRecord(item, record, false); !s) {
         ::unlinkat(rootFd(), tmpRel.c_str(), 0);
         return s;
     }
-    ::fchmod(fd.get(), 0);
     return {};
 }
 

@@ -1,10 +1,11 @@
 // BackingStore: the on-disk state under the virtualization root, reached only through the root
 // directory descriptor opened before the FUSE mount covers it (so the store never goes through the mount
-// and the provider's writes cannot deadlock on it). Placeholders, hydration marks and tombstones are
-// extended attributes of each item (item_record.h); new items are finished before they get their name
-// (files as anonymous O_TMPFILE inodes linked in, directories under a reserved temporary name renamed
-// into place), so no half-made placeholder is ever visible. Thread-safe: it holds no
-// mutable state besides the root descriptor.
+// and the provider's writes cannot deadlock on it). Placeholders, hydration marks and tombstones are one
+// compact extended attribute of each item (item_attribute.h; roots written before it are still read);
+// new items are finished before they get their name (files as anonymous O_TMPFILE inodes linked in,
+// directories under a reserved temporary name renamed into place), so no half-made placeholder is ever
+// visible. Thread-safe: besides the root descriptor it holds the NameIndex (its own mutex) and a fixed
+// set of mutexes that serialise read-modify-write of one item's attribute (setState/setDirty/clearDirty).
 #pragma once
 
 #include "base/result.h"
@@ -14,8 +15,10 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,7 +46,8 @@ class BackingStore {
 public:
     // Opens `rootPath` (a directory) and keeps its descriptor.
     static Result<std::unique_ptr<BackingStore>> open(const std::string& rootPath);
-    explicit BackingStore(UniqueFd rootFd) : rootFd_(std::move(rootFd)) {}
+    // Reads the root's format marker: a root marked before the compact attribute is read in both formats.
+    explicit BackingStore(UniqueFd rootFd);
 
     int rootFd() const { return rootFd_.get(); }
     const NameIndex& nameIndex() const { return nameIndex_; }
@@ -51,8 +55,17 @@ public:
     // lstat of `rel` ("" = root). ENOENT -> ERROR_FILE_NOT_FOUND.
     Result<struct stat> statItem(const std::string& rel) const;
     Result<ItemRecord> readRecord(const std::string& rel) const;
-    Status setState(const std::string& rel, ItemState state);
+    // The same for a caller that has just stat'ed `rel`: one system call (getxattrat) instead of two.
+    Result<ItemRecord> readRecord(const std::string& rel, const struct stat& st) const;
+    // Replaces the item's record (a caller holding the truth in memory: no read first). A full record
+    // that the provider never knew removes the attribute.
+    Status writeRecord(const std::string& rel, const ItemRecord& record);
+    // Read-modify-write of one field (serialised per path).
+    Status setState(const std::string& rel, ItemState state);  // Full also clears the dirty mark
     Status setDirty(const std::string& rel);
+    Status clearDirty(const std::string& rel);
+    // True when the root predates the compact attribute (docs/projfs-design.md, "On-disk format").
+    bool legacyFormat() const { return legacyFormat_; }
 
     // The on-disk spelling of `name` inside `parentRel`: exact match first, then the directory's
     // case-folded NameIndex. nullopt when there is none. Tombstones count (callers check the record).
@@ -61,7 +74,7 @@ public:
     Result<std::vector<DiskEntry>> listDirectory(const std::string& rel) const;
 
     // Creates a placeholder at `rel` (parent must exist). Replaces a tombstone, updates an existing
-    // placeholder of the same kind; anything else there -> ERROR_FILE_EXISTS.
+    // placeholder of the same kind (keeping its dirty mark); anything else there -> ERROR_FILE_EXISTS.
     Status writePlaceholder(const std::string& rel, const PlaceholderSpec& spec);
     // Leaves a tombstone at `rel`: atomically replaces a file; for a directory, `rel` must be gone already.
     Status makeTombstone(const std::string& rel);
@@ -86,8 +99,14 @@ private:
     Result<bool> placeAnonymousFile(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone);
     Status placeUnderTemporaryName(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone);
     void noteChanged(const std::string& rel) const;  // keeps the NameIndex current for `rel`
+    template <typename Change>
+    Status changeRecord(const std::string& rel, Change&& change);
+
+    static constexpr size_t kRecordLocks = 64;
     UniqueFd rootFd_;
+    bool legacyFormat_ = false;
     mutable NameIndex nameIndex_;
+    std::array<std::mutex, kRecordLocks> recordLocks_;  // by hash of the path; held only around one item's I/O
 };
 
 // Reads a string attribute of an open descriptor; nullopt when absent.

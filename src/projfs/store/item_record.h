@@ -1,5 +1,5 @@
 // What the store knows about one item under the virtualization root: its ProjFS state and the
-// provider's version and original path, read from the item's extended attributes.
+// provider's version and original path, read from the item's extended attribute (item_attribute.h).
 #pragma once
 
 #include <projectedfslib.h>
@@ -10,11 +10,9 @@
 namespace hc::projfs {
 
 // Extended attribute names (docs/projfs-design.md, "On-disk format"). They travel with the file on rename.
-inline constexpr const char* kXattrRoot = "user.projfs.root";    // root only: instance GUID text
-inline constexpr const char* kXattrState = "user.projfs.state";  // "placeholder" | "hydrated" | "full" | "tombstone"
-inline constexpr const char* kXattrVersion = "user.projfs.version";  // PRJ_PLACEHOLDER_VERSION_INFO, 256 bytes
-inline constexpr const char* kXattrOrigin = "user.projfs.origin";    // path the provider created it under
-inline constexpr const char* kXattrDirty = "user.projfs.dirty";      // "1": metadata changed locally
+inline constexpr const char* kXattrRoot = "user.projfs.root";      // root only: instance GUID text
+inline constexpr const char* kXattrFormat = "user.projfs.format";  // root only: "2" = written in the compact format
+inline constexpr const char* kXattrItem = "user.projfs.item";      // every item with state: item_attribute.h
 inline constexpr const char* kXattrPrefix = "user.projfs.";
 
 // Names starting with this are the store's own temporary files: never shown, never looked up.

@@ -3,7 +3,9 @@
 #include "base/guid.h"
 #include "base/hresult.h"
 #include "projfs/store/backing_store.h"
+#include "projfs/store/item_attribute.h"
 #include "projfs/store/item_record.h"
+#include "projfs/store/item_xattrs.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -27,12 +29,14 @@ Result<UniqueFd> openDirectory(const std::string& path)
     return owned;
 }
 
-Status writePlaceholderState(int fd, const PRJ_PLACEHOLDER_VERSION_INFO* versionInfo)
+// A directory placeholder's record (keeping what the directory already had, e.g. its origin); the first
+// format's attributes, if any, are replaced.
+Status writePlaceholderState(int fd, ItemRecord record, const PRJ_PLACEHOLDER_VERSION_INFO* versionInfo)
 {
-    const char* state = itemStateName(ItemState::Placeholder);
-    if (auto s = writeXattr(fd, kXattrState, state, std::strlen(state)); !s) return s;
-    if (versionInfo != nullptr) return writeXattr(fd, kXattrVersion, versionInfo, sizeof(*versionInfo));
-    return {};
+    record.state = ItemState::Placeholder;
+    if (versionInfo != nullptr) record.version = *versionInfo;
+    auto item = ItemXattrs::ofDescriptor(fd);
+    return writeItemRecord(item, record, true);
 }
 
 }  // namespace
@@ -48,7 +52,12 @@ Status markVirtualizationRoot(const std::string& rootPath, const GUID& instanceI
         return makeError(HRESULT_FROM_WIN32(ERROR_REPARSE_POINT_ENCOUNTERED),
                          "'" + rootPath + "' is already a virtualization root (" + formatGuid(**existing) + ")");
     }
-    if (auto s = writePlaceholderState(fd->get(), versionInfo); !s) return s;
+    auto record = readRecordFromFd(fd->get(), true);
+    if (!record) return record.error();
+    if (auto s = writePlaceholderState(fd->get(), *record, versionInfo); !s) return s;
+    // The format marker before the GUID: a marked root without it is one written by the first format.
+    const char format = '0' + kItemAttributeFormat;
+    if (auto s = writeXattr(fd->get(), kXattrFormat, &format, 1); !s) return s;
     std::string text = formatGuid(instanceId);
     return writeXattr(fd->get(), kXattrRoot, text.data(), text.size());
 }
@@ -63,7 +72,7 @@ Status markDirectoryPlaceholder(const std::string& targetPath, const PRJ_PLACEHO
         return makeError(HRESULT_FROM_WIN32(ERROR_REPARSE_POINT_ENCOUNTERED),
                          "'" + targetPath + "' is already a placeholder");
     }
-    return writePlaceholderState(fd->get(), versionInfo);
+    return writePlaceholderState(fd->get(), *record, versionInfo);
 }
 
 Result<std::optional<GUID>> readRootInstanceId(int rootFd)
