@@ -16,7 +16,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
 
 namespace hc::projfs {
 namespace {
@@ -27,28 +26,6 @@ thread_local const PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* t_completionParamet
 pid_t currentTid()
 {
     return static_cast<pid_t>(::syscall(SYS_gettid));
-}
-
-// The kernel names the requesting thread; ProjFS reports its process.
-uint32_t processOfThread(pid_t tid)
-{
-    if (tid <= 0) return 0;
-    std::ifstream status("/proc/" + std::to_string(tid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("Tgid:", 0) == 0) return static_cast<uint32_t>(std::strtoul(line.c_str() + 5, nullptr, 10));
-    }
-    return 0;
-}
-
-std::wstring processImage(pid_t tid)
-{
-    if (tid <= 0) return {};
-    char buf[4096];
-    std::string link = "/proc/" + std::to_string(tid) + "/exe";
-    ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
-    if (n <= 0) return {};
-    return wideFromDiskName(std::string_view(buf, static_cast<size_t>(n)));
 }
 
 }  // namespace
@@ -307,7 +284,7 @@ void VirtualizationInstance::invoke(const RequestContext& ctx, const Invocation&
     }
     PRJ_PLACEHOLDER_VERSION_INFO version{};
     if (invocation.versionInfo) version = *invocation.versionInfo;
-    std::wstring image = processImage(ctx.tid);
+    auto process = triggeringProcesses_.lookup(ctx.tid);  // cached per thread: no /proc read per callback
     PRJ_CALLBACK_DATA data{};
     data.Size = sizeof(data);
     data.Flags = invocation.flags;
@@ -316,8 +293,8 @@ void VirtualizationInstance::invoke(const RequestContext& ctx, const Invocation&
     data.DataStreamId = invocation.dataStreamId;
     data.FilePathName = invocation.filePathName.c_str();
     data.VersionInfo = invocation.versionInfo ? &version : nullptr;
-    data.TriggeringProcessId = processOfThread(ctx.tid);
-    data.TriggeringProcessImageFileName = image.c_str();
+    data.TriggeringProcessId = process->pid;
+    data.TriggeringProcessImageFileName = process->image.c_str();
     data.InstanceContext = options_.instanceContext;
 
     pid_t self = currentTid();

@@ -18,6 +18,7 @@
 #include "projfs/core/negative_path_cache.h"
 #include "projfs/core/notifications.h"
 #include "projfs/core/request_context.h"
+#include "projfs/core/triggering_process.h"
 #include "projfs/store/backing_store.h"
 
 #include <projectedfslib.h>
@@ -158,6 +159,7 @@ private:
     std::function<void(const std::string&)> itemRemoved_;
     NegativePathCache negativePaths_;
     std::mutex itemStateMutex_;
+    TriggeringProcesses triggeringProcesses_;  // TriggeringProcessId/ImageFileName per requesting thread
 };
 
 }  // namespace hc::projfs

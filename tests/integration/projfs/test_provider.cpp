@@ -552,7 +552,10 @@ HRESULT TestProvider::writeData(const HeldCommand& command)
     PRJ_VIRTUALIZATION_INSTANCE_INFO instance = {};
     if (FAILED(PrjGetVirtualizationInstanceInfo(command.context, &instance)) || instance.WriteAlignment == 0)
         instance.WriteAlignment = 4096;
-    const size_t chunk = (kChunk + instance.WriteAlignment - 1) / instance.WriteAlignment * instance.WriteAlignment;
+    // Sized to what is asked (rounded up to the alignment), not a fixed 1 MiB for a 167-byte file.
+    const uint64_t wanted =
+        std::max<uint64_t>(1, std::min<uint64_t>(kChunk, end > command.byteOffset ? end - command.byteOffset : 1));
+    const size_t chunk = (wanted + instance.WriteAlignment - 1) / instance.WriteAlignment * instance.WriteAlignment;
     void* buffer = PrjAllocateAlignedBuffer(command.context, chunk);
     if (!buffer) return E_OUTOFMEMORY;
     HRESULT hr = S_OK;
