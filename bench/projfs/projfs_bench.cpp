@@ -1,19 +1,27 @@
-// projfs_bench — ProjFS next to native ext4 and a plain passthrough FUSE file system, measured in the
-// same run (absolute times drift on shared machines; the ratios are what to compare).
+// projfs_bench — ProjFS next to native ext4 and to other FUSE file systems serving the same tree,
+// measured in the same run, in rounds that interleave the systems (absolute times drift on shared
+// machines; the per-round ratios are what to compare). The workloads are issue 10's:
 //
-//   projfs_bench [--entries N] [--hydrate-mib M] [--latency-files K]
+//   first listing + first lstat of every entry of a tree (D directories of F files), warm listing,
+//   warm lstat, first read of every small file, first sequential read of a big file (next to a plain
+//   `cp` of it), `tar cf /dev/null` of a second, untouched tree, first and again.
 //
-// Measures: first listing and first stat of an N-entry projected directory; warm stat and listing;
-// hydration throughput of an M MiB file from an in-memory provider; cold (fresh mount) and warm
-// sequential reads of the hydrated file; cold and warm stat of hydrated files after a restart; and the
-// latency an asynchronous completion (pend + PrjCompleteCommand from another thread) adds to a
-// synchronous one. Not run in CI; results and the command line go in docs/performance-projfs.md.
+//   projfs_bench [--dirs D] [--files F] [--file-bytes B] [--big-mib M] [--rounds R] [--latency-files K]
+//
+// Peers (each mounts the native tree; a missing one is reported, never silently dropped):
+//   passthrough_ref                 this directory's libfuse high-level mirror (always built)
+//   HC_BENCH_PASSTHROUGH_HP=PROG    libfuse's example/passthrough_hp (≥ 3.17), run as PROG --foreground SRC MNT
+//   HC_BENCH_LIBPROJFS=PROG         github/libprojfs's t/test_simple, run as PROG SRC MNT (a projfs mount
+//                                   without a provider: its mirror mode)
+// Not run in CI; results and the command line go in docs/performance-projfs.md.
 #include "test_provider.h"
 #include "virtualization_root.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +33,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,11 +63,12 @@ double millis(const std::function<void()>& work)
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-pid_t g_passthroughPid = -1;  // killed by die() so an aborted run leaves no mount behind
+std::vector<pid_t> g_peerPids;  // killed by die() so an aborted run leaves no mount behind
 
-void die(const std::string& message)
+[[noreturn]] void die(const std::string& message)
 {
-    if (g_passthroughPid > 0) kill(g_passthroughPid, SIGTERM);
+    for (pid_t pid : g_peerPids)
+        kill(pid, SIGTERM);
     std::fprintf(stderr, "projfs_bench: %s\n", message.c_str());
     std::fflush(stdout);
     std::_Exit(1);  // no destructors: mounts and threads may be in any state here
@@ -70,32 +81,61 @@ std::string entryName(int i)
     return name;
 }
 
-void statAll(const std::string& dir, int count)
+std::string dirName(int i)
 {
-    for (int i = 0; i < count; ++i) {
-        struct stat st {};
-        if (stat((dir + "/" + entryName(i)).c_str(), &st) != 0)
-            die("stat " + dir + "/" + entryName(i) + ": " + std::strerror(errno));
+    char name[32];
+    std::snprintf(name, sizeof(name), "dir-%03d", i);
+    return name;
+}
+
+// ---- workloads (each dies on the first error: a wrong answer is not a fast one) ----
+
+// Recursive listing; with `statEntries`, lstat of every entry as it is listed (`ls -lR`). Returns the
+// number of entries seen.
+size_t walk(const std::string& dir, bool statEntries)
+{
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) die("opendir " + dir + ": " + std::strerror(errno));
+    std::vector<std::string> subdirs;
+    size_t seen = 0;
+    while (struct dirent* e = readdir(d)) {
+        if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+        ++seen;
+        std::string path = dir + "/" + e->d_name;
+        bool isDir = e->d_type == DT_DIR;
+        if (statEntries || e->d_type == DT_UNKNOWN) {
+            struct stat st {};
+            if (lstat(path.c_str(), &st) != 0) die("lstat " + path + ": " + std::strerror(errno));
+            isDir = S_ISDIR(st.st_mode);
+        }
+        if (isDir) subdirs.push_back(std::move(path));
+    }
+    closedir(d);
+    for (const auto& sub : subdirs)
+        seen += walk(sub, statEntries);
+    return seen;
+}
+
+void statTree(const std::string& tree, int dirs, int files)
+{
+    for (int d = 0; d < dirs; ++d) {
+        for (int f = 0; f < files; ++f) {
+            struct stat st {};
+            std::string path = tree + "/" + dirName(d) + "/" + entryName(f);
+            if (lstat(path.c_str(), &st) != 0) die("lstat " + path + ": " + std::strerror(errno));
+        }
     }
 }
 
-void listOrDie(const std::string& dir, size_t expected)
-{
-    int error = 0;
-    auto names = listDirectory(dir, &error);
-    if (error || names.size() < expected)
-        die("listing " + dir + " gave " + std::to_string(names.size()) + " entries, errno " + std::to_string(error));
-}
-
-// Reads a file with 1 MiB reads; returns bytes read.
-uint64_t readThrough(const std::string& path)
+uint64_t readThrough(const std::string& path, size_t chunk = 1 << 20)
 {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) die("open " + path + ": " + std::strerror(errno));
-    static std::vector<char> buffer(1 << 20);
+    static std::vector<char> buffer;
+    buffer.resize(std::max(buffer.size(), chunk));
     uint64_t total = 0;
     for (;;) {
-        ssize_t n = read(fd, buffer.data(), buffer.size());
+        ssize_t n = read(fd, buffer.data(), chunk);
         if (n < 0) die("read " + path + ": " + std::strerror(errno));
         if (n == 0) break;
         total += static_cast<uint64_t>(n);
@@ -104,34 +144,73 @@ uint64_t readThrough(const std::string& path)
     return total;
 }
 
-void readAllFiles(const std::string& dir, int count)
+void readTree(const std::string& tree, int dirs, int files, uint64_t expectedEach)
 {
-    for (int i = 0; i < count; ++i)
-        readThrough(dir + "/" + entryName(i));
+    for (int d = 0; d < dirs; ++d) {
+        for (int f = 0; f < files; ++f) {
+            std::string path = tree + "/" + dirName(d) + "/" + entryName(f);
+            if (readThrough(path, 64 * 1024) != expectedEach) die("short read of " + path);
+        }
+    }
 }
 
-// The passthrough FUSE reference in its own process.
-class PassthroughMount {
+void runOrDie(std::vector<std::string> argv)
+{
+    std::vector<char*> args;
+    for (auto& a : argv)
+        args.push_back(a.data());
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) die("cannot run " + argv[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die(argv[0] + " failed (status " + std::to_string(status) + ")");
+}
+
+void tarToNull(const std::string& parent, const std::string& tree)
+{
+    runOrDie({"tar", "cf", "/dev/null", "-C", parent, tree});
+}
+
+// ---- peers: other FUSE file systems serving the native tree ----
+
+struct Peer {
+    std::string name;
+    std::string program;             // empty: missing
+    std::vector<std::string> flags;  // before SOURCE MOUNTPOINT
+    std::string missingBecause;
+};
+
+// One mount of a peer, in its own process; stopped (and detached if it left its mount) on destruction.
+class PeerMount {
 public:
-    PassthroughMount(const std::string& program, const std::string& source, std::string mountPoint)
-        : mountPoint_(std::move(mountPoint))
+    PeerMount(const Peer& peer, const std::string& source, std::string mountPoint) : mountPoint_(std::move(mountPoint))
     {
-        std::vector<std::string> argv{program, source, mountPoint_};
+        mkdir(mountPoint_.c_str(), 0755);
+        std::vector<std::string> argv{peer.program};
+        argv.insert(argv.end(), peer.flags.begin(), peer.flags.end());
+        argv.push_back(source);
+        argv.push_back(mountPoint_);
         std::vector<char*> args;
         for (auto& a : argv)
             args.push_back(a.data());
         args.push_back(nullptr);
-        if (posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ) != 0) die("cannot run " + program);
-        g_passthroughPid = pid_;
-        for (int i = 0; i < 500 && !isMounted(mountPoint_); ++i)
+        if (posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ) != 0) die("cannot run " + peer.program);
+        g_peerPids.push_back(pid_);
+        // Waiting for another process to mount: polled (a benchmark, not a test).
+        for (int i = 0; i < 1000 && !isMounted(mountPoint_); ++i) {
+            if (waitpid(pid_, nullptr, WNOHANG) == pid_) die(peer.name + " exited before mounting");
             usleep(10000);
-        if (!isMounted(mountPoint_)) die("passthrough reference did not mount");
+        }
+        if (!isMounted(mountPoint_)) die(peer.name + " did not mount " + mountPoint_);
     }
-    ~PassthroughMount()
+    ~PeerMount()
     {
         kill(pid_, SIGTERM);
         waitpid(pid_, nullptr, 0);
-        g_passthroughPid = -1;
+        g_peerPids.erase(std::find(g_peerPids.begin(), g_peerPids.end(), pid_));
+        if (isMounted(mountPoint_)) umount2(mountPoint_.c_str(), MNT_DETACH);
     }
     const std::string& path() const { return mountPoint_; }
 
@@ -140,172 +219,254 @@ private:
     std::string mountPoint_;
 };
 
-struct Row {
-    std::string what;
-    double ours;
-    double native;
-    double passthrough;  // NAN when not measured
-};
-
-void printRows(const std::vector<Row>& rows)
+Peer peerFromEnvironment(const std::string& name, const char* variable, std::vector<std::string> flags)
 {
-    std::printf("\n%-52s %12s %12s %8s %14s %8s\n", "measurement (ms, lower is better)", "ProjFS", "native ext4",
-                "ratio", "passthrough", "ratio");
-    for (const auto& row : rows) {
-        std::printf("%-52s %12.2f %12.2f %7.1fx", row.what.c_str(), row.ours, row.native, row.ours / row.native);
-        if (std::isnan(row.passthrough))
-            std::printf(" %14s %8s\n", "-", "-");
-        else
-            std::printf(" %14.2f %7.1fx\n", row.passthrough, row.ours / row.passthrough);
+    Peer peer{name, "", std::move(flags), ""};
+    const char* program = std::getenv(variable);
+    if (program == nullptr || *program == '\0') {
+        peer.missingBecause = std::string(variable) + " is not set";
+    } else if (access(program, X_OK) != 0) {
+        peer.missingBecause = std::string(variable) + "=" + program + " is not executable";
+    } else {
+        peer.program = program;
     }
+    return peer;
 }
 
-double mibPerSecond(uint64_t bytes, double ms)
+// ---- results ----
+
+struct Shape {
+    int dirs, files;
+    uint64_t fileBytes, bigBytes;
+};
+
+const char* const kWorkloads[] = {
+    "first listing + first lstat of every entry",
+    "warm listing (same directories again)",
+    "warm lstat of every entry",
+    "first read of every small file",
+    "first sequential read of the big file",
+    "tar cf /dev/null, first",
+    "tar cf /dev/null, warm",
+};
+constexpr size_t kWorkloadCount = sizeof(kWorkloads) / sizeof(kWorkloads[0]);
+
+// One system's times for all workloads in one round. `tree` and `tarTree` are never touched before.
+std::vector<double> measure(const std::string& base, const Shape& shape)
 {
-    return static_cast<double>(bytes) / (1 << 20) / (ms / 1000.0);
+    const std::string tree = base + "/tree";
+    const size_t expected = static_cast<size_t>(shape.dirs) * (shape.files + 1);
+    std::vector<double> t;
+    size_t seen = 0;
+    t.push_back(millis([&] { seen = walk(tree, true); }));
+    if (seen != expected)
+        die(tree + ": listed " + std::to_string(seen) + " of " + std::to_string(expected) + " entries");
+    t.push_back(millis([&] { walk(tree, false); }));
+    t.push_back(millis([&] { statTree(tree, shape.dirs, shape.files); }));
+    t.push_back(millis([&] { readTree(tree, shape.dirs, shape.files, shape.fileBytes); }));
+    uint64_t bytes = 0;
+    t.push_back(millis([&] { bytes = readThrough(base + "/big.bin"); }));
+    if (bytes != shape.bigBytes) die(base + "/big.bin: read " + std::to_string(bytes) + " bytes");
+    t.push_back(millis([&] { tarToNull(base, "tartree"); }));
+    t.push_back(millis([&] { tarToNull(base, "tartree"); }));
+    return t;
+}
+
+double median(std::vector<double> values)
+{
+    std::sort(values.begin(), values.end());
+    size_t n = values.size();
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+void writeNativeTree(const std::string& base, const Shape& shape, const std::string& smallContent)
+{
+    for (const char* name : {"tree", "tartree"}) {
+        const std::string tree = base + "/" + name;
+        mkdir(tree.c_str(), 0755);
+        for (int d = 0; d < shape.dirs; ++d) {
+            const std::string dir = tree + "/" + dirName(d);
+            mkdir(dir.c_str(), 0755);
+            for (int f = 0; f < shape.files; ++f)
+                if (writeFile(dir + "/" + entryName(f), smallContent) != 0) die("writing " + dir);
+        }
+    }
+    int fd = open((base + "/big.bin").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) die("creating big.bin");
+    for (uint64_t offset = 0; offset < shape.bigBytes; offset += 1 << 20) {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(1 << 20, shape.bigBytes - offset));
+        std::string chunk = generatedContent(offset, n, 9);
+        if (write(fd, chunk.data(), n) != static_cast<ssize_t>(n)) die("writing big.bin");
+    }
+    close(fd);
+}
+
+void addProjectedTree(TestProvider& provider, const Shape& shape, const std::string& smallContent)
+{
+    for (const char* name : {"tree", "tartree"})
+        for (int d = 0; d < shape.dirs; ++d)
+            for (int f = 0; f < shape.files; ++f)
+                provider.addFile(std::string(name) + "/" + dirName(d) + "/" + entryName(f), smallContent);
+    provider.addGeneratedFile("big.bin", shape.bigBytes, 9);
+}
+
+void latencyRows(int latencyFiles, const std::string& nativeTree)
+{
+    TestProvider latency;
+    const int rounds = std::max(1, latencyFiles / kLatencyDirSize);
+    for (const char* mode : {"sync", "queue", "thread"})
+        for (int r = 0; r < rounds; ++r)
+            for (int i = 0; i < kLatencyDirSize; ++i)
+                latency.addFile(std::string(mode) + "/d" + std::to_string(r) + "/" + entryName(i), "x");
+    VirtualizationRoot root;
+    if (FAILED(root.start(latency))) die("PrjStartVirtualizing failed");
+    // Rounds alternate the modes so that load changes on a shared machine hit all three alike.
+    double sync = 0, queued = 0, perThread = 0;
+    auto statDir = [](const std::string& dir) {
+        for (int i = 0; i < kLatencyDirSize; ++i) {
+            struct stat st {};
+            if (lstat((dir + "/" + entryName(i)).c_str(), &st) != 0) die("lstat in " + dir);
+        }
+    };
+    for (int r = 0; r < rounds; ++r) {
+        const std::string d = "/d" + std::to_string(r);
+        latency.setCompletion(Callback::PlaceholderInfo, Completion::Sync);
+        sync += millis([&] { statDir(root.path("sync" + d)); });
+        latency.setCompletion(Callback::PlaceholderInfo, Completion::Queue);
+        queued += millis([&] { statDir(root.path("queue" + d)); });
+        latency.setCompletion(Callback::PlaceholderInfo, Completion::Worker);
+        perThread += millis([&] { statDir(root.path("thread" + d)); });
+    }
+    const double nat = millis([&] { statDir(nativeTree + "/" + dirName(0)); }) * rounds;
+    root.stop();
+    const double n = rounds * kLatencyDirSize;
+    std::printf("\nfirst lstat latency per file (GetPlaceholderInfo), %d files, one caller:\n",
+                rounds * kLatencyDirSize);
+    std::printf("  synchronous callback                      %8.1f us\n", sync * 1000 / n);
+    std::printf("  pended, completed by a completion thread  %8.1f us  (+%.1f us)\n", queued * 1000 / n,
+                (queued - sync) * 1000 / n);
+    std::printf("  pended, completed by a new thread each    %8.1f us  (+%.1f us)\n", perThread * 1000 / n,
+                (perThread - sync) * 1000 / n);
+    std::printf("  native ext4 lstat (approx.)               %8.1f us\n", nat * 1000 / n);
 }
 
 }  // namespace
 
 int main(int argc, char** argv)
 {
-    int entries = 10000;
-    uint64_t hydrateMiB = 1024;
-    int latencyFiles = 2000;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    Shape shape{100, 110, 167, 1024ull << 20};
+    int rounds = 3;
+    int latencyFiles = 0;
+    for (int i = 1; i < argc; i += 2) {
         const std::string option = argv[i];
-        if (option == "--entries") {
-            entries = std::atoi(argv[i + 1]);
-        } else if (option == "--hydrate-mib") {
-            hydrateMiB = std::strtoull(argv[i + 1], nullptr, 10);
+        if (i + 1 >= argc) die("option " + option + " needs a value");
+        const char* value = argv[i + 1];
+        if (option == "--dirs") {
+            shape.dirs = std::atoi(value);
+        } else if (option == "--files") {
+            shape.files = std::atoi(value);
+        } else if (option == "--file-bytes") {
+            shape.fileBytes = std::strtoull(value, nullptr, 10);
+        } else if (option == "--big-mib") {
+            shape.bigBytes = std::strtoull(value, nullptr, 10) << 20;
+        } else if (option == "--rounds") {
+            rounds = std::atoi(value);
         } else if (option == "--latency-files") {
-            latencyFiles = std::atoi(argv[i + 1]);
+            latencyFiles = std::atoi(value);
         } else {
-            die("unknown option " + option);
+            die("unknown option " + option + " (see the comment at the top of bench/projfs/projfs_bench.cpp)");
         }
     }
-    const uint64_t hugeSize = hydrateMiB << 20;
+    if (shape.dirs <= 0 || shape.files <= 0 || shape.bigBytes == 0 || rounds <= 0) die("sizes must be positive");
     const std::string self = argv[0];
-    const std::string passthroughProgram = self.substr(0, self.rfind('/') + 1) + "passthrough_ref";
+    std::vector<Peer> peers{
+        Peer{"passthrough_ref", self.substr(0, self.rfind('/') + 1) + "passthrough_ref", {}, ""},
+        peerFromEnvironment("passthrough_hp", "HC_BENCH_PASSTHROUGH_HP", {"--foreground"}),
+        peerFromEnvironment("libprojfs", "HC_BENCH_LIBPROJFS", {}),
+    };
 
-    // Native reference tree on the same ext4 file system as the roots.
     const std::string scratch = makeTempDir("projfs-bench");
     const std::string native = scratch + "/native";
     mkdir(native.c_str(), 0755);
-    mkdir((native + "/big").c_str(), 0755);
-    for (int i = 0; i < entries; ++i)
-        writeFile(native + "/big/" + entryName(i), "x");
-    std::string huge(hugeSize, '\0');
-    {
-        const std::string pattern = generatedContent(0, 1 << 20, 9);
-        for (uint64_t offset = 0; offset < hugeSize; offset += pattern.size())
-            std::memcpy(huge.data() + offset, pattern.data(), std::min<uint64_t>(pattern.size(), hugeSize - offset));
-    }
-    std::vector<Row> rows;
-    std::printf("projfs_bench: %d entries, %llu MiB file, %d latency files; load average %s; scratch %s\n", entries,
-                static_cast<unsigned long long>(hydrateMiB), latencyFiles, loadAverage().c_str(), scratch.c_str());
-
-    const double nativeWrite = millis([&] {
-        int fd = open((native + "/huge.bin").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        for (uint64_t offset = 0; offset < hugeSize; offset += 1 << 20)
-            if (write(fd, huge.data() + offset, std::min<uint64_t>(1 << 20, hugeSize - offset)) < 0) die("write");
-        close(fd);
-    });
-
+    const std::string smallContent = generatedContent(0, shape.fileBytes, 3);
+    writeNativeTree(native, shape, smallContent);
     TestProvider provider;
-    TestProvider restarted;  // after the restart everything needed is on disk already
-    TestProvider latency;
-    for (int i = 0; i < entries; ++i)
-        provider.addFile("big/" + entryName(i), "x");
-    provider.addFile("huge.bin", std::move(huge));
-    huge.clear();
-    huge.shrink_to_fit();
-    // Latency files live in small directories so the lookup itself stays cheap and the difference
-    // between the modes is the completion path.
-    const int latencyRounds = std::max(1, latencyFiles / kLatencyDirSize);
-    for (const char* mode : {"sync", "queue", "thread"})
-        for (int r = 0; r < latencyRounds; ++r)
-            for (int i = 0; i < kLatencyDirSize; ++i)
-                latency.addFile(std::string(mode) + "/d" + std::to_string(r) + "/" + entryName(i), "x");
-    {
-        const std::string mountPoint = scratch + "/passthrough";
-        mkdir(mountPoint.c_str(), 0755);
-        PassthroughMount passthrough(passthroughProgram, native, mountPoint);
-        VirtualizationRoot root;
-        if (FAILED(root.start(provider))) die("PrjStartVirtualizing failed");
-        const std::string ours = root.path("big");
-        const std::string nat = native + "/big";
-        const std::string pass = passthrough.path() + "/big";
+    addProjectedTree(provider, shape, smallContent);
 
-        Row firstList{"first listing, " + std::to_string(entries) + " entries",
-                      millis([&] { listOrDie(ours, entries); }), millis([&] { listOrDie(nat, entries); }),
-                      millis([&] { listOrDie(pass, entries); })};
-        Row firstStat{"first stat of each entry", millis([&] { statAll(ours, entries); }),
-                      millis([&] { statAll(nat, entries); }), millis([&] { statAll(pass, entries); })};
-        Row warmStat{"warm stat of each entry (placeholders)", millis([&] { statAll(ours, entries); }),
-                     millis([&] { statAll(nat, entries); }), millis([&] { statAll(pass, entries); })};
-        Row warmList{"warm listing", millis([&] { listOrDie(ours, entries); }),
-                     millis([&] { listOrDie(nat, entries); }), millis([&] { listOrDie(pass, entries); })};
-        rows.insert(rows.end(), {firstList, firstStat, warmStat, warmList});
+    const int entries = shape.dirs * (shape.files + 1);
+    std::printf(
+        "projfs_bench: tree of %d entries (%d directories x %d files of %llu bytes) twice, a %llu MiB file, "
+        "%d rounds; load average %s; scratch %s\n",
+        entries + 1, shape.dirs, shape.files, static_cast<unsigned long long>(shape.fileBytes),
+        static_cast<unsigned long long>(shape.bigBytes >> 20), rounds, loadAverage().c_str(), scratch.c_str());
+    for (const auto& peer : peers)
+        if (peer.program.empty())
+            std::printf("peer %s: MISSING (%s)\n", peer.name.c_str(), peer.missingBecause.c_str());
 
-        uint64_t bytes = 0;
-        const double hydrate = millis([&] { bytes = readThrough(root.path("huge.bin")); });
-        if (bytes != hugeSize) die("hydration read " + std::to_string(bytes) + " bytes");
-        const double passFirst = millis([&] { readThrough(passthrough.path() + "/huge.bin"); });
-        rows.push_back(
-            {"hydrate " + std::to_string(hydrateMiB) + " MiB (vs native write)", hydrate, nativeWrite, passFirst});
-        std::printf("hydration: %.0f MiB/s; native write %.0f MiB/s; passthrough first read %.0f MiB/s\n",
-                    mibPerSecond(bytes, hydrate), mibPerSecond(bytes, nativeWrite), mibPerSecond(bytes, passFirst));
-        const double warmOurs = millis([&] { readThrough(root.path("huge.bin")); });
-        const double warmNative = millis([&] { readThrough(native + "/huge.bin"); });
-        const double warmPass = millis([&] { readThrough(passthrough.path() + "/huge.bin"); });
-        rows.push_back({"warm sequential read of the hydrated file", warmOurs, warmNative, warmPass});
-        const double hydrateSmall = millis([&] { readAllFiles(ours, entries); });
-        rows.push_back({"hydrate each small entry (first read)", hydrateSmall,
-                        millis([&] { readAllFiles(nat, entries); }), millis([&] { readAllFiles(pass, entries); })});
-
-        root.stop();
-        if (FAILED(root.start(restarted))) die("restart failed");
-        const double coldOurs = millis([&] { readThrough(root.path("huge.bin")); });
-        rows.push_back({"cold read of the hydrated file (fresh mount)", coldOurs, warmNative, passFirst});
-        rows.push_back({"warm read of the hydrated file (fresh mount)",
-                        millis([&] { readThrough(root.path("huge.bin")); }),
-                        millis([&] { readThrough(native + "/huge.bin"); }), warmPass});
-        rows.push_back({"cold stat of hydrated entries (fresh mount)", millis([&] { statAll(ours, entries); }),
-                        millis([&] { statAll(nat, entries); }), millis([&] { statAll(pass, entries); })});
-        rows.push_back({"warm stat of hydrated entries", millis([&] { statAll(ours, entries); }),
-                        millis([&] { statAll(nat, entries); }), millis([&] { statAll(pass, entries); })});
-        root.stop();
-    }
-
-    {
-        VirtualizationRoot root;
-        if (FAILED(root.start(latency))) die("PrjStartVirtualizing failed");
-        // Rounds alternate the modes so that load changes on a shared machine hit all three alike.
-        double sync = 0, queued = 0, perThread = 0;
-        for (int r = 0; r < latencyRounds; ++r) {
-            const std::string d = "/d" + std::to_string(r);
-            latency.setCompletion(Callback::PlaceholderInfo, Completion::Sync);
-            sync += millis([&] { statAll(root.path("sync" + d), kLatencyDirSize); });
-            latency.setCompletion(Callback::PlaceholderInfo, Completion::Queue);
-            queued += millis([&] { statAll(root.path("queue" + d), kLatencyDirSize); });
-            latency.setCompletion(Callback::PlaceholderInfo, Completion::Worker);
-            perThread += millis([&] { statAll(root.path("thread" + d), kLatencyDirSize); });
+    // times[system][workload][round]
+    std::map<std::string, std::vector<std::vector<double>>> times;
+    std::vector<double> copyTimes;
+    auto record = [&](const std::string& system, const std::vector<double>& round) {
+        auto& slot = times[system];
+        slot.resize(kWorkloadCount);
+        for (size_t w = 0; w < kWorkloadCount; ++w)
+            slot[w].push_back(round[w]);
+    };
+    for (int r = 0; r < rounds; ++r) {
+        {
+            VirtualizationRoot root;  // a new root each round: every "first" is a first
+            if (FAILED(root.start(provider))) die("PrjStartVirtualizing failed");
+            record("ProjFS", measure(root.path(), shape));
+            root.stop();
         }
-        latencyFiles = latencyRounds * kLatencyDirSize;
-        const double nat = millis([&] { statAll(native + "/big", std::min(latencyFiles, entries)); });
-        root.stop();
-        const double n = latencyFiles;
-        std::printf("\nfirst stat latency per file (GetPlaceholderInfo), %d files, one caller:\n", latencyFiles);
-        std::printf("  synchronous callback                      %8.1f us\n", sync * 1000 / n);
-        std::printf("  pended, completed by a completion thread  %8.1f us  (+%.1f us)\n", queued * 1000 / n,
-                    (queued - sync) * 1000 / n);
-        std::printf("  pended, completed by a new thread each    %8.1f us  (+%.1f us)\n", perThread * 1000 / n,
-                    (perThread - sync) * 1000 / n);
-        std::printf("  native ext4 stat                          %8.1f us\n", nat * 1000 / n);
+        record("native ext4", measure(native, shape));
+        const std::string copy = scratch + "/copy.bin";
+        copyTimes.push_back(millis([&] { runOrDie({"cp", native + "/big.bin", copy}); }));
+        unlink(copy.c_str());
+        for (const auto& peer : peers) {
+            if (peer.program.empty()) continue;
+            PeerMount mount(peer, native, scratch + "/mnt-" + peer.name);
+            record(peer.name, measure(mount.path(), shape));
+        }
+        std::printf("round %d done, load average %s\n", r + 1, loadAverage().c_str());
+        std::fflush(stdout);
     }
 
-    printRows(rows);
+    // Medians of the per-round ratios (ProjFS ÷ system in the same round), and median times.
+    std::vector<std::string> columns{"native ext4"};
+    for (const auto& peer : peers)
+        columns.push_back(peer.name);
+    std::printf("\n%-44s %10s", "median ms (ratio = ProjFS / system, per round)", "ProjFS");
+    for (const auto& c : columns)
+        std::printf(" %24s", c.c_str());
+    std::printf("\n");
+    const auto& ours = times["ProjFS"];
+    for (size_t w = 0; w < kWorkloadCount; ++w) {
+        std::printf("%-44s %10.1f", kWorkloads[w], median(ours[w]));
+        for (const auto& c : columns) {
+            auto it = times.find(c);
+            if (it == times.end()) {
+                std::printf(" %24s", "missing");
+                continue;
+            }
+            std::vector<double> ratios;
+            for (int r = 0; r < rounds; ++r)
+                ratios.push_back(ours[w][r] / it->second[w][r]);
+            char cell[64];
+            std::snprintf(cell, sizeof(cell), "%.1f (%.2fx)", median(it->second[w]), median(ratios));
+            std::printf(" %24s", cell);
+        }
+        std::printf("\n");
+    }
+    std::vector<double> copyRatios;
+    for (int r = 0; r < rounds; ++r)
+        copyRatios.push_back(ours[4][r] / copyTimes[r]);
+    std::printf("%-44s %10s %24s\n", "plain cp of the native big file", "",
+                (std::to_string(static_cast<int>(median(copyTimes))) + " ms; ProjFS first read " +
+                 std::to_string(median(copyRatios)).substr(0, 4) + "x")
+                    .c_str());
+
+    if (latencyFiles > 0) latencyRows(latencyFiles, native + "/tree");
     std::printf("\nload average at the end: %s (%ld CPUs)\n", loadAverage().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
     removeTree(scratch);
     return 0;
