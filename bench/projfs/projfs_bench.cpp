@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +63,28 @@ double millis(const std::function<void()>& work)
     const auto start = Clock::now();
     work();
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Wall time and this process's CPU time (user + system, every thread: for ProjFS that is the runtime, the
+// provider and the kernel work done for them; a peer's or tar's CPU is in their own processes).
+struct Sample {
+    double wall = 0;
+    double cpu = 0;
+};
+
+double processCpuMillis()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto ms = [](const timeval& t) { return t.tv_sec * 1000.0 + t.tv_usec / 1000.0; };
+    return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
+Sample timed(const std::function<void()>& work)
+{
+    const double cpu = processCpuMillis();
+    const double wall = millis(work);
+    return {wall, processCpuMillis() - cpu};
 }
 
 std::vector<pid_t> g_peerPids;  // killed by die() so an aborted run leaves no mount behind
@@ -256,20 +279,20 @@ constexpr size_t kWorkloadCount = sizeof(kWorkloads) / sizeof(kWorkloads[0]);
 
 // One system's times for the tree workloads in one round (the first five of kWorkloads). `tree` was
 // never touched before.
-std::vector<double> measureTree(const std::string& base, const Shape& shape)
+std::vector<Sample> measureTree(const std::string& base, const Shape& shape)
 {
     const std::string tree = base + "/tree";
     const size_t expected = static_cast<size_t>(shape.dirs) * (shape.files + 1);
-    std::vector<double> t;
+    std::vector<Sample> t;
     size_t seen = 0;
-    t.push_back(millis([&] { seen = walk(tree, true); }));
+    t.push_back(timed([&] { seen = walk(tree, true); }));
     if (seen != expected)
         die(tree + ": listed " + std::to_string(seen) + " of " + std::to_string(expected) + " entries");
-    t.push_back(millis([&] { walk(tree, false); }));
-    t.push_back(millis([&] { statTree(tree, shape.dirs, shape.files); }));
-    t.push_back(millis([&] { readTree(tree, shape.dirs, shape.files, shape.fileBytes); }));
+    t.push_back(timed([&] { walk(tree, false); }));
+    t.push_back(timed([&] { statTree(tree, shape.dirs, shape.files); }));
+    t.push_back(timed([&] { readTree(tree, shape.dirs, shape.files, shape.fileBytes); }));
     uint64_t bytes = 0;
-    t.push_back(millis([&] { bytes = readThrough(base + "/big.bin"); }));
+    t.push_back(timed([&] { bytes = readThrough(base + "/big.bin"); }));
     if (bytes != shape.bigBytes) die(base + "/big.bin: read " + std::to_string(bytes) + " bytes");
     return t;
 }
@@ -277,12 +300,12 @@ std::vector<double> measureTree(const std::string& base, const Shape& shape)
 // The tar workloads (the last two) on `tartree`, never touched before. Peers get a fresh mount for them:
 // the peers that keep a descriptor per inode they were asked about (libprojfs) would otherwise run out
 // of descriptors holding both trees.
-std::vector<double> measureTar(const std::string& base)
+std::vector<Sample> measureTar(const std::string& base)
 {
-    return {millis([&] { tarToNull(base, "tartree"); }), millis([&] { tarToNull(base, "tartree"); })};
+    return {timed([&] { tarToNull(base, "tartree"); }), timed([&] { tarToNull(base, "tartree"); })};
 }
 
-std::vector<double> joined(std::vector<double> tree, const std::vector<double>& tar)
+std::vector<Sample> joined(std::vector<Sample> tree, const std::vector<Sample>& tar)
 {
     tree.insert(tree.end(), tar.begin(), tar.end());
     return tree;
@@ -420,14 +443,18 @@ int main(int argc, char** argv)
         if (peer.program.empty())
             std::printf("peer %s: MISSING (%s)\n", peer.name.c_str(), peer.missingBecause.c_str());
 
-    // times[system][workload][round]
-    std::map<std::string, std::vector<std::vector<double>>> times;
+    // times[system][workload][round]; cpu: the same for this process's CPU time
+    std::map<std::string, std::vector<std::vector<double>>> times, cpu;
     std::vector<double> copyTimes;
-    auto record = [&](const std::string& system, const std::vector<double>& round) {
-        auto& slot = times[system];
-        slot.resize(kWorkloadCount);
-        for (size_t w = 0; w < kWorkloadCount; ++w)
-            slot[w].push_back(round[w]);
+    auto record = [&](const std::string& system, const std::vector<Sample>& round) {
+        auto& wall = times[system];
+        auto& busy = cpu[system];
+        wall.resize(kWorkloadCount);
+        busy.resize(kWorkloadCount);
+        for (size_t w = 0; w < kWorkloadCount; ++w) {
+            wall[w].push_back(round[w].wall);
+            busy[w].push_back(round[w].cpu);
+        }
     };
     for (int r = 0; r < rounds; ++r) {
         {
@@ -444,7 +471,7 @@ int main(int argc, char** argv)
         unlink(copy.c_str());
         for (const auto& peer : peers) {
             if (peer.program.empty()) continue;
-            std::vector<double> tree, tar;
+            std::vector<Sample> tree, tar;
             {
                 PeerMount mount(peer, native, scratch + "/mnt-" + peer.name);
                 tree = measureTree(mount.path(), shape);
@@ -493,6 +520,15 @@ int main(int argc, char** argv)
                     (std::to_string(static_cast<int>(median(copyTimes))) + " ms; ProjFS first read " +
                      std::to_string(median(copyRatios)).substr(0, 4) + "x")
                         .c_str());
+
+    std::printf(
+        "\nCPU time of this process (ms, median): ProjFS = reader + runtime + provider, with the kernel work for "
+        "them; native = the reader's system calls\n");
+    for (size_t w = 0; w < kWorkloadCount; ++w) {
+        std::printf("%-44s %10.1f", kWorkloads[w], median(cpu["ProjFS"][w]));
+        if (cpu.count("native ext4")) std::printf(" %24.1f", median(cpu["native ext4"][w]));
+        std::printf("\n");
+    }
 
     if (latencyFiles > 0) latencyRows(latencyFiles, native + "/tree");
     std::printf("\nload average at the end: %s (%ld CPUs)\n", loadAverage().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
