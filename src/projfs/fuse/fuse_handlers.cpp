@@ -2,6 +2,8 @@
 // root-relative path, do one backing-store call or ask the instance, reply.
 #include "projfs/fuse/fuse_state.h"
 
+#include "projfs/fuse/file_handle.h"
+
 #include "base/hresult.h"
 #include "base/log.h"
 #include "projfs/core/enumeration_session.h"
@@ -116,25 +118,6 @@ std::string diskName(State& s, const std::string& parentRel, const char* name)
     return found.ok() && found->has_value() ? **found : std::string(name);
 }
 
-// An open file handle's backing descriptor, recorded until its release (see State::openFiles).
-void keepHandle(State& s, int fd)
-{
-    std::lock_guard lock(s.openFilesMutex);
-    s.openFiles.insert(fd);
-}
-
-// Ends an open file handle: its passthrough registration first, then the backing descriptor.
-void closeHandle(State& s, int fd)
-{
-    s.instance.notifications().dropHandle(fd);  // before close: the number may be reused at once
-    s.passthrough.release(s.session, fd);
-    {
-        std::lock_guard lock(s.openFilesMutex);
-        s.openFiles.erase(fd);
-    }
-    ::close(fd);
-}
-
 void replyStatus(fuse_req_t req, const Status& status)
 {
     fuse_reply_err(req, status ? 0 : errnoOf(status.hr()));
@@ -205,7 +188,7 @@ void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     State& s = stateOf(req);
     struct stat st {};
-    if (fi != nullptr && fi->fh != 0 && ::fstat(static_cast<int>(fi->fh), &st) == 0) {
+    if (fi != nullptr && fi->fh != 0 && ::fstat(FileHandle::of(fi)->fd(), &st) == 0) {
         st = withFuseInode(s, st);
         return (void)fuse_reply_attr(req, &st, kCacheTimeoutSeconds);
     }
@@ -223,7 +206,7 @@ void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     fuse_reply_attr(req, &st, kCacheTimeoutSeconds);
 }
 
-int applyMetadata(State& s, const std::string& rel, const struct stat* attr, int toSet)
+int applyMetadata(State& s, Inode* inode, const std::string& rel, const struct stat* attr, int toSet)
 {
     int root = s.store.rootFd();
     const char* path = atPath(rel);
@@ -245,10 +228,7 @@ int applyMetadata(State& s, const std::string& rel, const struct stat* attr, int
     }
     if (toSet &
         (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-        auto record = s.store.readRecord(rel);
-        if (record.ok() && record->state != ItemState::Full && record->state != ItemState::Tombstone) {
-            (void)s.store.setDirty(rel);
-        }
+        (void)s.instance.metadataChanged(inode, rel);
     }
     return 0;
 }
@@ -257,17 +237,19 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, fus
 {
     State& s = stateOf(req);
     auto rel = pathOf(s, ino);
-    if (!rel) return (void)fuse_reply_err(req, ENOENT);
-    auto finish = [&s, rel = *rel, attr = *attr, toSet, fh = fi ? fi->fh : 0](fuse_req_t r) {
+    auto inode = s.inodes.get(ino);
+    if (!rel || !inode) return (void)fuse_reply_err(req, ENOENT);
+    int handleFd = fi != nullptr && fi->fh != 0 ? FileHandle::of(fi)->fd() : -1;
+    auto finish = [&s, inode, rel = *rel, attr = *attr, toSet, handleFd](fuse_req_t r) {
         if (toSet & FUSE_SET_ATTR_SIZE) {
-            int rc = fh != 0 ? ::ftruncate(static_cast<int>(fh), attr.st_size) : -1;
-            if (fh == 0) {
+            int rc = handleFd >= 0 ? ::ftruncate(handleFd, attr.st_size) : -1;
+            if (handleFd < 0) {
                 auto fd = s.store.openItem(rel, O_WRONLY | O_NOFOLLOW);
                 rc = fd ? ::ftruncate(fd->get(), attr.st_size) : (errno = errnoOf(fd.hr()), -1);
             }
             if (rc != 0) return (void)fuse_reply_err(r, errno);
         }
-        if (int err = applyMetadata(s, rel, &attr, toSet); err != 0) return (void)fuse_reply_err(r, err);
+        if (int err = applyMetadata(s, inode.get(), rel, &attr, toSet); err != 0) return (void)fuse_reply_err(r, err);
         auto st = s.store.statItem(rel);
         if (!st) return (void)fuse_reply_err(r, errnoOf(st.hr()));
         struct stat out = withFuseInode(s, *st);
@@ -275,7 +257,7 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, fus
     };
     if (!(toSet & FUSE_SET_ATTR_SIZE)) return finish(req);
     auto r = beginAsync(req);
-    s.instance.prepareForWrite(r.ctx, *rel, attr->st_size == 0, [&s, r, finish](HRESULT hr) {
+    s.instance.prepareForWrite(r.ctx, inode, *rel, attr->st_size == 0, [&s, r, finish](HRESULT hr) {
         if (FAILED(hr)) {
             fuse_reply_err(r.req, errnoOf(hr));
         } else {
@@ -407,62 +389,64 @@ void opLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newParent, const char* ne
     s.instance.notifications().preSetHardlink(contextOf(req), *rel, joinRel(*newParentRel, newName), std::move(link));
 }
 
-void replyOpen(fuse_req_t req, const std::string& rel, fuse_file_info* fi)
+void replyOpen(fuse_req_t req, const std::shared_ptr<Inode>& inode, const std::string& rel, fuse_file_info* fi)
 {
     State& s = stateOf(req);
     int flags = (fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY)) | O_NOFOLLOW;
     auto fd = s.store.openItem(rel, flags);
     if (!fd) return (void)fuse_reply_err(req, errnoOf(fd.hr()));
-    fi->fh = static_cast<uint64_t>(fd->release());
+    auto* handle = new FileHandle(s, inode, std::move(fd).value());
+    fi->fh = handle->token();
     fi->keep_cache = 1;  // content on disk is final: placeholders were hydrated before this open
-    keepHandle(s, static_cast<int>(fi->fh));
-    auto reply = [&s, req, info = *fi]() mutable {
+    auto reply = [req, handle, info = *fi]() mutable {
         int replied;
-        if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(info.fh))) {
+        if (auto backingId = handle->registerPassthrough()) {
             replied = Passthrough::replyOpen(req, info, *backingId);
         } else {
             replied = fuse_reply_open(req, &info);
         }
-        if (replied != 0) closeHandle(s, static_cast<int>(info.fh));
+        if (replied != 0) delete handle;
     };
     Notifications& notifications = s.instance.notifications();
     if (!notifications.listening()) return reply();
     // FILE_OPENED / FILE_OVERWRITTEN before the reply: the mask the provider returns rules this handle.
     auto type = (fi->flags & O_TRUNC) ? PRJ_NOTIFICATION_FILE_OVERWRITTEN : PRJ_NOTIFICATION_FILE_OPENED;
     bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-    notifications.handleOpened(contextOf(req), rel, static_cast<int>(fi->fh), writable, type, std::move(reply));
+    notifications.handleOpened(contextOf(req), rel, inode, handle->fd(), writable, type, handle->notify,
+                               std::move(reply));
 }
 
 void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     State& s = stateOf(req);
     auto rel = pathOf(s, ino);
-    if (!rel) {
+    auto inode = s.inodes.get(ino);
+    if (!rel || !inode) {
         forgetStaleEntry(s, ino);
         return (void)fuse_reply_err(req, ENOENT);
     }
     // Hydrate at open: an open is a synchronous, interruptible request (a page-cache read is not).
     auto r = beginAsync(req);
     fuse_file_info info = *fi;
-    auto then = [&s, r, ino, rel = *rel, info](HRESULT hr) mutable {
+    auto then = [&s, r, ino, inode, rel = *rel, info](HRESULT hr) mutable {
         if (FAILED(hr)) {
             if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) forgetStaleEntry(s, ino);
             fuse_reply_err(r.req, errnoOf(hr));
         } else {
-            replyOpen(r.req, rel, &info);
+            replyOpen(r.req, inode, rel, &info);
         }
         finishAsync(s, r);
     };
     bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-    if (writing) return s.instance.prepareForWrite(r.ctx, *rel, (fi->flags & O_TRUNC) != 0, std::move(then));
-    s.instance.ensureHydrated(r.ctx, *rel, std::move(then));
+    if (writing) return s.instance.prepareForWrite(r.ctx, inode, *rel, (fi->flags & O_TRUNC) != 0, std::move(then));
+    s.instance.ensureHydrated(r.ctx, inode, *rel, std::move(then));
 }
 
 void opRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
 {
     fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
     buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    buf.buf[0].fd = static_cast<int>(fi->fh);
+    buf.buf[0].fd = FileHandle::of(fi)->fd();
     buf.buf[0].pos = off;
     fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
@@ -471,7 +455,7 @@ void opWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_fil
 {
     fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
     out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    out.buf[0].fd = static_cast<int>(fi->fh);
+    out.buf[0].fd = FileHandle::of(fi)->fd();
     out.buf[0].pos = off;
     ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
     if (n < 0) return (void)fuse_reply_err(req, static_cast<int>(-n));
@@ -487,18 +471,20 @@ void opRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     State& s = stateOf(req);
     Notifications& notifications = s.instance.notifications();
-    int fd = static_cast<int>(fi->fh);
+    FileHandle* handle = FileHandle::of(fi);
     // FILE_HANDLE_CLOSED_*: decided while the descriptor is open (fstat), sent after it is closed.
     std::optional<Notifications::ClosedHandle> closed;
-    if (notifications.listening()) closed = notifications.takeHandle(contextOf(req), fd, pathOf(s, ino));
-    closeHandle(s, fd);
+    if (notifications.listening()) {
+        closed = notifications.takeHandle(handle->inode(), handle->notify, handle->fd(), pathOf(s, ino));
+    }
+    delete handle;
     if (!closed) return (void)fuse_reply_err(req, 0);
     notifications.sendHandleClosed(contextOf(req), *closed, [req] { fuse_reply_err(req, 0); });
 }
 
 void opFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi)
 {
-    int fd = static_cast<int>(fi->fh);
+    int fd = FileHandle::of(fi)->fd();
     int rc = datasync ? ::fdatasync(fd) : ::fsync(fd);
     fuse_reply_err(req, rc == 0 ? 0 : errno);
 }
@@ -686,25 +672,26 @@ void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
     e.attr = withFuseInode(s, st);
     e.attr_timeout = kCacheTimeoutSeconds;
     e.entry_timeout = kCacheTimeoutSeconds;
-    fi->fh = static_cast<uint64_t>(fd->release());
-    keepHandle(s, static_cast<int>(fi->fh));
-    auto reply = [&s, req, e, info = *fi]() mutable {
+    auto inode = s.inodes.get(e.ino);
+    auto* handle = new FileHandle(s, inode, std::move(fd).value());
+    fi->fh = handle->token();
+    auto reply = [&s, req, handle, e, info = *fi]() mutable {
         int replied;
-        if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(info.fh))) {
+        if (auto backingId = handle->registerPassthrough()) {
             replied = Passthrough::replyCreate(req, e, info, *backingId);
         } else {
             replied = fuse_reply_create(req, &e, &info);
         }
         if (replied != 0) {
-            closeHandle(s, static_cast<int>(info.fh));
+            delete handle;
             s.inodes.forget(e.ino, 1);
         }
     };
     Notifications& notifications = s.instance.notifications();
     if (!notifications.listening()) return reply();
     bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-    notifications.handleOpened(contextOf(req), rel, static_cast<int>(fi->fh), writable,
-                               PRJ_NOTIFICATION_NEW_FILE_CREATED, std::move(reply));
+    notifications.handleOpened(contextOf(req), rel, inode, handle->fd(), writable, PRJ_NOTIFICATION_NEW_FILE_CREATED,
+                               handle->notify, std::move(reply));
 }
 
 fuse_lowlevel_ops makeOperations()
