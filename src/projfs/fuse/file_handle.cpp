@@ -4,10 +4,9 @@
 
 namespace hc::projfs {
 
-FileHandle::FileHandle(ProjectedFuse::State& state, std::shared_ptr<Inode> inode, UniqueFd fd)
-    : state_(state), inode_(std::move(inode)), fd_(std::move(fd))
+FileHandle::FileHandle(ProjectedFuse::State& state, std::unique_ptr<OpenFile> file)
+    : state_(state), file_(std::move(file))
 {
-    state_.inodes.pin(*inode_);
     std::lock_guard lock(state_.openFilesMutex);
     state_.openFiles.insert(this);
 }
@@ -18,10 +17,29 @@ FileHandle::~FileHandle()
         std::lock_guard lock(state_.openFilesMutex);
         state_.openFiles.erase(this);
     }
-    Notifications::dropHandle(*inode_, notify);
-    if (passthrough_) state_.passthrough.release(state_.session, *inode_);  // before the descriptor closes
-    state_.inodes.unpin(*inode_);
-    fd_.reset();
+    releasePassthrough();  // before the descriptor closes
+    file_.reset();
+}
+
+void FileHandle::releasePassthrough()
+{
+    if (!passthrough_ || !file_) return;
+    passthrough_ = false;
+    state_.passthrough.release(state_.session, file_->inode());
+}
+
+std::unique_ptr<OpenFile> FileHandle::release()
+{
+    releasePassthrough();
+    return std::move(file_);
+}
+
+std::optional<int32_t> FileHandle::registerPassthrough()
+{
+    if (passthrough_) return std::nullopt;  // one share per handle
+    auto id = state_.passthrough.registerFile(state_.session, file_->inode(), file_->fd());
+    passthrough_ = id.has_value();
+    return id;
 }
 
 void ProjectedFuse::State::closeLeftoverFiles()
@@ -33,14 +51,6 @@ void ProjectedFuse::State::closeLeftoverFiles()
     }
     for (FileHandle* handle : leftovers)
         delete handle;  // its destructor finds itself gone from openFiles
-}
-
-std::optional<int32_t> FileHandle::registerPassthrough()
-{
-    if (passthrough_) return std::nullopt;  // one registration per handle
-    auto id = state_.passthrough.registerFile(state_.session, *inode_, fd_.get());
-    passthrough_ = id.has_value();
-    return id;
 }
 
 }  // namespace hc::projfs

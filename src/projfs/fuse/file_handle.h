@@ -1,19 +1,15 @@
-// FileHandle: one open of a regular file, from OPEN/CREATE to RELEASE (fi->fh is the FileHandle*). It owns
-// the backing descriptor and holds its file's Inode (pinned in the InodeMap, so every open of one backing
-// file shares one Inode); what the open needs besides — its passthrough registration count, its
-// notification record — is on the handle or its Inode, never in a table keyed by descriptor.
+// FileHandle: one open of a regular file as FUSE sees it, from OPEN/CREATE to RELEASE (fi->fh is the
+// FileHandle*): the runtime's OpenFile (backing descriptor, Inode, notification record) plus whether this
+// handle holds a share of the file's passthrough registration (counted on the Inode).
 //
-// Lifecycle: created by the open's reply path after the backing file was opened → registered with the
-// mount (State::openFiles) so a session that ends with files open frees them → destroyed once: by RELEASE,
-// by a failed reply, or by unmount() after the loop ended. Destroying it is the whole close: the
-// notification record is dropped (if RELEASE did not take it), the passthrough registration released
-// (before the descriptor closes), the Inode unpinned, the descriptor closed.
+// Lifecycle: created when the dispatcher answers an open → registered with the mount (State::openFiles)
+// so a session that ends with files open frees them → destroyed once: at RELEASE (after its OpenFile was
+// handed to Dispatcher::release), by a failed reply, or by unmount() after the loop ended. Destroying it
+// releases the passthrough share (before the descriptor closes), then the OpenFile.
 #pragma once
 
-#include "projfs/core/inode.h"
-#include "projfs/core/notifications.h"
+#include "projfs/core/dispatcher.h"
 #include "projfs/fuse/projected_fuse.h"
-#include "projfs/store/unique_fd.h"
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
@@ -26,7 +22,7 @@ namespace hc::projfs {
 
 class FileHandle {
 public:
-    FileHandle(ProjectedFuse::State& state, std::shared_ptr<Inode> inode, UniqueFd fd);
+    FileHandle(ProjectedFuse::State& state, std::unique_ptr<OpenFile> file);
     ~FileHandle();
     FileHandle(const FileHandle&) = delete;
     FileHandle& operator=(const FileHandle&) = delete;
@@ -34,19 +30,19 @@ public:
     static FileHandle* of(const fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
     uint64_t token() { return reinterpret_cast<uint64_t>(this); }
 
-    int fd() const { return fd_.get(); }
-    Inode& inode() { return *inode_; }
-    const std::shared_ptr<Inode>& sharedInode() const { return inode_; }
+    int fd() const { return file_->fd(); }
+    const OpenFile* file() const { return file_.get(); }
     // The FUSE passthrough backing id for this open, registering the file if it is the first; nullopt
     // when the mount has no passthrough (the handle is then served through this process).
     std::optional<int32_t> registerPassthrough();
-
-    Notifications::OpenHandle notify;  // filled by Notifications::handleOpened, taken at RELEASE
+    // RELEASE: the passthrough share ends here, the OpenFile goes to the dispatcher.
+    std::unique_ptr<OpenFile> release();
 
 private:
+    void releasePassthrough();
+
     ProjectedFuse::State& state_;
-    std::shared_ptr<Inode> inode_;
-    UniqueFd fd_;
+    std::unique_ptr<OpenFile> file_;
     bool passthrough_ = false;
 };
 

@@ -4,6 +4,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include "projfs/core/dispatcher.h"
 #include "projfs/core/enumeration_session.h"
 #include "projfs/core/inode.h"
 #include "projfs/core/request_context.h"
@@ -34,11 +35,11 @@ struct OpenDirectory {
 };
 
 struct ProjectedFuse::State {
-    explicit State(VirtualizationInstance& inst) : instance(inst), store(inst.store()), inodes(inst.inodes()) {}
+    explicit State(VirtualizationInstance& inst) : instance(inst), dispatcher(inst), inodes(inst.inodes()) {}
 
-    VirtualizationInstance& instance;
-    BackingStore& store;
-    InodeMap& inodes;         // the instance's
+    VirtualizationInstance& instance;  // for its executor and invalidation hooks; requests go to `dispatcher`
+    Dispatcher dispatcher;
+    InodeMap& inodes;         // the instance's (the invalidation hooks map paths to the kernel's inode numbers)
     Passthrough passthrough;  // granted (or not) by the INIT exchange
     fuse_session* session = nullptr;
     std::string mountPoint;
