@@ -291,7 +291,6 @@ void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr
         std::lock_guard lock(stream->inode->mutex);
         if (stream->inode->hydration == stream) stream->inode->hydration = nullptr;
     }
-    instance_.inodes().unpin(*stream->inode);
     {
         std::lock_guard lock(mutex_);
         byStream_.erase(stream->id);
@@ -303,6 +302,9 @@ void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr
     }
     for (auto& [id, done] : waiters)
         done(hr);
+    // Only now: the waiters' opens pinned the Inode themselves, so a file the kernel forgot meanwhile
+    // keeps one Inode from the hydration to its handles.
+    instance_.inodes().unpin(*stream->inode);
 }
 
 HRESULT Hydrator::writeFileData(const GUID& streamId, const void* buffer, uint64_t offset, uint32_t length)
