@@ -44,7 +44,10 @@ uint64_t InodeMap::remember(uint64_t parent, const std::string& name, uint64_t b
     if (occupant != children_.end() && occupant->second != ino) detachLocked(occupant->second);
     auto [it, inserted] = nodes_.try_emplace(ino);
     Node& node = it->second;
-    if (inserted) node.inode = std::make_shared<Inode>(ino, backingInode);
+    // A detached node nothing holds open may now name a different file that reuses the inode number (the
+    // old one was deleted or replaced while the kernel still held it): it starts with a fresh Inode, so no
+    // state of the old file (its cached record) is taken for the new one. Pinned, it is the same file.
+    if (inserted || (node.parent == 0 && node.pins == 0)) node.inode = std::make_shared<Inode>(ino, backingInode);
     if (!inserted && (node.parent != parent || node.name != name)) detachLocked(ino);
     node.parent = parent;
     node.name = name;
