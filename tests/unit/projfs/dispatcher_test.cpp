@@ -6,6 +6,7 @@
 #include "projfs/core/dispatcher.h"
 #include "base/hresult.h"
 #include "projfs/core/dir_entry_buffer.h"
+#include "projfs/core/lock_rank.h"
 #include "projfs/core/virtualization_instance.h"
 #include "projfs/store/backing_store.h"
 
@@ -494,6 +495,30 @@ TEST(DispatcherErrnoTest, SystemCallErrorsKeepTheirErrno)
     EXPECT_EQ(errnoForCaller(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)), ENOENT);
     EXPECT_EQ(errnoForCaller(static_cast<HRESULT>(0x80041234)), EIO);  // unknown failures are EIO
 }
+
+TEST(LockRankTest, InOrderAcquisitionIsAllowed)
+{
+    RankedMutex<LockRank::Inode> inode;
+    RankedMutex<LockRank::InodeMap> map;
+    std::lock_guard outer(inode);
+    std::lock_guard inner(map);
+    EXPECT_TRUE(lock_rank::holds(LockRank::Inode));
+}
+
+#ifndef NDEBUG
+TEST(LockRankDeathTest, OutOfOrderAcquisitionAssertsInDebugBuilds)
+{
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_DEATH(
+        {
+            RankedMutex<LockRank::InodeMap> map;
+            RankedMutex<LockRank::Inode> inode;
+            std::lock_guard outer(map);
+            std::lock_guard inner(inode);  // an Inode lock under the map's: the order says no
+        },
+        "lock order");
+}
+#endif
 
 }  // namespace
 }  // namespace hc::projfs
