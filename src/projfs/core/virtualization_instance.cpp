@@ -174,57 +174,54 @@ Status VirtualizationInstance::metadataChanged(Inode* inode, const std::string& 
     return setItemDirty(inode, rel);
 }
 
+std::shared_ptr<Inode> VirtualizationInstance::inodeFor(Inode* inode, const std::string& rel)
+{
+    // A caller-held Inode outlives the call; a found one is kept alive by the returned pointer.
+    if (inode != nullptr) return std::shared_ptr<Inode>(std::shared_ptr<Inode>(), inode);
+    return inodes_.find(rel);
+}
+
 Result<ItemRecord> VirtualizationInstance::record(Inode* inode, const std::string& rel)
 {
-    std::shared_ptr<Inode> found;
-    if (inode == nullptr) {
-        found = inodes_.find(rel);
-        inode = found.get();
-    }
-    if (inode == nullptr) return store_->readRecord(rel);
+    auto held = inodeFor(inode, rel);
+    if (!held) return store_->readRecord(rel);
     // The disk is read under the Inode's mutex, so a write-through cannot be overtaken by an older read.
-    std::lock_guard lock(inode->mutex);
-    if (inode->record) return *inode->record;
+    std::lock_guard lock(held->mutex);
+    if (held->record) return *held->record;
     auto read = store_->readRecord(rel);
-    if (read.ok()) inode->record = *read;
+    if (read.ok()) held->record = *read;
     return read;
+}
+
+Status VirtualizationInstance::writeThrough(Inode* inode, const std::string& rel, const std::function<Status()>& write,
+                                            const std::function<void(ItemRecord&)>& update)
+{
+    auto held = inodeFor(inode, rel);
+    if (!held) return write();
+    std::lock_guard lock(held->mutex);
+    Status status = write();
+    if (!status) {
+        held->record.reset();  // whatever the disk holds now, it is read again
+    } else if (held->record) {
+        update(*held->record);
+    }
+    return status;
 }
 
 Status VirtualizationInstance::setItemState(Inode* inode, const std::string& rel, ItemState state)
 {
-    std::shared_ptr<Inode> found;
-    if (inode == nullptr) {
-        found = inodes_.find(rel);
-        inode = found.get();
-    }
-    if (inode == nullptr) return store_->setState(rel, state);
-    std::lock_guard lock(inode->mutex);
-    Status status = store_->setState(rel, state);
-    if (!status) {
-        inode->record.reset();  // whatever the disk holds now, it is read again
-    } else if (inode->record) {
-        inode->record->state = state;
-        if (state == ItemState::Full) inode->record->dirty = false;  // as BackingStore::setState
-    }
-    return status;
+    return writeThrough(
+        inode, rel, [&] { return store_->setState(rel, state); },
+        [state](ItemRecord& record) {
+            record.state = state;
+            if (state == ItemState::Full) record.dirty = false;  // as BackingStore::setState
+        });
 }
 
 Status VirtualizationInstance::setItemDirty(Inode* inode, const std::string& rel)
 {
-    std::shared_ptr<Inode> found;
-    if (inode == nullptr) {
-        found = inodes_.find(rel);
-        inode = found.get();
-    }
-    if (inode == nullptr) return store_->setDirty(rel);
-    std::lock_guard lock(inode->mutex);
-    Status status = store_->setDirty(rel);
-    if (!status) {
-        inode->record.reset();
-    } else if (inode->record) {
-        inode->record->dirty = true;
-    }
-    return status;
+    return writeThrough(
+        inode, rel, [&] { return store_->setDirty(rel); }, [](ItemRecord& record) { record.dirty = true; });
 }
 
 void VirtualizationInstance::forgetRecord(const std::string& rel)

@@ -159,6 +159,11 @@ public:
 
 private:
     void markParentDirty(const std::string& rel);
+    // `inode`, or the map's Inode for `rel` (nullptr when the kernel does not know it).
+    std::shared_ptr<Inode> inodeFor(Inode* inode, const std::string& rel);
+    // `write` changes the disk; on success `update` changes the cached record the same way (if cached).
+    Status writeThrough(Inode* inode, const std::string& rel, const std::function<Status()>& write,
+                        const std::function<void(ItemRecord&)>& update);
     bool threadIsInCallback(pid_t tid);
 
     std::unique_ptr<BackingStore> store_;

@@ -234,6 +234,15 @@ protected:
         EXPECT_TRUE(record.ok());
         return record.ok() ? record->state : ItemState::Full;
     }
+    // Opens `ino` for reading: the open waits for the one GetFileData it caused, returned.
+    Call openPending(uint64_t ino, const RequestContext& ctx, Answer<std::unique_ptr<OpenFile>>& open)
+    {
+        dispatcher_->open(ctx, ino, O_RDONLY, open.completion());
+        EXPECT_FALSE(open.answered());
+        auto requests = provider_.callsOf("data");
+        EXPECT_FALSE(requests.empty());
+        return requests.empty() ? Call{} : requests.back();
+    }
     // Delivers all of `size` bytes for the pending GetFileData `call` and completes it.
     void deliver(const Call& call, size_t size, char fill = 'x')
     {
@@ -278,32 +287,29 @@ TEST_F(DispatcherTest, CancelBeforeCompletionAbortsAndTheLateCompletionIsHarmles
     uint64_t ino = lookUpFile("b.txt", 4096);
     RequestContext ctx;
     Answer<std::unique_ptr<OpenFile>> open;
-    dispatcher_->open(ctx, ino, O_RDONLY, open.completion());
-    auto requests = provider_.callsOf("data");
-    ASSERT_EQ(requests.size(), 1u);
+    Call request = openPending(ino, ctx, open);
 
     ctx.interruption->fire();  // the only waiter leaves: the request is cancelled
     ASSERT_TRUE(open.answered());
     EXPECT_EQ(errnoForCaller(open.get().hr()), ECANCELED);
     auto cancels = provider_.callsOf("cancel");
     ASSERT_EQ(cancels.size(), 1u);
-    EXPECT_EQ(cancels[0].commandId, requests[0].commandId);
+    EXPECT_EQ(cancels[0].commandId, request.commandId);
 
     // The provider did not see the cancellation in time: its data and completion arrive late.
     std::vector<char> data(4096, 'y');
-    EXPECT_EQ(instance_->writeFileData(&requests[0].stream, data.data(), 0, 4096),
+    EXPECT_EQ(instance_->writeFileData(&request.stream, data.data(), 0, 4096),
               HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE));
-    EXPECT_EQ(instance_->completeCommand(requests[0].commandId, S_OK, nullptr), S_OK);  // a no-op
+    EXPECT_EQ(instance_->completeCommand(request.commandId, S_OK, nullptr), S_OK);  // a no-op
     EXPECT_EQ(open.times(), 1);
     EXPECT_EQ(diskState("b.txt"), ItemState::Placeholder);
 
     // The next open starts over with a new stream.
     Answer<std::unique_ptr<OpenFile>> again;
-    dispatcher_->open(RequestContext{}, ino, O_RDONLY, again.completion());
-    requests = provider_.callsOf("data");
-    ASSERT_EQ(requests.size(), 2u);
-    EXPECT_NE(std::memcmp(&requests[0].stream, &requests[1].stream, sizeof(GUID)), 0);
-    deliver(requests[1], 4096);
+    Call retry = openPending(ino, RequestContext{}, again);
+    EXPECT_EQ(provider_.callsOf("data").size(), 2u);
+    EXPECT_NE(std::memcmp(&request.stream, &retry.stream, sizeof(GUID)), 0);
+    deliver(retry, 4096);
     ASSERT_TRUE(again.get().ok());
 }
 
@@ -312,10 +318,7 @@ TEST_F(DispatcherTest, CompletionBeforeCancelWins)
     uint64_t ino = lookUpFile("c.txt", 7);
     RequestContext ctx;
     Answer<std::unique_ptr<OpenFile>> open;
-    dispatcher_->open(ctx, ino, O_RDONLY, open.completion());
-    auto requests = provider_.callsOf("data");
-    ASSERT_EQ(requests.size(), 1u);
-    deliver(requests[0], 7);
+    deliver(openPending(ino, ctx, open), 7);
     ASSERT_TRUE(open.get().ok());
     ctx.interruption->fire();  // too late: nothing happens
     EXPECT_EQ(open.times(), 1);
@@ -327,15 +330,13 @@ TEST_F(DispatcherTest, InodeForgottenWhileItsHydrationRunsStaysUntilTheHandleClo
 {
     uint64_t ino = lookUpFile("d.txt", 9);
     Answer<std::unique_ptr<OpenFile>> open;
-    dispatcher_->open(RequestContext{}, ino, O_RDONLY, open.completion());
+    Call request = openPending(ino, RequestContext{}, open);
     auto inode = dispatcher_->inodes().get(ino);
     ASSERT_NE(inode, nullptr);
     dispatcher_->forget(ino, 1);                       // the kernel dropped its only lookup reference mid-hydration
     EXPECT_EQ(dispatcher_->inodes().get(ino), inode);  // pinned by the hydration
 
-    auto requests = provider_.callsOf("data");
-    ASSERT_EQ(requests.size(), 1u);
-    deliver(requests[0], 9);
+    deliver(request, 9);
     ASSERT_TRUE(open.get().ok());
     EXPECT_EQ(dispatcher_->inodes().get(ino), inode);  // now pinned by the open file
     Answer<void> released;
