@@ -95,7 +95,7 @@ class HydrationStream {
 public:
     GUID id{};
     std::string rel;
-    uint64_t inode = 0;
+    std::shared_ptr<Inode> inode;  // pinned in the InodeMap until finish()
     uint64_t size = 0;
     timespec times[2]{};  // atime, mtime to restore (writing the data changes them)
     UniqueFd fd;
@@ -103,7 +103,7 @@ public:
 
     pid_t requester = 0;  // the first opener's thread: TriggeringProcessId of every request
 
-    std::mutex mutex;
+    RankedMutex<LockRank::HydrationStream> mutex;
     bool awaiting = true;  // until finish()
     ReceivedRanges received;
     uint64_t nextWaiter = 1;
@@ -114,35 +114,37 @@ public:
     bool resume = false;     // ... and that request succeeded meanwhile: requestMore() makes the next one
 };
 
-void Hydrator::hydrate(const RequestContext& ctx, const std::string& rel, std::function<void(HRESULT)> done)
+void Hydrator::hydrate(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel,
+                       std::function<void(HRESULT)> done)
 {
-    auto record = instance_.store().readRecord(rel);
+    auto record = instance_.record(inode.get(), rel);
     if (!record) return done(record.hr());
     if (record->state != ItemState::Placeholder || record->isDirectory) return done(S_OK);
-    auto st = instance_.store().statItem(rel);
-    if (!st) return done(st.hr());
 
     std::shared_ptr<HydrationStream> stream;
     bool first = false;
     {
-        std::lock_guard lock(mutex_);
-        auto it = byFile_.find(st->st_ino);
-        if (it != byFile_.end()) {
-            stream = it->second;
+        std::lock_guard lock(inode->mutex);
+        if (inode->hydration) {
+            stream = inode->hydration;
         } else {
+            auto st = instance_.store().statItem(rel);
+            if (!st) return done(st.hr());
             auto fd = instance_.store().openItem(rel, O_WRONLY | O_NOFOLLOW);
             if (!fd) return done(fd.hr());
             stream = std::make_shared<HydrationStream>();
             stream->id = newGuid();
             stream->rel = rel;
-            stream->inode = st->st_ino;
+            stream->inode = inode;
             stream->size = static_cast<uint64_t>(st->st_size);
             stream->times[0] = st->st_atim;
             stream->times[1] = st->st_mtim;
             stream->fd = std::move(fd).value();
             stream->record = std::move(record).value();
             stream->requester = ctx.tid;
-            byFile_.emplace(stream->inode, stream);
+            inode->hydration = stream;
+            instance_.inodes().pin(*inode);
+            std::lock_guard streams(mutex_);
             byStream_.emplace(stream->id, stream);
             first = true;
         }
@@ -273,6 +275,7 @@ void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr
     if (SUCCEEDED(hr)) {
         // PrjUpdateFileIfNeeded may have replaced the placeholder meanwhile (item_updates.cpp): then what
         // arrived is the old content and the file stays a placeholder (the next open fetches the new one).
+        // Read from disk, not the cache: this is where someone else (the provider) may have changed it.
         std::lock_guard updates(instance_.itemStateMutex());
         auto now = instance_.store().readRecord(stream->rel);
         if (now.ok() && !sameVersion(now->version, stream->record.version))
@@ -280,12 +283,16 @@ void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr
         if (SUCCEEDED(hr)) ::futimens(stream->fd.get(), stream->times);
         // The mark comes last: an interrupted hydration leaves a placeholder, never a half file marked whole.
         if (SUCCEEDED(hr)) {
-            if (auto s = instance_.store().setState(stream->rel, ItemState::HydratedPlaceholder); !s) hr = s.hr();
+            auto s = instance_.setItemState(stream->inode.get(), stream->rel, ItemState::HydratedPlaceholder);
+            if (!s) hr = s.hr();
         }
     }
     {
+        std::lock_guard lock(stream->inode->mutex);
+        if (stream->inode->hydration == stream) stream->inode->hydration = nullptr;
+    }
+    {
         std::lock_guard lock(mutex_);
-        byFile_.erase(stream->inode);
         byStream_.erase(stream->id);
     }
     std::map<uint64_t, std::function<void(HRESULT)>> waiters;
@@ -295,6 +302,9 @@ void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr
     }
     for (auto& [id, done] : waiters)
         done(hr);
+    // Only now: the waiters' opens pinned the Inode themselves, so a file the kernel forgot meanwhile
+    // keeps one Inode from the hydration to its handles.
+    instance_.inodes().unpin(*stream->inode);
 }
 
 HRESULT Hydrator::writeFileData(const GUID& streamId, const void* buffer, uint64_t offset, uint32_t length)

@@ -2,8 +2,9 @@
 // however many opens wait for it.
 //
 // HydrationStream lifecycle: created by the first open of a placeholder (new DataStreamId, backing
-// file opened for writing through the root descriptor) → Requesting: one GetFileData at a time, for the
-// first range not yet received, at most the maximum request length (lengths are 32-bit, so a file over
+// file opened for writing through the root descriptor; the file's Inode holds it and is pinned in the
+// InodeMap until the stream finishes, so every open of the file finds the same stream) → Requesting: one GetFileData at
+// a time, for the first range not yet received, at most the maximum request length (lengths are 32-bit, so a file over
 // 4 GiB takes several); PrjWriteFileData writes into the sparse placeholder and records the range; each
 // request that succeeds must have delivered at least what it asked for (else the hydration fails: a
 // provider that returns success without data can never loop us) → finished once: every byte received
@@ -15,6 +16,8 @@
 #pragma once
 
 #include "base/guid.h"
+#include "projfs/core/inode.h"
+#include "projfs/core/lock_rank.h"
 #include "projfs/core/request_context.h"
 #include "projfs/store/unique_fd.h"
 
@@ -77,7 +80,9 @@ public:
     {
     }
 
-    void hydrate(const RequestContext& ctx, const std::string& rel, std::function<void(HRESULT)> done);
+    // Hydrates the placeholder file `inode` (at `rel`); done(S_OK) at once when it is not a placeholder.
+    void hydrate(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel,
+                 std::function<void(HRESULT)> done);
     HRESULT writeFileData(const GUID& streamId, const void* buffer, uint64_t offset, uint32_t length);
 
 private:
@@ -90,8 +95,7 @@ private:
 
     VirtualizationInstance& instance_;
     const uint32_t maxRequestLength_;
-    std::mutex mutex_;
-    std::unordered_map<uint64_t, std::shared_ptr<HydrationStream>> byFile_;  // backing inode -> stream
+    RankedMutex<LockRank::HydratorStreams> mutex_;
     std::unordered_map<GUID, std::shared_ptr<HydrationStream>, GuidHash, GuidEq> byStream_;
 };
 

@@ -210,6 +210,7 @@ HRESULT updateFileIfNeeded(VirtualizationInstance& instance, PCWSTR destinationF
     }
     PlaceholderSpec spec = placeholderSpecFrom(info, target->rel);
     if (Status s = replaceWithPlaceholder(instance, *target, spec); !s) {
+        instance.forgetRecord(target->rel);  // it may have changed part way
         return failed(s.error(), "PrjUpdateFileIfNeeded", target->rel);
     }
     instance.negativePathCache().forget(target->rel);
@@ -239,6 +240,7 @@ HRESULT deleteFile(VirtualizationInstance& instance, PCWSTR destinationFileName,
     }
     // No tombstone: the item becomes virtual again and the provider's enumeration shows it if it still has it.
     if (Status s = store.removeEntry(target->rel, isDirectory); !s) {
+        instance.forgetRecord(target->rel);
         if (s.hr() == HRESULT_FROM_WIN32(ERROR_DIR_NOT_EMPTY)) return s.hr();  // raced a create
         return failed(s.error(), "PrjDeleteFile", target->rel);
     }

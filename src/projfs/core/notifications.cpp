@@ -98,23 +98,11 @@ Notifications::Notifications(VirtualizationInstance& instance, PRJ_NOTIFICATION_
 {
 }
 
-std::optional<ino_t> Notifications::inodeOf(const std::string& rel)
+uint32_t Notifications::maskFor(const std::string& rel, Inode* inode)
 {
-    {
-        std::lock_guard lock(mutex_);
-        if (files_.empty()) return std::nullopt;  // no provider-written masks: no need to stat
-    }
-    auto st = instance_.store().statItem(rel);
-    if (!st) return std::nullopt;
-    return st->st_ino;
-}
-
-uint32_t Notifications::maskFor(const std::string& rel, std::optional<ino_t> inode)
-{
-    if (inode) {
-        std::lock_guard lock(mutex_);
-        auto it = files_.find(*inode);
-        if (it != files_.end() && it->second.mask) return *it->second.mask;
+    if (inode != nullptr) {
+        std::lock_guard lock(inode->mutex);
+        if (inode->notify.mask) return *inode->notify.mask;
     }
     return mappedNotificationMask(mappings_, rel);
 }
@@ -122,7 +110,7 @@ uint32_t Notifications::maskFor(const std::string& rel, std::optional<ino_t> ino
 bool Notifications::wants(const RequestContext& ctx, const std::string& rel, PRJ_NOTIFICATION type)
 {
     if (callback_ == nullptr || instance_.isProviderRequest(ctx)) return false;
-    uint32_t mask = maskFor(rel, inodeOf(rel));
+    uint32_t mask = maskFor(rel, instance_.inodes().find(rel).get());
     return (mask & PRJ_NOTIFY_SUPPRESS_NOTIFICATIONS) == 0 && (mask & static_cast<uint32_t>(type)) != 0;
 }
 
@@ -197,68 +185,68 @@ void Notifications::preSetHardlink(const RequestContext& ctx, const std::string&
     sendPre(ctx, PRJ_NOTIFICATION_PRE_SET_HARDLINK, rel, false, providerPathFromRel(newRel), std::move(done));
 }
 
-void Notifications::convertToFull(const RequestContext& ctx, const std::string& rel, std::function<bool()> isFull,
-                                  std::function<HRESULT()> convert, Done done)
+void Notifications::convertToFull(const RequestContext& ctx, const std::shared_ptr<Inode>& inode,
+                                  const std::string& rel, std::function<HRESULT()> convert, Done done)
 {
     if (!wants(ctx, rel, PRJ_NOTIFICATION_FILE_PRE_CONVERT_TO_FULL)) return done(convert());
     {
-        std::lock_guard lock(mutex_);
-        auto it = converting_.find(rel);
-        if (it != converting_.end()) {
-            it->second.waiters.push_back(std::move(done));  // one notification for racing writers
+        std::lock_guard lock(inode->mutex);
+        if (inode->notify.converting) {
+            inode->notify.converting->push_back(std::move(done));  // one notification for racing writers
             return;
         }
-        if (!isFull()) {
-            converting_[rel].waiters.push_back(std::move(done));
+        // A writer that finished converting meanwhile wrote Full through the cached record.
+        bool full = inode->record && inode->record->state == ItemState::Full;
+        if (!full) {
+            inode->notify.converting.emplace().push_back(std::move(done));
             done = nullptr;
         }
     }
-    if (done) return done(S_OK);  // converted by a writer that finished meanwhile
+    if (done) return done(S_OK);
     sendPre(ctx, PRJ_NOTIFICATION_FILE_PRE_CONVERT_TO_FULL, rel, false, std::nullopt,
-            [this, rel, convert = std::move(convert)](HRESULT hr) {
+            [inode, convert = std::move(convert)](HRESULT hr) {
                 if (SUCCEEDED(hr)) hr = convert();
-                finishConversion(rel, hr);
+                finishConversion(*inode, hr);
             });
 }
 
-void Notifications::finishConversion(const std::string& rel, HRESULT hr)
+void Notifications::finishConversion(Inode& inode, HRESULT hr)
 {
     std::vector<Done> waiters;
     {
-        std::lock_guard lock(mutex_);
-        auto it = converting_.find(rel);
-        if (it == converting_.end()) return;
-        waiters = std::move(it->second.waiters);
-        converting_.erase(it);
+        std::lock_guard lock(inode.mutex);
+        if (!inode.notify.converting) return;
+        waiters = std::move(*inode.notify.converting);
+        inode.notify.converting.reset();
     }
     for (auto& waiter : waiters)
         waiter(hr);
 }
 
-void Notifications::applyMask(ino_t inode, uint32_t mask)
+void Notifications::applyMask(Inode& inode, uint32_t mask)
 {
     if (mask == PRJ_NOTIFY_NONE || mask == static_cast<uint32_t>(PRJ_NOTIFY_USE_EXISTING_MASK)) return;
-    std::lock_guard lock(mutex_);
-    auto it = files_.find(inode);
-    if (it != files_.end()) it->second.mask = mask & kAllNotifyBits;  // no handle left: nothing to keep it for
+    std::lock_guard lock(inode.mutex);
+    // No handle left: nothing to keep it for.
+    if (inode.notify.handles > 0) inode.notify.mask = mask & kAllNotifyBits;
 }
 
-void Notifications::handleOpened(const RequestContext& ctx, const std::string& rel, int fd, bool writable,
-                                 PRJ_NOTIFICATION type, Then then)
+void Notifications::handleOpened(const RequestContext& ctx, const std::string& rel, const std::shared_ptr<Inode>& inode,
+                                 int fd, bool writable, PRJ_NOTIFICATION type, OpenHandle& handle, Then then)
 {
     if (callback_ == nullptr || instance_.isProviderRequest(ctx)) return then();
     struct stat st {};
     if (::fstat(fd, &st) != 0) return then();
+    handle = OpenHandle{true, rel, writable, st.st_mtim, st.st_size};
     {
-        std::lock_guard lock(mutex_);
-        handles_[fd] = HandleEntry{st.st_ino, rel, writable, st.st_mtim, st.st_size};
-        files_[st.st_ino].handles++;
+        std::lock_guard lock(inode->mutex);
+        inode->notify.handles++;
     }
     // A new handle of a file another handle holds open is under that file's mask.
-    uint32_t mask = maskFor(rel, st.st_ino);
+    uint32_t mask = maskFor(rel, inode.get());
     if ((mask & PRJ_NOTIFY_SUPPRESS_NOTIFICATIONS) != 0 || (mask & static_cast<uint32_t>(type)) == 0) return then();
-    send(ctx, type, rel, false, std::nullopt, [this, inode = st.st_ino, then = std::move(then)](HRESULT, uint32_t m) {
-        applyMask(inode, m);
+    send(ctx, type, rel, false, std::nullopt, [inode, then = std::move(then)](HRESULT, uint32_t m) {
+        applyMask(*inode, m);
         then();
     });
 }
@@ -275,8 +263,8 @@ void Notifications::renamed(const RequestContext& ctx, const std::string& fromRe
 {
     if (callback_ == nullptr || instance_.isProviderRequest(ctx)) return then();
     // The file keeps the mask it had where it was (its mapping or a provider-written mask).
-    auto inode = inodeOf(toRel);
-    uint32_t mask = maskFor(fromRel, inode);
+    auto inode = instance_.inodes().find(toRel);
+    uint32_t mask = maskFor(fromRel, inode.get());
     if ((mask & PRJ_NOTIFY_SUPPRESS_NOTIFICATIONS) != 0 || (mask & PRJ_NOTIFY_FILE_RENAMED) == 0) return then();
     // As on Windows: FilePathName is the old path, destinationFileName the new one.
     send(ctx, PRJ_NOTIFICATION_FILE_RENAMED, fromRel, isDirectory, providerPathFromRel(toRel),
@@ -295,27 +283,25 @@ void Notifications::hardlinkCreated(const RequestContext& ctx, const std::string
          [then = std::move(then)](HRESULT, uint32_t) { then(); });
 }
 
-std::optional<Notifications::ClosedHandle> Notifications::takeHandle(const RequestContext& ctx, int fd,
+std::optional<Notifications::ClosedHandle> Notifications::takeHandle(Inode& inode, OpenHandle& handle, int fd,
                                                                      const std::optional<std::string>& currentRel)
 {
-    if (callback_ == nullptr) return std::nullopt;
+    // Not tracked: the provider's own handle, or opened before listening. Release requests carry no
+    // thread, so this is the only way the provider's own handles are told apart here.
+    if (callback_ == nullptr || !handle.tracked) return std::nullopt;
+    handle.tracked = false;
     struct stat st {};
     bool statted = ::fstat(fd, &st) == 0;
     ClosedHandle closed;
     uint32_t mask;
     {
-        std::lock_guard lock(mutex_);
-        auto h = handles_.find(fd);
-        if (h == handles_.end()) return std::nullopt;  // the provider's own handle, or opened before listening
-        HandleEntry handle = std::move(h->second);
-        handles_.erase(h);
-        auto f = files_.find(handle.inode);
-        if (f == files_.end()) return std::nullopt;
+        std::lock_guard lock(inode.mutex);
+        auto& file = inode.notify;
         bool modified =
             handle.writable && statted && (!sameTime(st.st_mtim, handle.mtime) || st.st_size != handle.size);
-        FileEntry& file = f->second;
         file.modified = file.modified || modified;
-        bool last = --file.handles == 0;
+        bool last = file.handles <= 1;
+        if (file.handles > 0) --file.handles;
         bool deleted = statted && st.st_nlink == 0;
         closed.rel = currentRel && !deleted ? *currentRel : handle.rel;
         if (deleted && last) {
@@ -328,9 +314,11 @@ std::optional<Notifications::ClosedHandle> Notifications::takeHandle(const Reque
         }
         // This close is still under the file's mask; the mask goes with the last handle.
         mask = file.mask ? *file.mask : mappedNotificationMask(mappings_, closed.rel);
-        if (last) files_.erase(f);
+        if (last) {
+            file.mask.reset();
+            file.modified = false;
+        }
     }
-    (void)ctx;  // release requests carry no thread: the provider's own handles were never entered
     if ((mask & PRJ_NOTIFY_SUPPRESS_NOTIFICATIONS) != 0 || (mask & static_cast<uint32_t>(closed.type)) == 0) {
         return std::nullopt;
     }
@@ -358,15 +346,15 @@ void Notifications::sendHandleClosed(const RequestContext& ctx, const ClosedHand
         [then = std::move(then)](HRESULT) { then(); }, /*hookInterrupt=*/false);
 }
 
-void Notifications::dropHandle(int fd)
+void Notifications::dropHandle(Inode& inode, OpenHandle& handle)
 {
-    if (callback_ == nullptr) return;
-    std::lock_guard lock(mutex_);
-    auto h = handles_.find(fd);
-    if (h == handles_.end()) return;
-    auto f = files_.find(h->second.inode);
-    if (f != files_.end() && --f->second.handles == 0) files_.erase(f);
-    handles_.erase(h);
+    if (!handle.tracked) return;
+    handle.tracked = false;
+    std::lock_guard lock(inode.mutex);
+    if (inode.notify.handles > 0 && --inode.notify.handles == 0) {
+        inode.notify.mask.reset();
+        inode.notify.modified = false;
+    }
 }
 
 }  // namespace hc::projfs

@@ -8,16 +8,17 @@
 // reads /proc for the triggering process and calls the provider. Handles are tracked only while a
 // NotificationCallback exists.
 //
-// Lifecycle of the per-file state (one owner: this object, under mutex_):
-//   - handleOpened(): a handle the kernel opened through the mount (not the provider's own) is entered in
-//     handles_ by its backing descriptor and counted in files_ by the backing inode. A mask the provider
-//     writes into PostCreate / FileRenamed replaces the file's mask in files_ (0 / USE_EXISTING_MASK keep it).
-//   - takeHandle() at release removes the handle; the file entry and its mask go with its last handle,
-//     after that handle's close notification was decided under the mask. dropHandle() (the descriptor is
-//     closed without a release: a failed reply) removes it silently. Both run before the descriptor is
-//     closed, so a reused descriptor number never meets a stale entry.
+// Per-file state lives on the file's Inode (Inode::notify, under Inode::mutex), per-handle state on the
+// open handle (OpenHandle, owned by the transport's FileHandle); this object keeps none of its own:
+//   - handleOpened(): a handle the kernel opened through the mount (not the provider's own) is marked
+//     tracked and counted on its Inode. A mask the provider writes into PostCreate / FileRenamed replaces
+//     the file's mask (0 / USE_EXISTING_MASK keep it).
+//   - takeHandle() at release untracks the handle; the file's mask goes with its last handle, after that
+//     handle's close notification was decided under the mask. dropHandle() (a handle ended without a
+//     release: a failed reply, or the session ended) untracks it silently.
 //   - convertToFull(): one FILE_PRE_CONVERT_TO_FULL per file at a time; writers that race join the one in
-//     flight (converting_) and share its answer; the entry goes only after the file was marked full.
+//     flight (Inode::notify.converting) and share its answer; the waiters go only after the file was
+//     marked full (the cached record says so, so a writer arriving later sends nothing).
 //
 // When notifications are sent (all before the reply of the request that caused them):
 //   - pre-operation (PRE_DELETE, PRE_RENAME, PRE_SET_HARDLINK, FILE_PRE_CONVERT_TO_FULL): before the
@@ -31,6 +32,7 @@
 #pragma once
 
 #include "base/result.h"
+#include "projfs/core/inode.h"
 #include "projfs/core/request_context.h"
 
 #include <projectedfslib.h>
@@ -84,16 +86,25 @@ public:
     void preRename(const RequestContext& ctx, const std::string& fromRel, const std::string& toRel, bool isDirectory,
                    Done done);
     void preSetHardlink(const RequestContext& ctx, const std::string& rel, const std::string& newRel, Done done);
-    // Before a placeholder becomes full: asks once (racing callers share the answer); on S_OK runs
-    // `convert` (which marks the file full) before anyone is answered. `isFull` is re-checked under the
-    // lock so a caller arriving just after a conversion sends nothing.
-    void convertToFull(const RequestContext& ctx, const std::string& rel, std::function<bool()> isFull,
+    // Before the placeholder `inode` becomes full: asks once (racing callers share the answer); on S_OK runs
+    // `convert` (which marks the file full, through the cached record) before anyone is answered.
+    void convertToFull(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel,
                        std::function<HRESULT()> convert, Done done);
 
+    // What a handle opened through the mount remembers for its close notification (owned by the handle).
+    struct OpenHandle {
+        bool tracked = false;  // counted on its Inode (a handle of the kernel, opened while listening)
+        std::string rel;       // where it was opened
+        bool writable = false;
+        timespec mtime{};
+        off_t size = 0;
+    };
+
     // ---- post-operation: `then` runs once the provider has answered (or at once) ----
-    // A handle with backing descriptor `fd` was opened (OPENED / OVERWRITTEN) or created (NEW_FILE_CREATED).
-    void handleOpened(const RequestContext& ctx, const std::string& rel, int fd, bool writable, PRJ_NOTIFICATION type,
-                      Then then);
+    // `handle` (backing descriptor `fd`, of `inode`) was opened (OPENED / OVERWRITTEN) or created
+    // (NEW_FILE_CREATED). Fills `handle` before it returns.
+    void handleOpened(const RequestContext& ctx, const std::string& rel, const std::shared_ptr<Inode>& inode, int fd,
+                      bool writable, PRJ_NOTIFICATION type, OpenHandle& handle, Then then);
     // mkdir / mknod / symlink: NEW_FILE_CREATED without a handle.
     void itemCreated(const RequestContext& ctx, const std::string& rel, bool isDirectory, Then then);
     void renamed(const RequestContext& ctx, const std::string& fromRel, const std::string& toRel, bool isDirectory,
@@ -106,52 +117,31 @@ public:
         PRJ_NOTIFICATION type = PRJ_NOTIFICATION_FILE_HANDLE_CLOSED_NO_MODIFICATION;
         bool fileModified = false;
     };
-    // At release, before the descriptor is closed: what to send, if anything (the handle is forgotten).
-    // `currentRel` is where the file is now (it may have been renamed since the open).
-    std::optional<ClosedHandle> takeHandle(const RequestContext& ctx, int fd,
+    // At release, before the descriptor `fd` is closed: what to send, if anything (the handle is
+    // untracked). `currentRel` is where the file is now (it may have been renamed since the open).
+    std::optional<ClosedHandle> takeHandle(Inode& inode, OpenHandle& handle, int fd,
                                            const std::optional<std::string>& currentRel);
     void sendHandleClosed(const RequestContext& ctx, const ClosedHandle& closed, Then then);
-    // The descriptor is being closed without a release (failed reply): forget it without notifying.
-    void dropHandle(int fd);
+    // The handle ends without a release (failed reply, session ended): untrack it without notifying.
+    static void dropHandle(Inode& inode, OpenHandle& handle);
 
     // How a veto reaches the caller (see notifications.cpp).
     static HRESULT vetoResult(HRESULT providerResult);
 
 private:
-    struct HandleEntry {
-        ino_t inode = 0;
-        std::string rel;
-        bool writable = false;
-        timespec mtime{};
-        off_t size = 0;
-    };
-    struct FileEntry {
-        unsigned handles = 0;
-        std::optional<uint32_t> mask;  // written by the provider; lasts while handles > 0
-        bool modified = false;
-    };
-    struct Conversion {
-        std::vector<Done> waiters;
-    };
-
-    uint32_t maskFor(const std::string& rel, std::optional<ino_t> inode);
-    std::optional<ino_t> inodeOf(const std::string& rel);
+    // The provider-written mask of `inode` while it has one, else the mappings' mask for `rel`.
+    uint32_t maskFor(const std::string& rel, Inode* inode);
     // Sends one notification; done(result, mask the provider asked for: 0 = keep).
     void send(const RequestContext& ctx, PRJ_NOTIFICATION type, const std::string& rel, bool isDirectory,
               std::optional<std::wstring> destination, std::function<void(HRESULT, uint32_t)> done);
     void sendPre(const RequestContext& ctx, PRJ_NOTIFICATION type, const std::string& rel, bool isDirectory,
                  std::optional<std::wstring> destination, Done done);
-    void applyMask(ino_t inode, uint32_t mask);
-    void finishConversion(const std::string& rel, HRESULT hr);
+    static void applyMask(Inode& inode, uint32_t mask);
+    static void finishConversion(Inode& inode, HRESULT hr);
 
     VirtualizationInstance& instance_;
     PRJ_NOTIFICATION_CB* const callback_;
     const std::vector<NotificationMapping> mappings_;
-
-    std::mutex mutex_;
-    std::unordered_map<int, HandleEntry> handles_;            // by backing descriptor
-    std::unordered_map<ino_t, FileEntry> files_;              // by backing inode
-    std::unordered_map<std::string, Conversion> converting_;  // by rel
 };
 
 }  // namespace hc::projfs

@@ -11,6 +11,7 @@
 #include "projfs/store/rel_path.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -28,11 +29,18 @@ pid_t currentTid()
     return static_cast<pid_t>(::syscall(SYS_gettid));
 }
 
+uint64_t backingInodeOfRoot(const BackingStore& store)
+{
+    struct stat st {};
+    return ::fstat(store.rootFd(), &st) == 0 ? st.st_ino : 0;
+}
+
 }  // namespace
 
 VirtualizationInstance::VirtualizationInstance(std::unique_ptr<BackingStore> store, InstanceOptions options)
     : store_(std::move(store)),
       options_(options),
+      inodes_(backingInodeOfRoot(*store_)),
       slots_(options.concurrentThreadCount),
       hydrator_(std::make_unique<Hydrator>(*this, options.maxFileDataRequest)),
       notifications_(
@@ -65,7 +73,7 @@ bool VirtualizationInstance::isProviderBacked(const RequestContext& ctx, const s
 {
     if (threadIsInCallback(ctx.tid)) return false;
     if (dirRel.empty()) return true;
-    auto record = store_->readRecord(dirRel);
+    auto record = this->record(dirRel);
     return record.ok() && record->isDirectory && record->state == ItemState::Placeholder;
 }
 
@@ -73,7 +81,7 @@ void VirtualizationInstance::resolveChild(const RequestContext& ctx, const std::
                                           std::function<void(Result<std::optional<std::string>>)> done)
 {
     std::string rel = joinRel(dirRel, name);
-    auto existing = store_->readRecord(rel);
+    auto existing = record(rel);
     if (existing.ok()) {
         return done(existing->state == ItemState::Tombstone ? std::optional<std::string>() : std::optional(name));
     }
@@ -83,8 +91,8 @@ void VirtualizationInstance::resolveChild(const RequestContext& ctx, const std::
     // In a projected directory names are case-insensitive, as on Windows.
     auto found = store_->findChild(dirRel, name);
     if (found.ok() && found->has_value()) {
-        auto record = store_->readRecord(joinRel(dirRel, **found));
-        if (record.ok()) return done(record->state == ItemState::Tombstone ? std::optional<std::string>() : *found);
+        auto spelled = record(joinRel(dirRel, **found));
+        if (spelled.ok()) return done(spelled->state == ItemState::Tombstone ? std::optional<std::string>() : *found);
         // Gone since the index saw it (removed concurrently): the provider decides, as for any missing name.
     }
     if (negativePaths_.contains(rel)) return done(std::optional<std::string>());  // said absent before
@@ -107,32 +115,98 @@ void VirtualizationInstance::resolveChild(const RequestContext& ctx, const std::
         });
 }
 
-void VirtualizationInstance::ensureHydrated(const RequestContext& ctx, const std::string& rel,
-                                            std::function<void(HRESULT)> done)
+void VirtualizationInstance::ensureHydrated(const RequestContext& ctx, const std::shared_ptr<Inode>& inode,
+                                            const std::string& rel, std::function<void(HRESULT)> done)
 {
     if (threadIsInCallback(ctx.tid)) return done(S_OK);  // the provider's own reads see the disk
-    hydrator_->hydrate(ctx, rel, std::move(done));
+    hydrator_->hydrate(ctx, inode, rel, std::move(done));
 }
 
-void VirtualizationInstance::prepareForWrite(const RequestContext& ctx, const std::string& rel, bool truncating,
-                                             std::function<void(HRESULT)> done)
+void VirtualizationInstance::prepareForWrite(const RequestContext& ctx, const std::shared_ptr<Inode>& inode,
+                                             const std::string& rel, bool truncating, std::function<void(HRESULT)> done)
 {
-    auto record = store_->readRecord(rel);
-    if (!record) return done(record.hr());
-    if (record->state == ItemState::Full || record->isDirectory) return done(S_OK);
-    auto markFull = [this, ctx, rel, done = std::move(done)](HRESULT hr) mutable {
+    auto current = record(inode.get(), rel);
+    if (!current) return done(current.hr());
+    if (current->state == ItemState::Full || current->isDirectory) return done(S_OK);
+    auto markFull = [this, ctx, inode, rel, done = std::move(done)](HRESULT hr) mutable {
         if (FAILED(hr)) return done(hr);
         // FILE_PRE_CONVERT_TO_FULL may veto; racing writers share one notification.
         notifications_->convertToFull(
-            ctx, rel,
-            [this, rel] {
-                auto now = store_->readRecord(rel);
-                return now.ok() && now->state == ItemState::Full;
-            },
-            [this, rel] { return store_->setState(rel, ItemState::Full).hr(); }, std::move(done));
+            ctx, inode, rel, [this, inode, rel] { return setItemState(inode.get(), rel, ItemState::Full).hr(); },
+            std::move(done));
     };
-    if (record->state == ItemState::Placeholder && !truncating) return ensureHydrated(ctx, rel, std::move(markFull));
+    if (current->state == ItemState::Placeholder && !truncating) {
+        return ensureHydrated(ctx, inode, rel, std::move(markFull));
+    }
     markFull(S_OK);
+}
+
+Status VirtualizationInstance::metadataChanged(Inode* inode, const std::string& rel)
+{
+    auto current = record(inode, rel);
+    if (!current.ok() || current->state == ItemState::Full || current->state == ItemState::Tombstone ||
+        current->dirty) {
+        return {};
+    }
+    return setItemDirty(inode, rel);
+}
+
+std::shared_ptr<Inode> VirtualizationInstance::inodeFor(Inode* inode, const std::string& rel)
+{
+    // A caller-held Inode outlives the call; a found one is kept alive by the returned pointer.
+    if (inode != nullptr) return std::shared_ptr<Inode>(std::shared_ptr<Inode>(), inode);
+    return inodes_.find(rel);
+}
+
+Result<ItemRecord> VirtualizationInstance::record(Inode* inode, const std::string& rel)
+{
+    auto held = inodeFor(inode, rel);
+    if (!held) return store_->readRecord(rel);
+    // The disk is read under the Inode's mutex, so a write-through cannot be overtaken by an older read.
+    std::lock_guard lock(held->mutex);
+    if (held->record) return *held->record;
+    auto read = store_->readRecord(rel);
+    if (read.ok()) held->record = *read;
+    return read;
+}
+
+Status VirtualizationInstance::writeThrough(Inode* inode, const std::string& rel, const std::function<Status()>& write,
+                                            const std::function<void(ItemRecord&)>& update)
+{
+    auto held = inodeFor(inode, rel);
+    if (!held) return write();
+    std::lock_guard lock(held->mutex);
+    Status status = write();
+    if (!status) {
+        held->record.reset();  // whatever the disk holds now, it is read again
+    } else if (held->record) {
+        update(*held->record);
+    }
+    return status;
+}
+
+Status VirtualizationInstance::setItemState(Inode* inode, const std::string& rel, ItemState state)
+{
+    return writeThrough(
+        inode, rel, [&] { return store_->setState(rel, state); },
+        [state](ItemRecord& record) {
+            record.state = state;
+            if (state == ItemState::Full) record.dirty = false;  // as BackingStore::setState
+        });
+}
+
+Status VirtualizationInstance::setItemDirty(Inode* inode, const std::string& rel)
+{
+    return writeThrough(
+        inode, rel, [&] { return store_->setDirty(rel); }, [](ItemRecord& record) { record.dirty = true; });
+}
+
+void VirtualizationInstance::forgetRecord(const std::string& rel)
+{
+    if (auto inode = inodes_.find(rel)) {
+        std::lock_guard lock(inode->mutex);
+        inode->record.reset();
+    }
 }
 
 Status VirtualizationInstance::prepareNewItem(const std::string& rel)
@@ -149,17 +223,18 @@ void VirtualizationInstance::markParentDirty(const std::string& rel)
     // only the provider's).
     auto [parentRel, name] = splitRel(rel);
     if (parentRel.empty()) return;
-    auto parent = store_->readRecord(parentRel);
-    if (parent.ok() && parent->state == ItemState::Placeholder && !parent->dirty) (void)store_->setDirty(parentRel);
+    auto parent = record(parentRel);
+    if (parent.ok() && parent->state == ItemState::Placeholder && !parent->dirty)
+        (void)setItemDirty(nullptr, parentRel);
 }
 
 Status VirtualizationInstance::removeItem(const std::string& rel, bool isDirectory)
 {
-    auto record = store_->readRecord(rel);
-    if (!record) return record.error();
-    if (record->state == ItemState::Tombstone)
+    auto current = record(rel);
+    if (!current) return current.error();
+    if (current->state == ItemState::Tombstone)
         return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
-    bool projected = record->projected || record->state != ItemState::Full;
+    bool projected = current->projected || current->state != ItemState::Full;
     Status removed;
     if (isDirectory) {
         if (auto s = store_->clearTombstonesIn(rel); !s) return s;
@@ -176,11 +251,11 @@ Status VirtualizationInstance::removeItem(const std::string& rel, bool isDirecto
 
 Status VirtualizationInstance::renameItem(const std::string& fromRel, const std::string& toRel, unsigned flags)
 {
-    auto record = store_->readRecord(fromRel);
-    if (!record) return record.error();
-    if (record->state == ItemState::Tombstone)
+    auto current = record(fromRel);
+    if (!current) return current.error();
+    if (current->state == ItemState::Tombstone)
         return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
-    if (record->isDirectory && record->state == ItemState::Placeholder) {
+    if (current->isDirectory && current->state == ItemState::Placeholder) {
         // Its virtual children are known to the provider by this path only.
         return makeError(HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE), "directory placeholders cannot be renamed");
     }
@@ -189,7 +264,7 @@ Status VirtualizationInstance::renameItem(const std::string& fromRel, const std:
     if (auto s = store_->renameEntry(fromRel, toRel, flags); !s) return s;
     markParentDirty(fromRel);
     markParentDirty(toRel);
-    bool projected = record->projected || record->state != ItemState::Full;
+    bool projected = current->projected || current->state != ItemState::Full;
     if (projected && !(flags & RENAME_EXCHANGE)) return store_->makeTombstone(fromRel);
     return {};
 }
@@ -222,19 +297,21 @@ HRESULT VirtualizationInstance::writePlaceholderInfo(PCWSTR destinationFileName,
         return status.hr();
     }
     negativePaths_.forget(*rel);
-    if (existed) notifyItemChanged(*rel);
+    if (existed) notifyItemChanged(*rel);  // also drops the cached record
     return S_OK;
 }
 
 void VirtualizationInstance::notifyItemChanged(const std::string& rel)
 {
-    std::lock_guard lock(itemChangedMutex_);
+    forgetRecord(rel);
+    std::lock_guard lock(itemListenersMutex_);
     if (itemChanged_) itemChanged_(rel);
 }
 
 void VirtualizationInstance::notifyItemRemoved(const std::string& rel)
 {
-    std::lock_guard lock(itemChangedMutex_);
+    forgetRecord(rel);
+    std::lock_guard lock(itemListenersMutex_);
     if (itemRemoved_) itemRemoved_(rel);
 }
 

@@ -15,6 +15,8 @@
 #include "projfs/core/callback_slots.h"
 #include "projfs/core/command_table.h"
 #include "projfs/core/executor.h"
+#include "projfs/core/inode.h"
+#include "projfs/core/lock_rank.h"
 #include "projfs/core/negative_path_cache.h"
 #include "projfs/core/notifications.h"
 #include "projfs/core/request_context.h"
@@ -81,10 +83,13 @@ public:
     void resolveChild(const RequestContext& ctx, const std::string& dirRel, const std::string& name,
                       std::function<void(Result<std::optional<std::string>>)> done);
     // Makes sure the file's content is on disk (hydrates a placeholder once; concurrent callers share it).
-    void ensureHydrated(const RequestContext& ctx, const std::string& rel, std::function<void(HRESULT)> done);
+    void ensureHydrated(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel,
+                        std::function<void(HRESULT)> done);
     // Before content changes: hydrate unless `truncating`, then mark the file full.
-    void prepareForWrite(const RequestContext& ctx, const std::string& rel, bool truncating,
-                         std::function<void(HRESULT)> done);
+    void prepareForWrite(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel,
+                         bool truncating, std::function<void(HRESULT)> done);
+    // After a local metadata change (chmod, chown, utimes): a placeholder becomes dirty.
+    Status metadataChanged(Inode* inode, const std::string& rel);
     // Before a new item takes `rel`: drop a tombstone there, mark the parent placeholder dirty.
     Status prepareNewItem(const std::string& rel);
     // Deletes an item; a projected item leaves a tombstone so it stays gone.
@@ -93,6 +98,19 @@ public:
     // placeholders cannot move (ERROR_NOT_SAME_DEVICE -> EXDEV, so mv copies them).
     Status renameItem(const std::string& fromRel, const std::string& toRel, unsigned flags);
     std::shared_ptr<EnumerationSession> openEnumeration(const RequestContext& ctx, const std::string& dirRel);
+
+    // ---- the items (inode.h) ----
+    InodeMap& inodes() { return inodes_; }
+    // The record of the item at `rel`: the cached copy on `inode` (nullptr: the map's Inode for `rel`, if
+    // any), read from disk and cached there when it has none. Items the kernel does not know are read
+    // from disk every time.
+    Result<ItemRecord> record(Inode* inode, const std::string& rel);
+    Result<ItemRecord> record(const std::string& rel) { return record(nullptr, rel); }
+    // Changes an item's state on disk and in its cached record (write-through).
+    Status setItemState(Inode* inode, const std::string& rel, ItemState state);
+    Status setItemDirty(Inode* inode, const std::string& rel);
+    // Someone else changed the item at `rel` on disk (the provider's calls): its next question re-reads it.
+    void forgetRecord(const std::string& rel);
 
     // ---- the provider's calls ----
     HRESULT writePlaceholderInfo(PCWSTR destinationFileName, const PRJ_PLACEHOLDER_INFO* info, UINT32 size,
@@ -118,13 +136,13 @@ public:
     // After setItemChangedListener(nullptr) returns, the old listener is not running and never runs again.
     void setItemChangedListener(std::function<void(const std::string& rel)> listener)
     {
-        std::lock_guard lock(itemChangedMutex_);
+        std::lock_guard lock(itemListenersMutex_);
         itemChanged_ = std::move(listener);
     }
     // The same for an item the provider removed (PrjDeleteFile): the transport drops the cached entry.
     void setItemRemovedListener(std::function<void(const std::string& rel)> listener)
     {
-        std::lock_guard lock(itemChangedMutex_);
+        std::lock_guard lock(itemListenersMutex_);
         itemRemoved_ = std::move(listener);
     }
     void notifyItemChanged(const std::string& rel);
@@ -133,7 +151,7 @@ public:
     NegativePathCache& negativePathCache() { return negativePaths_; }
     // Held while PrjUpdateFileIfNeeded / PrjDeleteFile decide and change an item, and while a hydration
     // checks the placeholder's version and marks it hydrated, so neither acts on a state the other changed.
-    std::mutex& itemStateMutex() { return itemStateMutex_; }
+    RankedMutex<LockRank::ItemState>& itemStateMutex() { return itemStateMutex_; }
     bool stopping() const { return slots_.stopping(); }
 
     // PrjStopVirtualizing: no callback starts after this, running ones are waited for, pending
@@ -142,10 +160,16 @@ public:
 
 private:
     void markParentDirty(const std::string& rel);
+    // `inode`, or the map's Inode for `rel` (nullptr when the kernel does not know it).
+    std::shared_ptr<Inode> inodeFor(Inode* inode, const std::string& rel);
+    // `write` changes the disk; on success `update` changes the cached record the same way (if cached).
+    Status writeThrough(Inode* inode, const std::string& rel, const std::function<Status()>& write,
+                        const std::function<void(ItemRecord&)>& update);
     bool threadIsInCallback(pid_t tid);
 
     std::unique_ptr<BackingStore> store_;
     InstanceOptions options_;
+    InodeMap inodes_;
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT handle_ = nullptr;
     CommandTable commands_;
     CallbackSlots slots_;
@@ -154,11 +178,11 @@ private:
     SerialExecutor executor_;
     std::mutex callbackThreadsMutex_;
     std::unordered_multiset<pid_t> callbackThreads_;
-    std::mutex itemChangedMutex_;
+    RankedMutex<LockRank::ItemListeners> itemListenersMutex_;
     std::function<void(const std::string&)> itemChanged_;
     std::function<void(const std::string&)> itemRemoved_;
     NegativePathCache negativePaths_;
-    std::mutex itemStateMutex_;
+    RankedMutex<LockRank::ItemState> itemStateMutex_;
     TriggeringProcesses triggeringProcesses_;  // TriggeringProcessId/ImageFileName per requesting thread
 };
 

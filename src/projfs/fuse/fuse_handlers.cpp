@@ -1,20 +1,17 @@
-// The FUSE operations, in protocol order, each a short translation: resolve the inode to a
-// root-relative path, do one backing-store call or ask the instance, reply.
+// The FUSE operations, in protocol order, each a short translation: the kernel's request becomes one
+// Dispatcher call (core/dispatcher.h), whose answer becomes the reply. Only this file replies; errors become
+// errno in one place (replyError). No store access and no ProjFS rule here.
 #include "projfs/fuse/fuse_state.h"
 
 #include "base/hresult.h"
 #include "base/log.h"
-#include "projfs/core/enumeration_session.h"
-#include "projfs/store/rel_path.h"
+#include "projfs/fuse/file_handle.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
-#include <sys/statvfs.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace hc::projfs {
@@ -27,13 +24,83 @@ State& stateOf(fuse_req_t req)
     return *static_cast<State*>(fuse_req_userdata(req));
 }
 
-int errnoOf(HRESULT hr)
+// The one place an error becomes the caller's errno.
+void replyError(fuse_req_t req, HRESULT hr)
 {
-    int err = errnoFromHresult(hr);
-    return err == 0 ? EIO : err;
+    fuse_reply_err(req, errnoForCaller(hr));
 }
 
-// ---- requests that may wait for the provider ----
+void replyOk(fuse_req_t req)
+{
+    fuse_reply_err(req, 0);
+}
+
+// ---- one request on its way to an answer ----
+
+void onInterrupt(fuse_req_t req, void* data);
+
+// FuseRequest: what one kernel request carries through the dispatcher (EdenFS's FuseRequestContext): its
+// RequestContext and, for a request that may wait for the provider, its entry in the interrupt registry
+// (FUSE INTERRUPT finds the Interruption by serial, never by a pointer that may be gone). answer() makes
+// the request's one completion: it replies with the value or the error, then leaves the registry.
+class FuseRequest : public std::enable_shared_from_this<FuseRequest> {
+public:
+    static std::shared_ptr<FuseRequest> start(fuse_req_t req, bool interruptible)
+    {
+        auto r = std::shared_ptr<FuseRequest>(new FuseRequest(req));
+        if (interruptible) r->registerInterrupt();
+        return r;
+    }
+    ~FuseRequest() { leaveRegistry(); }
+
+    const RequestContext& ctx() const { return ctx_; }
+    State& state() const { return state_; }
+
+    // `send(req, value)` (or `send(req)` for Completion<void>) replies on success; an error replies errno.
+    template <typename T, typename Send>
+    Completion<T> answer(Send send)
+    {
+        return [self = shared_from_this(), send = std::move(send)](Result<T> result) mutable {
+            if (!result) {
+                replyError(self->req_, result.hr());
+            } else if constexpr (std::is_void_v<T>) {
+                send(self->req_);
+            } else {
+                send(self->req_, std::move(result).value());
+            }
+            self->leaveRegistry();
+        };
+    }
+
+private:
+    explicit FuseRequest(fuse_req_t req) : req_(req), state_(stateOf(req))
+    {
+        ctx_.tid = static_cast<pid_t>(fuse_req_ctx(req)->pid);
+    }
+
+    void registerInterrupt()
+    {
+        State& s = state_;
+        {
+            std::lock_guard lock(s.interruptsMutex);
+            serial_ = s.nextSerial++;
+            s.interrupts.emplace(serial_, ctx_.interruption);
+        }
+        fuse_req_interrupt_func(req_, onInterrupt, reinterpret_cast<void*>(static_cast<uintptr_t>(serial_)));
+    }
+    // After the reply: req_ is gone by then, so only state_ is used.
+    void leaveRegistry()
+    {
+        if (serial_ == 0) return;
+        std::lock_guard lock(state_.interruptsMutex);
+        state_.interrupts.erase(std::exchange(serial_, 0));
+    }
+
+    fuse_req_t req_;  // valid until the reply
+    State& state_;
+    RequestContext ctx_;
+    uint64_t serial_ = 0;
+};
 
 void onInterrupt(fuse_req_t req, void* data)
 {
@@ -47,97 +114,63 @@ void onInterrupt(fuse_req_t req, void* data)
     if (interruption) interruption->fire();
 }
 
-// A request that may be answered later. finish() must be called once, right after the reply.
-struct AsyncRequest {
-    fuse_req_t req;
-    uint64_t serial;
-    RequestContext ctx;
-};
-
-AsyncRequest beginAsync(fuse_req_t req)
+// Requests that may wait for the provider can be interrupted; the others (notifications are not
+// cancellable) only carry who asked.
+std::shared_ptr<FuseRequest> interruptible(fuse_req_t req)
 {
-    State& s = stateOf(req);
-    AsyncRequest r{req, 0, RequestContext{}};
-    r.ctx.tid = static_cast<pid_t>(fuse_req_ctx(req)->pid);
-    {
-        std::lock_guard lock(s.interruptsMutex);
-        r.serial = s.nextSerial++;
-        s.interrupts.emplace(r.serial, r.ctx.interruption);
-    }
-    fuse_req_interrupt_func(req, onInterrupt, reinterpret_cast<void*>(static_cast<uintptr_t>(r.serial)));
-    return r;
+    return FuseRequest::start(req, true);
+}
+std::shared_ptr<FuseRequest> plain(fuse_req_t req)
+{
+    return FuseRequest::start(req, false);
 }
 
-void finishAsync(State& s, const AsyncRequest& r)
-{
-    std::lock_guard lock(s.interruptsMutex);
-    s.interrupts.erase(r.serial);
-}
+// ---- replies ----
 
-// ---- helpers ----
-
-std::optional<std::string> pathOf(State& s, fuse_ino_t ino)
+fuse_entry_param entryParam(const EntryAnswer& entry)
 {
-    return s.inodes.path(ino);
-}
-
-// Who asked, for notifications (no interrupt hook: notifications are not cancellable).
-RequestContext contextOf(fuse_req_t req)
-{
-    RequestContext ctx;
-    ctx.tid = static_cast<pid_t>(fuse_req_ctx(req)->pid);
-    return ctx;
-}
-
-struct stat withFuseInode(State& s, struct stat st)
-{
-    st.st_ino = s.inodes.fuseInode(st.st_ino);
-    return st;
-}
-
-// Replies with the entry for (parent, name), which exists on disk at `rel`.
-void replyEntry(fuse_req_t req, fuse_ino_t parent, const std::string& name, const std::string& rel)
-{
-    State& s = stateOf(req);
-    auto st = s.store.statItem(rel);
-    if (!st) return (void)fuse_reply_err(req, errnoOf(st.hr()));
     fuse_entry_param e{};
-    e.ino = s.inodes.remember(parent, name, st->st_ino);
-    e.attr = withFuseInode(s, *st);
+    e.ino = entry.ino;
+    e.attr = entry.attr;
     e.attr_timeout = kCacheTimeoutSeconds;
     e.entry_timeout = kCacheTimeoutSeconds;
-    if (fuse_reply_entry(req, &e) != 0) s.inodes.forget(e.ino, 1);
+    return e;
 }
 
-// The on-disk spelling of a name the kernel gives (it may be a case variant in projected directories).
-std::string diskName(State& s, const std::string& parentRel, const char* name)
+// An entry the kernel did not receive gives its lookup reference back.
+void replyEntry(fuse_req_t req, const EntryAnswer& entry)
 {
-    auto found = s.store.findChild(parentRel, name);
-    return found.ok() && found->has_value() ? **found : std::string(name);
+    State& s = stateOf(req);
+    fuse_entry_param e = entryParam(entry);
+    if (fuse_reply_entry(req, &e) != 0) s.dispatcher.forget(entry.ino, 1);
 }
 
-// An open file handle's backing descriptor, recorded until its release (see State::openFiles).
-void keepHandle(State& s, int fd)
+void replyAttr(fuse_req_t req, const struct stat& st)
 {
-    std::lock_guard lock(s.openFilesMutex);
-    s.openFiles.insert(fd);
+    fuse_reply_attr(req, &st, kCacheTimeoutSeconds);
 }
 
-// Ends an open file handle: its passthrough registration first, then the backing descriptor.
-void closeHandle(State& s, int fd)
+// The kernel still has an entry for an item that is gone from disk (a lookup answered just before the
+// provider deleted it can land after the deletion's invalidation): forget the name and drop the kernel's
+// entry, so the next access looks it up again instead of failing until the entry expires.
+void forgetStaleEntry(State& s, fuse_ino_t ino)
 {
-    s.instance.notifications().dropHandle(fd);  // before close: the number may be reused at once
-    s.passthrough.release(s.session, fd);
-    {
-        std::lock_guard lock(s.openFilesMutex);
-        s.openFiles.erase(fd);
-    }
-    ::close(fd);
+    auto location = s.dispatcher.forgetStaleEntry(ino);
+    if (!location) return;
+    s.instance.executor().post([&s, parent = location->first, name = location->second] {
+        if (s.session) fuse_lowlevel_notify_inval_entry(s.session, parent, name.c_str(), name.size());
+    });
 }
 
-void replyStatus(fuse_req_t req, const Status& status)
+bool isGone(HRESULT hr)
 {
-    fuse_reply_err(req, status ? 0 : errnoOf(status.hr()));
+    return hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+}
+
+Creator creatorOf(fuse_req_t req)
+{
+    const fuse_ctx* ctx = fuse_req_ctx(req);
+    return Creator{ctx->uid, ctx->gid};
 }
 
 // ---- operations ----
@@ -158,311 +191,129 @@ void opInit(void* userdata, fuse_conn_info* conn)
 
 void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name)
 {
-    State& s = stateOf(req);
-    auto parentRel = pathOf(s, parent);
-    if (!parentRel) return (void)fuse_reply_err(req, ENOENT);
-    if (!isValidComponent(name)) return (void)fuse_reply_err(req, ENOENT);
-    auto r = beginAsync(req);
-    s.instance.resolveChild(r.ctx, *parentRel, name,
-                            [&s, r, parent, parentRel](Result<std::optional<std::string>> found) {
-                                if (!found) {
-                                    fuse_reply_err(r.req, errnoOf(found.hr()));
-                                } else if (!found->has_value()) {
-                                    fuse_reply_err(r.req, ENOENT);
-                                } else {
-                                    replyEntry(r.req, parent, **found, joinRel(*parentRel, **found));
-                                }
-                                finishAsync(s, r);
-                            });
+    auto r = interruptible(req);
+    r->state().dispatcher.lookup(r->ctx(), parent, name, r->answer<EntryAnswer>(replyEntry));
 }
 
 void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-    stateOf(req).inodes.forget(ino, nlookup);
+    stateOf(req).dispatcher.forget(ino, nlookup);
     fuse_reply_none(req);
 }
 
 void opForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets)
 {
     for (size_t i = 0; i < count; ++i)
-        stateOf(req).inodes.forget(forgets[i].ino, forgets[i].nlookup);
+        stateOf(req).dispatcher.forget(forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
-}
-
-// The kernel still has an entry for an item that is gone from disk (a lookup answered just before the
-// provider deleted it can land after the deletion's invalidation): forget the name and drop the kernel's
-// entry, so the next access looks it up again instead of failing until the entry expires.
-void forgetStaleEntry(State& s, fuse_ino_t ino)
-{
-    auto location = s.inodes.detach(ino);
-    if (!location) return;
-    s.instance.executor().post([&s, parent = location->first, name = location->second] {
-        if (s.session) fuse_lowlevel_notify_inval_entry(s.session, parent, name.c_str(), name.size());
-    });
 }
 
 void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     State& s = stateOf(req);
-    struct stat st {};
-    if (fi != nullptr && fi->fh != 0 && ::fstat(static_cast<int>(fi->fh), &st) == 0) {
-        st = withFuseInode(s, st);
-        return (void)fuse_reply_attr(req, &st, kCacheTimeoutSeconds);
+    const OpenFile* file = fi != nullptr && fi->fh != 0 ? FileHandle::of(fi)->file() : nullptr;
+    auto st = s.dispatcher.getattr(ino, file);
+    if (!st) {
+        if (isGone(st.hr())) forgetStaleEntry(s, ino);
+        return replyError(req, st.hr());
     }
-    auto rel = pathOf(s, ino);
-    if (!rel) {
-        forgetStaleEntry(s, ino);
-        return (void)fuse_reply_err(req, ENOENT);
-    }
-    auto result = s.store.statItem(*rel);
-    if (!result) {
-        if (result.hr() == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) forgetStaleEntry(s, ino);
-        return (void)fuse_reply_err(req, errnoOf(result.hr()));
-    }
-    st = withFuseInode(s, *result);
-    fuse_reply_attr(req, &st, kCacheTimeoutSeconds);
-}
-
-int applyMetadata(State& s, const std::string& rel, const struct stat* attr, int toSet)
-{
-    int root = s.store.rootFd();
-    const char* path = atPath(rel);
-    if ((toSet & FUSE_SET_ATTR_MODE) && ::fchmodat(root, path, attr->st_mode & 07777, 0) != 0) return errno;
-    if (toSet & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-        uid_t uid = (toSet & FUSE_SET_ATTR_UID) ? attr->st_uid : static_cast<uid_t>(-1);
-        gid_t gid = (toSet & FUSE_SET_ATTR_GID) ? attr->st_gid : static_cast<gid_t>(-1);
-        if (::fchownat(root, path, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) return errno;
-    }
-    if (toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-        timespec times[2];
-        times[0] = (toSet & FUSE_SET_ATTR_ATIME_NOW) ? timespec{0, UTIME_NOW}
-                   : (toSet & FUSE_SET_ATTR_ATIME)   ? attr->st_atim
-                                                     : timespec{0, UTIME_OMIT};
-        times[1] = (toSet & FUSE_SET_ATTR_MTIME_NOW) ? timespec{0, UTIME_NOW}
-                   : (toSet & FUSE_SET_ATTR_MTIME)   ? attr->st_mtim
-                                                     : timespec{0, UTIME_OMIT};
-        if (::utimensat(root, path, times, AT_SYMLINK_NOFOLLOW) != 0) return errno;
-    }
-    if (toSet &
-        (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-        auto record = s.store.readRecord(rel);
-        if (record.ok() && record->state != ItemState::Full && record->state != ItemState::Tombstone) {
-            (void)s.store.setDirty(rel);
-        }
-    }
-    return 0;
+    replyAttr(req, *st);
 }
 
 void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, fuse_file_info* fi)
 {
-    State& s = stateOf(req);
-    auto rel = pathOf(s, ino);
-    if (!rel) return (void)fuse_reply_err(req, ENOENT);
-    auto finish = [&s, rel = *rel, attr = *attr, toSet, fh = fi ? fi->fh : 0](fuse_req_t r) {
-        if (toSet & FUSE_SET_ATTR_SIZE) {
-            int rc = fh != 0 ? ::ftruncate(static_cast<int>(fh), attr.st_size) : -1;
-            if (fh == 0) {
-                auto fd = s.store.openItem(rel, O_WRONLY | O_NOFOLLOW);
-                rc = fd ? ::ftruncate(fd->get(), attr.st_size) : (errno = errnoOf(fd.hr()), -1);
-            }
-            if (rc != 0) return (void)fuse_reply_err(r, errno);
-        }
-        if (int err = applyMetadata(s, rel, &attr, toSet); err != 0) return (void)fuse_reply_err(r, err);
-        auto st = s.store.statItem(rel);
-        if (!st) return (void)fuse_reply_err(r, errnoOf(st.hr()));
-        struct stat out = withFuseInode(s, *st);
-        fuse_reply_attr(r, &out, kCacheTimeoutSeconds);
-    };
-    if (!(toSet & FUSE_SET_ATTR_SIZE)) return finish(req);
-    auto r = beginAsync(req);
-    s.instance.prepareForWrite(r.ctx, *rel, attr->st_size == 0, [&s, r, finish](HRESULT hr) {
-        if (FAILED(hr)) {
-            fuse_reply_err(r.req, errnoOf(hr));
-        } else {
-            finish(r.req);
-        }
-        finishAsync(s, r);
-    });
+    static_assert(FUSE_SET_ATTR_MODE == kAttrMode && FUSE_SET_ATTR_SIZE == kAttrSize &&
+                  FUSE_SET_ATTR_MTIME_NOW == kAttrMtimeNow && FUSE_SET_ATTR_ATIME_NOW == kAttrAtimeNow);
+    auto r = interruptible(req);
+    const OpenFile* file = fi != nullptr && fi->fh != 0 ? FileHandle::of(fi)->file() : nullptr;
+    r->state().dispatcher.setattr(r->ctx(), ino, file, *attr, static_cast<unsigned>(toSet),
+                                  r->answer<struct stat>(replyAttr));
 }
 
 void opReadlink(fuse_req_t req, fuse_ino_t ino)
 {
-    State& s = stateOf(req);
-    auto rel = pathOf(s, ino);
-    if (!rel) return (void)fuse_reply_err(req, ENOENT);
-    char buf[PATH_MAX + 1];
-    ssize_t n = ::readlinkat(s.store.rootFd(), rel->c_str(), buf, PATH_MAX);
-    if (n < 0) return (void)fuse_reply_err(req, errno);
-    buf[n] = '\0';
-    fuse_reply_readlink(req, buf);
-}
-
-// Shared by mknod, mkdir, symlink, link: a new, full item at (parent, name).
-// Sends NEW_FILE_CREATED (or HARDLINK_CREATED when `linkedFrom` is set) before the reply.
-template <typename Create>
-void createItem(fuse_req_t req, fuse_ino_t parent, const char* name, Create&& create, bool isDirectory = false,
-                const std::string* linkedFrom = nullptr)
-{
-    State& s = stateOf(req);
-    auto parentRel = pathOf(s, parent);
-    if (!parentRel) return (void)fuse_reply_err(req, ENOENT);
-    if (!isValidComponent(name)) return (void)fuse_reply_err(req, EINVAL);
-    std::string rel = joinRel(*parentRel, name);
-    if (auto status = s.instance.prepareNewItem(rel); !status) return (void)fuse_reply_err(req, errnoOf(status.hr()));
-    if (auto created = s.store.createEntry(rel, create); !created) return replyStatus(req, created);
-    const fuse_ctx* ctx = fuse_req_ctx(req);
-    ::fchownat(s.store.rootFd(), rel.c_str(), ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
-    Notifications& notifications = s.instance.notifications();
-    if (!notifications.listening()) return replyEntry(req, parent, name, rel);
-    auto reply = [req, parent, n = std::string(name), rel] { replyEntry(req, parent, n, rel); };
-    if (linkedFrom) return notifications.hardlinkCreated(contextOf(req), *linkedFrom, rel, std::move(reply));
-    notifications.itemCreated(contextOf(req), rel, isDirectory, std::move(reply));
+    auto target = stateOf(req).dispatcher.readlink(ino);
+    if (!target) return replyError(req, target.hr());
+    fuse_reply_readlink(req, target->c_str());
 }
 
 void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev)
 {
-    createItem(req, parent, name, [&](int root, const char* rel) { return ::mknodat(root, rel, mode, rdev); });
+    auto r = plain(req);
+    r->state().dispatcher.mknod(r->ctx(), creatorOf(req), parent, name, mode, rdev, r->answer<EntryAnswer>(replyEntry));
 }
 
 void opMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode)
 {
-    createItem(
-        req, parent, name, [&](int root, const char* rel) { return ::mkdirat(root, rel, mode); }, true);
+    auto r = plain(req);
+    r->state().dispatcher.mkdir(r->ctx(), creatorOf(req), parent, name, mode, r->answer<EntryAnswer>(replyEntry));
 }
 
 void opSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name)
 {
-    createItem(req, parent, name, [&](int root, const char* rel) { return ::symlinkat(target, root, rel); });
-}
-
-void removeEntry(fuse_req_t req, fuse_ino_t parent, const char* name, bool isDirectory)
-{
-    State& s = stateOf(req);
-    auto parentRel = pathOf(s, parent);
-    if (!parentRel) return (void)fuse_reply_err(req, ENOENT);
-    std::string actual = diskName(s, *parentRel, name);
-    std::string rel = joinRel(*parentRel, actual);
-    // PRE_DELETE may veto (the caller gets EACCES); without a listener this runs at once.
-    s.instance.notifications().preDelete(contextOf(req), rel, isDirectory,
-                                         [&s, req, parent, actual, rel, isDirectory](HRESULT vetoed) {
-                                             if (FAILED(vetoed)) return (void)fuse_reply_err(req, errnoOf(vetoed));
-                                             Status status = s.instance.removeItem(rel, isDirectory);
-                                             if (status) s.inodes.removed(parent, actual);
-                                             replyStatus(req, status);
-                                         });
+    auto r = plain(req);
+    r->state().dispatcher.symlink(r->ctx(), creatorOf(req), target, parent, name, r->answer<EntryAnswer>(replyEntry));
 }
 
 void opUnlink(fuse_req_t req, fuse_ino_t parent, const char* name)
 {
-    removeEntry(req, parent, name, false);
+    auto r = plain(req);
+    r->state().dispatcher.unlink(r->ctx(), parent, name, r->answer<void>(replyOk));
 }
 
 void opRmdir(fuse_req_t req, fuse_ino_t parent, const char* name)
 {
-    removeEntry(req, parent, name, true);
+    auto r = plain(req);
+    r->state().dispatcher.rmdir(r->ctx(), parent, name, r->answer<void>(replyOk));
 }
 
 void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newParent, const char* newName,
               unsigned flags)
 {
-    State& s = stateOf(req);
-    auto fromDir = pathOf(s, parent);
-    auto toDir = pathOf(s, newParent);
-    if (!fromDir || !toDir) return (void)fuse_reply_err(req, ENOENT);
-    if (!isValidComponent(newName)) return (void)fuse_reply_err(req, EINVAL);
-    std::string from = diskName(s, *fromDir, name);
-    std::string fromRel = joinRel(*fromDir, from);
-    std::string toRel = joinRel(*toDir, newName);
-    bool isDirectory = false;
-    if (s.instance.notifications().listening()) {
-        auto st = s.store.statItem(fromRel);
-        isDirectory = st.ok() && S_ISDIR(st->st_mode);
-    }
-    // PRE_RENAME may veto; FILE_RENAMED goes out after the rename, before the reply.
-    auto rename = [&s, req, parent, from, newParent, to = std::string(newName), fromRel, toRel, flags,
-                   isDirectory](HRESULT vetoed) {
-        if (FAILED(vetoed)) return (void)fuse_reply_err(req, errnoOf(vetoed));
-        Status status = s.instance.renameItem(fromRel, toRel, flags);
-        if (!status) return replyStatus(req, status);
-        s.inodes.renamed(parent, from, newParent, to);
-        s.instance.notifications().renamed(contextOf(req), fromRel, toRel, isDirectory,
-                                           [req] { fuse_reply_err(req, 0); });
-    };
-    s.instance.notifications().preRename(contextOf(req), fromRel, toRel, isDirectory, std::move(rename));
+    auto r = plain(req);
+    r->state().dispatcher.rename(r->ctx(), parent, name, newParent, newName, flags, r->answer<void>(replyOk));
 }
 
 void opLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newParent, const char* newName)
 {
-    State& s = stateOf(req);
-    auto rel = pathOf(s, ino);
-    auto newParentRel = pathOf(s, newParent);
-    if (!rel || !newParentRel) return (void)fuse_reply_err(req, ENOENT);
-    // PRE_SET_HARDLINK may veto; HARDLINK_CREATED goes out from createItem.
-    auto link = [req, newParent, n = std::string(newName), from = *rel](HRESULT vetoed) {
-        if (FAILED(vetoed)) return (void)fuse_reply_err(req, errnoOf(vetoed));
-        createItem(
-            req, newParent, n.c_str(),
-            [&](int root, const char* target) { return ::linkat(root, from.c_str(), root, target, 0); }, false, &from);
-    };
-    s.instance.notifications().preSetHardlink(contextOf(req), *rel, joinRel(*newParentRel, newName), std::move(link));
+    auto r = plain(req);
+    r->state().dispatcher.link(r->ctx(), creatorOf(req), ino, newParent, newName, r->answer<EntryAnswer>(replyEntry));
 }
 
-void replyOpen(fuse_req_t req, const std::string& rel, fuse_file_info* fi)
+// OPEN's reply, passthrough when the mount has it; a reply the kernel did not take ends the handle.
+void replyOpen(fuse_req_t req, fuse_file_info info, std::unique_ptr<OpenFile> file)
 {
-    State& s = stateOf(req);
-    int flags = (fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY)) | O_NOFOLLOW;
-    auto fd = s.store.openItem(rel, flags);
-    if (!fd) return (void)fuse_reply_err(req, errnoOf(fd.hr()));
-    fi->fh = static_cast<uint64_t>(fd->release());
-    fi->keep_cache = 1;  // content on disk is final: placeholders were hydrated before this open
-    keepHandle(s, static_cast<int>(fi->fh));
-    auto reply = [&s, req, info = *fi]() mutable {
-        int replied;
-        if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(info.fh))) {
-            replied = Passthrough::replyOpen(req, info, *backingId);
-        } else {
-            replied = fuse_reply_open(req, &info);
-        }
-        if (replied != 0) closeHandle(s, static_cast<int>(info.fh));
-    };
-    Notifications& notifications = s.instance.notifications();
-    if (!notifications.listening()) return reply();
-    // FILE_OPENED / FILE_OVERWRITTEN before the reply: the mask the provider returns rules this handle.
-    auto type = (fi->flags & O_TRUNC) ? PRJ_NOTIFICATION_FILE_OVERWRITTEN : PRJ_NOTIFICATION_FILE_OPENED;
-    bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-    notifications.handleOpened(contextOf(req), rel, static_cast<int>(fi->fh), writable, type, std::move(reply));
+    auto* handle = new FileHandle(stateOf(req), std::move(file));
+    info.fh = handle->token();
+    info.keep_cache = 1;  // content on disk is final: placeholders were hydrated before this open
+    int replied;
+    if (auto backingId = handle->registerPassthrough()) {
+        replied = Passthrough::replyOpen(req, info, *backingId);
+    } else {
+        replied = fuse_reply_open(req, &info);
+    }
+    if (replied != 0) delete handle;
 }
 
 void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
-    State& s = stateOf(req);
-    auto rel = pathOf(s, ino);
-    if (!rel) {
-        forgetStaleEntry(s, ino);
-        return (void)fuse_reply_err(req, ENOENT);
-    }
-    // Hydrate at open: an open is a synchronous, interruptible request (a page-cache read is not).
-    auto r = beginAsync(req);
+    auto r = interruptible(req);
+    State& s = r->state();
     fuse_file_info info = *fi;
-    auto then = [&s, r, ino, rel = *rel, info](HRESULT hr) mutable {
-        if (FAILED(hr)) {
-            if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) forgetStaleEntry(s, ino);
-            fuse_reply_err(r.req, errnoOf(hr));
-        } else {
-            replyOpen(r.req, rel, &info);
-        }
-        finishAsync(s, r);
-    };
-    bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-    if (writing) return s.instance.prepareForWrite(r.ctx, *rel, (fi->flags & O_TRUNC) != 0, std::move(then));
-    s.instance.ensureHydrated(r.ctx, *rel, std::move(then));
+    s.dispatcher.open(r->ctx(), ino, fi->flags,
+                      [&s, ino, answer = r->answer<std::unique_ptr<OpenFile>>([info](fuse_req_t q, auto file) {
+                          replyOpen(q, info, std::move(file));
+                      })](Result<std::unique_ptr<OpenFile>> opened) {
+                          if (!opened && isGone(opened.hr())) forgetStaleEntry(s, ino);
+                          answer(std::move(opened));
+                      });
 }
 
 void opRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi)
 {
     fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
     buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    buf.buf[0].fd = static_cast<int>(fi->fh);
+    buf.buf[0].fd = FileHandle::of(fi)->fd();
     buf.buf[0].pos = off;
     fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
@@ -471,46 +322,43 @@ void opWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_fil
 {
     fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
     out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    out.buf[0].fd = static_cast<int>(fi->fh);
+    out.buf[0].fd = FileHandle::of(fi)->fd();
     out.buf[0].pos = off;
     ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
-    if (n < 0) return (void)fuse_reply_err(req, static_cast<int>(-n));
+    if (n < 0) return replyError(req, errnoHresult(static_cast<int>(-n)));
     fuse_reply_write(req, static_cast<size_t>(n));
 }
 
 void opFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*)
 {
-    fuse_reply_err(req, 0);
+    replyOk(req);
 }
 
 void opRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
-    State& s = stateOf(req);
-    Notifications& notifications = s.instance.notifications();
-    int fd = static_cast<int>(fi->fh);
-    // FILE_HANDLE_CLOSED_*: decided while the descriptor is open (fstat), sent after it is closed.
-    std::optional<Notifications::ClosedHandle> closed;
-    if (notifications.listening()) closed = notifications.takeHandle(contextOf(req), fd, pathOf(s, ino));
-    closeHandle(s, fd);
-    if (!closed) return (void)fuse_reply_err(req, 0);
-    notifications.sendHandleClosed(contextOf(req), *closed, [req] { fuse_reply_err(req, 0); });
+    auto r = plain(req);
+    FileHandle* handle = FileHandle::of(fi);
+    std::unique_ptr<OpenFile> file = handle->release();
+    delete handle;
+    r->state().dispatcher.release(r->ctx(), ino, std::move(file), r->answer<void>(replyOk));
 }
 
 void opFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi)
 {
-    int fd = static_cast<int>(fi->fh);
+    int fd = FileHandle::of(fi)->fd();
     int rc = datasync ? ::fdatasync(fd) : ::fsync(fd);
-    fuse_reply_err(req, rc == 0 ? 0 : errno);
+    if (rc != 0) return replyError(req, errnoHresult(errno));
+    replyOk(req);
 }
 
 void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
 {
     State& s = stateOf(req);
-    auto rel = pathOf(s, ino);
-    if (!rel) return (void)fuse_reply_err(req, ENOENT);
     RequestContext ctx;
     ctx.tid = static_cast<pid_t>(fuse_req_ctx(req)->pid);
-    auto* dir = new OpenDirectory{s.instance.openEnumeration(ctx, *rel)};
+    auto session = s.dispatcher.opendir(ctx, ino);
+    if (!session) return replyError(req, session.hr());
+    auto* dir = new OpenDirectory{std::move(session).value()};
     fi->fh = reinterpret_cast<uint64_t>(dir);
     {
         std::lock_guard lock(s.openDirectoriesMutex);
@@ -531,47 +379,37 @@ void replyDirectory(fuse_req_t req, EnumerationSession& session, size_t size, si
     State& s = stateOf(req);
     std::vector<char> buf(size);
     size_t used = 0;
-    // Adds one entry; false when the reply is full.
+    auto need = [&](const char* name) {
+        return plus ? fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0)
+                    : fuse_add_direntry(req, nullptr, 0, name, nullptr, 0);
+    };
     auto add = [&](const char* name, const fuse_entry_param& e, off_t next) {
-        size_t need = plus ? fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0)
-                           : fuse_add_direntry(req, nullptr, 0, name, nullptr, 0);
-        if (used + need > size) return false;
         used += plus ? fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, next)
                      : fuse_add_direntry(req, buf.data() + used, size - used, name, &e.attr, next);
-        return true;
     };
     for (size_t i = offset; i < kDotEntries; ++i) {
+        const char* name = i == 0 ? "." : "..";
+        if (used + need(name) > size) return (void)fuse_reply_buf(req, buf.data(), used);
         fuse_entry_param e{};  // the kernel links no dentry for the dots (e.ino 0 in readdirplus)
         e.attr.st_mode = S_IFDIR;
         e.attr.st_ino = i == 0 || dirIno == FUSE_ROOT_ID ? dirIno : FUSE_ROOT_ID;  // ".." : any non-zero number
-        if (!add(i == 0 ? "." : "..", e, static_cast<off_t>(i + 1))) return (void)fuse_reply_buf(req, buf.data(), used);
+        add(name, e, static_cast<off_t>(i + 1));
     }
-    const auto& entries = session.entries();
-    for (size_t i = offset > kDotEntries ? offset - kDotEntries : 0; i < entries.size(); ++i) {
-        const MergedEntry& entry = entries[i];
+    const size_t count = session.entries().size();
+    for (size_t i = offset > kDotEntries ? offset - kDotEntries : 0; i < count; ++i) {
+        // Measured before the dispatcher is asked: an entry that does not fit takes no lookup reference.
+        if (used + need(session.entries()[i].name.c_str()) > size) break;
+        DirEntryAnswer entry = s.dispatcher.directoryEntry(dirIno, session, i, plus);
         fuse_entry_param e{};  // e.ino 0: the kernel caches nothing and looks the name up when used
-        e.attr.st_mode = entry.isDirectory ? S_IFDIR : S_IFREG;
-        // Virtual entries have no inode yet; any non-zero number keeps readdir() from skipping them.
-        e.attr.st_ino =
-            entry.onDisk ? s.inodes.fuseInode(entry.inode) : (std::hash<std::string>{}(entry.name) | (1ull << 63));
-        e.attr.st_size = entry.info.FileSize;
-        if (plus && entry.onDisk) {
-            auto child = s.store.statItem(joinRel(session.directory(), entry.name));
-            if (child.ok()) {
-                e.ino = s.inodes.remember(dirIno, entry.name, child->st_ino);
-                e.attr = withFuseInode(s, *child);
-                e.attr_timeout = kCacheTimeoutSeconds;
-                e.entry_timeout = kCacheTimeoutSeconds;
-            }
-        }
-        if (!add(entry.name.c_str(), e, static_cast<off_t>(kDotEntries + i + 1))) break;
+        e.attr = entry.attr;
+        if (entry.ino != 0) e = entryParam(EntryAnswer{entry.ino, entry.attr});
+        add(entry.name.c_str(), e, static_cast<off_t>(kDotEntries + i + 1));
     }
     fuse_reply_buf(req, buf.data(), used);
 }
 
 void readDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus)
 {
-    State& s = stateOf(req);
     auto session = reinterpret_cast<OpenDirectory*>(fi->fh)->session;
     const size_t offset = static_cast<size_t>(off);
     // Offset 0 is a rewind (the session rescans); a read that starts at a dot after entries were produced
@@ -579,16 +417,12 @@ void readDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
     if (offset != 0 && offset <= kDotEntries && (!session->entries().empty() || session->complete())) {
         return replyDirectory(req, *session, size, offset, plus, ino);
     }
-    auto r = beginAsync(req);
+    auto r = interruptible(req);
     const size_t sessionOffset = offset > kDotEntries ? offset - kDotEntries : 0;
-    session->fetch(r.ctx, sessionOffset, size, [&s, r, session, size, offset, plus, ino](HRESULT hr) {
-        if (FAILED(hr)) {
-            fuse_reply_err(r.req, errnoOf(hr));
-        } else {
-            replyDirectory(r.req, *session, size, offset, plus, ino);
-        }
-        finishAsync(s, r);
-    });
+    r->state().dispatcher.readdir(r->ctx(), *session, sessionOffset, size,
+                                  r->answer<void>([session, size, offset, plus, ino](fuse_req_t q) {
+                                      replyDirectory(q, *session, size, offset, plus, ino);
+                                  }));
 }
 
 void opReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi)
@@ -606,105 +440,68 @@ void opReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi)
     auto* dir = reinterpret_cast<OpenDirectory*>(fi->fh);
     dir->session->close();
     stateOf(req).forgetDirectory(dir);
-    fuse_reply_err(req, 0);
+    replyOk(req);
 }
 
 void opStatfs(fuse_req_t req, fuse_ino_t)
 {
-    struct statvfs st {};
-    if (::fstatvfs(stateOf(req).store.rootFd(), &st) != 0) return (void)fuse_reply_err(req, errno);
-    fuse_reply_statfs(req, &st);
+    auto st = stateOf(req).dispatcher.statfs();
+    if (!st) return replyError(req, st.hr());
+    fuse_reply_statfs(req, &*st);
 }
 
-// Extended attributes: read through to the backing item; ProjFS's own (user.projfs.*) are read-only.
-template <typename Op>
-void withBackingItem(fuse_req_t req, fuse_ino_t ino, Op&& op)
+void replyXattr(fuse_req_t req, size_t size, const Result<XattrAnswer>& answer)
 {
-    State& s = stateOf(req);
-    auto rel = pathOf(s, ino);
-    if (!rel) return (void)fuse_reply_err(req, ENOENT);
-    auto st = s.store.statItem(*rel);
-    if (!st) return (void)fuse_reply_err(req, errnoOf(st.hr()));
-    if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) return (void)fuse_reply_err(req, ENOTSUP);
-    auto fd = s.store.openItem(*rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-    if (!fd) return (void)fuse_reply_err(req, errnoOf(fd.hr()));
-    op(fd->get());
-}
-
-void replySized(fuse_req_t req, size_t size, ssize_t n, const std::vector<char>& buf)
-{
-    if (n < 0) return (void)fuse_reply_err(req, errno);
-    if (size == 0) return (void)fuse_reply_xattr(req, static_cast<size_t>(n));
-    fuse_reply_buf(req, buf.data(), static_cast<size_t>(n));
+    if (!answer) return replyError(req, answer.hr());
+    if (size == 0) return (void)fuse_reply_xattr(req, answer->length);
+    fuse_reply_buf(req, answer->data.data(), answer->length);
 }
 
 void opGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size)
 {
-    withBackingItem(req, ino, [&](int fd) {
-        std::vector<char> buf(size);
-        replySized(req, size, ::fgetxattr(fd, name, size ? buf.data() : nullptr, size), buf);
-    });
+    replyXattr(req, size, stateOf(req).dispatcher.getxattr(ino, name, size));
 }
 
 void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-    withBackingItem(req, ino, [&](int fd) {
-        std::vector<char> buf(size);
-        replySized(req, size, ::flistxattr(fd, size ? buf.data() : nullptr, size), buf);
-    });
+    replyXattr(req, size, stateOf(req).dispatcher.listxattr(ino, size));
 }
 
 void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags)
 {
-    if (std::strncmp(name, kXattrPrefix, std::strlen(kXattrPrefix)) == 0) return (void)fuse_reply_err(req, EPERM);
-    withBackingItem(req, ino,
-                    [&](int fd) { fuse_reply_err(req, ::fsetxattr(fd, name, value, size, flags) == 0 ? 0 : errno); });
+    Status status = stateOf(req).dispatcher.setxattr(ino, name, value, size, flags);
+    if (!status) return replyError(req, status.hr());
+    replyOk(req);
 }
 
 void opRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name)
 {
-    if (std::strncmp(name, kXattrPrefix, std::strlen(kXattrPrefix)) == 0) return (void)fuse_reply_err(req, EPERM);
-    withBackingItem(req, ino, [&](int fd) { fuse_reply_err(req, ::fremovexattr(fd, name) == 0 ? 0 : errno); });
+    Status status = stateOf(req).dispatcher.removexattr(ino, name);
+    if (!status) return replyError(req, status.hr());
+    replyOk(req);
 }
 
 void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi)
 {
-    State& s = stateOf(req);
-    auto parentRel = pathOf(s, parent);
-    if (!parentRel) return (void)fuse_reply_err(req, ENOENT);
-    if (!isValidComponent(name)) return (void)fuse_reply_err(req, EINVAL);
-    std::string rel = joinRel(*parentRel, name);
-    if (auto status = s.instance.prepareNewItem(rel); !status) return (void)fuse_reply_err(req, errnoOf(status.hr()));
-    auto fd = s.store.openItem(rel, (fi->flags & ~O_NOCTTY) | O_CREAT | O_NOFOLLOW, mode);
-    if (!fd) return (void)fuse_reply_err(req, errnoOf(fd.hr()));
-    const fuse_ctx* ctx = fuse_req_ctx(req);
-    (void)::fchown(fd->get(), ctx->uid, ctx->gid);
-    struct stat st {};
-    if (::fstat(fd->get(), &st) != 0) return (void)fuse_reply_err(req, errno);
-    fuse_entry_param e{};
-    e.ino = s.inodes.remember(parent, name, st.st_ino);
-    e.attr = withFuseInode(s, st);
-    e.attr_timeout = kCacheTimeoutSeconds;
-    e.entry_timeout = kCacheTimeoutSeconds;
-    fi->fh = static_cast<uint64_t>(fd->release());
-    keepHandle(s, static_cast<int>(fi->fh));
-    auto reply = [&s, req, e, info = *fi]() mutable {
-        int replied;
-        if (auto backingId = s.passthrough.registerFile(s.session, static_cast<int>(info.fh))) {
-            replied = Passthrough::replyCreate(req, e, info, *backingId);
-        } else {
-            replied = fuse_reply_create(req, &e, &info);
-        }
-        if (replied != 0) {
-            closeHandle(s, static_cast<int>(info.fh));
-            s.inodes.forget(e.ino, 1);
-        }
-    };
-    Notifications& notifications = s.instance.notifications();
-    if (!notifications.listening()) return reply();
-    bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-    notifications.handleOpened(contextOf(req), rel, static_cast<int>(fi->fh), writable,
-                               PRJ_NOTIFICATION_NEW_FILE_CREATED, std::move(reply));
+    auto r = plain(req);
+    fuse_file_info info = *fi;
+    r->state().dispatcher.create(r->ctx(), creatorOf(req), parent, name, mode, fi->flags,
+                                 r->answer<CreatedFile>([info](fuse_req_t q, CreatedFile created) mutable {
+                                     State& s = stateOf(q);
+                                     auto* handle = new FileHandle(s, std::move(created.file));
+                                     info.fh = handle->token();
+                                     fuse_entry_param e = entryParam(created.entry);
+                                     int replied;
+                                     if (auto backingId = handle->registerPassthrough()) {
+                                         replied = Passthrough::replyCreate(q, e, info, *backingId);
+                                     } else {
+                                         replied = fuse_reply_create(q, &e, &info);
+                                     }
+                                     if (replied != 0) {
+                                         delete handle;
+                                         s.dispatcher.forget(e.ino, 1);
+                                     }
+                                 }));
 }
 
 fuse_lowlevel_ops makeOperations()

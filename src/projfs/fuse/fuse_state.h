@@ -4,10 +4,11 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include "projfs/core/dispatcher.h"
 #include "projfs/core/enumeration_session.h"
+#include "projfs/core/inode.h"
 #include "projfs/core/request_context.h"
 #include "projfs/core/virtualization_instance.h"
-#include "projfs/fuse/inode_table.h"
 #include "projfs/fuse/passthrough.h"
 #include "projfs/fuse/projected_fuse.h"
 
@@ -22,6 +23,8 @@
 
 namespace hc::projfs {
 
+class FileHandle;
+
 // Attributes and names change only through this mount or the provider's calls (which invalidate), so
 // the kernel may cache them for long.
 inline constexpr double kCacheTimeoutSeconds = 60.0;
@@ -32,14 +35,11 @@ struct OpenDirectory {
 };
 
 struct ProjectedFuse::State {
-    State(VirtualizationInstance& inst, uint64_t rootBackingInode)
-        : instance(inst), store(inst.store()), inodes(rootBackingInode)
-    {
-    }
+    explicit State(VirtualizationInstance& inst) : instance(inst), dispatcher(inst), inodes(inst.inodes()) {}
 
-    VirtualizationInstance& instance;
-    BackingStore& store;
-    InodeTable inodes;
+    VirtualizationInstance& instance;  // for its executor and invalidation hooks; requests go to `dispatcher`
+    Dispatcher dispatcher;
+    InodeMap& inodes;         // the instance's (the invalidation hooks map paths to the kernel's inode numbers)
     Passthrough passthrough;  // granted (or not) by the INIT exchange
     fuse_session* session = nullptr;
     std::string mountPoint;
@@ -61,19 +61,14 @@ struct ProjectedFuse::State {
     std::mutex openDirectoriesMutex;
     std::unordered_set<OpenDirectory*> openDirectories;
 
-    // Backing descriptors of open file handles (fi->fh). Like directories, files still open when the
-    // session ends get no RELEASE; unmount() closes their descriptors after the loop ended, so restarts
-    // of a long-running provider do not leak one descriptor per file left open.
+    // Open file handles (fi->fh: FileHandle*, file_handle.h). Like directories, files still open when the
+    // session ends get no RELEASE; unmount() destroys their handles after the loop ended (and after the
+    // session is gone: no passthrough ioctl then), so restarts of a long-running provider do not leak one
+    // descriptor per file left open. Only an ownership registry: per-file state is on the Inode.
     std::mutex openFilesMutex;
-    std::unordered_set<int> openFiles;
+    std::unordered_set<FileHandle*> openFiles;
 
-    void closeLeftoverFiles()
-    {
-        std::lock_guard lock(openFilesMutex);
-        for (int fd : openFiles)
-            ::close(fd);
-        openFiles.clear();
-    }
+    void closeLeftoverFiles();  // file_handle.cpp
 
     void forgetDirectory(OpenDirectory* dir)
     {

@@ -81,19 +81,16 @@ fuse_attr kernelAttr(const struct stat& st)
 
 }  // namespace
 
-std::optional<int32_t> Passthrough::registerFile(fuse_session* session, int fd)
+std::optional<int32_t> Passthrough::registerFile(fuse_session* session, Inode& inode, int fd)
 {
     if (!enabled_.load() || session == nullptr) return std::nullopt;
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-    const FileKey key{st.st_dev, st.st_ino};
-    std::lock_guard lock(mutex_);  // held across the ioctl: the first registration of a file must be one
+    std::lock_guard lock(inode.mutex);  // held across the ioctl: the first registration of a file must be one
     if (!enabled_.load()) return std::nullopt;
-    auto existing = byFile_.find(key);
-    if (existing != byFile_.end()) {
-        ++existing->second.handles;
-        fileOfHandle_[fd] = key;
-        return existing->second.id;
+    if (inode.passthrough.id != 0) {
+        ++inode.passthrough.handles;
+        return inode.passthrough.id;
     }
     fuse_backing_map map{};
     map.fd = fd;
@@ -106,22 +103,17 @@ std::optional<int32_t> Passthrough::registerFile(fuse_session* session, int fd)
                    std::strerror(err) + "); reads and writes go through the provider runtime");
         return std::nullopt;
     }
-    byFile_[key] = Registration{id, 1};
-    fileOfHandle_[fd] = key;
+    inode.passthrough = Inode::PassthroughRegistration{id, 1};
     registrations_.fetch_add(1);
     return id;
 }
 
-void Passthrough::release(fuse_session* session, int fd)
+void Passthrough::release(fuse_session* session, Inode& inode)
 {
-    std::lock_guard lock(mutex_);
-    auto handle = fileOfHandle_.find(fd);
-    if (handle == fileOfHandle_.end()) return;
-    auto file = byFile_.find(handle->second);
-    fileOfHandle_.erase(handle);
-    if (file == byFile_.end() || --file->second.handles > 0) return;
-    uint32_t closing = static_cast<uint32_t>(file->second.id);
-    byFile_.erase(file);
+    std::lock_guard lock(inode.mutex);
+    if (inode.passthrough.id == 0 || --inode.passthrough.handles > 0) return;
+    uint32_t closing = static_cast<uint32_t>(inode.passthrough.id);
+    inode.passthrough = {};
     if (session != nullptr && ::ioctl(fuse_session_fd(session), FUSE_DEV_IOC_BACKING_CLOSE, &closing) != 0) {
         HC_LOG(Debug, "projfs", std::string("closing a backing id failed: ") + std::strerror(errno));
     }

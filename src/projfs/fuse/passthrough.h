@@ -9,25 +9,24 @@
 // mount's situation — no privilege, a backing file system stacked too deep — not from one file).
 //
 // The kernel also insists that all passthrough handles of one inode use the same backing registration
-// (EBUSY, then EIO to the opener, otherwise), so registrations are per backing file, counted by handle.
-// Lifecycle of a registration: the first open/create of a backing file registers its descriptor
-// (FUSE_DEV_IOC_BACKING_OPEN); later opens of the same file reuse the id and count up → the id stays
-// registered while any of its handles is open (an opener looks the id up after our reply, on its own
-// time) → the release of the last handle closes the id (FUSE_DEV_IOC_BACKING_CLOSE), then the descriptor.
-// Handles are known by descriptor number, unique while the handle is open. One mutex.
+// (EBUSY, then EIO to the opener, otherwise), so registrations are per backing file, kept on its Inode
+// (Inode::passthrough, under Inode::mutex) and counted by handle. Lifecycle of a registration: the first
+// open/create of a backing file registers its descriptor (FUSE_DEV_IOC_BACKING_OPEN); later opens of the
+// same file reuse the id and count up → the id stays registered while any of its handles is open (an
+// opener looks the id up after our reply, on its own time) → the release of the last handle (its
+// FileHandle's destructor) closes the id (FUSE_DEV_IOC_BACKING_CLOSE), then the descriptor.
 #pragma once
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include "projfs/core/inode.h"
+
 #include <sys/stat.h>
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <optional>
-#include <unordered_map>
-#include <utility>
 
 namespace hc::projfs {
 
@@ -37,11 +36,12 @@ public:
     void setGranted(bool granted) { enabled_.store(granted); }
     bool enabled() const { return enabled_.load(); }
 
-    // Registers the open descriptor `fd` of a regular file; nullopt when passthrough is off or the kernel
-    // refused (then the handle is served through this process like before).
-    std::optional<int32_t> registerFile(fuse_session* session, int fd);
-    // Forgets the registration of `fd`, if any. Call before closing `fd`.
-    void release(fuse_session* session, int fd);
+    // Registers the open descriptor `fd` of the regular file `inode` (or counts one more handle of its
+    // registration); nullopt when passthrough is off or the kernel refused (then the handle is served
+    // through this process like before). Each registered handle is released once.
+    std::optional<int32_t> registerFile(fuse_session* session, Inode& inode, int fd);
+    // One registered handle of `inode` ends; the last closes the registration. Call before closing its fd.
+    void release(fuse_session* session, Inode& inode);
 
     // OPEN and CREATE replies carrying FOPEN_PASSTHROUGH and the backing id (libfuse 3.14 has no field for
     // it, so these build the reply themselves). Return what fuse_reply_* returns.
@@ -53,17 +53,6 @@ public:
 private:
     std::atomic<bool> enabled_{false};
     std::atomic<uint64_t> registrations_{0};
-    struct Registration {
-        int32_t id = 0;
-        unsigned handles = 0;
-    };
-    using FileKey = std::pair<dev_t, ino_t>;
-    struct FileKeyHash {
-        size_t operator()(const FileKey& k) const { return std::hash<uint64_t>()(k.second * 31 + k.first); }
-    };
-    std::mutex mutex_;
-    std::unordered_map<FileKey, Registration, FileKeyHash> byFile_;
-    std::unordered_map<int, FileKey> fileOfHandle_;
 };
 
 }  // namespace hc::projfs

@@ -2,6 +2,7 @@
 
 #include "base/hresult.h"
 #include "base/log.h"
+#include "projfs/fuse/file_handle.h"
 #include "projfs/fuse/fuse_state.h"
 #include "projfs/fuse/init_negotiation.h"
 #include "projfs/store/rel_path.h"
@@ -65,9 +66,7 @@ ProjectedFuse::~ProjectedFuse()
 Result<std::unique_ptr<ProjectedFuse>> ProjectedFuse::mount(VirtualizationInstance& instance,
                                                             const std::string& mountPoint, unsigned threads)
 {
-    struct stat rootStat {};
-    if (::fstat(instance.store().rootFd(), &rootStat) != 0) return makeError(hresultFromErrno(errno), "stat root");
-    auto state = std::make_unique<State>(instance, rootStat.st_ino);
+    auto state = std::make_unique<State>(instance);
     state->mountPoint = mountPoint;
     state->threads = threads == 0 ? 1 : threads;
 
@@ -171,9 +170,9 @@ void ProjectedFuse::unmount()
     }
     fuse_session_unmount(s.session);  // no-op if already done above
     fuse_session_destroy(s.session);
+    s.session = nullptr;      // before the leftover handles: their passthrough ids died with the session
     s.freeOpenDirectories();  // no handler runs any more
     s.closeLeftoverFiles();
-    s.session = nullptr;
     if (s.abortFd >= 0) ::close(s.abortFd);
     s.abortFd = -1;
 }

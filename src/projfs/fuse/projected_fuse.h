@@ -1,8 +1,8 @@
 // ProjectedFuse: the FUSE low-level transport of a virtualization root. It mounts over the root
-// (after the backing store opened it), runs PoolThreadCount session threads, turns each request into
-// plain fd-relative calls on the backing store or into a question to the VirtualizationInstance, and
-// replies — possibly later, from another thread, when the provider completes asynchronously. FUSE
-// INTERRUPT fires the request's Interruption. Nothing here knows ProjFS rules.
+// (after the backing store opened it), runs PoolThreadCount session threads, turns each request into one
+// call on the core's Dispatcher, and replies with its answer — possibly later, from another thread, when
+// the provider completes asynchronously. FUSE INTERRUPT fires the request's Interruption. Nothing here
+// knows ProjFS rules or touches the backing store.
 #pragma once
 
 #include "base/result.h"

@@ -1,10 +1,18 @@
-#include "projfs/fuse/inode_table.h"
+#include "projfs/core/inode.h"
 
 #include <vector>
 
 namespace hc::projfs {
 
-void InodeTable::detachLocked(uint64_t ino)
+InodeMap::InodeMap(uint64_t rootBackingInode) : rootBacking_(rootBackingInode)
+{
+    Node root;
+    root.inode = std::make_shared<Inode>(kRoot, rootBackingInode);
+    root.lookups = 1;
+    nodes_.emplace(kRoot, std::move(root));
+}
+
+void InodeMap::detachLocked(uint64_t ino)
 {
     auto it = nodes_.find(ino);
     if (it == nodes_.end() || ino == kRoot) return;
@@ -15,7 +23,15 @@ void InodeTable::detachLocked(uint64_t ino)
     it->second.parent = 0;
 }
 
-uint64_t InodeTable::remember(uint64_t parent, const std::string& name, uint64_t backingInode)
+void InodeMap::eraseIfUnusedLocked(uint64_t ino)
+{
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end() || ino == kRoot || it->second.lookups != 0 || it->second.pins != 0) return;
+    detachLocked(ino);
+    nodes_.erase(it);
+}
+
+uint64_t InodeMap::remember(uint64_t parent, const std::string& name, uint64_t backingInode)
 {
     uint64_t ino = fuseInode(backingInode);
     std::lock_guard lock(mutex_);
@@ -28,6 +44,10 @@ uint64_t InodeTable::remember(uint64_t parent, const std::string& name, uint64_t
     if (occupant != children_.end() && occupant->second != ino) detachLocked(occupant->second);
     auto [it, inserted] = nodes_.try_emplace(ino);
     Node& node = it->second;
+    // A detached node nothing holds open may now name a different file that reuses the inode number (the
+    // old one was deleted or replaced while the kernel still held it): it starts with a fresh Inode, so no
+    // state of the old file (its cached record) is taken for the new one. Pinned, it is the same file.
+    if (inserted || (node.parent == 0 && node.pins == 0)) node.inode = std::make_shared<Inode>(ino, backingInode);
     if (!inserted && (node.parent != parent || node.name != name)) detachLocked(ino);
     node.parent = parent;
     node.name = name;
@@ -36,19 +56,49 @@ uint64_t InodeTable::remember(uint64_t parent, const std::string& name, uint64_t
     return ino;
 }
 
-void InodeTable::forget(uint64_t ino, uint64_t count)
+void InodeMap::forget(uint64_t ino, uint64_t count)
 {
     std::lock_guard lock(mutex_);
     auto it = nodes_.find(ino);
     if (it == nodes_.end() || ino == kRoot) return;
     it->second.lookups = it->second.lookups > count ? it->second.lookups - count : 0;
-    if (it->second.lookups == 0) {
-        detachLocked(ino);
-        nodes_.erase(ino);
-    }
+    eraseIfUnusedLocked(ino);
 }
 
-std::optional<std::string> InodeTable::path(uint64_t ino) const
+std::shared_ptr<Inode> InodeMap::get(uint64_t ino) const
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(ino);
+    return it == nodes_.end() ? nullptr : it->second.inode;
+}
+
+std::shared_ptr<Inode> InodeMap::find(const std::string& rel) const
+{
+    std::lock_guard lock(mutex_);
+    auto ino = inodeOfLocked(rel);
+    if (!ino) return nullptr;
+    auto it = nodes_.find(*ino);
+    return it == nodes_.end() ? nullptr : it->second.inode;
+}
+
+void InodeMap::pin(const Inode& inode)
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(inode.ino);
+    // Callers pin an Inode they got from the map while the kernel or another pin holds it.
+    if (it != nodes_.end() && it->second.inode.get() == &inode) ++it->second.pins;
+}
+
+void InodeMap::unpin(const Inode& inode)
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(inode.ino);
+    if (it == nodes_.end() || it->second.inode.get() != &inode || it->second.pins == 0) return;
+    --it->second.pins;
+    eraseIfUnusedLocked(inode.ino);
+}
+
+std::optional<std::string> InodeMap::path(uint64_t ino) const
 {
     std::lock_guard lock(mutex_);
     std::vector<const std::string*> parts;
@@ -66,15 +116,16 @@ std::optional<std::string> InodeTable::path(uint64_t ino) const
     return out;
 }
 
-std::optional<uint64_t> InodeTable::inodeOf(const std::string& rel) const
+std::optional<uint64_t> InodeMap::inodeOfLocked(const std::string& rel) const
 {
-    std::lock_guard lock(mutex_);
     uint64_t ino = kRoot;
     size_t pos = 0;
+    std::pair<uint64_t, std::string> key;
     while (pos < rel.size()) {
         size_t slash = rel.find('/', pos);
-        std::string part = rel.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
-        auto it = children_.find({ino, part});
+        key.first = ino;
+        key.second.assign(rel, pos, slash == std::string::npos ? std::string::npos : slash - pos);
+        auto it = children_.find(key);
         if (it == children_.end()) return std::nullopt;
         ino = it->second;
         pos = slash == std::string::npos ? rel.size() : slash + 1;
@@ -82,14 +133,20 @@ std::optional<uint64_t> InodeTable::inodeOf(const std::string& rel) const
     return ino;
 }
 
-void InodeTable::removed(uint64_t parent, const std::string& name)
+std::optional<uint64_t> InodeMap::inodeOf(const std::string& rel) const
+{
+    std::lock_guard lock(mutex_);
+    return inodeOfLocked(rel);
+}
+
+void InodeMap::removed(uint64_t parent, const std::string& name)
 {
     std::lock_guard lock(mutex_);
     auto it = children_.find({parent, name});
     if (it != children_.end()) detachLocked(it->second);
 }
 
-std::optional<std::pair<uint64_t, std::string>> InodeTable::detach(uint64_t ino)
+std::optional<std::pair<uint64_t, std::string>> InodeMap::detach(uint64_t ino)
 {
     std::lock_guard lock(mutex_);
     auto it = nodes_.find(ino);
@@ -107,7 +164,7 @@ std::optional<std::pair<uint64_t, std::string>> InodeTable::detach(uint64_t ino)
     return location;
 }
 
-void InodeTable::renamed(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName)
+void InodeMap::renamed(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName)
 {
     std::lock_guard lock(mutex_);
     auto target = children_.find({newParent, newName});
@@ -122,7 +179,7 @@ void InodeTable::renamed(uint64_t parent, const std::string& name, uint64_t newP
     children_[{newParent, newName}] = ino;
 }
 
-size_t InodeTable::size() const
+size_t InodeMap::size() const
 {
     std::lock_guard lock(mutex_);
     return nodes_.size();

@@ -1,0 +1,505 @@
+#include "projfs/core/dispatcher.h"
+
+#include "base/hresult.h"
+#include "projfs/core/virtualization_instance.h"
+#include "projfs/store/rel_path.h"
+
+#include <fcntl.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace hc::projfs {
+namespace {
+
+// Customer bit (0x20000000) + failure: an HRESULT no Windows API returns, so it cannot be mistaken.
+constexpr uint32_t kErrnoHresultBase = 0xA0000000u | (0x0FFu << 16);
+
+Error syscallError(int err, const std::string& what)
+{
+    return makeError(errnoHresult(err), what + ": " + std::strerror(err));
+}
+
+const HRESULT kNoSuchItem = HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+
+}  // namespace
+
+HRESULT errnoHresult(int err)
+{
+    return static_cast<HRESULT>(kErrnoHresultBase | (static_cast<uint32_t>(err) & 0xFFFFu));
+}
+
+int errnoCarriedBy(HRESULT hr)
+{
+    uint32_t bits = static_cast<uint32_t>(hr);
+    return (bits & 0xFFFF0000u) == kErrnoHresultBase ? static_cast<int>(bits & 0xFFFFu) : 0;
+}
+
+int errnoForCaller(HRESULT hr)
+{
+    if (SUCCEEDED(hr)) return 0;
+    if (int err = errnoCarriedBy(hr); err != 0) return err;
+    int err = errnoFromHresult(hr);
+    return err == 0 ? EIO : err;
+}
+
+OpenFile::OpenFile(InodeMap& inodes, std::shared_ptr<Inode> inode, UniqueFd fd)
+    : inodes_(inodes), inode_(std::move(inode)), fd_(std::move(fd))
+{
+    inodes_.pin(*inode_);
+}
+
+OpenFile::~OpenFile()
+{
+    Notifications::dropHandle(*inode_, notify);
+    inodes_.unpin(*inode_);
+    fd_.reset();
+}
+
+Dispatcher::Dispatcher(VirtualizationInstance& instance) : instance_(instance), inodes_(instance.inodes()) {}
+
+Result<std::string> Dispatcher::pathOf(uint64_t ino)
+{
+    auto rel = inodes_.path(ino);
+    if (!rel) return makeError(kNoSuchItem, "inode " + std::to_string(ino) + " has no name (deleted or forgotten)");
+    return *rel;
+}
+
+struct stat Dispatcher::withFuseInode(struct stat st) const
+{
+    st.st_ino = inodes_.fuseInode(st.st_ino);
+    return st;
+}
+
+Result<EntryAnswer> Dispatcher::entryAt(uint64_t parent, const std::string& name, const std::string& rel)
+{
+    auto st = instance_.store().statItem(rel);
+    if (!st) return st.error();
+    EntryAnswer entry;
+    entry.ino = inodes_.remember(parent, name, st->st_ino);
+    entry.attr = withFuseInode(*st);
+    return entry;
+}
+
+std::string Dispatcher::diskName(const std::string& parentRel, const std::string& name)
+{
+    auto found = instance_.store().findChild(parentRel, name);
+    return found.ok() && found->has_value() ? **found : name;
+}
+
+void Dispatcher::lookup(const RequestContext& ctx, uint64_t parent, const std::string& name,
+                        Completion<EntryAnswer> done)
+{
+    auto parentRel = pathOf(parent);
+    if (!parentRel) return done(parentRel.error());
+    if (!isValidComponent(name)) return done(makeError(kNoSuchItem, "'" + name + "' cannot be a name here"));
+    instance_.resolveChild(ctx, *parentRel, name,
+                           [this, parent, parentRel = *parentRel, done](Result<std::optional<std::string>> found) {
+                               if (!found) return done(found.error());
+                               if (!found->has_value()) return done(makeError(kNoSuchItem, "no such item"));
+                               done(entryAt(parent, **found, joinRel(parentRel, **found)));
+                           });
+}
+
+Result<struct stat> Dispatcher::getattr(uint64_t ino, const OpenFile* file)
+{
+    struct stat st {};
+    if (file != nullptr && ::fstat(file->fd(), &st) == 0) return withFuseInode(st);
+    auto rel = pathOf(ino);
+    if (!rel) return rel.error();
+    auto result = instance_.store().statItem(*rel);
+    if (!result) return result.error();
+    return withFuseInode(*result);
+}
+
+namespace {
+
+// chmod / chown / utimes of the backing item; an errno error names the call that failed.
+Status applyMetadata(int root, const std::string& rel, const struct stat& attr, unsigned toSet)
+{
+    const char* path = atPath(rel);
+    if ((toSet & kAttrMode) && ::fchmodat(root, path, attr.st_mode & 07777, 0) != 0) {
+        return syscallError(errno, "chmod '" + rel + "'");
+    }
+    if (toSet & (kAttrUid | kAttrGid)) {
+        uid_t uid = (toSet & kAttrUid) ? attr.st_uid : static_cast<uid_t>(-1);
+        gid_t gid = (toSet & kAttrGid) ? attr.st_gid : static_cast<gid_t>(-1);
+        if (::fchownat(root, path, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+            return syscallError(errno, "chown '" + rel + "'");
+        }
+    }
+    if (toSet & (kAttrAtime | kAttrMtime)) {
+        timespec times[2];
+        times[0] = (toSet & kAttrAtimeNow) ? timespec{0, UTIME_NOW}
+                   : (toSet & kAttrAtime)  ? attr.st_atim
+                                           : timespec{0, UTIME_OMIT};
+        times[1] = (toSet & kAttrMtimeNow) ? timespec{0, UTIME_NOW}
+                   : (toSet & kAttrMtime)  ? attr.st_mtim
+                                           : timespec{0, UTIME_OMIT};
+        if (::utimensat(root, path, times, AT_SYMLINK_NOFOLLOW) != 0) {
+            return syscallError(errno, "set times of '" + rel + "'");
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+void Dispatcher::setattr(const RequestContext& ctx, uint64_t ino, const OpenFile* file, const struct stat& attr,
+                         unsigned toSet, Completion<struct stat> done)
+{
+    auto rel = pathOf(ino);
+    auto inode = inodes_.get(ino);
+    if (!rel) return done(rel.error());
+    if (!inode) return done(makeError(kNoSuchItem, "inode " + std::to_string(ino) + " is not known"));
+    int handleFd = file != nullptr ? file->fd() : -1;
+    auto finish = [this, inode, rel = *rel, attr, toSet, handleFd, done]() {
+        if (toSet & kAttrSize) {
+            UniqueFd opened;
+            int fd = handleFd;
+            if (fd < 0) {
+                auto reopened = instance_.store().openItem(rel, O_WRONLY | O_NOFOLLOW);
+                if (!reopened) return done(reopened.error());
+                opened = std::move(reopened).value();
+                fd = opened.get();
+            }
+            if (::ftruncate(fd, attr.st_size) != 0) return done(syscallError(errno, "truncate '" + rel + "'"));
+        }
+        if (auto applied = applyMetadata(instance_.store().rootFd(), rel, attr, toSet); !applied) {
+            return done(applied.error());
+        }
+        if (toSet & (kAttrMode | kAttrUid | kAttrGid | kAttrAtime | kAttrMtime)) {
+            (void)instance_.metadataChanged(inode.get(), rel);  // a placeholder becomes dirty
+        }
+        auto st = instance_.store().statItem(rel);
+        if (!st) return done(st.error());
+        done(withFuseInode(*st));
+    };
+    if (!(toSet & kAttrSize)) return finish();
+    instance_.prepareForWrite(ctx, inode, *rel, attr.st_size == 0, [finish, done](HRESULT hr) {
+        if (FAILED(hr)) return done(makeError(hr, "preparing the file for writing failed"));
+        finish();
+    });
+}
+
+Result<std::string> Dispatcher::readlink(uint64_t ino)
+{
+    auto rel = pathOf(ino);
+    if (!rel) return rel.error();
+    char buf[PATH_MAX + 1];
+    ssize_t n = ::readlinkat(instance_.store().rootFd(), rel->c_str(), buf, PATH_MAX);
+    if (n < 0) return syscallError(errno, "readlink '" + *rel + "'");
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+// Shared by mknod, mkdir, symlink, link: a new, full item at (parent, name).
+// Sends NEW_FILE_CREATED (or HARDLINK_CREATED when `linkedFrom` is set) before the answer.
+void Dispatcher::createItem(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name,
+                            const std::function<int(int root, const char* rel)>& make, bool isDirectory,
+                            const std::string* linkedFrom, Completion<EntryAnswer> done)
+{
+    auto parentRel = pathOf(parent);
+    if (!parentRel) return done(parentRel.error());
+    if (!isValidComponent(name)) return done(makeError(E_INVALIDARG, "'" + name + "' cannot be a name here"));
+    std::string rel = joinRel(*parentRel, name);
+    if (auto status = instance_.prepareNewItem(rel); !status) return done(status.error());
+    if (auto created = instance_.store().createEntry(rel, make); !created) return done(created.error());
+    (void)::fchownat(instance_.store().rootFd(), rel.c_str(), who.uid, who.gid, AT_SYMLINK_NOFOLLOW);
+    Notifications& notifications = instance_.notifications();
+    auto answer = [this, parent, name, rel, done] { done(entryAt(parent, name, rel)); };
+    if (!notifications.listening()) return answer();
+    if (linkedFrom) return notifications.hardlinkCreated(ctx, *linkedFrom, rel, std::move(answer));
+    notifications.itemCreated(ctx, rel, isDirectory, std::move(answer));
+}
+
+void Dispatcher::mknod(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name, mode_t mode,
+                       dev_t rdev, Completion<EntryAnswer> done)
+{
+    createItem(
+        ctx, who, parent, name, [mode, rdev](int root, const char* rel) { return ::mknodat(root, rel, mode, rdev); },
+        false, nullptr, std::move(done));
+}
+
+void Dispatcher::mkdir(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name, mode_t mode,
+                       Completion<EntryAnswer> done)
+{
+    createItem(
+        ctx, who, parent, name, [mode](int root, const char* rel) { return ::mkdirat(root, rel, mode); }, true, nullptr,
+        std::move(done));
+}
+
+void Dispatcher::symlink(const RequestContext& ctx, Creator who, const std::string& target, uint64_t parent,
+                         const std::string& name, Completion<EntryAnswer> done)
+{
+    createItem(
+        ctx, who, parent, name, [&target](int root, const char* rel) { return ::symlinkat(target.c_str(), root, rel); },
+        false, nullptr, std::move(done));
+}
+
+void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint64_t newParent,
+                      const std::string& newName, Completion<EntryAnswer> done)
+{
+    auto rel = pathOf(ino);
+    auto newParentRel = pathOf(newParent);
+    if (!rel) return done(rel.error());
+    if (!newParentRel) return done(newParentRel.error());
+    // PRE_SET_HARDLINK may veto; HARDLINK_CREATED goes out from createItem.
+    auto linkNow = [this, ctx, who, newParent, newName, from = *rel, done](HRESULT vetoed) {
+        if (FAILED(vetoed)) return done(makeError(vetoed, "the provider refused the hard link"));
+        createItem(
+            ctx, who, newParent, newName,
+            [&from](int root, const char* target) { return ::linkat(root, from.c_str(), root, target, 0); }, false,
+            &from, done);
+    };
+    instance_.notifications().preSetHardlink(ctx, *rel, joinRel(*newParentRel, newName), std::move(linkNow));
+}
+
+void Dispatcher::removeEntry(const RequestContext& ctx, uint64_t parent, const std::string& name, bool isDirectory,
+                             Completion<void> done)
+{
+    auto parentRel = pathOf(parent);
+    if (!parentRel) return done(parentRel.error());
+    std::string actual = diskName(*parentRel, name);
+    std::string rel = joinRel(*parentRel, actual);
+    // PRE_DELETE may veto (the caller gets EACCES); without a listener this runs at once.
+    instance_.notifications().preDelete(ctx, rel, isDirectory,
+                                        [this, parent, actual, rel, isDirectory, done](HRESULT vetoed) {
+                                            if (FAILED(vetoed)) {
+                                                return done(makeError(vetoed, "the provider refused the delete"));
+                                            }
+                                            Status status = instance_.removeItem(rel, isDirectory);
+                                            if (status) inodes_.removed(parent, actual);
+                                            done(std::move(status));
+                                        });
+}
+
+void Dispatcher::unlink(const RequestContext& ctx, uint64_t parent, const std::string& name, Completion<void> done)
+{
+    removeEntry(ctx, parent, name, false, std::move(done));
+}
+
+void Dispatcher::rmdir(const RequestContext& ctx, uint64_t parent, const std::string& name, Completion<void> done)
+{
+    removeEntry(ctx, parent, name, true, std::move(done));
+}
+
+void Dispatcher::rename(const RequestContext& ctx, uint64_t parent, const std::string& name, uint64_t newParent,
+                        const std::string& newName, unsigned flags, Completion<void> done)
+{
+    auto fromDir = pathOf(parent);
+    auto toDir = pathOf(newParent);
+    if (!fromDir) return done(fromDir.error());
+    if (!toDir) return done(toDir.error());
+    if (!isValidComponent(newName)) return done(makeError(E_INVALIDARG, "'" + newName + "' cannot be a name here"));
+    std::string from = diskName(*fromDir, name);
+    std::string fromRel = joinRel(*fromDir, from);
+    std::string toRel = joinRel(*toDir, newName);
+    bool isDirectory = false;
+    Notifications& notifications = instance_.notifications();
+    if (notifications.listening()) {
+        auto st = instance_.store().statItem(fromRel);
+        isDirectory = st.ok() && S_ISDIR(st->st_mode);
+    }
+    // PRE_RENAME may veto; FILE_RENAMED goes out after the rename, before the answer.
+    auto renameNow = [this, ctx, parent, from, newParent, newName, fromRel, toRel, flags, isDirectory,
+                      done](HRESULT vetoed) {
+        if (FAILED(vetoed)) return done(makeError(vetoed, "the provider refused the rename"));
+        Status status = instance_.renameItem(fromRel, toRel, flags);
+        if (!status) return done(std::move(status));
+        inodes_.renamed(parent, from, newParent, newName);
+        instance_.notifications().renamed(ctx, fromRel, toRel, isDirectory, [done] { done(Status()); });
+    };
+    notifications.preRename(ctx, fromRel, toRel, isDirectory, std::move(renameNow));
+}
+
+void Dispatcher::openHydrated(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel,
+                              int flags, Completion<std::unique_ptr<OpenFile>> done)
+{
+    auto fd = instance_.store().openItem(rel, (flags & ~(O_CREAT | O_EXCL | O_NOCTTY)) | O_NOFOLLOW);
+    if (!fd) return done(fd.error());
+    auto file =
+        std::make_shared<std::unique_ptr<OpenFile>>(std::make_unique<OpenFile>(inodes_, inode, std::move(fd).value()));
+    auto answer = [file, done] { done(std::move(*file)); };
+    Notifications& notifications = instance_.notifications();
+    if (!notifications.listening()) return answer();
+    // FILE_OPENED / FILE_OVERWRITTEN before the answer: the mask the provider returns rules this handle.
+    auto type = (flags & O_TRUNC) ? PRJ_NOTIFICATION_FILE_OVERWRITTEN : PRJ_NOTIFICATION_FILE_OPENED;
+    bool writable = (flags & O_ACCMODE) != O_RDONLY;
+    OpenFile& opened = **file;
+    notifications.handleOpened(ctx, rel, inode, opened.fd(), writable, type, opened.notify, std::move(answer));
+}
+
+void Dispatcher::open(const RequestContext& ctx, uint64_t ino, int flags, Completion<std::unique_ptr<OpenFile>> done)
+{
+    auto rel = pathOf(ino);
+    auto inode = inodes_.get(ino);
+    if (!rel) return done(rel.error());
+    if (!inode) return done(makeError(kNoSuchItem, "inode " + std::to_string(ino) + " is not known"));
+    // Hydrate at open: an open is a synchronous, interruptible request (a page-cache read is not).
+    auto then = [this, ctx, inode, rel = *rel, flags, done](HRESULT hr) {
+        if (FAILED(hr)) return done(makeError(hr, "'" + rel + "' could not be made ready: " + hresultName(hr)));
+        openHydrated(ctx, inode, rel, flags, done);
+    };
+    bool writing = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+    if (writing) return instance_.prepareForWrite(ctx, inode, *rel, (flags & O_TRUNC) != 0, std::move(then));
+    instance_.ensureHydrated(ctx, inode, *rel, std::move(then));
+}
+
+void Dispatcher::create(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name, mode_t mode,
+                        int flags, Completion<CreatedFile> done)
+{
+    auto parentRel = pathOf(parent);
+    if (!parentRel) return done(parentRel.error());
+    if (!isValidComponent(name)) return done(makeError(E_INVALIDARG, "'" + name + "' cannot be a name here"));
+    std::string rel = joinRel(*parentRel, name);
+    if (auto status = instance_.prepareNewItem(rel); !status) return done(status.error());
+    auto fd = instance_.store().openItem(rel, (flags & ~O_NOCTTY) | O_CREAT | O_NOFOLLOW, mode);
+    if (!fd) return done(fd.error());
+    (void)::fchown(fd->get(), who.uid, who.gid);
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return done(syscallError(errno, "stat the new '" + rel + "'"));
+    auto created = std::make_shared<CreatedFile>();
+    created->entry.ino = inodes_.remember(parent, name, st.st_ino);
+    created->entry.attr = withFuseInode(st);
+    auto inode = inodes_.get(created->entry.ino);
+    created->file = std::make_unique<OpenFile>(inodes_, inode, std::move(fd).value());
+    auto answer = [created, done] { done(std::move(*created)); };
+    Notifications& notifications = instance_.notifications();
+    if (!notifications.listening()) return answer();
+    bool writable = (flags & O_ACCMODE) != O_RDONLY;
+    OpenFile& opened = *created->file;
+    notifications.handleOpened(ctx, rel, inode, opened.fd(), writable, PRJ_NOTIFICATION_NEW_FILE_CREATED, opened.notify,
+                               std::move(answer));
+}
+
+void Dispatcher::release(const RequestContext& ctx, uint64_t ino, std::unique_ptr<OpenFile> file, Completion<void> done)
+{
+    Notifications& notifications = instance_.notifications();
+    // FILE_HANDLE_CLOSED_*: decided while the descriptor is open (fstat), sent after it is closed.
+    std::optional<Notifications::ClosedHandle> closed;
+    if (notifications.listening()) {
+        closed = notifications.takeHandle(file->inode(), file->notify, file->fd(), inodes_.path(ino));
+    }
+    file.reset();
+    if (!closed) return done(Status());
+    notifications.sendHandleClosed(ctx, *closed, [done] { done(Status()); });
+}
+
+Result<std::shared_ptr<EnumerationSession>> Dispatcher::opendir(const RequestContext& ctx, uint64_t ino)
+{
+    auto rel = pathOf(ino);
+    if (!rel) return rel.error();
+    return instance_.openEnumeration(ctx, *rel);
+}
+
+void Dispatcher::readdir(const RequestContext& ctx, EnumerationSession& session, size_t offset, size_t budgetBytes,
+                         Completion<void> done)
+{
+    session.fetch(ctx, offset, budgetBytes, [done](HRESULT hr) {
+        if (FAILED(hr)) return done(makeError(hr, "listing the directory failed: " + hresultName(hr)));
+        done(Status());
+    });
+}
+
+DirEntryAnswer Dispatcher::directoryEntry(uint64_t dirIno, const EnumerationSession& session, size_t index, bool plus)
+{
+    const MergedEntry& entry = session.entries().at(index);
+    DirEntryAnswer out;
+    out.name = entry.name;
+    out.attr.st_mode = entry.isDirectory ? S_IFDIR : S_IFREG;
+    // Virtual entries have no inode yet; any non-zero number keeps readdir() from skipping them.
+    out.attr.st_ino =
+        entry.onDisk ? inodes_.fuseInode(entry.inode) : (std::hash<std::string>{}(entry.name) | (1ull << 63));
+    out.attr.st_size = entry.info.FileSize;
+    if (plus && entry.onDisk) {
+        auto child = instance_.store().statItem(joinRel(session.directory(), entry.name));
+        if (child.ok()) {
+            out.ino = inodes_.remember(dirIno, entry.name, child->st_ino);
+            out.attr = withFuseInode(*child);
+        }
+    }
+    return out;
+}
+
+Result<struct statvfs> Dispatcher::statfs()
+{
+    struct statvfs st {};
+    if (::fstatvfs(instance_.store().rootFd(), &st) != 0) return syscallError(errno, "statfs of the root");
+    return st;
+}
+
+// Extended attributes: read through to the backing item; ProjFS's own (user.projfs.*) are read-only.
+Result<UniqueFd> Dispatcher::openForXattr(uint64_t ino)
+{
+    auto rel = pathOf(ino);
+    if (!rel) return rel.error();
+    auto st = instance_.store().statItem(*rel);
+    if (!st) return st.error();
+    if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
+        return makeError(errnoHresult(ENOTSUP), "'" + *rel + "' cannot have extended attributes here");
+    }
+    return instance_.store().openItem(*rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+}
+
+namespace {
+
+// `err` is errno of the call that returned `n` (read at once: nothing may run in between).
+Result<XattrAnswer> sizedAnswer(ssize_t n, int err, size_t size, std::vector<char> buf, const char* what)
+{
+    if (n < 0) return syscallError(err, what);
+    XattrAnswer answer;
+    answer.length = static_cast<size_t>(n);
+    if (size != 0) {
+        buf.resize(answer.length);
+        answer.data = std::move(buf);
+    }
+    return answer;
+}
+
+bool isRuntimeAttribute(const std::string& name)
+{
+    return name.compare(0, std::strlen(kXattrPrefix), kXattrPrefix) == 0;
+}
+
+}  // namespace
+
+Result<XattrAnswer> Dispatcher::getxattr(uint64_t ino, const std::string& name, size_t size)
+{
+    auto fd = openForXattr(ino);
+    if (!fd) return fd.error();
+    std::vector<char> buf(size);
+    ssize_t n = ::fgetxattr(fd->get(), name.c_str(), size ? buf.data() : nullptr, size);
+    return sizedAnswer(n, errno, size, std::move(buf), "getxattr");
+}
+
+Result<XattrAnswer> Dispatcher::listxattr(uint64_t ino, size_t size)
+{
+    auto fd = openForXattr(ino);
+    if (!fd) return fd.error();
+    std::vector<char> buf(size);
+    ssize_t n = ::flistxattr(fd->get(), size ? buf.data() : nullptr, size);
+    return sizedAnswer(n, errno, size, std::move(buf), "listxattr");
+}
+
+Status Dispatcher::setxattr(uint64_t ino, const std::string& name, const char* value, size_t size, int flags)
+{
+    if (isRuntimeAttribute(name)) return makeError(errnoHresult(EPERM), "'" + name + "' belongs to the runtime");
+    auto fd = openForXattr(ino);
+    if (!fd) return fd.error();
+    if (::fsetxattr(fd->get(), name.c_str(), value, size, flags) != 0) return syscallError(errno, "setxattr");
+    return {};
+}
+
+Status Dispatcher::removexattr(uint64_t ino, const std::string& name)
+{
+    if (isRuntimeAttribute(name)) return makeError(errnoHresult(EPERM), "'" + name + "' belongs to the runtime");
+    auto fd = openForXattr(ino);
+    if (!fd) return fd.error();
+    if (::fremovexattr(fd->get(), name.c_str()) != 0) return syscallError(errno, "removexattr");
+    return {};
+}
+
+}  // namespace hc::projfs

@@ -1,0 +1,180 @@
+// Dispatcher: the file system as a transport sees it (EdenFS's FuseDispatcher). The FUSE layer turns each
+// kernel request into one call here with inode numbers and names, and gets the answer — a value or an
+// error — through one completion type; it replies and maps errors to errno in one place and never touches
+// the store or decides a ProjFS rule. Everything here is FUSE-free, so tests drive it without a mount
+// (tests/unit/projfs/dispatcher_test.cpp: a fake channel that triggers completions itself).
+//
+// Errors: an Error's HRESULT is what the caller gets. A failed system call keeps its exact errno through
+// errnoHresult() (a customer-facility HRESULT), so EPERM stays EPERM and ERANGE stays ERANGE at the reply;
+// ProjFS errors map through the errno table (base/hresult.h).
+//
+// Threads: calls come on the transport's threads; completions run on the calling thread, a provider thread
+// (PrjCompleteCommand) or the instance's executor. Each completion runs exactly once.
+#pragma once
+
+#include "base/result.h"
+#include "projfs/core/enumeration_session.h"
+#include "projfs/core/inode.h"
+#include "projfs/core/notifications.h"
+#include "projfs/core/request_context.h"
+#include "projfs/store/unique_fd.h"
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hc::projfs {
+
+class VirtualizationInstance;
+
+// The one completion type: called once with the answer or the error.
+template <typename T>
+using Completion = std::function<void(Result<T>)>;
+
+// An errno carried losslessly in an HRESULT, and back (0 for an HRESULT that carries none).
+HRESULT errnoHresult(int err);
+int errnoCarriedBy(HRESULT hr);
+// The errno the caller of a file system request gets for `hr` (never 0 for a failure).
+int errnoForCaller(HRESULT hr);
+
+// A name the kernel may now cache: one lookup reference was taken for `ino` (the transport gives it back
+// through forget() if the reply does not reach the kernel). attr.st_ino is the FUSE inode number.
+struct EntryAnswer {
+    uint64_t ino = 0;
+    struct stat attr {};
+};
+
+// The runtime's part of one open regular file: the backing descriptor and the file's Inode (pinned in the
+// InodeMap while open), and the handle's notification record. Destroying it ends the open: the record is
+// dropped if release() did not take it, the Inode unpinned, the descriptor closed.
+class OpenFile {
+public:
+    OpenFile(InodeMap& inodes, std::shared_ptr<Inode> inode, UniqueFd fd);
+    ~OpenFile();
+    OpenFile(const OpenFile&) = delete;
+    OpenFile& operator=(const OpenFile&) = delete;
+
+    int fd() const { return fd_.get(); }
+    Inode& inode() { return *inode_; }
+    Notifications::OpenHandle notify;
+
+private:
+    InodeMap& inodes_;
+    std::shared_ptr<Inode> inode_;
+    UniqueFd fd_;
+};
+
+struct CreatedFile {
+    EntryAnswer entry;
+    std::unique_ptr<OpenFile> file;
+};
+
+// Which attributes setattr changes (the values of FUSE_SET_ATTR_*, so the transport passes its mask on).
+enum AttrChange : unsigned {
+    kAttrMode = 1u << 0,
+    kAttrUid = 1u << 1,
+    kAttrGid = 1u << 2,
+    kAttrSize = 1u << 3,
+    kAttrAtime = 1u << 4,
+    kAttrMtime = 1u << 5,
+    kAttrAtimeNow = 1u << 7,
+    kAttrMtimeNow = 1u << 8,
+};
+
+// An extended attribute answer: with a buffer size 0, only `length`; otherwise the bytes.
+struct XattrAnswer {
+    size_t length = 0;
+    std::vector<char> data;
+};
+
+// One directory entry as the kernel is told it.
+struct DirEntryAnswer {
+    std::string name;
+    struct stat attr {};  // st_mode type bits, st_ino (never 0); with `ino`, everything
+    uint64_t ino = 0;     // readdirplus: an entry the kernel may cache (one lookup reference taken), else 0
+};
+
+// Who made a request that creates an item (its owner).
+struct Creator {
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+class Dispatcher {
+public:
+    explicit Dispatcher(VirtualizationInstance& instance);
+
+    InodeMap& inodes() { return inodes_; }
+
+    void lookup(const RequestContext& ctx, uint64_t parent, const std::string& name, Completion<EntryAnswer> done);
+    void forget(uint64_t ino, uint64_t count) { inodes_.forget(ino, count); }
+    // `file`: the open handle the kernel named, if any.
+    Result<struct stat> getattr(uint64_t ino, const OpenFile* file);
+    void setattr(const RequestContext& ctx, uint64_t ino, const OpenFile* file, const struct stat& attr, unsigned toSet,
+                 Completion<struct stat> done);
+    Result<std::string> readlink(uint64_t ino);
+
+    void mknod(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name, mode_t mode,
+               dev_t rdev, Completion<EntryAnswer> done);
+    void mkdir(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name, mode_t mode,
+               Completion<EntryAnswer> done);
+    void symlink(const RequestContext& ctx, Creator who, const std::string& target, uint64_t parent,
+                 const std::string& name, Completion<EntryAnswer> done);
+    void link(const RequestContext& ctx, Creator who, uint64_t ino, uint64_t newParent, const std::string& newName,
+              Completion<EntryAnswer> done);
+    void unlink(const RequestContext& ctx, uint64_t parent, const std::string& name, Completion<void> done);
+    void rmdir(const RequestContext& ctx, uint64_t parent, const std::string& name, Completion<void> done);
+    void rename(const RequestContext& ctx, uint64_t parent, const std::string& name, uint64_t newParent,
+                const std::string& newName, unsigned flags, Completion<void> done);
+
+    // Hydrates a placeholder (or converts it to full for writing) before the open; notifications before
+    // the answer. `flags` are open(2) flags.
+    void open(const RequestContext& ctx, uint64_t ino, int flags, Completion<std::unique_ptr<OpenFile>> done);
+    void create(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name, mode_t mode,
+                int flags, Completion<CreatedFile> done);
+    // Ends an open (FILE_HANDLE_CLOSED_* after the descriptor closed).
+    void release(const RequestContext& ctx, uint64_t ino, std::unique_ptr<OpenFile> file, Completion<void> done);
+
+    Result<std::shared_ptr<EnumerationSession>> opendir(const RequestContext& ctx, uint64_t ino);
+    // Produces the session's entries from `offset` (session offsets: entry i is i + 1) until `budgetBytes`.
+    void readdir(const RequestContext& ctx, EnumerationSession& session, size_t offset, size_t budgetBytes,
+                 Completion<void> done);
+    // Entry `index` of a session of directory `dirIno`, as the kernel is told it; with `plus`, an on-disk
+    // entry carries its attributes and takes a lookup reference (virtual ones never: no placeholder is
+    // written until a program uses the name).
+    DirEntryAnswer directoryEntry(uint64_t dirIno, const EnumerationSession& session, size_t index, bool plus);
+
+    Result<struct statvfs> statfs();
+    Result<XattrAnswer> getxattr(uint64_t ino, const std::string& name, size_t size);
+    Result<XattrAnswer> listxattr(uint64_t ino, size_t size);
+    Status setxattr(uint64_t ino, const std::string& name, const char* value, size_t size, int flags);
+    Status removexattr(uint64_t ino, const std::string& name);
+
+    // The kernel holds an entry for an item that is gone: forget the name; returns the (parent, name) the
+    // kernel should drop, if any.
+    std::optional<std::pair<uint64_t, std::string>> forgetStaleEntry(uint64_t ino) { return inodes_.detach(ino); }
+
+private:
+    Result<std::string> pathOf(uint64_t ino);
+    Result<EntryAnswer> entryAt(uint64_t parent, const std::string& name, const std::string& rel);
+    struct stat withFuseInode(struct stat st) const;
+    void createItem(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name,
+                    const std::function<int(int root, const char* rel)>& make, bool isDirectory,
+                    const std::string* linkedFrom, Completion<EntryAnswer> done);
+    void removeEntry(const RequestContext& ctx, uint64_t parent, const std::string& name, bool isDirectory,
+                     Completion<void> done);
+    std::string diskName(const std::string& parentRel, const std::string& name);
+    Result<UniqueFd> openForXattr(uint64_t ino);
+    void openHydrated(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel, int flags,
+                      Completion<std::unique_ptr<OpenFile>> done);
+
+    VirtualizationInstance& instance_;
+    InodeMap& inodes_;
+};
+
+}  // namespace hc::projfs
