@@ -153,6 +153,13 @@ double cpuSecondsOf(pid_t pid)
     return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+char stateOf(pid_t pid)
+{
+    std::string stat = hcs_test::readFile(procFile(pid, "stat"));
+    auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() ? stat[close + 2] : '?';
+}
+
 size_t descriptorCountOf(pid_t pid)
 {
     return descriptors(pid).size();

@@ -25,6 +25,8 @@ std::vector<std::string> holdersOf(const std::string& target);
 std::vector<std::string> listeningSocketPathsOf(pid_t pid);
 // User plus system CPU time `pid` has used, in seconds.
 double cpuSecondsOf(pid_t pid);
+// The state letter of /proc/<pid>/stat (R, S, T for stopped, Z, ...); '?' when gone.
+char stateOf(pid_t pid);
 // Number of open descriptors of `pid`.
 size_t descriptorCountOf(pid_t pid);
 
