@@ -106,8 +106,8 @@ std::string DaemonUnderTest::logTail(size_t lines) const
 {
     std::string text = hcs_test::readFile(log_);
     size_t start = text.size();
-    for (size_t seen = 0; start > 0 && seen <= lines; --start) {
-        if (text[start - 1] == '\n') ++seen;
+    for (size_t seen = 0; start > 0; --start) {
+        if (text[start - 1] == '\n' && ++seen > lines) break;  // the first one seen ends the last line
     }
     return text.substr(start);
 }

@@ -75,6 +75,17 @@ std::vector<pid_t> processesOwnedBy(uid_t uid)
     return owned;
 }
 
+std::vector<pid_t> processesMentioning(const std::string& text)
+{
+    std::vector<pid_t> found;
+    for (pid_t pid : allProcesses()) {
+        if (pid == ::getpid()) continue;
+        std::string commandLine = hcs_test::readFile(procFile(pid, "cmdline"));
+        if (commandLine.find(text) != std::string::npos && hcs_test::processAlive(pid)) found.push_back(pid);
+    }
+    return found;
+}
+
 std::vector<std::string> commandLineOf(pid_t pid)
 {
     std::string text = hcs_test::readFile(procFile(pid, "cmdline"));
@@ -107,6 +118,7 @@ std::vector<std::string> holdersOf(const std::string& target)
 {
     std::vector<std::string> holders;
     for (pid_t pid : allProcesses()) {
+        if (pid == ::getpid()) continue;
         for (auto& [fd, what] : descriptors(pid)) {
             if (what != target) continue;
             std::string comm = hcs_test::readFile(procFile(pid, "comm"));

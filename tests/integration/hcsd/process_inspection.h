@@ -12,13 +12,15 @@ namespace hcsd_test {
 
 // Live processes whose real user id is `uid`.
 std::vector<pid_t> processesOwnedBy(uid_t uid);
+// Live processes other than this one whose command line contains `text`.
+std::vector<pid_t> processesMentioning(const std::string& text);
 // argv of `pid` (empty when it is gone).
 std::vector<std::string> commandLineOf(pid_t pid);
 // The value following `option` in `pid`'s argv ("" when absent), e.g. hcsd's --socket.
 std::string optionValueOf(pid_t pid, const std::string& option);
 // readlink of every /proc/<pid>/fd entry: "/path", "pipe:[123]", "socket:[456]", ...
 std::vector<std::string> descriptorTargetsOf(pid_t pid);
-// "pid <pid> (<comm>) fd <n>" for every descriptor of every process that refers to `target`
+// "pid <pid> (<comm>) fd <n>" for every descriptor of every other process that refers to `target`
 // (a descriptorTargetsOf value such as "pipe:[123]").
 std::vector<std::string> holdersOf(const std::string& target);
 // Paths of the listening Unix sockets `pid` holds (from /proc/net/unix).

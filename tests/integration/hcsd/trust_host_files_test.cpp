@@ -22,9 +22,10 @@ const std::string kContent = "precious host data, not a socket\n";
 Reply createWithConsoleAt(DaemonUnderTest& hcsd, const std::string& path)
 {
     RawClient client(hcsd.socketPath());
-    Reply created = client.call("CreateComputeSystem", {{"handle", 1},
-                                                        {"id", "host-file"},
-                                                        {"configuration", kernelGuestConfig("initrd-idle.gz", false, path).dump()}},
+    Reply created = client.call("CreateComputeSystem",
+                                {{"handle", 1},
+                                 {"id", "host-file"},
+                                 {"configuration", kernelGuestConfig("initrd-idle.gz", false, path).dump()}},
                                 60s);
     if (created.ok()) {
         client.call("TerminateComputeSystem", {{"handle", 1}}, 30s);
@@ -52,7 +53,8 @@ TEST(Trust, Hole5_ConsolePathDoesNotDestroyARegularFile)
     ASSERT_EQ(::lstat(precious.c_str(), &st), 0)
         << precious << " is gone after a Create naming it as ComPort NamedPipe (Create "
         << (created.ok() ? "succeeded" : "failed: " + created.message()) << ")";
-    EXPECT_TRUE(S_ISREG(st.st_mode)) << precious << " is no longer a regular file (mode " << std::oct << st.st_mode << ")";
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << precious << " is no longer a regular file (mode " << std::oct << st.st_mode
+                                     << ")";
     EXPECT_EQ(hcs_test::readFile(precious), kContent) << precious << " lost its content";
     expectRefusalNamesTheField(created);
 }

@@ -19,10 +19,9 @@ TEST(Trust, Hole4_TerminateOvertakesACallStuckOnAHungQemu)
     DaemonUnderTest hcsd;  // its destructor SIGCONTs and kills whatever QEMU is left
     RawClient client(hcsd.socketPath());
     ASSERT_TRUE(client.connected());
-    Reply created = client.call("CreateComputeSystem", {{"handle", 1},
-                                                        {"id", "hung-qemu"},
-                                                        {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}},
-                                60s);
+    Reply created = client.call(
+        "CreateComputeSystem",
+        {{"handle", 1}, {"id", "hung-qemu"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}}, 60s);
     ASSERT_TRUE(created.ok()) << created.raw.dump();
     Reply started = client.call("StartComputeSystem", {{"handle", 1}}, 60s);
     ASSERT_TRUE(started.ok()) << started.raw.dump();
@@ -44,9 +43,9 @@ TEST(Trust, Hole4_TerminateOvertakesACallStuckOnAHungQemu)
                             << ") was stopped: it is queued behind the Pause waiting for QMP. Log:\n"
                             << hcsd.logTail(15);
     EXPECT_TRUE(terminated->ok()) << terminated->raw.dump();
-    RecordProperty("terminate_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                        Clock::now() - terminateSent)
-                                                        .count()));
+    RecordProperty(
+        "terminate_ms",
+        static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - terminateSent).count()));
     EXPECT_TRUE(waitProcessGone(qemu, 5s)) << "the stopped QEMU (pid " << qemu << ") still exists after Terminate";
 
     // The Pause stuck on the hung QEMU ends too (with an error), and the system answers again.

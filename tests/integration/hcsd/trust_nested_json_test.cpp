@@ -62,7 +62,8 @@ std::string queryInline()
 }
 std::string configurationText()
 {
-    return request("CreateComputeSystem", R"({"handle":1,"id":"deep","configuration":")" + nestedObjects(true) + R"("})");
+    return request("CreateComputeSystem",
+                   R"({"handle":1,"id":"deep","configuration":")" + nestedObjects(true) + R"("})");
 }
 std::string configurationInline()
 {
@@ -110,7 +111,9 @@ TEST_P(NestedJson, Hole3_OneDeeplyNestedLineDoesNotCrashTheDaemon)
 }
 
 INSTANTIATE_TEST_SUITE_P(Trust, NestedJson, ::testing::ValuesIn(kHostileLines),
-                         [](const ::testing::TestParamInfo<HostileLine>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<HostileLine>& info) {
+                             return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace hcsd_test
