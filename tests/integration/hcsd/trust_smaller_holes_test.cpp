@@ -86,9 +86,11 @@ TEST(Trust, Hole6a_AutostartedDaemonKeepsNoneOfTheClientsDescriptors)
 
     // Nothing that outlives the client may hold its pipe: the reader sees EOF at once.
     for (pid_t pid : processesMentioning(directory.root())) {
+        auto argv = commandLineOf(pid);
+        const std::string program = argv.empty() ? "gone" : argv[0];
         auto targets = descriptorTargetsOf(pid);
         EXPECT_EQ(std::count(targets.begin(), targets.end(), pipeName), 0)
-            << "pid " << pid << " (" << commandLineOf(pid)[0] << "), started for the client, holds its " << pipeName;
+            << "pid " << pid << " (" << program << "), started for the client, holds its " << pipeName;
     }
     pollfd reader{pipeFds[0], POLLIN, 0};
     int ready = ::poll(&reader, 1, 1000);
