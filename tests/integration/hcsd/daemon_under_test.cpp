@@ -12,9 +12,9 @@
 #include <sstream>
 #include <thread>
 
-#include "hcs/protocol/unix_socket.h"
 #include "hcsd_harness.h"
 #include "support/qemu_processes.h"
+#include "trust_support.h"
 
 namespace hcsd_test {
 
@@ -61,8 +61,8 @@ bool DaemonUnderTest::start()
 
     auto deadline = Clock::now() + std::chrono::seconds(30);
     while (Clock::now() < deadline) {
-        if (auto probe = hc::hcs::connectUnixSocket(socket_)) {
-            ::close(*probe);
+        if (int probe = connectTo(socket_); probe >= 0) {
+            ::close(probe);
             return true;
         }
         if (!running()) {

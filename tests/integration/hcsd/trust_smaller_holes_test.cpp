@@ -18,7 +18,6 @@
 #include <thread>
 
 #include "daemon_under_test.h"
-#include "hcs/protocol/unix_socket.h"
 #include "process_inspection.h"
 #include "support/child_process.h"
 #include "trust_support.h"
@@ -203,12 +202,12 @@ TEST(Trust, Hole6e_DescriptorExhaustionNeitherSpinsNorFloodsTheLog)
     std::vector<int> connections;
     bool acceptFailed = false;
     while (!acceptFailed && connections.size() < 4 * kLimit) {
-        auto connected = hc::hcs::connectUnixSocket(hcsd.socketPath());
-        ASSERT_TRUE(connected) << connected.error().message;
-        connections.push_back(*connected);
-        pollfd greeting{*connected, POLLIN, 0};
+        int connected = connectTo(hcsd.socketPath());
+        ASSERT_GE(connected, 0) << "connect " << hcsd.socketPath() << ": " << std::strerror(errno);
+        connections.push_back(connected);
+        pollfd greeting{connected, POLLIN, 0};
         char buffer[4096];
-        acceptFailed = ::poll(&greeting, 1, 5000) != 1 || ::recv(*connected, buffer, sizeof buffer, 0) <= 0;
+        acceptFailed = ::poll(&greeting, 1, 5000) != 1 || ::recv(connected, buffer, sizeof buffer, 0) <= 0;
     }
     ASSERT_TRUE(acceptFailed) << "hcsd greeted " << connections.size() << " connections under a limit of " << kLimit
                               << " descriptors";

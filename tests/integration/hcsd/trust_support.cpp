@@ -1,6 +1,11 @@
 #include "trust_support.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 
@@ -18,6 +23,25 @@ std::string impostorBinary()
     std::string path = buildDir() + "/tests/integration/hcsd/hcsd_trust_impostor";
     EXPECT_EQ(::access(path.c_str(), X_OK), 0) << "impostor binary missing: " << path;
     return path;
+}
+
+int connectTo(const std::string& path)
+{
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof address.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        int error = errno;
+        ::close(fd);
+        errno = error;
+        return -1;
+    }
+    return fd;
 }
 
 void writeTextFile(const std::string& path, const std::string& text)

@@ -12,6 +12,10 @@ namespace hcsd_test {
 std::string hcsctlBinary();
 std::string impostorBinary();  // hcsd_trust_impostor (impostor_main.cpp)
 
+// A connected Unix stream socket (close-on-exec) to `path`, or -1 with errno set. The tests' own, so that
+// they do not depend on where the project keeps its socket helpers.
+int connectTo(const std::string& path);
+
 void writeTextFile(const std::string& path, const std::string& text);
 
 // Empty when a new client of `socketPath` is greeted, negotiates and gets the service properties
