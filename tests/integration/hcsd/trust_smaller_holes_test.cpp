@@ -242,7 +242,10 @@ TEST(Trust, Hole6f_ServiceNotAvailableNamesTheMissingHcsd)
     ASSERT_FALSE(directory.root().empty());
     const std::string missing = directory.root() + "/no-such-hcsd";
     hcs_test::ChildProcess::Options options;
-    options.environment = {{"HCSD_PATH", missing}, {"HCS_SOCKET", directory.socketPath()}};
+    // Library logging down to errors: the reason must come back through the API (hcsctl prints the
+    // ResultError it gets), not through the library's informational log lines on stderr.
+    options.environment = {
+        {"HCSD_PATH", missing}, {"HCS_SOCKET", directory.socketPath()}, {"HOSTCOMPUTE_LOG", "error"}};
     auto result = hcs_test::runProgram({hcsctlBinary(), "--compact", "service"}, 60s, options);
     EXPECT_NE(result.exitCode, 0) << "HcsGetServiceProperties succeeded without an hcsd: " << result.out;
     EXPECT_NE(result.exitCode, -1) << "hcsctl service hung";
