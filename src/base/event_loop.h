@@ -9,7 +9,7 @@
 #include <map>
 #include <vector>
 
-namespace hc::hcs::service {
+namespace hc {
 
 class EventLoop {
 public:
@@ -48,4 +48,4 @@ private:
     bool stopped_ = false;
 };
 
-}  // namespace hc::hcs::service
+}  // namespace hc

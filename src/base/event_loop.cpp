@@ -1,10 +1,10 @@
-#include "hcs/service/event_loop.h"
+#include "base/event_loop.h"
 
 #include <poll.h>
 
 #include <cerrno>
 
-namespace hc::hcs::service {
+namespace hc {
 
 void EventLoop::watchFd(int fd, short events, FdHandler handler)
 {
@@ -87,4 +87,4 @@ void EventLoop::run()
     }
 }
 
-}  // namespace hc::hcs::service
+}  // namespace hc
