@@ -117,10 +117,10 @@ Status SystemStore::writeRecord(const std::string& directory, const SystemRecord
 {
     json text{{"Id", record.id},
               {"RuntimeId", record.runtimeId},
-              {"Pid", record.pid},
               {"State", record.state},
               {"CreateTime", record.createTime},
               {"StartTime", record.startTime}};
+    if (record.pid > 0) text["Pid"] = record.pid;  // absent until QEMU is spawned (never a 0 to kill)
     return writeFileDurably(directory + "/system.json", text.dump(2));
 }
 

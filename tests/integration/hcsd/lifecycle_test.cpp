@@ -159,6 +159,27 @@ TEST(HcsdLifecycle, KilledQemuIsUnexpectedExit)
     EXPECT_EQ(stateOf(c, 1), "Stopped");
 }
 
+TEST(HcsdLifecycle, TerminateEndsASigstoppedQemuWhileACallWaitsForIt)
+{
+    HcsdProcess hcsd;
+    RawClient c(hcsd.socketPath());
+    ASSERT_TRUE(c.call("CreateComputeSystem",
+                       {{"handle", 1}, {"id", "frozen"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}})
+                    .ok());
+    ASSERT_TRUE(c.call("StartComputeSystem", {{"handle", 1}}).ok());
+    auto pids = hcsd.qemuPids();
+    ASSERT_EQ(pids.size(), 1u);
+    ASSERT_EQ(kill(pids[0], SIGSTOP), 0);
+    uint64_t pause = c.post("PauseComputeSystem", {{"handle", 1}});  // QEMU never answers
+    uint64_t terminate = c.post("TerminateComputeSystem", {{"handle", 1}});
+    // "quit" goes unanswered too; the grace period (3 s) ends in SIGKILL.
+    Reply terminated = c.waitReply(terminate, 10s);
+    EXPECT_TRUE(terminated.ok()) << terminated.raw.dump();
+    EXPECT_FALSE(c.waitReply(pause, 5s).ok());
+    EXPECT_TRUE(waitProcessGone(pids[0], 5s));
+    EXPECT_EQ(stateOf(c, 1), "Stopped");
+}
+
 TEST(HcsdLifecycle, UefiVmStartsAndTerminates)
 {
     HcsdProcess hcsd;
