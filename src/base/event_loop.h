@@ -1,6 +1,6 @@
-// A single-threaded reactor (hcsd's one thread): poll() over watched descriptors plus timers plus posted tasks. Everything
-// hcsd does runs on this thread, so its state needs no locks. Handlers may watch/unwatch
-// descriptors and add/cancel timers freely; a descriptor unwatched during a round is not dispatched.
+// A single-threaded reactor (hcsd's one thread): poll() over watched descriptors plus timers plus posted tasks.
+// Everything hcsd does runs on this thread, so its state needs no locks. Handlers may watch/unwatch descriptors and
+// add/cancel timers freely; a descriptor unwatched during a round is not dispatched.
 #pragma once
 
 #include <chrono>

@@ -16,10 +16,10 @@
 #include <cstring>
 #include <string>
 
-#include "base/log.h"
-#include "hcs/protocol/paths.h"
 #include "base/event_loop.h"
+#include "base/log.h"
 #include "base/unix_socket.h"
+#include "hcs/protocol/paths.h"
 #include "hcs/service/server.h"
 #include "hcs/service/service.h"
 #include "hcs/vm/accelerator.h"
@@ -66,6 +66,18 @@ bool parseOptions(int argc, char** argv, Options& o)
             }
             return argv[++i];
         };
+        auto number = [&](const char* name, const char* unit, long min, long max, int& out) {
+            const char* v = value(name);
+            if (!v) return false;
+            char* end = nullptr;
+            long n = std::strtol(v, &end, 10);
+            if (!end || *end || n < min || n > max) {
+                std::fprintf(stderr, "hcsd: %s expects %s, got \"%s\"\n", name, unit, v);
+                return false;
+            }
+            out = static_cast<int>(n);
+            return true;
+        };
         if (a == "--socket") {
             const char* v = value("--socket");
             if (!v) return false;
@@ -79,25 +91,11 @@ bool parseOptions(int argc, char** argv, Options& o)
             if (!v) return false;
             o.qemuBinary = v;
         } else if (a == "--idle-exit") {
-            const char* v = value("--idle-exit");
-            if (!v) return false;
-            char* end = nullptr;
-            long n = std::strtol(v, &end, 10);
-            if (!end || *end || n < 0 || n > 86400 * 365) {
-                std::fprintf(stderr, "hcsd: --idle-exit expects seconds, got \"%s\"\n", v);
-                return false;
-            }
-            o.idleExitSeconds = static_cast<int>(n);
+            if (!number("--idle-exit", "seconds", 0, 86400 * 365, o.idleExitSeconds)) return false;
         } else if (a == "--monitor-timeout") {
-            const char* v = value("--monitor-timeout");
-            if (!v) return false;
-            char* end = nullptr;
-            long n = std::strtol(v, &end, 10);
-            if (!end || *end || n < 100 || n > 3600 * 1000) {
-                std::fprintf(stderr, "hcsd: --monitor-timeout expects milliseconds (100 or more), got \"%s\"\n", v);
+            if (!number("--monitor-timeout", "milliseconds (100 or more)", 100, 3600 * 1000, o.monitorTimeoutMs)) {
                 return false;
             }
-            o.monitorTimeoutMs = static_cast<int>(n);
         } else if (a == "--foreground") {
             o.foreground = true;
         } else if (a == "--help" || a == "-h") {

@@ -70,8 +70,7 @@ void Service::finishAdoption(const SystemPtr& system)
             system->vm->kill();  // the exit path reports and cleans up
             return;
         }
-        system->setState(stateFromQemuStatus(r->value("status", std::string()), system->startTime != 0),
-                         "re-adopted");
+        system->setState(stateFromQemuStatus(r->value("status", std::string()), system->startTime != 0), "re-adopted");
         persist(*system);
         answerWaitingEnumerations();
         // Every handle died with the previous hcsd (its clients saw ServiceDisconnect), so a system that

@@ -64,9 +64,9 @@ Status checkKernelFiles(const schema::ComputeSystemConfig& config)
     for (const auto& [field, path] :
          {std::pair{"KernelFilePath", lkd->kernelFilePath}, {"InitRdPath", lkd->initRdPath}}) {
         if (!path.empty() && access(path.c_str(), R_OK) != 0) {
-            return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
-                             std::string("VirtualMachine.Chipset.LinuxKernelDirect.") + field + ": cannot read \"" +
-                                 path + "\"");
+            return makeError(
+                HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
+                std::string("VirtualMachine.Chipset.LinuxKernelDirect.") + field + ": cannot read \"" + path + "\"");
         }
     }
     return {};
@@ -195,8 +195,9 @@ void Service::handle(uint64_t session, const protocol::Request& request)
             return enqueue(system, QueuedCall{session, id, params.handle, request.method, params.document, false});
         }
     }
-    replyError(session, id, makeError(HCS_E_UNKNOWN_MESSAGE, std::string(protocol::methodName(request.method)) +
-                                                                 " is not a call the service handles"));
+    replyError(session, id,
+               makeError(HCS_E_UNKNOWN_MESSAGE,
+                         std::string(protocol::methodName(request.method)) + " is not a call the service handles"));
 }
 
 // ------------------------------------------------------------------------- requests not queued
@@ -205,9 +206,9 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
 {
     if (Status st = validateSystemId(params.id); !st) return replyError(session, rid, st.error());
     if (systems_.count(params.id)) {
-        return replyError(session, rid,
-                          makeError(HCS_E_SYSTEM_ALREADY_EXISTS,
-                                    "a compute system with id \"" + params.id + "\" already exists"));
+        return replyError(
+            session, rid,
+            makeError(HCS_E_SYSTEM_ALREADY_EXISTS, "a compute system with id \"" + params.id + "\" already exists"));
     }
     auto config = schema::parseComputeSystem(params.configuration);
     if (!config) return replyError(session, rid, config.error());
@@ -381,11 +382,10 @@ void Service::waitForExit(uint64_t session, uint64_t requestId, const protocol::
         reply(session, requestId, schema::toJson(status));
     };
     waiter.onTimeout = [this, session, requestId] {
-        replyError(session, requestId,
-                   makeError(HCS_E_OPERATION_TIMEOUT, "the compute system did not exit in time"));
+        replyError(session, requestId, makeError(HCS_E_OPERATION_TIMEOUT, "the compute system did not exit in time"));
     };
-    auto timeout = params.timeoutMs == 0xFFFFFFFFu ? std::chrono::milliseconds(0)
-                                                    : std::chrono::milliseconds(params.timeoutMs);
+    auto timeout =
+        params.timeoutMs == 0xFFFFFFFFu ? std::chrono::milliseconds(0) : std::chrono::milliseconds(params.timeoutMs);
     system->exitWaiters.add(std::move(waiter), timeout);
 }
 
@@ -511,21 +511,24 @@ void Service::runStateChange(const SystemPtr& system, const QueuedCall& call, co
     if (!next) return replyError(call.session, call.requestId, next.error());
     const SystemState target = *next;
     system->inFlight = InFlightCall{call, 0};
-    uint64_t command = system->vm->execute(qmpCommand, json::object(), [this, system, call, from, target](Result<json> r) {
-        const bool applied = r && system->state() == from && system->setState(target, callName(call.method));
-        if (applied) {
-            if (call.method == Method::StartComputeSystem) system->startTime = filetimeNow();
-            persist(*system);
-            reply(call.session, call.requestId, json::object());
-        } else {
-            HRESULT hr = call.method == Method::StartComputeSystem ? HCS_E_TERMINATED_DURING_START
-                         : !r && r.error().hr == HCS_E_OPERATION_TIMEOUT ? HCS_E_OPERATION_TIMEOUT
-                                                                          : HCS_E_UNEXPECTED_EXIT;
-            std::string why = r ? std::string("the compute system is ") + stateName(system->state()) : r.error().message;
-            replyError(call.session, call.requestId, makeError(hr, std::string(callName(call.method)) + " failed: " + why));
-        }
-        finishInFlight(system);
-    });
+    uint64_t command =
+        system->vm->execute(qmpCommand, json::object(), [this, system, call, from, target](Result<json> r) {
+            const bool applied = r && system->state() == from && system->setState(target, callName(call.method));
+            if (applied) {
+                if (call.method == Method::StartComputeSystem) system->startTime = filetimeNow();
+                persist(*system);
+                reply(call.session, call.requestId, json::object());
+            } else {
+                HRESULT hr = call.method == Method::StartComputeSystem       ? HCS_E_TERMINATED_DURING_START
+                             : !r && r.error().hr == HCS_E_OPERATION_TIMEOUT ? HCS_E_OPERATION_TIMEOUT
+                                                                             : HCS_E_UNEXPECTED_EXIT;
+                std::string why =
+                    r ? std::string("the compute system is ") + stateName(system->state()) : r.error().message;
+                replyError(call.session, call.requestId,
+                           makeError(hr, std::string(callName(call.method)) + " failed: " + why));
+            }
+            finishInFlight(system);
+        });
     if (system->inFlight) system->inFlight->command = command;
 }
 

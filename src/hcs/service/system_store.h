@@ -22,9 +22,9 @@ namespace hc::hcs::service {
 struct SystemRecord {
     std::string id;
     std::string runtimeId;
-    pid_t pid = 0;            // 0 = not yet known (the file then has no "Pid")
-    std::string state;        // "Creating" until the Create reply; then the lifecycle state's name
-    int64_t createTime = 0;   // FILETIME ticks
+    pid_t pid = 0;           // 0 = not yet known (the file then has no "Pid")
+    std::string state;       // "Creating" until the Create reply; then the lifecycle state's name
+    int64_t createTime = 0;  // FILETIME ticks
     int64_t startTime = 0;
 };
 

@@ -46,12 +46,12 @@ vm::VmCallbacks VmSupervisor::supervisedCallbacks()
     return wrapped;
 }
 
-Result<std::unique_ptr<VmSupervisor>> VmSupervisor::launch(EventLoop& loop, vm::VmLauncher& launcher,
-                                                           const vm::LaunchRequest& request, vm::VmCallbacks callbacks,
-                                                           SupervisionTimeouts timeouts, std::string name)
+Result<std::unique_ptr<VmSupervisor>> VmSupervisor::supervise(
+    EventLoop& loop, vm::VmCallbacks callbacks, SupervisionTimeouts timeouts, std::string name,
+    const std::function<Result<std::unique_ptr<vm::Vm>>(vm::VmCallbacks)>& start)
 {
     std::unique_ptr<VmSupervisor> supervisor(new VmSupervisor(loop, std::move(callbacks), timeouts, std::move(name)));
-    auto vm = launcher.launch(request, supervisor->supervisedCallbacks());
+    auto vm = start(supervisor->supervisedCallbacks());
     if (!vm) return vm.error();
     supervisor->vm_ = std::move(*vm);
     VmSupervisor* raw = supervisor.get();
@@ -63,21 +63,20 @@ Result<std::unique_ptr<VmSupervisor>> VmSupervisor::launch(EventLoop& loop, vm::
     return supervisor;
 }
 
+Result<std::unique_ptr<VmSupervisor>> VmSupervisor::launch(EventLoop& loop, vm::VmLauncher& launcher,
+                                                           const vm::LaunchRequest& request, vm::VmCallbacks callbacks,
+                                                           SupervisionTimeouts timeouts, std::string name)
+{
+    return supervise(loop, std::move(callbacks), timeouts, std::move(name),
+                     [&](vm::VmCallbacks supervised) { return launcher.launch(request, std::move(supervised)); });
+}
+
 Result<std::unique_ptr<VmSupervisor>> VmSupervisor::adopt(EventLoop& loop, vm::VmLauncher& launcher, pid_t pid,
                                                           const std::string& qmpPath, vm::VmCallbacks callbacks,
                                                           SupervisionTimeouts timeouts, std::string name)
 {
-    std::unique_ptr<VmSupervisor> supervisor(new VmSupervisor(loop, std::move(callbacks), timeouts, std::move(name)));
-    auto vm = launcher.adopt(pid, qmpPath, supervisor->supervisedCallbacks());
-    if (!vm) return vm.error();
-    supervisor->vm_ = std::move(*vm);
-    VmSupervisor* raw = supervisor.get();
-    supervisor->readyTimer_ = loop.addTimer(timeouts.monitorTimeout, [raw] {
-        raw->readyTimer_ = 0;
-        HC_LOG(Warn, "hcsd", "the monitor of re-adopted \"" + raw->name_ + "\" did not answer: killing its QEMU");
-        raw->kill();
-    });
-    return supervisor;
+    return supervise(loop, std::move(callbacks), timeouts, std::move(name),
+                     [&](vm::VmCallbacks supervised) { return launcher.adopt(pid, qmpPath, std::move(supervised)); });
 }
 
 uint64_t VmSupervisor::execute(const std::string& command, const json& arguments, vm::ReplyHandler handler)
@@ -93,12 +92,12 @@ uint64_t VmSupervisor::execute(const std::string& command, const json& arguments
         if (p == pending_.end()) return;
         p->second.timer = 0;
         vm_->abandon(p->second.vmCommand);
-        HC_LOG(Warn, "hcsd",
-               "QEMU of \"" + name_ + "\" did not answer \"" + command + "\" in time: its monitor is wedged; killing it");
-        complete(key, makeError(HCS_E_OPERATION_TIMEOUT,
-                                "QEMU did not answer \"" + command + "\" within " +
-                                    std::to_string(timeouts_.monitorTimeout.count()) +
-                                    " ms; its monitor is wedged, so hcsd kills it"));
+        HC_LOG(
+            Warn, "hcsd",
+            "QEMU of \"" + name_ + "\" did not answer \"" + command + "\" in time: its monitor is wedged; killing it");
+        complete(key, makeError(HCS_E_OPERATION_TIMEOUT, "QEMU did not answer \"" + command + "\" within " +
+                                                             std::to_string(timeouts_.monitorTimeout.count()) +
+                                                             " ms; its monitor is wedged, so hcsd kills it"));
         kill();
     });
     return key;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -48,6 +49,11 @@ public:
 
 private:
     VmSupervisor(EventLoop& loop, vm::VmCallbacks callbacks, SupervisionTimeouts timeouts, std::string name);
+    // launch() and adopt(): `start` gets the supervised callbacks and returns the Vm; the monitor's
+    // readiness is then awaited with the monitor timeout.
+    static Result<std::unique_ptr<VmSupervisor>> supervise(
+        EventLoop& loop, vm::VmCallbacks callbacks, SupervisionTimeouts timeouts, std::string name,
+        const std::function<Result<std::unique_ptr<vm::Vm>>(vm::VmCallbacks)>& start);
     vm::VmCallbacks supervisedCallbacks();
     void cancelTimers();
     void complete(uint64_t key, Result<nlohmann::json> reply);

@@ -15,8 +15,8 @@ namespace {
 
 Error occupied(const std::string& path, const std::string& what)
 {
-    return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
-                     "\"" + path + "\" already exists and is " + what + "; hcsd replaces only a stale socket of its own");
+    return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS), "\"" + path + "\" already exists and is " + what +
+                                                                   "; hcsd replaces only a stale socket of its own");
 }
 
 const char* kindOf(mode_t mode)
@@ -40,14 +40,16 @@ Status claimSocketPath(const std::string& path)
         return makeError(hresultFromErrno(err), "cannot inspect \"" + path + "\": " + std::strerror(err));
     }
     if (!S_ISSOCK(st.st_mode)) return occupied(path, kindOf(st.st_mode));
-    if (st.st_uid != geteuid()) return occupied(path, "a socket of another user (uid " + std::to_string(st.st_uid) + ")");
+    if (st.st_uid != geteuid())
+        return occupied(path, "a socket of another user (uid " + std::to_string(st.st_uid) + ")");
     if (auto fd = connectUnixSocket(path)) {
         close(*fd);
         return occupied(path, "a socket somebody listens on");
     }
     if (unlink(path.c_str()) != 0 && errno != ENOENT) {
         int err = errno;
-        return makeError(hresultFromErrno(err), "cannot remove the stale socket \"" + path + "\": " + std::strerror(err));
+        return makeError(hresultFromErrno(err),
+                         "cannot remove the stale socket \"" + path + "\": " + std::strerror(err));
     }
     return {};
 }

@@ -149,9 +149,9 @@ TEST(HcsdSessions, CrashDuringCreateLeavesNoQemuBehind)
     pid_t qemu = -1;
     {
         RawClient a(hcsd.socketPath());
-        uint64_t create = a.post("CreateComputeSystem", {{"handle", 1},
-                                                         {"id", "half-made"},
-                                                         {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}});
+        uint64_t create =
+            a.post("CreateComputeSystem",
+                   {{"handle", 1}, {"id", "half-made"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}});
         // hcsd records the pid right after the spawn, before it answers anything else.
         ASSERT_EQ(a.call("GetServiceProperties", json::object()).result()["ComputeSystemCount"], 1);
         auto pids = hcsd.qemuPids();
@@ -175,8 +175,8 @@ TEST(HcsdSessions, RestartedHcsdTerminatesSystemsWhoseHandlesDiedWithIt)
     {
         RawClient a(hcsd.socketPath());
         std::string config = kernelGuestConfig("initrd-idle.gz", /*terminateOnLastHandle=*/true).dump();
-        ASSERT_TRUE(a.call("CreateComputeSystem", {{"handle", 1}, {"id", "handle-bound"}, {"configuration", config}})
-                        .ok());
+        ASSERT_TRUE(
+            a.call("CreateComputeSystem", {{"handle", 1}, {"id", "handle-bound"}, {"configuration", config}}).ok());
         auto pids = hcsd.qemuPids();
         ASSERT_EQ(pids.size(), 1u);
         hcsd.kill(SIGKILL);  // the client's handle dies with this hcsd

@@ -72,9 +72,8 @@ public:  // the ExitAttribution cases call the helpers from lambdas
     {
         uint64_t index = clients_.size();
         clients_.emplace_back();
-        uint64_t session = service_->openSession([this, index](const std::string& line) {
-            clients_[index].push_back(json::parse(line));
-        });
+        uint64_t session = service_->openSession(
+            [this, index](const std::string& line) { clients_[index].push_back(json::parse(line)); });
         sessionIndex_[session] = index;
         return session;
     }
@@ -400,8 +399,8 @@ TEST_F(ServiceTest, ANamedPipePathIsNeverDestroyedUnlessItIsAStaleSocket)
     std::string regular = dir_ + "/precious.txt";
     std::ofstream(regular) << "keep me";
     uint64_t s = connect();
-    json refused = awaitReply(s, send(s, Method::CreateComputeSystem,
-                                      protocol::CreateParams{1, "vm", config(false, regular).dump()}));
+    json refused = awaitReply(
+        s, send(s, Method::CreateComputeSystem, protocol::CreateParams{1, "vm", config(false, regular).dump()}));
     EXPECT_EQ(hrOf(refused), HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS));
     std::string message = refused["error"]["message"];
     EXPECT_NE(message.find("VirtualMachine.Devices.ComPorts.0.NamedPipe"), std::string::npos) << message;
