@@ -87,6 +87,11 @@ const char* stateName(SystemState state)
     return "Unknown";
 }
 
+bool isActive(SystemState state)
+{
+    return state == S::Created || state == S::Running || state == S::Paused;
+}
+
 const char* callName(protocol::Method call)
 {
     switch (call) {

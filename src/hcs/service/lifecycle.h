@@ -28,6 +28,9 @@ enum class SystemState {
 
 const char* stateName(SystemState state);
 
+// Created, Running or Paused: QEMU is up and nothing is setting it up or taking it down.
+bool isActive(SystemState state);
+
 // "Pause" for PauseComputeSystem: how error messages name a call.
 const char* callName(protocol::Method call);
 

@@ -53,11 +53,7 @@ public:
     // Listed by Enumerate and reachable by Open: created, or being re-adopted.
     bool listed() const { return state_ != SystemState::Creating && state_ != SystemState::Removed; }
     // The queue runs calls only in settled states: not while QEMU is being set up or going down.
-    bool queueRuns() const
-    {
-        return state_ == SystemState::Created || state_ == SystemState::Running || state_ == SystemState::Paused ||
-               state_ == SystemState::Stopped;
-    }
+    bool queueRuns() const { return isActive(state_) || state_ == SystemState::Stopped; }
 
     const std::string id;
     std::string configText;

@@ -582,8 +582,7 @@ void Service::resynchronise(const SystemPtr& system)
     QueuedCall internal{0, 0, 0, Method::GetComputeSystemProperties, {}, true};
     system->inFlight = InFlightCall{internal, 0};
     uint64_t command = system->vm->execute("query-status", json::object(), [this, system](Result<json> r) {
-        if (r && (system->state() == SystemState::Created || system->state() == SystemState::Running ||
-                  system->state() == SystemState::Paused)) {
+        if (r && isActive(system->state())) {
             system->setState(stateFromQemuStatus(r->value("status", std::string()), system->startTime != 0),
                              "QEMU's status after a cancelled call");
         }
@@ -604,9 +603,7 @@ void Service::beginTerminate(const SystemPtr& system, schema::ExitInitiator init
 void Service::releaseHandle(const SystemPtr& system)
 {
     if (system->openHandles > 0) system->openHandles--;
-    if (system->openHandles == 0 && system->config.shouldTerminateOnLastHandleClosed &&
-        (system->state() == SystemState::Created || system->state() == SystemState::Running ||
-         system->state() == SystemState::Paused)) {
+    if (system->openHandles == 0 && system->config.shouldTerminateOnLastHandleClosed && isActive(system->state())) {
         HC_LOG(Info, "hcsd", "last handle of \"" + system->id + "\" closed: terminating it");
         beginTerminate(system, schema::ExitInitiator::Client);
     }
@@ -650,7 +647,7 @@ void Service::onVmReady(const SystemPtr& system, Status status)
 void Service::onVmEvent(const SystemPtr& system, const std::string& event, const json& data)
 {
     HC_LOG(Debug, "hcsd", "QMP event " + event + " from \"" + system->id + "\": " + data.dump());
-    if (event == "SHUTDOWN" && data.value("guest", false) && system->state() != SystemState::Stopping) {
+    if (event == "SHUTDOWN" && data.value("guest", false) && isActive(system->state())) {
         system->setState(SystemState::Stopping, "the guest powered off");
     }
 }

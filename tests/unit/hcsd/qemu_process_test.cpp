@@ -1,0 +1,79 @@
+// Starting a VM process: the child gets stdin/stdout/stderr and the monitor descriptor, and
+// nothing else of hcsd's — not even descriptors hcsd inherited without close-on-exec.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "hcs/vm/qemu_process.h"
+
+namespace hc::hcs::vm {
+namespace {
+
+std::set<int> descriptorsSeenByChild(int inheritFd)
+{
+    char tmpl[] = "/tmp/hcsd-process-test-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string log = dir + "/out.log";
+    // The shell lists its descriptors; `ls` itself would add the one it reads the directory with.
+    auto process = startProcess({"/bin/sh", "-c", "for f in /proc/$$/fd/*; do echo ${f##*/}; done"}, inheritFd, log);
+    EXPECT_TRUE(process.ok()) << (process.ok() ? "" : process.error().message);
+    std::set<int> fds;
+    if (!process.ok()) return fds;
+    int status = 0;
+    EXPECT_EQ(waitpid(process->pid, &status, 0), process->pid);
+    close(process->pidfd);
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);)
+        fds.insert(std::atoi(line.c_str()));
+    std::filesystem::remove_all(dir);
+    return fds;
+}
+
+TEST(QemuProcess, ChildInheritsOnlyStdioAndTheMonitor)
+{
+    // A descriptor hcsd inherited without close-on-exec (a client's pipe, say), at a high number.
+    int pipeFds[2];
+    ASSERT_EQ(pipe(pipeFds), 0);
+    ASSERT_EQ(dup2(pipeFds[1], 57), 57);
+    int monitor = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(monitor, 0);
+
+    // The shell's glob holds one descriptor of its own (the directory it lists), the lowest free one.
+    std::set<int> withMonitor = descriptorsSeenByChild(monitor);
+    EXPECT_EQ(withMonitor, (std::set<int>{0, 1, 2, 3, 4}));
+    std::set<int> without = descriptorsSeenByChild(-1);
+    EXPECT_EQ(without, (std::set<int>{0, 1, 2, 3}));
+
+    close(57);
+    close(pipeFds[0]);
+    close(pipeFds[1]);
+    close(monitor);
+}
+
+TEST(QemuProcess, FindsAProcessByAnArgument)
+{
+    std::string token = "/tmp/hcsd-find-test-" + std::to_string(getpid()) + "/qemu.pid";
+    // "; :" keeps the shell (and its command line) alive instead of exec'ing sleep.
+    auto process = startProcess({"/bin/sh", "-c", "sleep 30; :", "sh", token}, -1, "/dev/null");
+    ASSERT_TRUE(process.ok());
+    auto found = findProcessesWithArgument(token);
+    EXPECT_EQ(found, (std::vector<pid_t>{process->pid}));
+    EXPECT_TRUE(findProcessesWithArgument(token + "x").empty());
+    killProcess(process->pid);
+    int status = 0;
+    EXPECT_EQ(waitpid(process->pid, &status, 0), process->pid);
+    EXPECT_TRUE(WIFSIGNALED(status));
+    close(process->pidfd);
+    EXPECT_TRUE(findProcessesWithArgument(token).empty());
+}
+
+}  // namespace
+}  // namespace hc::hcs::vm
