@@ -23,6 +23,7 @@
 #include "hcs/service/server.h"
 #include "hcs/service/service.h"
 #include "hcs/vm/accelerator.h"
+#include "hcs/vm/qemu_process.h"
 #include "hcs/vm/qemu_vm.h"
 
 namespace {
@@ -164,6 +165,9 @@ int daemonize(const std::string& logPath)
 
 int main(int argc, char** argv)
 {
+    // Nothing hcsd inherited (an autostarting client's pipes and sockets) stays open in a daemon that
+    // outlives that client: someone waiting for EOF on such a pipe would wait for hcsd's lifetime.
+    vm::closeDescriptorsFrom(3);
     Options options;
     if (!parseOptions(argc, argv, options)) return 2;
     signal(SIGPIPE, SIG_IGN);

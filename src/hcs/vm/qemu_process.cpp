@@ -24,8 +24,8 @@ Error errnoError(const std::string& what)
     return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
 }
 
-// Closes every descriptor >= `first` except `keep`: close_range (Linux 5.9), else one close() per
-// slot. Async-signal-safe (runs in the child between fork and exec).
+}  // namespace
+
 void closeDescriptorsFrom(int first, int keep)
 {
     auto closeRange = [](unsigned from, unsigned to) {
@@ -42,8 +42,6 @@ void closeDescriptorsFrom(int first, int keep)
         closeRange(static_cast<unsigned>(first), ~0U);
     }
 }
-
-}  // namespace
 
 Result<int> openPidfd(pid_t pid)
 {

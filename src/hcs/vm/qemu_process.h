@@ -23,6 +23,11 @@ struct StartedProcess {
 // child inherits no other descriptor of hcsd (its clients' sockets, other VMs' monitors).
 Result<StartedProcess> startProcess(const std::vector<std::string>& args, int inheritFd, const std::string& logPath);
 
+// Closes every descriptor >= `first` except `keep` (-1: none): close_range (Linux 5.9), else one
+// close() per slot. Async-signal-safe: used in the child between fork and exec, and by hcsd at start
+// to drop what it inherited from whoever started it.
+void closeDescriptorsFrom(int first, int keep = -1);
+
 // pidfd for an existing process (re-adoption).
 Result<int> openPidfd(pid_t pid);
 
