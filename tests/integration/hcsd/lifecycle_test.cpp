@@ -1,5 +1,8 @@
 // hcsd with real QEMU: the lifecycle, exits and their attribution, properties.
 #include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 
 #include "hcsd_harness.h"
 
@@ -178,6 +181,25 @@ TEST(HcsdLifecycle, TerminateEndsASigstoppedQemuWhileACallWaitsForIt)
     EXPECT_FALSE(c.waitReply(pause, 5s).ok());
     EXPECT_TRUE(waitProcessGone(pids[0], 5s));
     EXPECT_EQ(stateOf(c, 1), "Stopped");
+}
+
+TEST(HcsdLifecycle, ConsoleSocketIsPrivateWhateverTheUmask)
+{
+    mode_t previous = umask(0);  // hcsd inherits it
+    HcsdProcess hcsd;
+    umask(previous);
+    RawClient c(hcsd.socketPath());
+    std::string config = kernelGuestConfig("initrd-idle.gz", false, "\\\\.\\pipe\\private-console").dump();
+    ASSERT_TRUE(c.call("CreateComputeSystem", {{"handle", 1}, {"id", "private"}, {"configuration", config}}).ok());
+    struct stat st {};
+    ASSERT_EQ(stat((hcsd.stateDir() + "/pipes/private-console").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 077, 0u) << "console socket mode " << std::oct << (st.st_mode & 0777);
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(hcsd.stateDir() + "/systems")) {
+        struct stat file {};
+        ASSERT_EQ(lstat(entry.path().c_str(), &file), 0);
+        EXPECT_EQ(file.st_mode & 077, 0u) << entry.path() << " mode " << std::oct << (file.st_mode & 0777);
+    }
+    ASSERT_TRUE(c.call("TerminateComputeSystem", {{"handle", 1}}).ok());
 }
 
 TEST(HcsdLifecycle, UefiVmStartsAndTerminates)
