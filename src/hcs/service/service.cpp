@@ -234,7 +234,7 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
     if (!launch) return undo(launch.error());
     // Durably recorded before QEMU exists: whatever happens next, a later hcsd finds this VM.
     if (Status st = store_.writeConfig(system->directory, system->configText); !st) return undo(st.error());
-    persist(*system);
+    if (Status st = writeRecord(*system); !st) return undo(st.error());
     auto vm = VmSupervisor::launch(loop_, launcher_, *launch, vmCallbacks(system), options_.timeouts, system->id);
     if (!vm) return undo(vm.error());
     system->vm = std::move(*vm);
@@ -717,7 +717,7 @@ void Service::failCreation(const SystemPtr& system, const std::string& how)
         replyError(waiter.session, waiter.requestId, gone);
 }
 
-void Service::persist(const ComputeSystem& system)
+Status Service::writeRecord(const ComputeSystem& system)
 {
     SystemRecord record;
     record.id = system.id;
@@ -726,7 +726,12 @@ void Service::persist(const ComputeSystem& system)
     record.state = stateName(system.state());
     record.createTime = system.createTime;
     record.startTime = system.startTime;
-    if (Status st = store_.writeRecord(system.directory, record); !st) {
+    return store_.writeRecord(system.directory, record);
+}
+
+void Service::persist(const ComputeSystem& system)
+{
+    if (Status st = writeRecord(system); !st) {
         HC_LOG(Warn, "hcsd", "cannot record \"" + system.id + "\": " + st.error().message);
     }
 }

@@ -94,6 +94,9 @@ private:
     void onVmExit(const SystemPtr& system, const std::string& description);
     void failCreation(const SystemPtr& system, const std::string& how);
     schema::SystemExitStatus exitStatusOf(const ComputeSystem& system) const;
+    // The system's record (system_store.h). Before QEMU is spawned a failure refuses the Create;
+    // later ones are logged (persist).
+    Status writeRecord(const ComputeSystem& system);
     void persist(const ComputeSystem& system);
 
     // Re-adoption (readopt.cpp).

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,12 +61,15 @@ TEST(QemuProcess, ChildInheritsOnlyStdioAndTheMonitor)
 
 TEST(QemuProcess, FindsAProcessByAnArgument)
 {
-    std::string token = "/tmp/hcsd-find-test-" + std::to_string(getpid()) + "/qemu.pid";
-    // "; :" keeps the shell (and its command line) alive instead of exec'ing sleep.
-    auto process = startProcess({"/bin/sh", "-c", "sleep 30; :", "sh", token}, -1, "/dev/null");
+    char tmpl[] = "/tmp/hcsd-find-test-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string fifo = dir + "/block";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    std::string token = dir + "/qemu.pid";
+    // The shell blocks opening a FIFO nobody writes to: one process, no child, until it is killed.
+    auto process = startProcess({"/bin/sh", "-c", "read line < \"$1\"", "sh", fifo, token}, -1, "/dev/null");
     ASSERT_TRUE(process.ok());
-    auto found = findProcessesWithArgument(token);
-    EXPECT_EQ(found, (std::vector<pid_t>{process->pid}));
+    EXPECT_EQ(findProcessesWithArgument(token), (std::vector<pid_t>{process->pid}));
     EXPECT_TRUE(findProcessesWithArgument(token + "x").empty());
     killProcess(process->pid);
     int status = 0;
@@ -73,6 +77,7 @@ TEST(QemuProcess, FindsAProcessByAnArgument)
     EXPECT_TRUE(WIFSIGNALED(status));
     close(process->pidfd);
     EXPECT_TRUE(findProcessesWithArgument(token).empty());
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
