@@ -16,13 +16,15 @@
 #include <cstring>
 #include <string>
 
+#include "base/event_loop.h"
 #include "base/log.h"
+#include "base/unix_socket.h"
 #include "hcs/protocol/paths.h"
-#include "hcs/protocol/unix_socket.h"
-#include "hcs/service/event_loop.h"
 #include "hcs/service/server.h"
 #include "hcs/service/service.h"
 #include "hcs/vm/accelerator.h"
+#include "hcs/vm/qemu_process.h"
+#include "hcs/vm/qemu_vm.h"
 
 namespace {
 
@@ -34,6 +36,7 @@ struct Options {
     std::string qemuBinary;
     bool foreground = false;
     int idleExitSeconds = 0;  // 0 = never
+    int monitorTimeoutMs = 15000;
 };
 
 void usage(FILE* out)
@@ -41,12 +44,15 @@ void usage(FILE* out)
     std::fprintf(
         out,
         "usage: hcsd [--socket PATH] [--state-dir DIR] [--foreground] [--idle-exit SECONDS] [--qemu BINARY]\n"
+        "            [--monitor-timeout MS]\n"
         "  --socket PATH       listen here (default: $HCS_SOCKET, else $XDG_RUNTIME_DIR/hostcompute/hcsd.sock,\n"
         "                      else /tmp/hostcompute-<uid>/hcsd.sock)\n"
         "  --state-dir DIR     per-system state (default: <socket>.state)\n"
         "  --foreground        do not daemonize; log to stderr\n"
         "  --idle-exit SECONDS exit after this long with no clients and no compute systems\n"
         "  --qemu BINARY       QEMU system emulator (default: $HCSD_QEMU, else qemu-system-x86_64)\n"
+        "  --monitor-timeout MS  how long QEMU's monitor may take to answer before the VM counts as\n"
+        "                      wedged and is killed (default 15000)\n"
         "Logging: HOSTCOMPUTE_LOG=error|warn|info|debug. HCSD_ACCEL=tcg skips the KVM probe.\n");
 }
 
@@ -61,6 +67,18 @@ bool parseOptions(int argc, char** argv, Options& o)
             }
             return argv[++i];
         };
+        auto number = [&](const char* name, const char* unit, long min, long max, int& out) {
+            const char* v = value(name);
+            if (!v) return false;
+            char* end = nullptr;
+            long n = std::strtol(v, &end, 10);
+            if (!end || *end || n < min || n > max) {
+                std::fprintf(stderr, "hcsd: %s expects %s, got \"%s\"\n", name, unit, v);
+                return false;
+            }
+            out = static_cast<int>(n);
+            return true;
+        };
         if (a == "--socket") {
             const char* v = value("--socket");
             if (!v) return false;
@@ -74,15 +92,11 @@ bool parseOptions(int argc, char** argv, Options& o)
             if (!v) return false;
             o.qemuBinary = v;
         } else if (a == "--idle-exit") {
-            const char* v = value("--idle-exit");
-            if (!v) return false;
-            char* end = nullptr;
-            long n = std::strtol(v, &end, 10);
-            if (!end || *end || n < 0 || n > 86400 * 365) {
-                std::fprintf(stderr, "hcsd: --idle-exit expects seconds, got \"%s\"\n", v);
+            if (!number("--idle-exit", "seconds", 0, 86400 * 365, o.idleExitSeconds)) return false;
+        } else if (a == "--monitor-timeout") {
+            if (!number("--monitor-timeout", "milliseconds (100 or more)", 100, 3600 * 1000, o.monitorTimeoutMs)) {
                 return false;
             }
-            o.idleExitSeconds = static_cast<int>(n);
         } else if (a == "--foreground") {
             o.foreground = true;
         } else if (a == "--help" || a == "-h") {
@@ -151,9 +165,15 @@ int daemonize(const std::string& logPath)
 
 int main(int argc, char** argv)
 {
+    // Nothing hcsd inherited (an autostarting client's pipes and sockets) stays open in a daemon that
+    // outlives that client: someone waiting for EOF on such a pipe would wait for hcsd's lifetime.
+    vm::closeDescriptorsFrom(3);
     Options options;
     if (!parseOptions(argc, argv, options)) return 2;
     signal(SIGPIPE, SIG_IGN);
+    // Whatever umask hcsd inherits, what it creates (state files, QEMU's monitor and console
+    // sockets, which QEMU creates with hcsd's umask) is its user's alone.
+    umask(077);
 
     // The socket's directory: private when hcsd creates it (the default per-user one always is).
     if (access(parentDirectory(options.socketPath).c_str(), F_OK) != 0) {
@@ -194,19 +214,21 @@ int main(int argc, char** argv)
            std::string("accelerator: ") + vm::acceleratorName(accel.accelerator) + " (" + accel.reason + ")");
 
     unlink(options.socketPath.c_str());
-    auto listenFd = listenUnixSocket(options.socketPath);
+    auto listenFd = hc::listenUnixSocket(options.socketPath);
     if (!listenFd) {
         std::fprintf(stderr, "hcsd: %s\n", listenFd.error().message.c_str());
         return 1;
     }
 
-    service::EventLoop loop;
+    hc::EventLoop loop;
     service::ServiceOptions serviceOptions;
     serviceOptions.stateDirectory = options.stateDirectory;
     serviceOptions.qemuBinary = options.qemuBinary;
+    serviceOptions.timeouts.monitorTimeout = std::chrono::milliseconds(options.monitorTimeoutMs);
     int exitCode = 0;
     {
-        service::Service service(loop, serviceOptions, accel);
+        vm::QemuLauncher launcher(loop);
+        service::Service service(loop, serviceOptions, accel, launcher);
         service.readoptSystems();
         service::Server server(loop, service, *listenFd);
         loop.watchFd(signalFd, POLLIN, [&](short) {

@@ -1,18 +1,13 @@
-// Unix stream sockets by path: the few calls hcsd, the client library and the QEMU backend share.
-// Every descriptor is created close-on-exec.
+// The socket helpers moved to base/unix_socket.h (hcsd's VM backend uses them without the wire
+// protocol); this header keeps the protocol-side spelling hc::hcs::connectUnixSocket working.
 #pragma once
 
-#include <string>
-
-#include "base/result.h"
+#include "base/unix_socket.h"
 
 namespace hc::hcs {
 
-// Binds and listens at `path` (which must not exist), mode 0600.
-Result<int> listenUnixSocket(const std::string& path, int backlog = 64);
-// Connects to `path`. Fails with HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) / ECONNREFUSED mapping when nobody listens.
-Result<int> connectUnixSocket(const std::string& path);
-// Writes all of `data` (blocking socket; EINTR-safe, never raises SIGPIPE).
-Status writeAll(int fd, const std::string& data);
+using hc::connectUnixSocket;
+using hc::listenUnixSocket;
+using hc::writeAll;
 
 }  // namespace hc::hcs

@@ -3,49 +3,63 @@
 #include <array>
 #include <string>
 
+#include "base/hresult.h"
+
 namespace hc::hcs::service {
 
 namespace {
 
-struct Row {
-    SystemState from;
-    SystemCall call;
-    SystemState to;
-};
-
 using S = SystemState;
-using C = SystemCall;
+using M = protocol::Method;
+
+struct Row {
+    S from;
+    M call;
+    S to;
+};
 
 // Everything not listed is refused. Save/Crash/Modify rows say the state allows them; the backend
-// then reports what it does not implement (E_NOTIMPL) rather than pretending to succeed.
-constexpr std::array kTable{
-    Row{S::Created, C::Start, S::Running},
-    Row{S::Created, C::Terminate, S::Stopped},
-    Row{S::Created, C::GetProperties, S::Created},
-    Row{S::Created, C::Modify, S::Created},
-    Row{S::Running, C::ShutDown, S::Stopped},
-    Row{S::Running, C::Terminate, S::Stopped},
-    Row{S::Running, C::Pause, S::Paused},
-    Row{S::Running, C::Crash, S::Stopped},
-    Row{S::Running, C::Modify, S::Running},
-    Row{S::Running, C::GetProperties, S::Running},
-    Row{S::Paused, C::Resume, S::Running},
-    Row{S::Paused, C::Terminate, S::Stopped},
-    Row{S::Paused, C::Save, S::Paused},
-    Row{S::Paused, C::GetProperties, S::Paused},
-    Row{S::Stopped, C::GetProperties, S::Stopped},
-    Row{S::SavedAsTemplate, C::GetProperties, S::SavedAsTemplate},
-    Row{S::SavedAsTemplate, C::Terminate, S::Stopped},
+// then reports what it does not implement (E_NOTIMPL) rather than pretending to succeed. Terminate
+// from Stopping joins the stop already under way (or escalates a guest power-off to a kill).
+constexpr std::array kCalls{
+    Row{S::Created, M::StartComputeSystem, S::Running},
+    Row{S::Created, M::TerminateComputeSystem, S::Stopped},
+    Row{S::Created, M::GetComputeSystemProperties, S::Created},
+    Row{S::Created, M::ModifyComputeSystem, S::Created},
+    Row{S::Running, M::ShutDownComputeSystem, S::Stopped},
+    Row{S::Running, M::TerminateComputeSystem, S::Stopped},
+    Row{S::Running, M::PauseComputeSystem, S::Paused},
+    Row{S::Running, M::CrashComputeSystem, S::Stopped},
+    Row{S::Running, M::ModifyComputeSystem, S::Running},
+    Row{S::Running, M::GetComputeSystemProperties, S::Running},
+    Row{S::Paused, M::ResumeComputeSystem, S::Running},
+    Row{S::Paused, M::TerminateComputeSystem, S::Stopped},
+    Row{S::Paused, M::SaveComputeSystem, S::Paused},
+    Row{S::Paused, M::GetComputeSystemProperties, S::Paused},
+    Row{S::Stopping, M::TerminateComputeSystem, S::Stopped},
+    Row{S::Stopping, M::GetComputeSystemProperties, S::Stopping},
+    Row{S::Stopped, M::GetComputeSystemProperties, S::Stopped},
 };
 
-constexpr std::array<std::pair<S, S>, 7> kTransitions{{
+constexpr std::array<std::pair<S, S>, 18> kTransitions{{
+    {S::Creating, S::Created},
+    {S::Creating, S::Removed},
+    {S::Adopting, S::Created},
+    {S::Adopting, S::Running},
+    {S::Adopting, S::Paused},
+    {S::Adopting, S::Stopped},
     {S::Created, S::Running},
+    {S::Created, S::Paused},  // a re-synchronisation after an abandoned Start found QEMU stopped
+    {S::Created, S::Stopping},
     {S::Created, S::Stopped},
     {S::Running, S::Paused},
+    {S::Running, S::Stopping},
     {S::Running, S::Stopped},
     {S::Paused, S::Running},
+    {S::Paused, S::Stopping},
     {S::Paused, S::Stopped},
-    {S::Paused, S::SavedAsTemplate},
+    {S::Stopping, S::Stopped},
+    {S::Stopped, S::Removed},
 }};
 
 }  // namespace
@@ -53,51 +67,63 @@ constexpr std::array<std::pair<S, S>, 7> kTransitions{{
 const char* stateName(SystemState state)
 {
     switch (state) {
+        case S::Creating:
+            return "Creating";
+        case S::Adopting:
+            return "Adopting";
         case S::Created:
             return "Created";
         case S::Running:
             return "Running";
         case S::Paused:
             return "Paused";
+        case S::Stopping:
+            return "Stopping";
         case S::Stopped:
             return "Stopped";
-        case S::SavedAsTemplate:
-            return "SavedAsTemplate";
+        case S::Removed:
+            return "Removed";
     }
     return "Unknown";
 }
 
-const char* callName(SystemCall call)
+bool isActive(SystemState state)
 {
-    switch (call) {
-        case C::Start:
-            return "Start";
-        case C::ShutDown:
-            return "ShutDown";
-        case C::Terminate:
-            return "Terminate";
-        case C::Pause:
-            return "Pause";
-        case C::Resume:
-            return "Resume";
-        case C::Save:
-            return "Save";
-        case C::Crash:
-            return "Crash";
-        case C::Modify:
-            return "Modify";
-        case C::GetProperties:
-            return "GetProperties";
-    }
-    return "?";
+    return state == S::Created || state == S::Running || state == S::Paused;
 }
 
-Result<SystemState> checkCall(SystemState from, SystemCall call)
+const char* callName(protocol::Method call)
 {
-    for (const Row& row : kTable) {
+    switch (call) {
+        case M::StartComputeSystem:
+            return "Start";
+        case M::ShutDownComputeSystem:
+            return "ShutDown";
+        case M::TerminateComputeSystem:
+            return "Terminate";
+        case M::PauseComputeSystem:
+            return "Pause";
+        case M::ResumeComputeSystem:
+            return "Resume";
+        case M::SaveComputeSystem:
+            return "Save";
+        case M::CrashComputeSystem:
+            return "Crash";
+        case M::ModifyComputeSystem:
+            return "Modify";
+        case M::GetComputeSystemProperties:
+            return "GetProperties";
+        default:
+            return protocol::methodName(call);
+    }
+}
+
+Result<SystemState> checkCall(SystemState from, protocol::Method call)
+{
+    for (const Row& row : kCalls) {
         if (row.from == from && row.call == call) return row.to;
     }
-    if (from == S::Stopped && (call == C::ShutDown || call == C::Terminate)) {
+    if (from == S::Stopped && (call == M::ShutDownComputeSystem || call == M::TerminateComputeSystem)) {
         return makeError(HCS_E_SYSTEM_ALREADY_STOPPED,
                          std::string("cannot ") + callName(call) + " the compute system: it is already Stopped");
     }
@@ -111,6 +137,12 @@ bool validTransition(SystemState from, SystemState to)
         if (a == from && b == to) return true;
     }
     return false;
+}
+
+SystemState stateFromQemuStatus(const std::string& status, bool started)
+{
+    if (status == "running") return S::Running;
+    return started ? S::Paused : S::Created;
 }
 
 }  // namespace hc::hcs::service

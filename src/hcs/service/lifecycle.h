@@ -1,26 +1,47 @@
-// The compute-system lifecycle as ONE table: which call is allowed in which state and which state
-// it leads to. Every lifecycle call asks checkCall() first; its error (HCS_E_INVALID_STATE naming
-// the state and the call, or HCS_E_SYSTEM_ALREADY_STOPPED) is what the client sees.
+// The compute-system lifecycle: ONE state enum and two tables. checkCall() says which client call
+// is allowed in which state and where it leads; validTransition() says which state changes may
+// happen at all (calls, QEMU events, exits, re-adoption). ComputeSystem::setState
+// (service/managed_system.h) is the only writer of a system's state and refuses what this table
+// refuses. Calls are named by protocol::Method, the one name of a call.
+//
+//   Creating --ready--> Created --Start--> Running <--Pause/Resume--> Paused
+//   Adopting --query-status--> Created | Running | Paused
+//   Created/Running/Paused --Terminate, guest power-off--> Stopping --exit--> Stopped --last user--> Removed
+//   any live state --QEMU exit--> Stopped;  Creating --QEMU exit / Create abandoned--> Removed
 #pragma once
 
-#include <optional>
-
 #include "base/result.h"
+#include "hcs/protocol/messages.h"
 
 namespace hc::hcs::service {
 
-enum class SystemState { Created, Running, Paused, Stopped, SavedAsTemplate };
-
-enum class SystemCall { Start, ShutDown, Terminate, Pause, Resume, Save, Crash, Modify, GetProperties };
+enum class SystemState {
+    Creating,  // QEMU launched, monitor not yet negotiated; the Create reply is pending
+    Adopting,  // re-attaching to a QEMU left by an earlier hcsd; its real state is being queried
+    Created,   // QEMU up, paused before the first instruction (-S)
+    Running,
+    Paused,
+    Stopping,  // Terminate sent "quit", or the guest powered off: the exit is coming
+    Stopped,   // QEMU is gone; the system stays while handles name it
+    Removed,   // gone from the registry; handles that still name it see "not found"
+};
 
 const char* stateName(SystemState state);
-const char* callName(SystemCall call);
+
+// Created, Running or Paused: QEMU is up and nothing is setting it up or taking it down.
+bool isActive(SystemState state);
+
+// "Pause" for PauseComputeSystem: how error messages name a call.
+const char* callName(protocol::Method call);
 
 // The state a successful `call` leaves the system in (the same state for queries; for ShutDown and
 // Terminate the state after the VM exits). Errors name the state and the call.
-Result<SystemState> checkCall(SystemState from, SystemCall call);
+Result<SystemState> checkCall(SystemState from, protocol::Method call);
 
-// Whether the state may change from `from` to `to` at all (calls and spontaneous exits).
+// Whether the state may change from `from` to `to` at all.
 bool validTransition(SystemState from, SystemState to);
+
+// What QEMU's query-status "status" means for a system that was (`started`) or was not started.
+SystemState stateFromQemuStatus(const std::string& status, bool started);
 
 }  // namespace hc::hcs::service

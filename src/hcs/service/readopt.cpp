@@ -1,11 +1,9 @@
 // Re-adoption: when hcsd restarts, the QEMU processes of its compute systems are still running
 // (they live in their own sessions and hold their own monitor sockets). Each system directory
-// records what is needed to attach again: system.json (id, runtime id, pid, state, times) and
-// config.json; the monitor socket is QEMU's, still listening at qmp.sock.
-#include <signal.h>
-
-#include <filesystem>
-#include <fstream>
+// holds what is needed to attach again (service/system_store.h). A directory whose Create never
+// finished (record "Creating", or no record at all) had a QEMU nobody was told about: it is killed,
+// found by its spawn token even if its pid was never recorded, and the directory removed.
+#include <algorithm>
 
 #include "base/guid.h"
 #include "base/log.h"
@@ -14,71 +12,51 @@
 namespace hc::hcs::service {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
-
-namespace {
-
-std::string readFile(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// The pid must still be the QEMU we started: its command line names this directory's pid file.
-bool isOurQemu(pid_t pid, const std::string& directory)
-{
-    std::string cmdline = readFile("/proc/" + std::to_string(pid) + "/cmdline");
-    return cmdline.find(directory + "/qemu.pid") != std::string::npos;
-}
-
-}  // namespace
 
 void Service::readoptSystems()
 {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(options_.stateDirectory + "/systems", ec)) {
-        if (entry.is_directory(ec)) adoptSystem(entry.path().string());
-    }
+    for (const std::string& directory : store_.systemDirectories())
+        adoptSystem(directory);
 }
 
 void Service::adoptSystem(const std::string& directory)
 {
-    std::error_code ec;
-    json record = json::parse(readFile(directory + "/system.json"), nullptr, false);
-    auto config = schema::parseComputeSystem(readFile(directory + "/config.json"));
-    pid_t pid = record.is_object() ? record.value("Pid", -1) : -1;
-    if (!record.is_object() || !config || pid <= 0 || !isOurQemu(pid, directory)) {
-        HC_LOG(Info, "hcsd", "removing stale state directory " + directory);
-        fs::remove_all(directory, ec);
-        return;
-    }
-    auto system = std::make_shared<ComputeSystem>();
-    system->id = record.value("Id", std::string());
-    system->configText = readFile(directory + "/config.json");
+    auto record = store_.readRecord(directory);
+    std::string configText = store_.readConfig(directory);
+    auto config = schema::parseComputeSystem(configText);
+    std::vector<pid_t> running = launcher_.findByArgument(SystemStore::spawnToken(directory));
+    auto discard = [&](const std::string& why) {
+        for (pid_t pid : running) {
+            HC_LOG(Info, "hcsd", "killing QEMU pid " + std::to_string(pid) + " of " + directory + ": " + why);
+            launcher_.killProcess(pid);
+        }
+        HC_LOG(Info, "hcsd", "removing state directory " + directory + " (" + why + ")");
+        store_.removeSystemDirectory(directory);
+    };
+    if (!record) return discard("no record: its Create never got as far as writing one");
+    if (record->state == stateName(SystemState::Creating)) return discard("its Create never finished");
+    if (!config) return discard("its configuration is unreadable: " + config.error().message);
+    if (record->id.empty() || systems_.count(record->id)) return discard("no usable compute system id");
+    if (running.empty()) return discard("its QEMU is gone");
+    // The recorded pid when it is still ours; a process naming the spawn token otherwise.
+    pid_t pid = std::count(running.begin(), running.end(), record->pid) ? record->pid : running.front();
+
+    auto system = std::make_shared<ComputeSystem>(loop_, record->id, SystemState::Adopting);
+    system->configText = configText;
     system->config = std::move(*config);
     system->directory = directory;
-    system->createTime = record.value("CreateTime", int64_t{0});
-    system->startTime = record.value("StartTime", int64_t{0});
-    auto runtimeId = parseGuid(record.value("RuntimeId", std::string()));
+    system->createTime = record->createTime;
+    system->startTime = record->startTime;
+    auto runtimeId = parseGuid(record->runtimeId);
     system->runtimeId = runtimeId ? *runtimeId : newGuid();
-    if (system->id.empty() || systems_.count(system->id)) {
-        HC_LOG(Warn, "hcsd", "state directory " + directory + " has no usable id; killing its QEMU");
-        kill(pid, SIGKILL);
-        fs::remove_all(directory, ec);
-        return;
-    }
-    system->adopting = true;
-    system->busy = true;
     systems_[system->id] = system;
-    auto qemu = QemuVm::adopt(loop_, pid, directory + "/qmp.sock", vmCallbacks(system));
-    if (!qemu) {
-        HC_LOG(Warn, "hcsd", "cannot re-adopt \"" + system->id + "\": " + qemu.error().message + "; killing its QEMU");
+    auto vm = VmSupervisor::adopt(loop_, launcher_, pid, SystemStore::monitorPath(directory), vmCallbacks(system),
+                                  options_.timeouts, system->id);
+    if (!vm) {
         systems_.erase(system->id);
-        kill(pid, SIGKILL);
-        fs::remove_all(directory, ec);
-        return;
+        return discard("cannot re-attach: " + vm.error().message);
     }
-    system->vm = std::move(*qemu);
+    system->vm = std::move(*vm);
     HC_LOG(Info, "hcsd", "re-adopting compute system \"" + system->id + "\" (QEMU pid " + std::to_string(pid) + ")");
 }
 
@@ -86,28 +64,34 @@ void Service::finishAdoption(const SystemPtr& system)
 {
     // The real state comes from QEMU, not from the record (it may have changed while hcsd was away).
     system->vm->execute("query-status", json::object(), [this, system](Result<json> r) {
-        system->adopting = false;
+        if (system->state() != SystemState::Adopting) return;  // it exited meanwhile
         if (!r) {
-            if (system->vm) system->vm->kill();  // the exit path cleans up
+            HC_LOG(Warn, "hcsd", "cannot query re-adopted \"" + system->id + "\": " + r.error().message);
+            system->vm->kill();  // the exit path reports and cleans up
             return;
         }
-        std::string status = r->value("status", std::string());
-        if (status == "running") {
-            system->state = SystemState::Running;
-        } else {
-            system->state = system->startTime ? SystemState::Paused : SystemState::Created;
-        }
-        system->createComplete = true;
+        system->setState(stateFromQemuStatus(r->value("status", std::string()), system->startTime != 0), "re-adopted");
         persist(*system);
-        HC_LOG(Info, "hcsd", "re-adopted \"" + system->id + "\" in state " + stateName(system->state));
+        answerWaitingEnumerations();
         // Every handle died with the previous hcsd (its clients saw ServiceDisconnect), so a system that
         // lives only as long as its handles has outlived them: terminate it rather than leak the VM.
         if (system->openHandles == 0 && system->config.shouldTerminateOnLastHandleClosed) {
             HC_LOG(Info, "hcsd", "\"" + system->id + "\" had ShouldTerminateOnLastHandleClosed: terminating it");
             beginTerminate(system, schema::ExitInitiator::Client);
         }
-        loop_.post([this, system] { finishCall(system); });
+        loop_.post([this, system] { pump(system); });
     });
+}
+
+void Service::answerWaitingEnumerations()
+{
+    for (const auto& [id, system] : systems_) {
+        if (system->state() == SystemState::Adopting) return;
+    }
+    auto waiting = std::move(waitingEnumerations_);
+    waitingEnumerations_.clear();
+    for (const auto& w : waiting)
+        enumerate(w.session, w.requestId, w.query);
 }
 
 }  // namespace hc::hcs::service

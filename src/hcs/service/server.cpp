@@ -23,6 +23,7 @@ Server::Server(EventLoop& loop, Service& service, int listenFd) : loop_(loop), s
 
 Server::~Server()
 {
+    if (acceptRetryTimer_) loop_.cancelTimer(acceptRetryTimer_);
     loop_.unwatchFd(listenFd_);
     close(listenFd_);
     for (auto& [id, c] : connections_) {
@@ -35,9 +36,11 @@ void Server::accept()
 {
     int fd = accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EINTR) HC_LOG(Warn, "hcsd", "accept failed");
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) return pauseAccepting();
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) HC_LOG(Warn, "hcsd", "accept failed");
         return;
     }
+    exhaustionLogged_ = false;
     uint64_t id = nextConnection_++;
     Connection& c = connections_[id];
     c.fd = fd;
@@ -48,6 +51,28 @@ void Server::accept()
     });
     HC_LOG(Info, "hcsd", "client connected (connection " + std::to_string(id) + ")");
     send(id, protocol::encodeGreeting(kServiceVersion));
+}
+
+void Server::pauseAccepting()
+{
+    if (acceptRetryTimer_) return;
+    // The pending connection stays in the backlog; polling the listener now would only spin.
+    if (!exhaustionLogged_) {
+        HC_LOG(Warn, "hcsd", "out of file descriptors: not accepting connections until one is freed");
+        exhaustionLogged_ = true;
+    }
+    loop_.setFdEvents(listenFd_, 0);
+    acceptRetryTimer_ = loop_.addTimer(std::chrono::milliseconds(500), [this] {
+        acceptRetryTimer_ = 0;
+        resumeAccepting();
+    });
+}
+
+void Server::resumeAccepting()
+{
+    if (acceptRetryTimer_) loop_.cancelTimer(acceptRetryTimer_);
+    acceptRetryTimer_ = 0;
+    loop_.setFdEvents(listenFd_, POLLIN);  // a new failure pauses again
 }
 
 void Server::onReadable(uint64_t id)
@@ -169,6 +194,7 @@ void Server::closeNow(uint64_t id)
     close(it->second.fd);
     connections_.erase(it);
     HC_LOG(Info, "hcsd", "client disconnected (connection " + std::to_string(id) + ")");
+    if (acceptRetryTimer_) resumeAccepting();  // a descriptor was just freed
     service_.closeSession(session);
 }
 

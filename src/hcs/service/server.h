@@ -1,13 +1,15 @@
 // The connection layer of hcsd: accepts clients on the listening socket, frames JSON lines, sends
 // the greeting, negotiates the protocol version (Hello), decodes each line with protocol::
 // decodeRequest and hands typed requests to the Service. Malformed input gets an error reply and
-// never reaches the service; a client that floods without reading is disconnected.
+// never reaches the service; a client that floods without reading is disconnected. Hello is
+// negotiated here and only here. When descriptors run out, the listener is left unpolled (and the
+// condition logged once) until a connection closes or a retry timer fires, instead of spinning.
 #pragma once
 
 #include <map>
 #include <string>
 
-#include "hcs/service/event_loop.h"
+#include "base/event_loop.h"
 #include "hcs/service/service.h"
 
 namespace hc::hcs::service {
@@ -33,6 +35,8 @@ private:
     };
 
     void accept();
+    void pauseAccepting();
+    void resumeAccepting();
     void onReadable(uint64_t id);
     void onWritable(uint64_t id);
     void handleLine(uint64_t id, const std::string& line);
@@ -47,6 +51,8 @@ private:
     int listenFd_;
     std::map<uint64_t, Connection> connections_;
     uint64_t nextConnection_ = 1;
+    uint64_t acceptRetryTimer_ = 0;  // set while accepting is paused for lack of descriptors
+    bool exhaustionLogged_ = false;  // logged once until an accept succeeds again
 };
 
 }  // namespace hc::hcs::service

@@ -1,19 +1,18 @@
 #include "hcs/service/service.h"
 
-#include <dirent.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "base/filetime.h"
 #include "base/hresult.h"
 #include "base/log.h"
+#include "hcs/vm/console_socket.h"
 #include "hcs/vm/qemu_command.h"
+#include "hcs/vm/qemu_process.h"
 
 namespace hc::hcs::service {
 
@@ -58,46 +57,42 @@ bool contains(const std::vector<std::string>& list, const std::string& value)
     return false;
 }
 
-std::string pipeDirectory(const ServiceOptions& options)
+Status checkKernelFiles(const schema::ComputeSystemConfig& config)
 {
-    return options.stateDirectory + "/pipes";
-}
-
-std::string systemsDirectory(const ServiceOptions& options)
-{
-    return options.stateDirectory + "/systems";
-}
-
-void writeFileAtomically(const std::string& path, const std::string& text)
-{
-    std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << text;
-        if (!out) {
-            HC_LOG(Warn, "hcsd", "cannot write " + tmp);
-            return;
+    const auto& lkd = config.virtualMachine.linuxKernelDirect;
+    if (!lkd) return {};
+    for (const auto& [field, path] :
+         {std::pair{"KernelFilePath", lkd->kernelFilePath}, {"InitRdPath", lkd->initRdPath}}) {
+        if (!path.empty() && access(path.c_str(), R_OK) != 0) {
+            return makeError(
+                HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
+                std::string("VirtualMachine.Chipset.LinuxKernelDirect.") + field + ": cannot read \"" + path + "\"");
         }
     }
-    std::rename(tmp.c_str(), path.c_str());
+    return {};
 }
 
 }  // namespace
 
-Service::Service(EventLoop& loop, ServiceOptions options, vm::AcceleratorChoice accelerator)
-    : loop_(loop), options_(std::move(options)), accelerator_(std::move(accelerator))
+Service::Service(EventLoop& loop, ServiceOptions options, vm::AcceleratorChoice accelerator, vm::VmLauncher& launcher)
+    : loop_(loop),
+      options_(std::move(options)),
+      accelerator_(std::move(accelerator)),
+      launcher_(launcher),
+      store_(options_.stateDirectory)
 {
-    std::error_code ec;
-    fs::create_directories(systemsDirectory(options_), ec);
-    fs::create_directories(pipeDirectory(options_), ec);
 }
 
 Service::~Service()
 {
-    // QEMU processes keep running: a later hcsd re-adopts them.
     for (auto& [id, system] : systems_) {
-        if (system->killTimer) loop_.cancelTimer(system->killTimer);
-        system->vm.reset();
+        if (system->state() == SystemState::Creating && system->vm) {
+            // Nobody will ever get this Create's reply: the VM must not outlive it unlisted.
+            HC_LOG(Info, "hcsd", "stopping: killing \"" + id + "\", whose creation had not finished");
+            system->vm->kill();
+            store_.removeSystemDirectory(system->directory);
+        }
+        system->vm.reset();  // the others keep running: a later hcsd re-adopts them
     }
 }
 
@@ -105,213 +100,179 @@ Service::~Service()
 
 void Service::reply(uint64_t session, uint64_t requestId, const json& result)
 {
-    auto it = sessions_.find(session);
-    if (it != sessions_.end()) it->second.send(protocol::encodeResult(requestId, result));
+    sessions_.send(session, protocol::encodeResult(requestId, result));
 }
 
-void Service::replyError(uint64_t session, uint64_t requestId, HRESULT hr, const std::string& message)
+void Service::replyError(uint64_t session, uint64_t requestId, const Error& error)
 {
-    HC_LOG(Info, "hcsd", "request " + std::to_string(requestId) + " failed: " + hresultName(hr) + ": " + message);
-    auto it = sessions_.find(session);
-    if (it != sessions_.end()) it->second.send(protocol::encodeError(requestId, hr, message));
-}
-
-void Service::replyResult(uint64_t session, uint64_t requestId, const Result<json>& result)
-{
-    if (result) {
-        reply(session, requestId, *result);
-    } else {
-        replyError(session, requestId, result.error().hr, result.error().message);
-    }
+    HC_LOG(Info, "hcsd",
+           "request " + std::to_string(requestId) + " failed: " + hresultName(error.hr) + ": " + error.message);
+    sessions_.send(session, protocol::encodeError(requestId, error.hr, error.message));
 }
 
 // --------------------------------------------------------------------------------------- sessions
 
 uint64_t Service::openSession(Sender sender)
 {
-    uint64_t id = nextSession_++;
-    sessions_[id] = Session{std::move(sender), {}};
-    return id;
+    return sessions_.open(std::move(sender));
 }
 
 void Service::closeSession(uint64_t session)
 {
-    auto it = sessions_.find(session);
-    if (it == sessions_.end()) return;
-    auto handles = std::move(it->second.handles);
-    sessions_.erase(it);
-    for (auto& [id, system] : systems_) {
-        auto& waiters = system->exitWaiters;
-        for (auto w = waiters.begin(); w != waiters.end();) {
-            if (w->session == session) {
-                if (w->timer) loop_.cancelTimer(w->timer);
-                w = waiters.erase(w);
-            } else {
-                ++w;
-            }
-        }
-    }
+    if (!sessions_.exists(session)) return;
+    auto systems = sessions_.close(session);
+    for (auto& [id, system] : systems_)
+        system->exitWaiters.dropSession(session);
+    std::erase_if(waitingEnumerations_, [session](const WaitingEnumeration& w) { return w.session == session; });
     // A client that vanished closes its handles; this is what terminates a system configured with
     // ShouldTerminateOnLastHandleClosed when its creator is killed.
-    for (auto& [handle, system] : handles)
+    for (auto& system : systems)
         releaseHandle(system);
 }
 
-Service::SystemPtr Service::systemForHandle(uint64_t session, uint64_t handle, uint64_t requestId)
+SystemPtr Service::systemForHandle(uint64_t session, uint64_t handle, uint64_t requestId)
 {
-    auto& handles = sessions_.at(session).handles;
-    auto it = handles.find(handle);
-    if (it == handles.end()) {
-        replyError(session, requestId, E_HANDLE,
-                   "handle " + std::to_string(handle) + " is not open on this connection");
+    auto system = sessions_.find(session, handle);
+    if (!system) {
+        replyError(session, requestId, system.error());
         return nullptr;
     }
-    if (it->second->removed) {
-        replyError(session, requestId, HCS_E_SYSTEM_NOT_FOUND,
-                   "compute system \"" + it->second->id + "\" no longer exists (its creation failed)");
+    if ((*system)->state() == SystemState::Removed) {
+        replyError(session, requestId,
+                   makeError(HCS_E_SYSTEM_NOT_FOUND,
+                             "compute system \"" + (*system)->id + "\" no longer exists (its creation failed)"));
         return nullptr;
     }
-    return it->second;
+    return *system;
 }
 
 void Service::handle(uint64_t session, const protocol::Request& request)
 {
-    if (!sessions_.count(session)) return;
+    if (!sessions_.exists(session)) return;
     const uint64_t id = request.id;
     switch (request.method) {
         case Method::Hello:
-            replyError(session, id, HCS_E_PROTOCOL_ERROR, "Hello was already negotiated");
-            return;
+            break;  // the Server negotiates it and never passes it on
         case Method::Cancel:
-            cancel(session, id, std::get<protocol::CancelParams>(request.params).requestId);
-            return;
+            return cancel(session, id, std::get<protocol::CancelParams>(request.params).requestId);
         case Method::CreateComputeSystem:
-            create(session, request, std::get<protocol::CreateParams>(request.params));
-            return;
+            return create(session, id, std::get<protocol::CreateParams>(request.params));
         case Method::OpenComputeSystem:
-            open(session, request, std::get<protocol::OpenParams>(request.params));
-            return;
+            return open(session, id, std::get<protocol::OpenParams>(request.params));
         case Method::EnumerateComputeSystems:
-            enumerate(session, request, std::get<protocol::QueryParams>(request.params).query);
-            return;
+            return enumerate(session, id, std::get<protocol::QueryParams>(request.params).query);
         case Method::GetServiceProperties:
-            serviceProperties(session, request);
-            return;
+            return serviceProperties(session, id);
         case Method::WaitForComputeSystemExit:
-            waitForExit(session, request, std::get<protocol::WaitExitParams>(request.params));
-            return;
+            return waitForExit(session, id, std::get<protocol::WaitExitParams>(request.params));
         case Method::CloseComputeSystem: {
-            uint64_t handle = std::get<protocol::HandleParams>(request.params).handle;
-            auto& handles = sessions_.at(session).handles;
-            auto it = handles.find(handle);
-            if (it == handles.end()) {
-                replyError(session, id, E_HANDLE,
-                           "handle " + std::to_string(handle) + " is not open on this connection");
-                return;
-            }
-            SystemPtr system = it->second;
-            handles.erase(it);  // later requests naming it fail at once; the release waits its turn
-            enqueue(system, QueuedCall{session, id, request.method, {}, false});
-            return;
+            // Later requests naming the handle fail at once; the release waits its turn.
+            const uint64_t handle = std::get<protocol::HandleParams>(request.params).handle;
+            auto system = sessions_.beginClose(session, handle);
+            if (!system) return replyError(session, id, system.error());
+            return enqueue(*system, QueuedCall{session, id, handle, request.method, {}, false});
         }
-        default:
-            break;
+        case Method::TerminateComputeSystem: {
+            // Terminate pre-empts the queue: a call stuck waiting for QEMU must not hold it back.
+            const auto& params = std::get<protocol::SystemCallParams>(request.params);
+            SystemPtr system = systemForHandle(session, params.handle, id);
+            if (!system) return;
+            QueuedCall call{session, id, params.handle, request.method, params.document, false};
+            if (!system->queueRuns() && system->state() != SystemState::Stopping) return enqueue(system, call);
+            return runTerminate(system, call);
+        }
+        case Method::StartComputeSystem:
+        case Method::ShutDownComputeSystem:
+        case Method::CrashComputeSystem:
+        case Method::PauseComputeSystem:
+        case Method::ResumeComputeSystem:
+        case Method::SaveComputeSystem:
+        case Method::GetComputeSystemProperties:
+        case Method::ModifyComputeSystem: {
+            const auto& params = std::get<protocol::SystemCallParams>(request.params);
+            SystemPtr system = systemForHandle(session, params.handle, id);
+            if (!system) return;
+            return enqueue(system, QueuedCall{session, id, params.handle, request.method, params.document, false});
+        }
     }
-    const auto& params = std::get<protocol::SystemCallParams>(request.params);
-    SystemPtr system = systemForHandle(session, params.handle, id);
-    if (!system) return;
-    enqueue(system, QueuedCall{session, id, request.method, params.document, false});
+    replyError(session, id,
+               makeError(HCS_E_UNKNOWN_MESSAGE,
+                         std::string(protocol::methodName(request.method)) + " is not a call the service handles"));
 }
 
 // ------------------------------------------------------------------------- requests not queued
 
-void Service::create(uint64_t session, const protocol::Request& request, const protocol::CreateParams& params)
+void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParams& params)
 {
-    const uint64_t rid = request.id;
-    auto& sessionHandles = sessions_.at(session).handles;
-    if (params.handle == 0 || sessionHandles.count(params.handle)) {
-        replyError(session, rid, E_INVALIDARG,
-                   "handle number " + std::to_string(params.handle) + " is already in use or 0");
-        return;
-    }
-    if (Status st = validateSystemId(params.id); !st) return replyError(session, rid, st.hr(), st.error().message);
+    if (Status st = validateSystemId(params.id); !st) return replyError(session, rid, st.error());
     if (systems_.count(params.id)) {
-        replyError(session, rid, HCS_E_SYSTEM_ALREADY_EXISTS,
-                   "a compute system with id \"" + params.id + "\" already exists");
-        return;
+        return replyError(
+            session, rid,
+            makeError(HCS_E_SYSTEM_ALREADY_EXISTS, "a compute system with id \"" + params.id + "\" already exists"));
     }
     auto config = schema::parseComputeSystem(params.configuration);
-    if (!config) return replyError(session, rid, config.error().hr, config.error().message);
-    if (const auto& lkd = config->virtualMachine.linuxKernelDirect) {
-        for (const auto& [field, path] :
-             {std::pair{"KernelFilePath", lkd->kernelFilePath}, {"InitRdPath", lkd->initRdPath}}) {
-            if (!path.empty() && access(path.c_str(), R_OK) != 0) {
-                replyError(session, rid, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
-                           std::string("VirtualMachine.Chipset.LinuxKernelDirect.") + field + ": cannot read \"" +
-                               path + "\"");
-                return;
-            }
-        }
-    }
-    auto system = std::make_shared<ComputeSystem>();
-    system->id = params.id;
+    if (!config) return replyError(session, rid, config.error());
+    if (Status st = checkKernelFiles(*config); !st) return replyError(session, rid, st.error());
+
+    auto system = std::make_shared<ComputeSystem>(loop_, params.id, SystemState::Creating);
     system->configText = params.configuration;
     system->config = std::move(*config);
     system->runtimeId = newGuid();
     system->createTime = filetimeNow();
-    // A short directory name keeps socket paths below the 108-byte sun_path limit.
-    system->directory = systemsDirectory(options_) + "/" + formatGuid(system->runtimeId).substr(0, 8);
-    std::error_code ec;
-    if (!fs::create_directory(system->directory, ec)) {
-        replyError(session, rid, E_FAIL,
-                   "cannot create the state directory " + system->directory + ": " + ec.message());
-        return;
+    if (Status st = sessions_.addHandle(session, params.handle, system); !st) {
+        return replyError(session, rid, st.error());
     }
-    writeFileAtomically(system->directory + "/config.json", system->configText);
-    if (Status st = launchVm(system); !st) {
-        fs::remove_all(system->directory, ec);
-        replyError(session, rid, st.hr(), st.error().message);
-        return;
-    }
+    auto undo = [&](const Error& error) {
+        sessions_.finishClose(session, params.handle);
+        if (!system->directory.empty()) store_.removeSystemDirectory(system->directory);
+        replyError(session, rid, error);
+    };
+    auto directory = store_.createSystemDirectory(formatGuid(system->runtimeId));
+    if (!directory) return undo(directory.error());
+    system->directory = *directory;
+    auto launch = prepareLaunch(*system);
+    if (!launch) return undo(launch.error());
+    // Durably recorded before QEMU exists: whatever happens next, a later hcsd finds this VM.
+    if (Status st = store_.writeConfig(system->directory, system->configText); !st) return undo(st.error());
+    if (Status st = writeRecord(*system); !st) return undo(st.error());
+    auto vm = VmSupervisor::launch(loop_, launcher_, *launch, vmCallbacks(system), options_.timeouts, system->id);
+    if (!vm) return undo(vm.error());
+    system->vm = std::move(*vm);
+    persist(*system);  // now with the pid
     systems_[system->id] = system;
-    sessionHandles[params.handle] = system;
     system->openHandles = 1;
-    system->busy = true;  // calls queue behind the creation
-    pendingCreates_[system.get()] = {session, rid};
+    system->createReply = std::pair{session, rid};
     HC_LOG(Info, "hcsd", "creating compute system \"" + system->id + "\" in " + system->directory);
 }
 
-Status Service::launchVm(const SystemPtr& system)
+Result<vm::LaunchRequest> Service::prepareLaunch(const ComputeSystem& system)
 {
-    const auto& vmConfig = system->config.virtualMachine;
+    const auto& vmConfig = system.config.virtualMachine;
     vm::QemuLaunchSettings settings;
     settings.qemuBinary = options_.qemuBinary;
     settings.accelerator = accelerator_.accelerator;
-    settings.name = system->id;
+    settings.name = system.id;
     settings.qmpListenFd = 3;
     std::set<std::string> pipesInUse;
     for (const auto& [id, other] : systems_) {
         for (const auto& [port, com] : other->config.virtualMachine.comPorts) {
-            if (auto p = vm::namedPipeSocketPath(com.namedPipe, pipeDirectory(options_))) pipesInUse.insert(*p);
+            if (auto p = vm::namedPipeSocketPath(com.namedPipe, store_.pipeDirectory())) pipesInUse.insert(*p);
         }
     }
     for (const auto& [port, com] : vmConfig.comPorts) {
-        auto path = vm::namedPipeSocketPath(com.namedPipe, pipeDirectory(options_));
-        if (!path) {
-            return makeError(path.error().hr, "VirtualMachine.Devices.ComPorts." + std::to_string(port) +
-                                                  ".NamedPipe: " + path.error().message);
-        }
+        std::string field = "VirtualMachine.Devices.ComPorts." + std::to_string(port) + ".NamedPipe: ";
+        auto path = vm::namedPipeSocketPath(com.namedPipe, store_.pipeDirectory());
+        if (!path) return makeError(path.error().hr, field + path.error().message);
         if (pipesInUse.count(*path)) {
             return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
-                             "VirtualMachine.Devices.ComPorts." + std::to_string(port) + ".NamedPipe: \"" +
-                                 com.namedPipe + "\" is used by another compute system");
+                             field + "\"" + com.namedPipe + "\" is used by another compute system");
         }
-        unlink(path->c_str());  // a stale socket left by a VM that is gone
+        if (Status st = vm::claimSocketPath(*path); !st) return makeError(st.hr(), field + st.error().message);
         settings.comPortSockets[port] = *path;
     }
     if (vmConfig.uefi) {
         settings.ovmfCodePath = vm::kOvmfCode;
-        settings.ovmfVarsPath = system->directory + "/OVMF_VARS.fd";
+        settings.ovmfVarsPath = system.directory + "/OVMF_VARS.fd";
         std::error_code ec;
         if (access(vm::kOvmfCode, R_OK) != 0 ||
             !fs::copy_file(vm::kOvmfVarsTemplate, settings.ovmfVarsPath, fs::copy_options::overwrite_existing, ec)) {
@@ -320,24 +281,25 @@ Status Service::launchVm(const SystemPtr& system)
                                  vm::kOvmfVarsTemplate + ") is missing; install the ovmf package");
         }
     }
-    auto args = vm::buildQemuCommand(vmConfig, settings);
-    args.insert(args.end(), {"-pidfile", system->directory + "/qemu.pid"});
-    auto qemu = QemuVm::launch(loop_, args, system->directory + "/qmp.sock", system->directory + "/qemu.log",
-                               vmCallbacks(system));
-    if (!qemu) return qemu.error();
-    system->vm = std::move(*qemu);
-    return {};
+    vm::LaunchRequest request;
+    request.args = vm::buildQemuCommand(vmConfig, settings);
+    // The pid file's path is the spawn token: unique to this directory, so a restarted hcsd finds
+    // the process in /proc even if it never learnt the pid.
+    request.args.insert(request.args.end(), {"-pidfile", SystemStore::spawnToken(system.directory)});
+    request.qmpPath = SystemStore::monitorPath(system.directory);
+    request.logPath = SystemStore::logPath(system.directory);
+    return request;
 }
 
-QemuVm::Callbacks Service::vmCallbacks(const SystemPtr& system)
+vm::VmCallbacks Service::vmCallbacks(const SystemPtr& system)
 {
-    // Raw pointer: the QemuVm (and so these callbacks) never outlives its ComputeSystem.
+    // Raw pointer: the VM (and so these callbacks) never outlives its ComputeSystem.
     ComputeSystem* raw = system.get();
     auto find = [this, raw]() -> SystemPtr {
         auto it = systems_.find(raw->id);
         return (it != systems_.end() && it->second.get() == raw) ? it->second : nullptr;
     };
-    QemuVm::Callbacks callbacks;
+    vm::VmCallbacks callbacks;
     callbacks.onReady = [this, find](Status st) {
         if (auto s = find()) onVmReady(s, st);
     };
@@ -350,47 +312,49 @@ QemuVm::Callbacks Service::vmCallbacks(const SystemPtr& system)
     return callbacks;
 }
 
-void Service::open(uint64_t session, const protocol::Request& request, const protocol::OpenParams& params)
+void Service::open(uint64_t session, uint64_t requestId, const protocol::OpenParams& params)
 {
-    auto& handles = sessions_.at(session).handles;
-    if (params.handle == 0 || handles.count(params.handle)) {
-        replyError(session, request.id, E_INVALIDARG,
-                   "handle number " + std::to_string(params.handle) + " is already in use or 0");
-        return;
-    }
     auto it = systems_.find(params.id);
-    if (it == systems_.end()) {
-        replyError(session, request.id, HCS_E_SYSTEM_NOT_FOUND, "no compute system with id \"" + params.id + "\"");
-        return;
+    if (it == systems_.end() || !it->second->listed()) {
+        return replyError(session, requestId,
+                          makeError(HCS_E_SYSTEM_NOT_FOUND, "no compute system with id \"" + params.id + "\""));
     }
-    handles[params.handle] = it->second;
+    if (Status st = sessions_.addHandle(session, params.handle, it->second); !st) {
+        return replyError(session, requestId, st.error());
+    }
     it->second->openHandles++;
-    reply(session, request.id, json::object());
+    reply(session, requestId, json::object());
 }
 
-void Service::enumerate(uint64_t session, const protocol::Request& request, const std::string& queryText)
+void Service::enumerate(uint64_t session, uint64_t requestId, const std::string& queryText)
 {
     auto query = schema::parseEnumerateQuery(queryText);
-    if (!query) return replyError(session, request.id, query.error().hr, query.error().message);
+    if (!query) return replyError(session, requestId, query.error());
+    for (const auto& [id, system] : systems_) {
+        if (system->state() == SystemState::Adopting) {
+            waitingEnumerations_.push_back({session, requestId, queryText});
+            return;
+        }
+    }
     json list = json::array();
     for (const auto& [id, system] : systems_) {
-        if (!system->createComplete) continue;
+        if (!system->listed()) continue;
         if (!query->ids.empty() && !contains(query->ids, id)) continue;
         if (!query->names.empty() && !contains(query->names, id)) continue;
         if (!query->types.empty() && !contains(query->types, "VirtualMachine")) continue;
         if (!query->owners.empty() && !contains(query->owners, system->config.owner)) continue;
         list.push_back(properties(*system, {}));
     }
-    reply(session, request.id, list);
+    reply(session, requestId, list);
 }
 
-void Service::serviceProperties(uint64_t session, const protocol::Request& request)
+void Service::serviceProperties(uint64_t session, uint64_t requestId)
 {
     json versions = json::array();
     for (uint32_t minor = schema::kMinSchemaMinor; minor <= schema::kMaxSchemaMinor; ++minor) {
         versions.push_back({{"Major", schema::kSchemaMajor}, {"Minor", minor}});
     }
-    reply(session, request.id,
+    reply(session, requestId,
           json{{"Version", kServiceVersion},
                {"ProtocolVersion", protocol::kProtocolVersion},
                {"Accelerator", vm::acceleratorName(accelerator_.accelerator)},
@@ -398,46 +362,37 @@ void Service::serviceProperties(uint64_t session, const protocol::Request& reque
                {"SupportedSchemaVersions", versions},
                {"QemuBinary", options_.qemuBinary},
                {"StateDirectory", options_.stateDirectory},
-               {"PipeDirectory", pipeDirectory(options_)},
+               {"PipeDirectory", store_.pipeDirectory()},
                {"ComputeSystemCount", systems_.size()},
                {"ProcessId", getpid()}});
 }
 
-void Service::waitForExit(uint64_t session, const protocol::Request& request, const protocol::WaitExitParams& params)
+void Service::waitForExit(uint64_t session, uint64_t requestId, const protocol::WaitExitParams& params)
 {
-    SystemPtr system = systemForHandle(session, params.handle, request.id);
+    SystemPtr system = systemForHandle(session, params.handle, requestId);
     if (!system) return;
-    if (system->exitStatus) return reply(session, request.id, schema::toJson(*system->exitStatus));
+    if (system->exitStatus) return reply(session, requestId, schema::toJson(*system->exitStatus));
     if (params.timeoutMs == 0) {
-        return replyError(session, request.id, HCS_E_OPERATION_TIMEOUT, "the compute system has not exited");
+        return replyError(session, requestId, makeError(HCS_E_OPERATION_TIMEOUT, "the compute system has not exited"));
     }
     ExitWaiter waiter;
     waiter.session = session;
-    waiter.requestId = request.id;
-    waiter.onExit = [this, session, rid = request.id](const schema::SystemExitStatus& status) {
-        reply(session, rid, schema::toJson(status));
+    waiter.requestId = requestId;
+    waiter.onExit = [this, session, requestId](const schema::SystemExitStatus& status) {
+        reply(session, requestId, schema::toJson(status));
     };
-    if (params.timeoutMs != 0xFFFFFFFFu) {
-        ComputeSystem* raw = system.get();
-        waiter.timer =
-            loop_.addTimer(std::chrono::milliseconds(params.timeoutMs), [this, raw, session, rid = request.id] {
-                auto& waiters = raw->exitWaiters;
-                for (auto w = waiters.begin(); w != waiters.end(); ++w) {
-                    if (w->session == session && w->requestId == rid) {
-                        waiters.erase(w);
-                        replyError(session, rid, HCS_E_OPERATION_TIMEOUT, "the compute system did not exit in time");
-                        return;
-                    }
-                }
-            });
-    }
-    system->exitWaiters.push_back(std::move(waiter));
+    waiter.onTimeout = [this, session, requestId] {
+        replyError(session, requestId, makeError(HCS_E_OPERATION_TIMEOUT, "the compute system did not exit in time"));
+    };
+    auto timeout =
+        params.timeoutMs == 0xFFFFFFFFu ? std::chrono::milliseconds(0) : std::chrono::milliseconds(params.timeoutMs);
+    system->exitWaiters.add(std::move(waiter), timeout);
 }
 
 void Service::cancel(uint64_t session, uint64_t requestId, uint64_t target)
 {
-    // Only what has not started can be abandoned: a queued call, or a wait for the exit (a
-    // WaitForComputeSystemExit, or a ShutDown waiting for the guest to power off).
+    // What can be abandoned: a queued call, a wait for the exit (a WaitForComputeSystemExit, or a
+    // ShutDown waiting for the guest to power off), or a call waiting for QEMU's answer.
     bool cancelled = false;
     for (auto& [id, system] : systems_) {
         auto& queue = system->queue;
@@ -449,19 +404,21 @@ void Service::cancel(uint64_t session, uint64_t requestId, uint64_t target)
                 break;
             }
         }
-        auto& waiters = system->exitWaiters;
-        for (auto w = waiters.begin(); !cancelled && w != waiters.end(); ++w) {
-            if (w->session == session && w->requestId == target) {
-                if (w->timer) loop_.cancelTimer(w->timer);
-                waiters.erase(w);
-                cancelled = true;
-                break;
-            }
+        if (!cancelled) cancelled = system->exitWaiters.take(session, target).has_value();
+        const auto& inFlight = system->inFlight;
+        if (!cancelled && inFlight && !inFlight->call.internal && inFlight->call.session == session &&
+            inFlight->call.requestId == target) {
+            system->vm->abandon(inFlight->command);
+            system->inFlight.reset();
+            cancelled = true;
+            // QEMU may still carry the command out: ask it where the system stands now.
+            resynchronise(system);
         }
         if (cancelled) break;
     }
     if (cancelled) {
-        replyError(session, target, HCS_E_OPERATION_ALREADY_CANCELLED, "the request was cancelled before it completed");
+        replyError(session, target,
+                   makeError(HCS_E_OPERATION_ALREADY_CANCELLED, "the request was cancelled before it completed"));
     }
     reply(session, requestId, json{{"cancelled", cancelled}});
 }
@@ -476,7 +433,7 @@ void Service::enqueue(const SystemPtr& system, QueuedCall call)
 
 void Service::pump(const SystemPtr& system)
 {
-    while (!system->busy && !system->queue.empty()) {
+    while (!system->inFlight && system->queueRuns() && !system->queue.empty()) {
         QueuedCall call = std::move(system->queue.front());
         system->queue.pop_front();
         run(system, call);
@@ -484,55 +441,55 @@ void Service::pump(const SystemPtr& system)
     removeIfUnused(system);
 }
 
-void Service::finishCall(const SystemPtr& system)
+void Service::finishInFlight(const SystemPtr& system)
 {
-    system->busy = false;
-    pump(system);
+    system->inFlight.reset();
+    // Let the VM's reply handler unwind before the next call runs.
+    loop_.post([this, system] { pump(system); });
 }
 
 void Service::run(const SystemPtr& system, const QueuedCall& call)
 {
     auto fail = [&](const Error& e) {
-        if (!call.internal) replyError(call.session, call.requestId, e.hr, e.message);
+        if (!call.internal) replyError(call.session, call.requestId, e);
     };
-    auto refuse = [&](SystemCall what) -> bool {
-        auto next = checkCall(system->state, what);
+    auto allowed = [&]() -> bool {
+        auto next = checkCall(system->state(), call.method);
         if (!next) fail(next.error());
-        return !next;
+        return next.ok();
     };
     switch (call.method) {
         case Method::CloseComputeSystem:
             reply(call.session, call.requestId, json::object());
-            releaseHandle(system);
-            return;
+            sessions_.finishClose(call.session, call.handle);
+            return releaseHandle(system);
         case Method::StartComputeSystem:
-            return runStateChange(system, call, SystemCall::Start, "cont");
-        case Method::PauseComputeSystem:
-            return runStateChange(system, call, SystemCall::Pause, "stop");
         case Method::ResumeComputeSystem:
-            return runStateChange(system, call, SystemCall::Resume, "cont");
+            return runStateChange(system, call, "cont");
+        case Method::PauseComputeSystem:
+            return runStateChange(system, call, "stop");
         case Method::ShutDownComputeSystem:
             return runShutDown(system, call);
         case Method::TerminateComputeSystem:
             return runTerminate(system, call);
         case Method::GetComputeSystemProperties: {
+            if (!allowed()) return;
             auto query = schema::parsePropertyQuery(call.document);
             if (!query) return fail(query.error());
-            reply(call.session, call.requestId, properties(*system, *query));
-            return;
+            return reply(call.session, call.requestId, properties(*system, *query));
         }
         case Method::SaveComputeSystem:
-            if (refuse(SystemCall::Save)) return;
+            if (!allowed()) return;
             return fail(makeError(E_NOTIMPL,
                                   "SaveComputeSystem is not supported: the QEMU backend cannot save a "
                                   "compute system's state to a file yet"));
         case Method::CrashComputeSystem:
-            if (refuse(SystemCall::Crash)) return;
+            if (!allowed()) return;
             return fail(makeError(E_NOTIMPL,
                                   "CrashComputeSystem is not supported: the QEMU backend cannot inject a "
                                   "guest crash yet"));
         case Method::ModifyComputeSystem: {
-            if (refuse(SystemCall::Modify)) return;
+            if (!allowed()) return;
             json doc = json::parse(call.document, nullptr, false);
             std::string resource = doc.is_object() && doc.contains("ResourcePath") && doc["ResourcePath"].is_string()
                                        ? doc["ResourcePath"].get<std::string>()
@@ -547,65 +504,65 @@ void Service::run(const SystemPtr& system, const QueuedCall& call)
     }
 }
 
-void Service::runStateChange(const SystemPtr& system, const QueuedCall& call, SystemCall what, const char* qmpCommand)
+void Service::runStateChange(const SystemPtr& system, const QueuedCall& call, const char* qmpCommand)
 {
-    auto next = checkCall(system->state, what);
-    if (!next) return replyError(call.session, call.requestId, next.error().hr, next.error().message);
-    system->busy = true;
-    SystemState target = *next;
-    system->vm->execute(qmpCommand, json::object(), [this, system, call, what, target](Result<json> r) {
-        if (r && system->state != SystemState::Stopped) {
-            system->state = target;
-            if (what == SystemCall::Start) system->startTime = filetimeNow();
-            persist(*system);
-            reply(call.session, call.requestId, json::object());
-        } else {
-            HRESULT hr = what == SystemCall::Start ? HCS_E_TERMINATED_DURING_START : HCS_E_UNEXPECTED_EXIT;
-            replyError(
-                call.session, call.requestId, hr,
-                std::string(callName(what)) + " failed: " + (r ? "the compute system stopped" : r.error().message));
-        }
-        // Let the QMP reply handler unwind before the next call runs.
-        loop_.post([this, system] { finishCall(system); });
-    });
+    const SystemState from = system->state();
+    auto next = checkCall(from, call.method);
+    if (!next) return replyError(call.session, call.requestId, next.error());
+    const SystemState target = *next;
+    system->inFlight = InFlightCall{call, 0};
+    uint64_t command =
+        system->vm->execute(qmpCommand, json::object(), [this, system, call, from, target](Result<json> r) {
+            const bool applied = r && system->state() == from && system->setState(target, callName(call.method));
+            if (applied) {
+                if (call.method == Method::StartComputeSystem) system->startTime = filetimeNow();
+                persist(*system);
+                reply(call.session, call.requestId, json::object());
+            } else {
+                HRESULT hr = call.method == Method::StartComputeSystem       ? HCS_E_TERMINATED_DURING_START
+                             : !r && r.error().hr == HCS_E_OPERATION_TIMEOUT ? HCS_E_OPERATION_TIMEOUT
+                                                                             : HCS_E_UNEXPECTED_EXIT;
+                std::string why =
+                    r ? std::string("the compute system is ") + stateName(system->state()) : r.error().message;
+                replyError(call.session, call.requestId,
+                           makeError(hr, std::string(callName(call.method)) + " failed: " + why));
+            }
+            finishInFlight(system);
+        });
+    if (system->inFlight) system->inFlight->command = command;
 }
 
 void Service::runShutDown(const SystemPtr& system, const QueuedCall& call)
 {
-    auto next = checkCall(system->state, SystemCall::ShutDown);
-    if (!next) return replyError(call.session, call.requestId, next.error().hr, next.error().message);
+    auto next = checkCall(system->state(), call.method);
+    if (!next) return replyError(call.session, call.requestId, next.error());
     if (system->stopRequest == StopRequest::None) system->stopRequest = StopRequest::ShutDown;
     ExitWaiter waiter;
     waiter.session = call.session;
     waiter.requestId = call.requestId;
     waiter.onExit = [this, call](const schema::SystemExitStatus& status) {
         if (status.type == schema::ExitType::GracefulExit) return reply(call.session, call.requestId, json::object());
-        replyError(
-            call.session, call.requestId,
-            status.type == schema::ExitType::ForcedExit ? HCS_E_TERMINATED : HCS_E_UNEXPECTED_EXIT,
-            std::string("the compute system stopped before shutting down: ") + schema::exitTypeName(status.type));
+        replyError(call.session, call.requestId,
+                   makeError(status.type == schema::ExitType::ForcedExit ? HCS_E_TERMINATED : HCS_E_UNEXPECTED_EXIT,
+                             std::string("the compute system stopped before shutting down: ") +
+                                 schema::exitTypeName(status.type)));
     };
-    system->exitWaiters.push_back(std::move(waiter));
+    system->exitWaiters.add(std::move(waiter));
     // ACPI power button; the reply comes when the guest has powered off (or the call is cancelled).
     system->vm->execute("system_powerdown", json::object(), [this, system, call](Result<json> r) {
         if (r) return;
-        auto& waiters = system->exitWaiters;
-        for (auto w = waiters.begin(); w != waiters.end(); ++w) {
-            if (w->session == call.session && w->requestId == call.requestId) {
-                waiters.erase(w);
-                replyError(call.session, call.requestId, HCS_E_UNEXPECTED_EXIT,
-                           "ShutDown failed: " + r.error().message);
-                return;
-            }
+        if (system->exitWaiters.take(call.session, call.requestId)) {
+            replyError(call.session, call.requestId,
+                       makeError(HCS_E_UNEXPECTED_EXIT, "ShutDown failed: " + r.error().message));
         }
     });
 }
 
 void Service::runTerminate(const SystemPtr& system, const QueuedCall& call)
 {
-    auto next = checkCall(system->state, SystemCall::Terminate);
+    auto next = checkCall(system->state(), call.method);
     if (!next) {
-        if (!call.internal) replyError(call.session, call.requestId, next.error().hr, next.error().message);
+        if (!call.internal) replyError(call.session, call.requestId, next.error());
         return;
     }
     if (!call.internal) {
@@ -615,31 +572,38 @@ void Service::runTerminate(const SystemPtr& system, const QueuedCall& call)
         waiter.onExit = [this, call](const schema::SystemExitStatus&) {
             reply(call.session, call.requestId, json::object());
         };
-        system->exitWaiters.push_back(std::move(waiter));
+        system->exitWaiters.add(std::move(waiter));
     }
-    system->busy = true;  // later calls see the Stopped state
     beginTerminate(system, schema::ExitInitiator::Client);
+}
+
+void Service::resynchronise(const SystemPtr& system)
+{
+    QueuedCall internal{0, 0, 0, Method::GetComputeSystemProperties, {}, true};
+    system->inFlight = InFlightCall{internal, 0};
+    uint64_t command = system->vm->execute("query-status", json::object(), [this, system](Result<json> r) {
+        if (r && isActive(system->state())) {
+            system->setState(stateFromQemuStatus(r->value("status", std::string()), system->startTime != 0),
+                             "QEMU's status after a cancelled call");
+        }
+        finishInFlight(system);
+    });
+    if (system->inFlight) system->inFlight->command = command;
 }
 
 void Service::beginTerminate(const SystemPtr& system, schema::ExitInitiator initiator)
 {
     if (system->stopRequest == StopRequest::Terminate || !system->vm || system->vm->exited()) return;
+    if (system->state() != SystemState::Stopping && !system->setState(SystemState::Stopping, "terminate")) return;
     system->stopRequest = StopRequest::Terminate;
     system->terminateInitiator = initiator;
-    ComputeSystem* raw = system.get();
-    system->vm->execute("quit", json::object(), [](Result<json>) {});
-    // QEMU normally exits within milliseconds of "quit"; a wedged one is killed.
-    system->killTimer = loop_.addTimer(options_.terminateGrace, [raw] {
-        raw->killTimer = 0;
-        if (raw->vm) raw->vm->kill();
-    });
+    system->vm->terminate();
 }
 
 void Service::releaseHandle(const SystemPtr& system)
 {
     if (system->openHandles > 0) system->openHandles--;
-    if (system->openHandles == 0 && system->createComplete && system->state != SystemState::Stopped &&
-        system->config.shouldTerminateOnLastHandleClosed) {
+    if (system->openHandles == 0 && system->config.shouldTerminateOnLastHandleClosed && isActive(system->state())) {
         HC_LOG(Info, "hcsd", "last handle of \"" + system->id + "\" closed: terminating it");
         beginTerminate(system, schema::ExitInitiator::Client);
     }
@@ -648,128 +612,128 @@ void Service::releaseHandle(const SystemPtr& system)
 
 void Service::removeIfUnused(const SystemPtr& system)
 {
-    if (system->removed || system->openHandles > 0 || system->busy || !system->queue.empty()) return;
-    if (system->state != SystemState::Stopped) return;
-    system->removed = true;
+    if (system->state() != SystemState::Stopped || system->openHandles > 0 || system->inFlight ||
+        !system->queue.empty()) {
+        return;
+    }
+    system->setState(SystemState::Removed, "no handle names it any more");
     auto it = systems_.find(system->id);
     if (it != systems_.end() && it->second == system) systems_.erase(it);
-    std::error_code ec;
-    fs::remove_all(system->directory, ec);
-    HC_LOG(Info, "hcsd", "compute system \"" + system->id + "\" removed");
+    store_.removeSystemDirectory(system->directory);
 }
 
-// ------------------------------------------------------------------------------------ QEMU side
+// ------------------------------------------------------------------------------------- VM side
 
 void Service::onVmReady(const SystemPtr& system, Status status)
 {
     if (!status) {
         HC_LOG(Warn, "hcsd", "QEMU monitor of \"" + system->id + "\" failed: " + status.error().message);
-        if (system->vm) system->vm->kill();  // the exit path reports the failure
+        system->vm->kill();  // the exit path reports the failure
         return;
     }
-    if (system->adopting) return finishAdoption(system);
-    auto pending = pendingCreates_.find(system.get());
-    if (pending == pendingCreates_.end()) return;
-    auto [session, rid] = pending->second;
-    pendingCreates_.erase(pending);
-    system->createComplete = true;
+    if (system->state() == SystemState::Adopting) return finishAdoption(system);
+    if (system->state() != SystemState::Creating) return;
+    system->setState(SystemState::Created, "QEMU's monitor is ready");
     persist(*system);
+    auto [session, rid] = *system->createReply;
+    system->createReply.reset();
     reply(session, rid, json::object());
-    HC_LOG(Info, "hcsd", "compute system \"" + system->id + "\" created");
     if (system->openHandles == 0 && system->config.shouldTerminateOnLastHandleClosed) {
         beginTerminate(system, schema::ExitInitiator::Client);
     }
-    finishCall(system);
+    pump(system);
 }
 
 void Service::onVmEvent(const SystemPtr& system, const std::string& event, const json& data)
 {
     HC_LOG(Debug, "hcsd", "QMP event " + event + " from \"" + system->id + "\": " + data.dump());
-    if (event == "SHUTDOWN" && data.value("guest", false)) system->guestPoweredOff = true;
+    if (event == "SHUTDOWN" && data.value("guest", false) && isActive(system->state())) {
+        system->setState(SystemState::Stopping, "the guest powered off");
+    }
+}
+
+schema::SystemExitStatus Service::exitStatusOf(const ComputeSystem& system) const
+{
+    if (system.stopRequest == StopRequest::Terminate) {
+        return {S_OK, schema::ExitType::ForcedExit, schema::ExitDetail::Terminate, system.terminateInitiator};
+    }
+    if (system.state() == SystemState::Stopping) {  // the guest powered off
+        return {S_OK, schema::ExitType::GracefulExit, schema::ExitDetail::Shutdown,
+                system.stopRequest == StopRequest::ShutDown ? schema::ExitInitiator::Client
+                                                            : schema::ExitInitiator::GuestOS};
+    }
+    return {HCS_E_UNEXPECTED_EXIT, schema::ExitType::UnexpectedExit, schema::ExitDetail::UnexpectedExit,
+            schema::ExitInitiator::Unknown};
 }
 
 void Service::onVmExit(const SystemPtr& system, const std::string& description)
 {
-    if (system->killTimer) {
-        loop_.cancelTimer(system->killTimer);
-        system->killTimer = 0;
-    }
-    // Destroy the QemuVm after its callback has returned.
-    std::shared_ptr<QemuVm> dead(system->vm.release());
+    // Destroy the supervisor after its callback has returned.
+    std::shared_ptr<VmSupervisor> dead(system->vm.release());
     loop_.post([dead] {});
     std::string how = description.empty() ? std::string("exited") : description;
+    if (system->state() == SystemState::Creating) return failCreation(system, how);
 
-    if (auto pending = pendingCreates_.find(system.get()); pending != pendingCreates_.end()) {
-        auto [session, rid] = pending->second;
-        pendingCreates_.erase(pending);
-        std::string log = vm::tailOfFile(system->directory + "/qemu.log");
-        replyError(session, rid, HCS_E_TERMINATED_DURING_START,
-                   "QEMU stopped while the compute system was being created (" + how + ")" +
-                       (log.empty() ? std::string() : ": " + log));
-        system->state = SystemState::Stopped;
-        system->removed = true;
-        systems_.erase(system->id);
-        std::error_code ec;
-        fs::remove_all(system->directory, ec);
-        for (auto& call : system->queue) {
-            if (!call.internal && call.method != Method::CloseComputeSystem) {
-                replyError(call.session, call.requestId, HCS_E_SYSTEM_NOT_FOUND,
-                           "the compute system's creation failed");
-            } else if (!call.internal) {
-                reply(call.session, call.requestId, json::object());
-            }
-        }
-        system->queue.clear();
-        for (auto& w : system->exitWaiters) {
-            if (w.timer) loop_.cancelTimer(w.timer);
-            replyError(w.session, w.requestId, HCS_E_SYSTEM_NOT_FOUND, "the compute system's creation failed");
-        }
-        system->exitWaiters.clear();
-        return;
-    }
-
-    schema::SystemExitStatus status;
-    if (system->stopRequest == StopRequest::Terminate) {
-        status = {S_OK, schema::ExitType::ForcedExit, schema::ExitDetail::Terminate, system->terminateInitiator};
-    } else if (system->guestPoweredOff) {
-        status = {S_OK, schema::ExitType::GracefulExit, schema::ExitDetail::Shutdown,
-                  system->stopRequest == StopRequest::ShutDown ? schema::ExitInitiator::Client
-                                                               : schema::ExitInitiator::GuestOS};
-    } else {
-        status = {HCS_E_UNEXPECTED_EXIT, schema::ExitType::UnexpectedExit, schema::ExitDetail::UnexpectedExit,
-                  schema::ExitInitiator::Unknown};
-    }
+    schema::SystemExitStatus status = exitStatusOf(*system);
     HC_LOG(
         Info, "hcsd",
         "compute system \"" + system->id + "\" stopped: " + schema::exitTypeName(status.type) + " (QEMU " + how + ")");
-    system->state = SystemState::Stopped;
+    const bool wasAdopting = system->state() == SystemState::Adopting;
+    system->setState(SystemState::Stopped, "QEMU " + how);
     system->exitStatus = status;
-    system->busy = false;
+    system->inFlight.reset();  // its handler has run (the VM fails pending commands before onExit)
     const json data = schema::toJson(status);
-    for (auto& [sessionId, session] : sessions_) {
-        for (auto& [handle, target] : session.handles) {
-            if (target == system) session.send(protocol::encodeEvent("SystemExited", handle, data));
+    sessions_.forEachHandleOf(system.get(), [this, &data](uint64_t session, uint64_t handle) {
+        sessions_.send(session, protocol::encodeEvent("SystemExited", handle, data));
+    });
+    for (auto& waiter : system->exitWaiters.takeAll())
+        waiter.onExit(status);
+    if (wasAdopting) answerWaitingEnumerations();
+    pump(system);
+}
+
+void Service::failCreation(const SystemPtr& system, const std::string& how)
+{
+    std::string log = vm::tailOfFile(SystemStore::logPath(system->directory));
+    auto [session, rid] = *system->createReply;
+    system->createReply.reset();
+    replyError(session, rid,
+               makeError(HCS_E_TERMINATED_DURING_START, "QEMU stopped while the compute system was being created (" +
+                                                            how + ")" + (log.empty() ? std::string() : ": " + log)));
+    system->setState(SystemState::Removed, "its creation failed");
+    systems_.erase(system->id);
+    store_.removeSystemDirectory(system->directory);
+    const Error gone = makeError(HCS_E_SYSTEM_NOT_FOUND, "the compute system's creation failed");
+    for (auto& call : system->queue) {
+        if (call.internal) continue;
+        if (call.method == Method::CloseComputeSystem) {
+            reply(call.session, call.requestId, json::object());
+        } else {
+            replyError(call.session, call.requestId, gone);
         }
     }
-    auto waiters = std::move(system->exitWaiters);
-    system->exitWaiters.clear();
-    for (auto& w : waiters) {
-        if (w.timer) loop_.cancelTimer(w.timer);
-        w.onExit(status);
-    }
-    pump(system);
+    system->queue.clear();
+    for (auto& waiter : system->exitWaiters.takeAll())
+        replyError(waiter.session, waiter.requestId, gone);
+}
+
+Status Service::writeRecord(const ComputeSystem& system)
+{
+    SystemRecord record;
+    record.id = system.id;
+    record.runtimeId = formatGuid(system.runtimeId);
+    record.pid = system.vm ? system.vm->pid() : 0;
+    record.state = stateName(system.state());
+    record.createTime = system.createTime;
+    record.startTime = system.startTime;
+    return store_.writeRecord(system.directory, record);
 }
 
 void Service::persist(const ComputeSystem& system)
 {
-    if (!system.vm) return;
-    json record{{"Id", system.id},
-                {"RuntimeId", formatGuid(system.runtimeId)},
-                {"Pid", system.vm->pid()},
-                {"State", stateName(system.state)},
-                {"CreateTime", system.createTime},
-                {"StartTime", system.startTime}};
-    writeFileAtomically(system.directory + "/system.json", record.dump(2));
+    if (Status st = writeRecord(system); !st) {
+        HC_LOG(Warn, "hcsd", "cannot record \"" + system.id + "\": " + st.error().message);
+    }
 }
 
 json Service::properties(const ComputeSystem& system, const schema::PropertyQuery& query) const
@@ -779,8 +743,8 @@ json Service::properties(const ComputeSystem& system, const schema::PropertyQuer
            {"Name", system.id},
            {"Owner", system.config.owner},
            {"RuntimeId", formatGuid(system.runtimeId)},
-           {"State", stateName(system.state)},
-           {"Stopped", system.state == SystemState::Stopped}};
+           {"State", stateName(system.state())},
+           {"Stopped", system.state() == SystemState::Stopped}};
     if (system.exitStatus) p["ExitType"] = schema::exitTypeName(system.exitStatus->type);
     if (query.terminateOnLastHandleClosed) {
         p["TerminateOnLastHandleClosed"] = system.config.shouldTerminateOnLastHandleClosed;
@@ -791,7 +755,7 @@ json Service::properties(const ComputeSystem& system, const schema::PropertyQuer
         json stats{
             {"Timestamp", rfc3339(now)},
             {"ContainerStartTime", rfc3339(since)},
-            {"Uptime100ns", system.startTime && system.state != SystemState::Stopped ? now - system.startTime : 0}};
+            {"Uptime100ns", system.startTime && system.state() != SystemState::Stopped ? now - system.startTime : 0}};
         vm::ProcessStats usage;
         if (system.vm) {
             if (auto s = vm::readProcessStats(system.vm->pid())) usage = *s;

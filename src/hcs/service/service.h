@@ -1,21 +1,30 @@
-// hcsd's core: sessions (one per client connection) with their handle numbers, the registry of
-// compute systems by id, the per-system call queues driven by the lifecycle table, exit detection
-// and SystemExited events, handle accounting (terminate on last handle closed). It receives typed
-// requests (protocol::Request) and sends encoded lines through each session's Sender; it never
-// parses raw protocol lines. Runs entirely on the EventLoop thread.
+// hcsd's core. It receives typed requests (protocol::Request) from the Server and answers through
+// each session's Sender; handle() is the ONE function mapping a request to its handler. The parts
+// it coordinates each have their own module:
+//   sessions.h        connections and their handle numbers
+//   managed_system.h  one system: lifecycle state (lifecycle.h), call queue, exit waiters
+//   vm_supervisor.h   the VM behind a system, every wait on it bounded (vm/vm.h is the seam)
+//   system_store.h    the state directory: durable records, so a restarted hcsd finds every VM
+//   readopt.cpp       re-adoption of the VMs an earlier hcsd left
+// Runs entirely on the EventLoop thread. docs/hcsd.md maps every call to where it goes.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "base/event_loop.h"
 #include "hcs/protocol/messages.h"
-#include "hcs/service/compute_system.h"
-#include "hcs/service/event_loop.h"
+#include "hcs/service/managed_system.h"
+#include "hcs/service/sessions.h"
+#include "hcs/service/system_store.h"
 #include "hcs/vm/accelerator.h"
+#include "hcs/vm/vm.h"
 
 namespace hc::hcs::service {
 
@@ -24,15 +33,16 @@ extern const char* const kServiceVersion;
 struct ServiceOptions {
     std::string stateDirectory;  // private; holds systems/<dir>/ and pipes/
     std::string qemuBinary = "qemu-system-x86_64";
-    // How long Terminate waits for QEMU to quit before SIGKILL.
-    std::chrono::milliseconds terminateGrace{3000};
+    SupervisionTimeouts timeouts;
 };
 
 class Service {
 public:
-    using Sender = std::function<void(const std::string& line)>;
+    using Sender = Sessions::Sender;
 
-    Service(EventLoop& loop, ServiceOptions options, vm::AcceleratorChoice accelerator);
+    Service(EventLoop& loop, ServiceOptions options, vm::AcceleratorChoice accelerator, vm::VmLauncher& launcher);
+    // Systems whose Create has not finished are killed and forgotten (their client sees the
+    // connection drop); every other QEMU keeps running for a later hcsd to re-adopt.
     ~Service();
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
@@ -40,32 +50,26 @@ public:
     uint64_t openSession(Sender sender);
     // The connection is gone: its handles close (which may terminate systems), its waits end.
     void closeSession(uint64_t session);
-    // Every method except Hello (the connection layer's business). Cancel is handled here too.
+    // Every method except Hello (the Server's business).
     void handle(uint64_t session, const protocol::Request& request);
 
-    // Re-attaches to QEMU processes an earlier hcsd left running (state directory scan).
+    // Finds the VMs an earlier hcsd left (state directory scan): re-adopts those whose Create
+    // finished, kills those whose Create did not.
     void readoptSystems();
-    bool idle() const { return sessions_.empty() && systems_.empty(); }
+    bool idle() const { return sessions_.count() == 0 && systems_.empty(); }
     size_t systemCount() const { return systems_.size(); }
 
 private:
-    struct Session {
-        Sender send;
-        std::map<uint64_t, std::shared_ptr<ComputeSystem>> handles;
-    };
-    using SystemPtr = std::shared_ptr<ComputeSystem>;
-
     // Replies.
     void reply(uint64_t session, uint64_t requestId, const nlohmann::json& result);
-    void replyError(uint64_t session, uint64_t requestId, HRESULT hr, const std::string& message);
-    void replyResult(uint64_t session, uint64_t requestId, const Result<nlohmann::json>& result);
+    void replyError(uint64_t session, uint64_t requestId, const Error& error);
 
     // Requests that are not queued on a system.
-    void create(uint64_t session, const protocol::Request& request, const protocol::CreateParams& params);
-    void open(uint64_t session, const protocol::Request& request, const protocol::OpenParams& params);
-    void enumerate(uint64_t session, const protocol::Request& request, const std::string& query);
-    void serviceProperties(uint64_t session, const protocol::Request& request);
-    void waitForExit(uint64_t session, const protocol::Request& request, const protocol::WaitExitParams& params);
+    void create(uint64_t session, uint64_t requestId, const protocol::CreateParams& params);
+    void open(uint64_t session, uint64_t requestId, const protocol::OpenParams& params);
+    void enumerate(uint64_t session, uint64_t requestId, const std::string& query);
+    void serviceProperties(uint64_t session, uint64_t requestId);
+    void waitForExit(uint64_t session, uint64_t requestId, const protocol::WaitExitParams& params);
     void cancel(uint64_t session, uint64_t requestId, uint64_t target);
     SystemPtr systemForHandle(uint64_t session, uint64_t handle, uint64_t requestId);
 
@@ -73,34 +77,50 @@ private:
     void enqueue(const SystemPtr& system, QueuedCall call);
     void pump(const SystemPtr& system);
     void run(const SystemPtr& system, const QueuedCall& call);
-    void finishCall(const SystemPtr& system);
-    void runStateChange(const SystemPtr& system, const QueuedCall& call, SystemCall what, const char* qmpCommand);
+    void finishInFlight(const SystemPtr& system);
+    void runStateChange(const SystemPtr& system, const QueuedCall& call, const char* qmpCommand);
     void runShutDown(const SystemPtr& system, const QueuedCall& call);
     void runTerminate(const SystemPtr& system, const QueuedCall& call);
+    void resynchronise(const SystemPtr& system);
     void beginTerminate(const SystemPtr& system, schema::ExitInitiator initiator);
     void releaseHandle(const SystemPtr& system);
+    void removeIfUnused(const SystemPtr& system);
 
-    // QEMU side.
-    Status launchVm(const SystemPtr& system);
-    QemuVm::Callbacks vmCallbacks(const SystemPtr& system);
+    // The VM side.
+    Result<vm::LaunchRequest> prepareLaunch(const ComputeSystem& system);
+    vm::VmCallbacks vmCallbacks(const SystemPtr& system);
     void onVmReady(const SystemPtr& system, Status status);
     void onVmEvent(const SystemPtr& system, const std::string& event, const nlohmann::json& data);
     void onVmExit(const SystemPtr& system, const std::string& description);
-    void removeIfUnused(const SystemPtr& system);
+    void failCreation(const SystemPtr& system, const std::string& how);
+    schema::SystemExitStatus exitStatusOf(const ComputeSystem& system) const;
+    // The system's record (system_store.h). Before QEMU is spawned a failure refuses the Create;
+    // later ones are logged (persist).
+    Status writeRecord(const ComputeSystem& system);
+    void persist(const ComputeSystem& system);
+
+    // Re-adoption (readopt.cpp).
     void adoptSystem(const std::string& directory);
     void finishAdoption(const SystemPtr& system);
-    void persist(const ComputeSystem& system);
+    void answerWaitingEnumerations();
 
     nlohmann::json properties(const ComputeSystem& system, const schema::PropertyQuery& query) const;
 
     EventLoop& loop_;
     ServiceOptions options_;
     vm::AcceleratorChoice accelerator_;
-    std::map<uint64_t, Session> sessions_;
-    uint64_t nextSession_ = 1;
-    std::map<std::string, SystemPtr> systems_;
-    // Per Create: who gets the reply once QEMU is ready.
-    std::map<ComputeSystem*, std::pair<uint64_t, uint64_t>> pendingCreates_;
+    vm::VmLauncher& launcher_;
+    SystemStore store_;
+    Sessions sessions_;
+    std::map<std::string, SystemPtr> systems_;  // the registry, by id
+    // Enumerations that arrived while systems were being re-adopted: answered once none is
+    // (so a restarted hcsd lists every system it found, not only those already re-attached).
+    struct WaitingEnumeration {
+        uint64_t session;
+        uint64_t requestId;
+        std::string query;
+    };
+    std::vector<WaitingEnumeration> waitingEnumerations_;
 };
 
 }  // namespace hc::hcs::service

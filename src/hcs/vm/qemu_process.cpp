@@ -1,5 +1,6 @@
 #include "hcs/vm/qemu_process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -24,6 +25,23 @@ Error errnoError(const std::string& what)
 }
 
 }  // namespace
+
+void closeDescriptorsFrom(int first, int keep)
+{
+    auto closeRange = [](unsigned from, unsigned to) {
+        if (from > to) return;
+        if (syscall(SYS_close_range, from, to, 0) == 0) return;
+        long limit = sysconf(_SC_OPEN_MAX);
+        for (long fd = from; fd < limit && fd <= static_cast<long>(to); ++fd)
+            close(static_cast<int>(fd));
+    };
+    if (keep >= first) {
+        closeRange(static_cast<unsigned>(first), static_cast<unsigned>(keep) - 1);
+        closeRange(static_cast<unsigned>(keep) + 1, ~0U);
+    } else {
+        closeRange(static_cast<unsigned>(first), ~0U);
+    }
+}
 
 Result<int> openPidfd(pid_t pid)
 {
@@ -74,6 +92,9 @@ Result<StartedProcess> startProcess(const std::vector<std::string>& args, int in
                 dup2(inheritFd, 3);  // dup2 clears close-on-exec on the copy
             }
         }
+        // Nothing else of hcsd's crosses exec: CLOEXEC covers what hcsd opened itself, this also
+        // covers what it inherited. The error pipe stays (it closes on exec by itself).
+        closeDescriptorsFrom(inheritFd >= 0 ? 4 : 3, errPipe[1]);
         execvp(argv[0], argv.data());
         int err = errno;
         ssize_t ignored = write(errPipe[1], &err, sizeof err);
@@ -99,6 +120,44 @@ Result<StartedProcess> startProcess(const std::vector<std::string>& args, int in
         return pidfd.error();
     }
     return StartedProcess{pid, *pidfd};
+}
+
+std::vector<pid_t> findProcessesWithArgument(const std::string& argument)
+{
+    std::vector<pid_t> found;
+    DIR* proc = opendir("/proc");
+    if (!proc) return found;
+    while (dirent* entry = readdir(proc)) {
+        char* end = nullptr;
+        long pid = std::strtol(entry->d_name, &end, 10);
+        if (pid <= 0 || !end || *end) continue;
+        std::string base = "/proc/" + std::string(entry->d_name);
+        std::ifstream cmdlineFile(base + "/cmdline", std::ios::binary);
+        std::string cmdline((std::istreambuf_iterator<char>(cmdlineFile)), std::istreambuf_iterator<char>());
+        bool match = false;
+        for (size_t start = 0; start < cmdline.size() && !match;) {
+            size_t nul = cmdline.find('\0', start);
+            if (nul == std::string::npos) nul = cmdline.size();
+            match = cmdline.compare(start, nul - start, argument) == 0;
+            start = nul + 1;
+        }
+        if (!match) continue;
+        std::ifstream statFile(base + "/stat");
+        std::string stat((std::istreambuf_iterator<char>(statFile)), std::istreambuf_iterator<char>());
+        size_t paren = stat.rfind(')');
+        if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z') continue;
+        found.push_back(static_cast<pid_t>(pid));
+    }
+    closedir(proc);
+    return found;
+}
+
+void killProcess(pid_t pid)
+{
+    auto pidfd = openPidfd(pid);
+    if (!pidfd) return;  // already gone
+    syscall(SYS_pidfd_send_signal, *pidfd, SIGKILL, nullptr, 0);
+    close(*pidfd);
 }
 
 std::string reapProcess(pid_t pid)

@@ -19,11 +19,23 @@ struct StartedProcess {
 };
 
 // Starts `args` in a new session (so terminal signals to hcsd do not reach it) with stdin from
-// /dev/null, stdout+stderr appended to `logPath`, and `inheritFd` available as descriptor 3.
+// /dev/null, stdout+stderr appended to `logPath`, and `inheritFd` available as descriptor 3. The
+// child inherits no other descriptor of hcsd (its clients' sockets, other VMs' monitors).
 Result<StartedProcess> startProcess(const std::vector<std::string>& args, int inheritFd, const std::string& logPath);
+
+// Closes every descriptor >= `first` except `keep` (-1: none): close_range (Linux 5.9), else one
+// close() per slot. Async-signal-safe: used in the child between fork and exec, and by hcsd at start
+// to drop what it inherited from whoever started it.
+void closeDescriptorsFrom(int first, int keep = -1);
 
 // pidfd for an existing process (re-adoption).
 Result<int> openPidfd(pid_t pid);
+
+// Live (not zombie) processes with `argument` as one of their command-line arguments.
+std::vector<pid_t> findProcessesWithArgument(const std::string& argument);
+
+// SIGKILL through a pidfd (no risk of hitting a recycled pid between lookup and signal).
+void killProcess(pid_t pid);
 
 // Reaps `pid` if it is our child and has exited; returns a description of how it ended ("exit code 1",
 // "killed by signal 9"), or "" when unknown (not our child).

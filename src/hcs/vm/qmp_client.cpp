@@ -7,7 +7,7 @@
 #include <ctime>
 
 #include "base/log.h"
-#include "hcs/protocol/unix_socket.h"
+#include "base/unix_socket.h"
 
 namespace hc::hcs::vm {
 
@@ -89,11 +89,11 @@ void QmpClient::handleLine(const std::string& line)
     }
 }
 
-void QmpClient::execute(const std::string& command, const json& arguments, ReplyHandler handler)
+uint64_t QmpClient::execute(const std::string& command, const json& arguments, ReplyHandler handler)
 {
     if (closed_) {
         handler(makeError(HCS_E_CONNECTION_CLOSED, "the QEMU monitor connection is closed"));
-        return;
+        return 0;
     }
     uint64_t id = nextId_++;
     json message{{"execute", command}, {"id", id}};
@@ -102,6 +102,7 @@ void QmpClient::execute(const std::string& command, const json& arguments, Reply
     if (auto st = writeAll(fd_, message.dump() + "\n"); !st) {
         failAll(makeError(HCS_E_CONNECTION_CLOSED, "cannot send to the QEMU monitor: " + st.error().message));
     }
+    return id;
 }
 
 void QmpClient::failAll(const Error& error)

@@ -34,9 +34,11 @@ public:
     // pending handler has been failed with HCS_E_CONNECTION_CLOSED).
     bool onReadable();
 
-    // Sends {"execute": command, "arguments": args, "id": n}. The handler runs once, later, from
-    // onReadable() (or from failAll()); on a send failure it runs before execute() returns.
-    void execute(const std::string& command, const nlohmann::json& arguments, ReplyHandler handler);
+    // Sends {"execute": command, "arguments": args, "id": n} and returns n. The handler runs once,
+    // later, from onReadable() (or from failAll()); on a send failure it runs before execute() returns.
+    uint64_t execute(const std::string& command, const nlohmann::json& arguments, ReplyHandler handler);
+    // Drops the handler of command `id`: its reply, if it ever comes, is ignored.
+    void abandon(uint64_t id) { pending_.erase(id); }
 
     void failAll(const Error& error);
 

@@ -149,7 +149,9 @@ std::vector<pid_t> HcsdProcess::qemuPids() const
     for (const auto& entry : fs::directory_iterator(stateDir_ + "/systems", ec)) {
         std::ifstream in(entry.path() / "system.json");
         json record = json::parse(in, nullptr, false);
-        if (record.is_object() && record.contains("Pid")) pids.push_back(record["Pid"].get<pid_t>());
+        if (record.is_object() && record.contains("Pid") && record["Pid"].get<pid_t>() > 0) {
+            pids.push_back(record["Pid"].get<pid_t>());
+        }
     }
     return pids;
 }

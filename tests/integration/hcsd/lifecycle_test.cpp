@@ -1,5 +1,8 @@
 // hcsd with real QEMU: the lifecycle, exits and their attribution, properties.
 #include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 
 #include "hcsd_harness.h"
 
@@ -157,6 +160,46 @@ TEST(HcsdLifecycle, KilledQemuIsUnexpectedExit)
     Reply wait = c.waitReply(waitId);
     EXPECT_EQ(wait.result()["ExitType"], "UnexpectedExit");
     EXPECT_EQ(stateOf(c, 1), "Stopped");
+}
+
+TEST(HcsdLifecycle, TerminateEndsASigstoppedQemuWhileACallWaitsForIt)
+{
+    HcsdProcess hcsd;
+    RawClient c(hcsd.socketPath());
+    ASSERT_TRUE(c.call("CreateComputeSystem",
+                       {{"handle", 1}, {"id", "frozen"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}})
+                    .ok());
+    ASSERT_TRUE(c.call("StartComputeSystem", {{"handle", 1}}).ok());
+    auto pids = hcsd.qemuPids();
+    ASSERT_EQ(pids.size(), 1u);
+    ASSERT_EQ(kill(pids[0], SIGSTOP), 0);
+    uint64_t pause = c.post("PauseComputeSystem", {{"handle", 1}});  // QEMU never answers
+    uint64_t terminate = c.post("TerminateComputeSystem", {{"handle", 1}});
+    // "quit" goes unanswered too; the grace period (3 s) ends in SIGKILL.
+    Reply terminated = c.waitReply(terminate, 10s);
+    EXPECT_TRUE(terminated.ok()) << terminated.raw.dump();
+    EXPECT_FALSE(c.waitReply(pause, 5s).ok());
+    EXPECT_TRUE(waitProcessGone(pids[0], 5s));
+    EXPECT_EQ(stateOf(c, 1), "Stopped");
+}
+
+TEST(HcsdLifecycle, ConsoleSocketIsPrivateWhateverTheUmask)
+{
+    mode_t previous = umask(0);  // hcsd inherits it
+    HcsdProcess hcsd;
+    umask(previous);
+    RawClient c(hcsd.socketPath());
+    std::string config = kernelGuestConfig("initrd-idle.gz", false, "\\\\.\\pipe\\private-console").dump();
+    ASSERT_TRUE(c.call("CreateComputeSystem", {{"handle", 1}, {"id", "private"}, {"configuration", config}}).ok());
+    struct stat st {};
+    ASSERT_EQ(stat((hcsd.stateDir() + "/pipes/private-console").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 077, 0u) << "console socket mode " << std::oct << (st.st_mode & 0777);
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(hcsd.stateDir() + "/systems")) {
+        struct stat file {};
+        ASSERT_EQ(lstat(entry.path().c_str(), &file), 0);
+        EXPECT_EQ(file.st_mode & 077, 0u) << entry.path() << " mode " << std::oct << (file.st_mode & 0777);
+    }
+    ASSERT_TRUE(c.call("TerminateComputeSystem", {{"handle", 1}}).ok());
 }
 
 TEST(HcsdLifecycle, UefiVmStartsAndTerminates)

@@ -4,6 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "hcsd_harness.h"
@@ -117,12 +121,8 @@ TEST(HcsdSessions, RestartedHcsdReadoptsRunningSystems)
     EXPECT_TRUE(processAlive(pids[0]));
     hcsd.start();
     RawClient b(hcsd.socketPath());
-    json list;
-    for (int i = 0; i < 100; ++i) {  // re-adoption completes asynchronously (QMP handshake)
-        list = b.call("EnumerateComputeSystems", json::object()).result();
-        if (!list.empty()) break;
-        std::this_thread::sleep_for(20ms);
-    }
+    // Right after the restart: systems still being re-adopted are listed too (Enumerate waits for them).
+    json list = b.call("EnumerateComputeSystems", json::object()).result();
     ASSERT_EQ(list.size(), 1u);
     EXPECT_EQ(list[0]["Id"], "survivor");
     EXPECT_EQ(list[0]["State"], "Paused");
@@ -132,14 +132,66 @@ TEST(HcsdSessions, RestartedHcsdReadoptsRunningSystems)
     EXPECT_TRUE(waitProcessGone(pids[0], 5s));
 }
 
+// hcsd stopped by `signal` while a Create cannot finish: no QEMU may survive it unlisted.
+void stopHcsdDuringCreate(int signal)
+{
+    // A "QEMU" that stops itself before it becomes QEMU: the Create can never finish, deterministically.
+    char tmpl[] = "/tmp/hcsd-frozen-qemu-XXXXXX";
+    std::string scriptDir = mkdtemp(tmpl);
+    std::string script = scriptDir + "/qemu";
+    {
+        std::ofstream out(script);
+        out << "#!/bin/sh\nkill -STOP $$\nexec qemu-system-x86_64 \"$@\"\n";
+    }
+    chmod(script.c_str(), 0755);
+    setenv("HCSD_QEMU", script.c_str(), 1);
+    HcsdProcess hcsd;
+    unsetenv("HCSD_QEMU");
+    pid_t qemu = -1;
+    {
+        RawClient a(hcsd.socketPath());
+        uint64_t create =
+            a.post("CreateComputeSystem",
+                   {{"handle", 1}, {"id", "half-made"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}});
+        // hcsd records the pid right after the spawn, before it answers anything else.
+        ASSERT_EQ(a.call("GetServiceProperties", json::object()).result()["ComputeSystemCount"], 1);
+        auto pids = hcsd.qemuPids();
+        ASSERT_EQ(pids.size(), 1u);
+        qemu = pids[0];
+        EXPECT_FALSE(a.tryWaitReply(create, 0ms)) << "the Create finished although QEMU is frozen";
+        hcsd.kill(signal);
+    }
+    if (signal == SIGKILL) {
+        ASSERT_TRUE(processAlive(qemu));  // a crash cannot clean up: the next hcsd must
+    } else {
+        EXPECT_TRUE(waitProcessGone(qemu, 5s)) << "hcsd stopped but left its half-created QEMU running";
+    }
+    hcsd.start();
+    EXPECT_TRUE(waitProcessGone(qemu, 10s)) << "a QEMU whose Create never finished was left running";
+    RawClient b(hcsd.socketPath());
+    EXPECT_TRUE(b.call("EnumerateComputeSystems", json::object()).result().empty());
+    std::error_code ec;
+    std::filesystem::remove_all(scriptDir, ec);
+}
+
+TEST(HcsdSessions, CrashDuringCreateLeavesNoQemuBehind)
+{
+    stopHcsdDuringCreate(SIGKILL);
+}
+
+TEST(HcsdSessions, SigtermDuringCreateLeavesNoQemuBehind)
+{
+    stopHcsdDuringCreate(SIGTERM);
+}
+
 TEST(HcsdSessions, RestartedHcsdTerminatesSystemsWhoseHandlesDiedWithIt)
 {
     HcsdProcess hcsd;
     {
         RawClient a(hcsd.socketPath());
         std::string config = kernelGuestConfig("initrd-idle.gz", /*terminateOnLastHandle=*/true).dump();
-        ASSERT_TRUE(a.call("CreateComputeSystem", {{"handle", 1}, {"id", "handle-bound"}, {"configuration", config}})
-                        .ok());
+        ASSERT_TRUE(
+            a.call("CreateComputeSystem", {{"handle", 1}, {"id", "handle-bound"}, {"configuration", config}}).ok());
         auto pids = hcsd.qemuPids();
         ASSERT_EQ(pids.size(), 1u);
         hcsd.kill(SIGKILL);  // the client's handle dies with this hcsd
@@ -148,12 +200,15 @@ TEST(HcsdSessions, RestartedHcsdTerminatesSystemsWhoseHandlesDiedWithIt)
         EXPECT_TRUE(waitProcessGone(pids[0], 10s)) << "a re-adopted handle-bound system kept running";
     }
     RawClient b(hcsd.socketPath());
-    json list;
-    for (int i = 0; i < 100; ++i) {
-        list = b.call("EnumerateComputeSystems", json::object()).result();
-        if (list.empty()) break;
-        std::this_thread::sleep_for(20ms);
+    // Still being terminated: wait for its exit through a handle; already gone: Open says so.
+    Reply open = b.call("OpenComputeSystem", {{"handle", 1}, {"id", "handle-bound"}});
+    if (open.ok()) {
+        EXPECT_EQ(b.call("WaitForComputeSystemExit", {{"handle", 1}}).result()["ExitType"], "ForcedExit");
+        ASSERT_TRUE(b.call("CloseComputeSystem", {{"handle", 1}}).ok());
+    } else {
+        EXPECT_EQ(open.hr(), kNotFound);
     }
+    json list = b.call("EnumerateComputeSystems", json::object()).result();
     EXPECT_TRUE(list.empty()) << list.dump();
 }
 

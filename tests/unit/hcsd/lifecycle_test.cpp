@@ -1,48 +1,55 @@
-// The lifecycle table: every (state, call) pair, checked against the expected outcome.
+// The lifecycle tables: every (state, call) pair against the expected outcome, and the state
+// changes allowed at all (calls, QEMU events, exits, re-adoption).
 #include <gtest/gtest.h>
 
 #include "hcs/service/lifecycle.h"
+#include "hcs/service/managed_system.h"
 
 namespace hc::hcs::service {
 namespace {
 
 using S = SystemState;
-using C = SystemCall;
+using M = protocol::Method;
 
 struct Expect {
     S from;
-    C call;
+    M call;
     HRESULT hr;  // S_OK = allowed
     S to;
 };
 
 const Expect kExpected[] = {
-    {S::Created, C::Start, S_OK, S::Running},
-    {S::Created, C::Terminate, S_OK, S::Stopped},
-    {S::Created, C::ShutDown, HCS_E_INVALID_STATE, S::Created},
-    {S::Created, C::Pause, HCS_E_INVALID_STATE, S::Created},
-    {S::Created, C::Resume, HCS_E_INVALID_STATE, S::Created},
-    {S::Created, C::Save, HCS_E_INVALID_STATE, S::Created},
-    {S::Created, C::GetProperties, S_OK, S::Created},
-    {S::Running, C::Start, HCS_E_INVALID_STATE, S::Running},
-    {S::Running, C::ShutDown, S_OK, S::Stopped},
-    {S::Running, C::Terminate, S_OK, S::Stopped},
-    {S::Running, C::Pause, S_OK, S::Paused},
-    {S::Running, C::Resume, HCS_E_INVALID_STATE, S::Running},
-    {S::Running, C::Save, HCS_E_INVALID_STATE, S::Running},  // spec: Save of a running system
-    {S::Paused, C::Resume, S_OK, S::Running},
-    {S::Paused, C::Pause, HCS_E_INVALID_STATE, S::Paused},
-    {S::Paused, C::Start, HCS_E_INVALID_STATE, S::Paused},
-    {S::Paused, C::Terminate, S_OK, S::Stopped},
-    {S::Paused, C::ShutDown, HCS_E_INVALID_STATE, S::Paused},
-    {S::Stopped, C::ShutDown, HCS_E_SYSTEM_ALREADY_STOPPED, S::Stopped},
-    {S::Stopped, C::Terminate, HCS_E_SYSTEM_ALREADY_STOPPED, S::Stopped},
-    {S::Stopped, C::Start, HCS_E_INVALID_STATE, S::Stopped},
-    {S::Stopped, C::Pause, HCS_E_INVALID_STATE, S::Stopped},
-    {S::Stopped, C::GetProperties, S_OK, S::Stopped},
+    {S::Created, M::StartComputeSystem, S_OK, S::Running},
+    {S::Created, M::TerminateComputeSystem, S_OK, S::Stopped},
+    {S::Created, M::ShutDownComputeSystem, HCS_E_INVALID_STATE, S::Created},
+    {S::Created, M::PauseComputeSystem, HCS_E_INVALID_STATE, S::Created},
+    {S::Created, M::ResumeComputeSystem, HCS_E_INVALID_STATE, S::Created},
+    {S::Created, M::SaveComputeSystem, HCS_E_INVALID_STATE, S::Created},
+    {S::Created, M::GetComputeSystemProperties, S_OK, S::Created},
+    {S::Running, M::StartComputeSystem, HCS_E_INVALID_STATE, S::Running},
+    {S::Running, M::ShutDownComputeSystem, S_OK, S::Stopped},
+    {S::Running, M::TerminateComputeSystem, S_OK, S::Stopped},
+    {S::Running, M::PauseComputeSystem, S_OK, S::Paused},
+    {S::Running, M::ResumeComputeSystem, HCS_E_INVALID_STATE, S::Running},
+    {S::Running, M::SaveComputeSystem, HCS_E_INVALID_STATE, S::Running},  // spec: Save of a running system
+    {S::Paused, M::ResumeComputeSystem, S_OK, S::Running},
+    {S::Paused, M::PauseComputeSystem, HCS_E_INVALID_STATE, S::Paused},
+    {S::Paused, M::StartComputeSystem, HCS_E_INVALID_STATE, S::Paused},
+    {S::Paused, M::TerminateComputeSystem, S_OK, S::Stopped},
+    {S::Paused, M::ShutDownComputeSystem, HCS_E_INVALID_STATE, S::Paused},
+    {S::Stopping, M::TerminateComputeSystem, S_OK, S::Stopped},
+    {S::Stopping, M::StartComputeSystem, HCS_E_INVALID_STATE, S::Stopping},
+    {S::Stopping, M::ShutDownComputeSystem, HCS_E_INVALID_STATE, S::Stopping},
+    {S::Stopped, M::ShutDownComputeSystem, HCS_E_SYSTEM_ALREADY_STOPPED, S::Stopped},
+    {S::Stopped, M::TerminateComputeSystem, HCS_E_SYSTEM_ALREADY_STOPPED, S::Stopped},
+    {S::Stopped, M::StartComputeSystem, HCS_E_INVALID_STATE, S::Stopped},
+    {S::Stopped, M::PauseComputeSystem, HCS_E_INVALID_STATE, S::Stopped},
+    {S::Stopped, M::GetComputeSystemProperties, S_OK, S::Stopped},
+    {S::Creating, M::StartComputeSystem, HCS_E_INVALID_STATE, S::Creating},
+    {S::Adopting, M::GetComputeSystemProperties, HCS_E_INVALID_STATE, S::Adopting},
 };
 
-TEST(Lifecycle, TableMatchesExpectations)
+TEST(Lifecycle, CallTableMatchesExpectations)
 {
     for (const Expect& e : kExpected) {
         auto r = checkCall(e.from, e.call);
@@ -50,32 +57,65 @@ TEST(Lifecycle, TableMatchesExpectations)
         EXPECT_EQ(r.hr(), e.hr);
         if (r.ok()) {
             EXPECT_EQ(*r, e.to);
-            if (*r != e.from) {
-                EXPECT_TRUE(validTransition(e.from, *r));
-            }
         }
     }
+}
+
+TEST(Lifecycle, EveryAllowedCallLeadsWhereTheTransitionTableAllows)
+{
+    const S states[] = {S::Creating, S::Adopting, S::Created, S::Running,
+                        S::Paused,   S::Stopping, S::Stopped, S::Removed};
+    for (S from : states) {
+        for (int m = 0; m <= static_cast<int>(M::GetServiceProperties); ++m) {
+            auto r = checkCall(from, static_cast<M>(m));
+            if (!r.ok() || *r == from) continue;
+            SCOPED_TRACE(std::string(stateName(from)) + " + " + callName(static_cast<M>(m)));
+            // Stopping is the way to Stopped for ShutDown/Terminate/Crash; Start/Pause/Resume go direct.
+            EXPECT_TRUE(validTransition(from, *r) || (validTransition(from, S::Stopping) && *r == S::Stopped));
+        }
+    }
+}
+
+TEST(Lifecycle, TransitionsThatMustNeverHappen)
+{
+    EXPECT_FALSE(validTransition(S::Stopped, S::Running));
+    EXPECT_FALSE(validTransition(S::Removed, S::Created));
+    EXPECT_FALSE(validTransition(S::Stopping, S::Running));
+    EXPECT_FALSE(validTransition(S::Creating, S::Running));
+    EXPECT_FALSE(validTransition(S::Removed, S::Stopped));
+    EXPECT_TRUE(validTransition(S::Creating, S::Removed));
+    EXPECT_TRUE(validTransition(S::Adopting, S::Paused));
+    EXPECT_TRUE(validTransition(S::Stopped, S::Removed));
+}
+
+TEST(Lifecycle, SetStateRefusesWhatTheTableRefuses)
+{
+    EventLoop loop;
+    ComputeSystem system(loop, "vm", S::Creating);
+    EXPECT_FALSE(system.setState(S::Running, "test"));
+    EXPECT_EQ(system.state(), S::Creating);
+    EXPECT_TRUE(system.setState(S::Created, "test"));
+    EXPECT_TRUE(system.setState(S::Stopping, "test"));
+    EXPECT_FALSE(system.setState(S::Paused, "test"));
+    EXPECT_TRUE(system.setState(S::Stopped, "test"));
+    EXPECT_TRUE(system.setState(S::Removed, "test"));
+    EXPECT_EQ(system.state(), S::Removed);
 }
 
 TEST(Lifecycle, InvalidStateMessageNamesStateAndCall)
 {
-    auto r = checkCall(S::Created, C::Pause);
+    auto r = checkCall(S::Created, M::PauseComputeSystem);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message, "Pause is not valid for a compute system in state Created");
-    auto stopped = checkCall(S::Stopped, C::Terminate);
+    auto stopped = checkCall(S::Stopped, M::TerminateComputeSystem);
     EXPECT_NE(stopped.error().message.find("already Stopped"), std::string::npos);
 }
 
-TEST(Lifecycle, EveryCallFromStoppedLeavesItStopped)
+TEST(Lifecycle, QemuStatusMapsToState)
 {
-    for (int c = 0; c <= static_cast<int>(C::GetProperties); ++c) {
-        auto r = checkCall(S::Stopped, static_cast<C>(c));
-        if (r.ok()) {
-            EXPECT_EQ(*r, S::Stopped);
-        }
-    }
-    EXPECT_FALSE(validTransition(S::Stopped, S::Running));
-    EXPECT_FALSE(validTransition(S::Created, S::Paused));
+    EXPECT_EQ(stateFromQemuStatus("running", true), S::Running);
+    EXPECT_EQ(stateFromQemuStatus("paused", true), S::Paused);
+    EXPECT_EQ(stateFromQemuStatus("prelaunch", false), S::Created);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "hcs/service/qemu_vm.h"
+#include "hcs/vm/qemu_vm.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -6,12 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/hresult.h"
 #include "base/log.h"
-#include "hcs/protocol/unix_socket.h"
+#include "base/unix_socket.h"
+#include "hcs/vm/qemu_process.h"
 
-namespace hc::hcs::service {
+namespace hc::hcs::vm {
 
-QemuVm::QemuVm(EventLoop& loop, pid_t pid, int pidfd, Callbacks callbacks)
+QemuVm::QemuVm(EventLoop& loop, pid_t pid, int pidfd, VmCallbacks callbacks)
     : loop_(loop), pid_(pid), pidfd_(pidfd), callbacks_(std::move(callbacks))
 {
     loop_.watchFd(pidfd_, POLLIN, [this](short) { onProcessExit(); });
@@ -24,21 +26,19 @@ QemuVm::~QemuVm()
     close(pidfd_);
 }
 
-Result<std::unique_ptr<QemuVm>> QemuVm::launch(EventLoop& loop, const std::vector<std::string>& args,
-                                               const std::string& qmpPath, const std::string& logPath,
-                                               Callbacks callbacks)
+Result<std::unique_ptr<QemuVm>> QemuVm::launch(EventLoop& loop, const LaunchRequest& request, VmCallbacks callbacks)
 {
-    unlink(qmpPath.c_str());
-    auto listenFd = listenUnixSocket(qmpPath, 4);
+    unlink(request.qmpPath.c_str());  // inside the system's own new directory: only ever ours
+    auto listenFd = listenUnixSocket(request.qmpPath, 4);
     if (!listenFd) return listenFd.error();
-    auto process = vm::startProcess(args, *listenFd, logPath);
+    auto process = startProcess(request.args, *listenFd, request.logPath);
     if (!process) {
         close(*listenFd);
         return process.error();
     }
     std::unique_ptr<QemuVm> qemu(new QemuVm(loop, process->pid, process->pidfd, std::move(callbacks)));
     // Connecting now is safe: the kernel queues us in the listen backlog until QEMU accepts.
-    Status st = qemu->connectMonitor(qmpPath);
+    Status st = qemu->connectMonitor(request.qmpPath);
     close(*listenFd);  // QEMU holds its own copy
     if (!st) {
         qemu->kill();
@@ -49,9 +49,9 @@ Result<std::unique_ptr<QemuVm>> QemuVm::launch(EventLoop& loop, const std::vecto
 }
 
 Result<std::unique_ptr<QemuVm>> QemuVm::adopt(EventLoop& loop, pid_t pid, const std::string& qmpPath,
-                                              Callbacks callbacks)
+                                              VmCallbacks callbacks)
 {
-    auto pidfd = vm::openPidfd(pid);
+    auto pidfd = openPidfd(pid);
     if (!pidfd) return pidfd.error();
     std::unique_ptr<QemuVm> qemu(new QemuVm(loop, pid, *pidfd, std::move(callbacks)));
     if (Status st = qemu->connectMonitor(qmpPath); !st) return st.error();
@@ -62,7 +62,7 @@ Status QemuVm::connectMonitor(const std::string& qmpPath)
 {
     auto fd = connectUnixSocket(qmpPath);
     if (!fd) return fd.error();
-    qmp_ = std::make_unique<vm::QmpClient>(
+    qmp_ = std::make_unique<QmpClient>(
         *fd,
         [this](Status st) {
             if (callbacks_.onReady) callbacks_.onReady(st);
@@ -78,13 +78,18 @@ Status QemuVm::connectMonitor(const std::string& qmpPath)
     return {};
 }
 
-void QemuVm::execute(const std::string& command, const nlohmann::json& arguments, vm::QmpClient::ReplyHandler handler)
+uint64_t QemuVm::execute(const std::string& command, const nlohmann::json& arguments, ReplyHandler handler)
 {
     if (!qmp_) {
         handler(makeError(HCS_E_CONNECTION_CLOSED, "no QEMU monitor connection"));
-        return;
+        return 0;
     }
-    qmp_->execute(command, arguments, std::move(handler));
+    return qmp_->execute(command, arguments, std::move(handler));
+}
+
+void QemuVm::abandon(uint64_t command)
+{
+    if (qmp_) qmp_->abandon(command);
 }
 
 void QemuVm::kill()
@@ -100,7 +105,7 @@ void QemuVm::onProcessExit()
     if (exited_) return;
     exited_ = true;
     loop_.unwatchFd(pidfd_);
-    std::string description = vm::reapProcess(pid_);
+    std::string description = reapProcess(pid_);
     if (qmp_) {
         loop_.unwatchFd(qmp_->fd());
         qmp_->failAll(makeError(HCS_E_CONNECTION_CLOSED, "QEMU exited"));
@@ -108,4 +113,28 @@ void QemuVm::onProcessExit()
     if (callbacks_.onExit) callbacks_.onExit(description);
 }
 
-}  // namespace hc::hcs::service
+Result<std::unique_ptr<Vm>> QemuLauncher::launch(const LaunchRequest& request, VmCallbacks callbacks)
+{
+    auto vm = QemuVm::launch(loop_, request, std::move(callbacks));
+    if (!vm) return vm.error();
+    return std::unique_ptr<Vm>(std::move(*vm));
+}
+
+Result<std::unique_ptr<Vm>> QemuLauncher::adopt(pid_t pid, const std::string& qmpPath, VmCallbacks callbacks)
+{
+    auto vm = QemuVm::adopt(loop_, pid, qmpPath, std::move(callbacks));
+    if (!vm) return vm.error();
+    return std::unique_ptr<Vm>(std::move(*vm));
+}
+
+std::vector<pid_t> QemuLauncher::findByArgument(const std::string& argument)
+{
+    return findProcessesWithArgument(argument);
+}
+
+void QemuLauncher::killProcess(pid_t pid)
+{
+    vm::killProcess(pid);
+}
+
+}  // namespace hc::hcs::vm

@@ -1,6 +1,6 @@
-// hcsd's single thread: poll() over watched descriptors plus timers plus posted tasks. Everything in
-// the service runs on this thread, so service state needs no locks. Handlers may watch/unwatch
-// descriptors and add/cancel timers freely; a descriptor unwatched during a round is not dispatched.
+// A single-threaded reactor (hcsd's one thread): poll() over watched descriptors plus timers plus posted tasks.
+// Everything hcsd does runs on this thread, so its state needs no locks. Handlers may watch/unwatch descriptors and
+// add/cancel timers freely; a descriptor unwatched during a round is not dispatched.
 #pragma once
 
 #include <chrono>
@@ -9,7 +9,7 @@
 #include <map>
 #include <vector>
 
-namespace hc::hcs::service {
+namespace hc {
 
 class EventLoop {
 public:
@@ -27,8 +27,13 @@ public:
     // Runs `task` after the current handler returns (e.g. to destroy an object whose callback is running).
     void post(Task task);
 
+    // Dispatches until stop().
     void run();
+    // One round: waits at most `maxWait` for a descriptor, then runs what is due (ready descriptors,
+    // expired timers, posted tasks). Tests drive the loop with this until what they wait for happened.
+    void runOnce(std::chrono::milliseconds maxWait);
     void stop() { stopped_ = true; }
+    bool stopped() const { return stopped_; }
 
 private:
     struct Watch {
@@ -48,4 +53,4 @@ private:
     bool stopped_ = false;
 };
 
-}  // namespace hc::hcs::service
+}  // namespace hc

@@ -1,4 +1,4 @@
-#include "hcs/protocol/unix_socket.h"
+#include "base/unix_socket.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 
 #include "base/hresult.h"
 
-namespace hc::hcs {
+namespace hc {
 
 namespace {
 
@@ -83,4 +83,4 @@ Status writeAll(int fd, const std::string& data)
     return {};
 }
 
-}  // namespace hc::hcs
+}  // namespace hc

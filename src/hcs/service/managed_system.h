@@ -1,0 +1,82 @@
+// One compute system as hcsd holds it: identity, configuration, its ONE lifecycle state (changed
+// only through setState, which checks service/lifecycle.h's table and logs), the supervised VM,
+// the calls queued on it, and the clients waiting for its exit. Owned by the Service's registry
+// and shared with the session handles that name it (a handle may outlive its removal: state Removed).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/guid.h"
+#include "hcs/protocol/messages.h"
+#include "hcs/schema/compute_system.h"
+#include "hcs/schema/documents.h"
+#include "hcs/service/exit_waiters.h"
+#include "hcs/service/lifecycle.h"
+#include "hcs/service/vm_supervisor.h"
+
+namespace hc::hcs::service {
+
+// A request waiting its turn on a system.
+struct QueuedCall {
+    uint64_t session = 0;
+    uint64_t requestId = 0;
+    uint64_t handle = 0;  // the session's handle the call names
+    protocol::Method method = protocol::Method::GetComputeSystemProperties;
+    std::string document;   // options / query / configuration
+    bool internal = false;  // issued by hcsd itself (a re-synchronisation): no reply
+};
+
+// The queued call being carried out, while it waits for QEMU.
+struct InFlightCall {
+    QueuedCall call;
+    uint64_t command = 0;  // the VmSupervisor command it waits for
+};
+
+// Who asked the system to stop, for the exit's attribution.
+enum class StopRequest { None, ShutDown, Terminate };
+
+class ComputeSystem {
+public:
+    ComputeSystem(EventLoop& loop, std::string id, SystemState initial)
+        : id(std::move(id)), exitWaiters(loop), state_(initial)
+    {
+    }
+
+    SystemState state() const { return state_; }
+    // The one way a state changes: refused (and logged as a bug) unless validTransition allows it.
+    bool setState(SystemState to, const std::string& why);
+
+    // Listed by Enumerate and reachable by Open: created, or being re-adopted.
+    bool listed() const { return state_ != SystemState::Creating && state_ != SystemState::Removed; }
+    // The queue runs calls only in settled states: not while QEMU is being set up or going down.
+    bool queueRuns() const { return isActive(state_) || state_ == SystemState::Stopped; }
+
+    const std::string id;
+    std::string configText;
+    schema::ComputeSystemConfig config;
+    std::string directory;  // per-system state directory
+    GUID runtimeId{};
+    int64_t createTime = 0;  // FILETIME ticks
+    int64_t startTime = 0;   // FILETIME ticks of the last Start (0 = never started)
+
+    std::unique_ptr<VmSupervisor> vm;
+    StopRequest stopRequest = StopRequest::None;
+    schema::ExitInitiator terminateInitiator = schema::ExitInitiator::Client;
+    std::optional<schema::SystemExitStatus> exitStatus;
+
+    // Who gets the Create reply once QEMU is ready (Creating only).
+    std::optional<std::pair<uint64_t, uint64_t>> createReply;
+    std::deque<QueuedCall> queue;
+    std::optional<InFlightCall> inFlight;
+    ExitWaiters exitWaiters;
+    uint64_t openHandles = 0;  // over every session
+
+private:
+    SystemState state_;
+};
+
+}  // namespace hc::hcs::service

@@ -1,0 +1,61 @@
+// hcsd's state on disk, so a restarted hcsd finds every VM it ever started:
+//   <state>/systems/<dir>/config.json   the Create document
+//   <state>/systems/<dir>/system.json   the record: id, runtime id, pid, state, times
+//   <state>/systems/<dir>/qemu.pid      QEMU's pid file; its path is QEMU's spawn token
+//   <state>/pipes/<name>                ComPort sockets named \\.\pipe\<name>
+// The record is written durably (file and directory fsync'd) with State "Creating" BEFORE QEMU is
+// spawned, and QEMU's command line names the spawn token, so a process can be found (and killed or
+// re-adopted) even when hcsd died before it learnt the pid. Files are created 0600, directories 0700.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace hc::hcs::service {
+
+struct SystemRecord {
+    std::string id;
+    std::string runtimeId;
+    pid_t pid = 0;           // 0 = not yet known (the file then has no "Pid")
+    std::string state;       // "Creating" until the Create reply; then the lifecycle state's name
+    int64_t createTime = 0;  // FILETIME ticks
+    int64_t startTime = 0;
+};
+
+class SystemStore {
+public:
+    explicit SystemStore(std::string stateDirectory);
+
+    const std::string& stateDirectory() const { return stateDirectory_; }
+    std::string pipeDirectory() const { return stateDirectory_ + "/pipes"; }
+    std::vector<std::string> systemDirectories() const;
+
+    // A new private directory named after the runtime id (short: socket paths stay below 108 bytes).
+    Result<std::string> createSystemDirectory(const std::string& runtimeId) const;
+    void removeSystemDirectory(const std::string& directory) const;
+
+    Status writeConfig(const std::string& directory, const std::string& configText) const;
+    std::string readConfig(const std::string& directory) const;
+    Status writeRecord(const std::string& directory, const SystemRecord& record) const;
+    std::optional<SystemRecord> readRecord(const std::string& directory) const;
+
+    static std::string spawnToken(const std::string& directory) { return directory + "/qemu.pid"; }
+    static std::string monitorPath(const std::string& directory) { return directory + "/qmp.sock"; }
+    static std::string logPath(const std::string& directory) { return directory + "/qemu.log"; }
+
+private:
+    std::string systemsDirectory() const { return stateDirectory_ + "/systems"; }
+    std::string stateDirectory_;
+};
+
+// Replaces `path` with `text` so that after a crash at any point the file is either the old or
+// the new content, and the new content survives power loss once this returns OK.
+Status writeFileDurably(const std::string& path, const std::string& text);
+
+}  // namespace hc::hcs::service

@@ -1,0 +1,479 @@
+// hcsd's core (Service) with a fake VM: the per-system queue, the lifecycle, exit attribution,
+// cancellation, bounded waits on a wedged QEMU, the durable spawn record and re-adoption. The test
+// plays QEMU through FakeVm's triggers and drives the event loop until the reply it expects
+// arrives, so nothing here sleeps or depends on timing except the deliberately short timeouts.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "base/unix_socket.h"
+#include "fake_vm.h"
+#include "hcs/service/service.h"
+#include "hcs/service/system_store.h"
+
+namespace hc::hcs::service {
+namespace {
+
+using nlohmann::json;
+using protocol::Method;
+using testing::FakeVm;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+class ServiceTest : public ::testing::Test {
+public:  // the ExitAttribution cases call the helpers from lambdas
+    void SetUp() override
+    {
+        char tmpl[] = "/tmp/hcsd-service-test-XXXXXX";
+        dir_ = mkdtemp(tmpl);
+        kernel_ = dir_ + "/vmlinuz";
+        std::ofstream(kernel_) << "not really a kernel";
+        startService();
+    }
+    void TearDown() override
+    {
+        service_.reset();
+        fs::remove_all(dir_);
+    }
+
+    void startService()
+    {
+        ServiceOptions options;
+        options.stateDirectory = dir_ + "/state";
+        fs::create_directories(options.stateDirectory);
+        options.timeouts.monitorTimeout = monitorTimeout_;
+        options.timeouts.terminateGrace = terminateGrace_;
+        service_ = std::make_unique<Service>(loop_, options, vm::AcceleratorChoice{}, launcher_);
+    }
+
+    json config(bool terminateOnLastHandle = false, const std::string& namedPipe = "") const
+    {
+        json c{{"SchemaVersion", {{"Major", 2}, {"Minor", 1}}},
+               {"Owner", "test"},
+               {"VirtualMachine",
+                {{"Chipset", {{"LinuxKernelDirect", {{"KernelFilePath", kernel_}}}}},
+                 {"ComputeTopology", {{"Memory", {{"SizeInMB", 256}}}, {"Processor", {{"Count", 1}}}}}}}};
+        if (terminateOnLastHandle) c["ShouldTerminateOnLastHandleClosed"] = true;
+        if (!namedPipe.empty()) c["VirtualMachine"]["Devices"]["ComPorts"]["0"]["NamedPipe"] = namedPipe;
+        return c;
+    }
+
+    uint64_t connect()
+    {
+        uint64_t index = clients_.size();
+        clients_.emplace_back();
+        uint64_t session = service_->openSession(
+            [this, index](const std::string& line) { clients_[index].push_back(json::parse(line)); });
+        sessionIndex_[session] = index;
+        return session;
+    }
+    std::vector<json>& lines(uint64_t session) { return clients_[sessionIndex_.at(session)]; }
+
+    uint64_t send(uint64_t session, Method method, protocol::Params params)
+    {
+        uint64_t id = nextRequest_++;
+        service_->handle(session, protocol::Request{id, method, std::move(params)});
+        return id;
+    }
+    uint64_t call(uint64_t session, Method method, uint64_t handle, std::string document = "")
+    {
+        return send(session, method, protocol::SystemCallParams{handle, std::move(document)});
+    }
+
+    std::optional<json> findReply(uint64_t session, uint64_t id)
+    {
+        for (const json& line : lines(session)) {
+            if (line.contains("id") && line["id"] == id) return line;
+        }
+        return std::nullopt;
+    }
+    // Runs the loop until the reply to `id` arrives (a missing reply fails the test after 5 s).
+    json awaitReply(uint64_t session, uint64_t id)
+    {
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (auto r = findReply(session, id)) return *r;
+            loop_.runOnce(20ms);
+        }
+        ADD_FAILURE() << "no reply to request " << id;
+        return json::object();
+    }
+    // Lets every posted task and due timer run (no descriptors are watched with the fake).
+    void settle()
+    {
+        for (int i = 0; i < 5; ++i)
+            loop_.runOnce(0ms);
+    }
+    static HRESULT hrOf(const json& reply)
+    {
+        return reply.contains("error") ? static_cast<HRESULT>(reply["error"]["hr"].get<int64_t>()) : S_OK;
+    }
+    std::vector<json> events(uint64_t session, uint64_t handle)
+    {
+        std::vector<json> found;
+        for (const json& line : lines(session)) {
+            if (line.contains("event") && line["handle"] == handle) found.push_back(line);
+        }
+        return found;
+    }
+
+    // Creates system `id` on handle `handle` and answers QEMU's side; returns its fake VM.
+    FakeVm& createReady(uint64_t session, uint64_t handle, const std::string& id, const json& c)
+    {
+        uint64_t rid = send(session, Method::CreateComputeSystem, protocol::CreateParams{handle, id, c.dump()});
+        EXPECT_FALSE(findReply(session, rid)) << "Create replied before QEMU's monitor was ready";
+        FakeVm& vm = launcher_.lastVm();
+        vm.ready();
+        EXPECT_EQ(hrOf(awaitReply(session, rid)), S_OK);
+        return vm;
+    }
+    std::string stateOf(uint64_t session, uint64_t handle)
+    {
+        json r = awaitReply(session, call(session, Method::GetComputeSystemProperties, handle));
+        return r["result"].value("State", std::string("?"));
+    }
+    std::string onlySystemDirectory() const
+    {
+        SystemStore store(dir_ + "/state");
+        auto dirs = store.systemDirectories();
+        return dirs.size() == 1 ? dirs[0] : std::string();
+    }
+
+    std::chrono::milliseconds monitorTimeout_ = 5000ms;
+    std::chrono::milliseconds terminateGrace_ = 3000ms;
+    EventLoop loop_;
+    testing::FakeLauncher launcher_{loop_};
+    std::string dir_;
+    std::string kernel_;
+    std::unique_ptr<Service> service_;
+    std::vector<std::vector<json>> clients_;
+    std::map<uint64_t, uint64_t> sessionIndex_;
+    uint64_t nextRequest_ = 1;
+};
+
+TEST_F(ServiceTest, StartPauseResumeFollowQemusReplies)
+{
+    uint64_t s = connect();
+    FakeVm& vm = createReady(s, 1, "vm", config());
+    EXPECT_EQ(stateOf(s, 1), "Created");
+    uint64_t start = call(s, Method::StartComputeSystem, 1);
+    uint64_t props = call(s, Method::GetComputeSystemProperties, 1);  // queued behind Start
+    settle();
+    EXPECT_FALSE(findReply(s, start));
+    EXPECT_FALSE(findReply(s, props)) << "a call overtook the one waiting for QEMU";
+    ASSERT_TRUE(vm.reply("cont"));
+    EXPECT_EQ(hrOf(awaitReply(s, start)), S_OK);
+    EXPECT_EQ(awaitReply(s, props)["result"]["State"], "Running");
+    uint64_t pause = call(s, Method::PauseComputeSystem, 1);
+    ASSERT_TRUE(vm.reply("stop"));
+    EXPECT_EQ(hrOf(awaitReply(s, pause)), S_OK);
+    EXPECT_EQ(stateOf(s, 1), "Paused");
+    EXPECT_EQ(hrOf(awaitReply(s, call(s, Method::PauseComputeSystem, 1))), HCS_E_INVALID_STATE);
+}
+
+TEST_F(ServiceTest, SpawnIsRecordedDurablyBeforeQemuStarts)
+{
+    std::optional<SystemRecord> recordAtLaunch;
+    launcher_.onLaunch = [&](const vm::LaunchRequest& request) {
+        std::string directory = fs::path(request.qmpPath).parent_path().string();
+        recordAtLaunch = SystemStore(dir_ + "/state").readRecord(directory);
+        // The spawn token is on the command line, so the process can be found without its pid.
+        EXPECT_NE(std::find(request.args.begin(), request.args.end(), SystemStore::spawnToken(directory)),
+                  request.args.end());
+    };
+    uint64_t s = connect();
+    send(s, Method::CreateComputeSystem, protocol::CreateParams{1, "vm", config().dump()});
+    ASSERT_TRUE(recordAtLaunch.has_value()) << "QEMU was started before its record existed";
+    EXPECT_EQ(recordAtLaunch->state, "Creating");
+    EXPECT_EQ(recordAtLaunch->id, "vm");
+    auto afterSpawn = SystemStore(dir_ + "/state").readRecord(onlySystemDirectory());
+    ASSERT_TRUE(afterSpawn);
+    EXPECT_EQ(afterSpawn->pid, launcher_.processes.back()->pid);
+}
+
+TEST_F(ServiceTest, StoppingHcsdDuringCreateKillsTheHalfCreatedVm)
+{
+    uint64_t s = connect();
+    send(s, Method::CreateComputeSystem, protocol::CreateParams{1, "vm", config().dump()});
+    auto process = launcher_.processes.back();
+    service_.reset();  // SIGTERM: the loop stops and the Service is destroyed
+    EXPECT_TRUE(process->killed) << "a QEMU whose Create never finished outlived hcsd";
+    EXPECT_TRUE(SystemStore(dir_ + "/state").systemDirectories().empty());
+}
+
+TEST_F(ServiceTest, RestartKillsVmsWhoseCreateNeverFinished)
+{
+    // A crash (SIGKILL) during Create leaves a record "Creating" — with or without the pid — and
+    // a running QEMU; a crash before the record leaves a directory without one.
+    SystemStore store(dir_ + "/state");
+    std::vector<std::shared_ptr<testing::FakeProcess>> orphans;
+    for (int i = 0; i < 3; ++i) {
+        auto directory = store.createSystemDirectory("0000000" + std::to_string(i));
+        ASSERT_TRUE(directory.ok());
+        ASSERT_TRUE(store.writeConfig(*directory, config().dump()).ok());
+        auto orphan = launcher_.addOrphan({"qemu", "-pidfile", SystemStore::spawnToken(*directory)});
+        if (i < 2) {
+            SystemRecord record{"half-" + std::to_string(i), "", i == 0 ? orphan->pid : 0, "Creating", 1, 0};
+            ASSERT_TRUE(store.writeRecord(*directory, record).ok());
+        }
+        orphans.push_back(orphan);
+    }
+    service_->readoptSystems();
+    for (auto& orphan : orphans)
+        EXPECT_TRUE(orphan->killed) << "pid " << orphan->pid << " left running unlisted";
+    EXPECT_TRUE(store.systemDirectories().empty());
+    uint64_t s = connect();
+    EXPECT_TRUE(awaitReply(s, send(s, Method::EnumerateComputeSystems, protocol::QueryParams{}))["result"].empty());
+}
+
+TEST_F(ServiceTest, EnumerateAfterRestartListsSystemsStillBeingReadopted)
+{
+    SystemStore store(dir_ + "/state");
+    auto directory = store.createSystemDirectory("aaaaaaaa");
+    ASSERT_TRUE(directory.ok());
+    ASSERT_TRUE(store.writeConfig(*directory, config().dump()).ok());
+    auto orphan = launcher_.addOrphan({"qemu", "-pidfile", SystemStore::spawnToken(*directory)});
+    ASSERT_TRUE(store.writeRecord(*directory, SystemRecord{"survivor", "", orphan->pid, "Paused", 1, 2}).ok());
+    service_->readoptSystems();
+    ASSERT_NE(orphan->vm, nullptr);
+    uint64_t s = connect();
+    uint64_t list = send(s, Method::EnumerateComputeSystems, protocol::QueryParams{});
+    settle();
+    EXPECT_FALSE(findReply(s, list)) << "Enumerate answered before the re-adoption finished";
+    orphan->vm->ready();
+    ASSERT_TRUE(orphan->vm->reply("query-status", json{{"status", "paused"}, {"running", false}}));
+    json result = awaitReply(s, list)["result"];
+    ASSERT_EQ(result.size(), 1u);
+    EXPECT_EQ(result[0]["Id"], "survivor");
+    EXPECT_EQ(result[0]["State"], "Paused");
+}
+
+TEST_F(ServiceTest, TerminatePreemptsACallStuckOnAWedgedQemu)
+{
+    terminateGrace_ = 50ms;
+    startService();
+    uint64_t s = connect();
+    FakeVm& vm = createReady(s, 1, "vm", config());
+    auto process = launcher_.processes.back();
+    uint64_t start = call(s, Method::StartComputeSystem, 1);  // QEMU never answers (SIGSTOP)
+    uint64_t terminate = call(s, Method::TerminateComputeSystem, 1);
+    settle();
+    EXPECT_TRUE(vm.pending("quit")) << "Terminate waited behind the stuck Start";
+    // Nobody answers "quit" either: the grace period ends in SIGKILL, and both calls complete.
+    EXPECT_EQ(hrOf(awaitReply(s, terminate)), S_OK);
+    EXPECT_TRUE(process->killed);
+    EXPECT_EQ(hrOf(awaitReply(s, start)), HCS_E_TERMINATED_DURING_START);
+    auto exited = events(s, 1);
+    ASSERT_EQ(exited.size(), 1u);
+    EXPECT_EQ(exited[0]["data"]["ExitType"], "ForcedExit");
+}
+
+TEST_F(ServiceTest, AMonitorThatNeverAnswersTimesOutAndTheVmIsKilled)
+{
+    monitorTimeout_ = 100ms;
+    startService();
+    uint64_t s = connect();
+    FakeVm& vm = createReady(s, 1, "vm", config());
+    auto process = launcher_.processes.back();
+    uint64_t start = call(s, Method::StartComputeSystem, 1);
+    json reply = awaitReply(s, start);
+    EXPECT_EQ(hrOf(reply), HCS_E_TERMINATED_DURING_START);
+    EXPECT_NE(reply["error"]["message"].get<std::string>().find("did not answer \"cont\""), std::string::npos)
+        << reply.dump();
+    EXPECT_TRUE(process->killed);
+    (void)vm;
+    json wait = awaitReply(s, send(s, Method::WaitForComputeSystemExit, protocol::WaitExitParams{1, 0xFFFFFFFFu}));
+    EXPECT_EQ(wait["result"]["ExitType"], "UnexpectedExit");
+}
+
+TEST_F(ServiceTest, AMonitorThatNeverBecomesReadyFailsTheCreate)
+{
+    monitorTimeout_ = 100ms;
+    startService();
+    uint64_t s = connect();
+    uint64_t create = send(s, Method::CreateComputeSystem, protocol::CreateParams{1, "vm", config().dump()});
+    auto process = launcher_.processes.back();
+    EXPECT_EQ(hrOf(awaitReply(s, create)), HCS_E_TERMINATED_DURING_START);
+    EXPECT_TRUE(process->killed);
+    EXPECT_TRUE(SystemStore(dir_ + "/state").systemDirectories().empty());
+}
+
+TEST_F(ServiceTest, CancellingACallWaitingForQemuAbandonsTheWaitAndResynchronises)
+{
+    uint64_t s = connect();
+    FakeVm& vm = createReady(s, 1, "vm", config());
+    uint64_t start = call(s, Method::StartComputeSystem, 1);
+    uint64_t props = call(s, Method::GetComputeSystemProperties, 1);
+    json cancel = awaitReply(s, send(s, Method::Cancel, protocol::CancelParams{start}));
+    EXPECT_EQ(cancel["result"]["cancelled"], true);
+    EXPECT_EQ(hrOf(awaitReply(s, start)), HCS_E_OPERATION_ALREADY_CANCELLED);
+    // QEMU carries out the abandoned "cont" after all; the status query that follows says so.
+    ASSERT_TRUE(vm.reply("cont"));
+    ASSERT_TRUE(vm.reply("query-status", json{{"status", "running"}, {"running", true}}));
+    EXPECT_EQ(awaitReply(s, props)["result"]["State"], "Running");
+}
+
+TEST_F(ServiceTest, ExitAttribution)
+{
+    struct Case {
+        const char* name;
+        std::function<void(ServiceTest&, uint64_t session, FakeVm& vm)> stop;
+        const char* exitType;
+        const char* initiator;
+    };
+    const Case cases[] = {
+        {"guest powers off by itself",
+         [](ServiceTest&, uint64_t, FakeVm& vm) {
+             vm.event("SHUTDOWN", {{"guest", true}, {"reason", "guest-shutdown"}});
+             vm.exitNow();
+         },
+         "GracefulExit", "GuestOS"},
+        {"ShutDown call",
+         [](ServiceTest& t, uint64_t s, FakeVm& vm) {
+             uint64_t id = t.call(s, Method::ShutDownComputeSystem, 1);
+             ASSERT_TRUE(vm.reply("system_powerdown"));
+             vm.event("SHUTDOWN", {{"guest", true}, {"reason", "guest-shutdown"}});
+             vm.exitNow();
+             EXPECT_EQ(hrOf(t.awaitReply(s, id)), S_OK);
+         },
+         "GracefulExit", "Client"},
+        {"Terminate call",
+         [](ServiceTest& t, uint64_t s, FakeVm& vm) {
+             uint64_t id = t.call(s, Method::TerminateComputeSystem, 1);
+             ASSERT_TRUE(vm.reply("quit"));
+             vm.exitNow();
+             EXPECT_EQ(hrOf(t.awaitReply(s, id)), S_OK);
+         },
+         "ForcedExit", "Client"},
+        {"QEMU crashes", [](ServiceTest&, uint64_t, FakeVm& vm) { vm.exitNow("killed by signal 11"); },
+         "UnexpectedExit", "Unknown"},
+    };
+    int n = 0;
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        uint64_t s = connect();
+        std::string id = "vm" + std::to_string(n++);
+        FakeVm& vm = createReady(s, 1, id, config());
+        uint64_t start = call(s, Method::StartComputeSystem, 1);
+        ASSERT_TRUE(vm.reply("cont"));
+        ASSERT_EQ(hrOf(awaitReply(s, start)), S_OK);
+        uint64_t wait = send(s, Method::WaitForComputeSystemExit, protocol::WaitExitParams{1, 0xFFFFFFFFu});
+        c.stop(*this, s, vm);
+        json status = awaitReply(s, wait)["result"];
+        EXPECT_EQ(status["ExitType"], c.exitType);
+        EXPECT_EQ(status["Attribution"][0]["SystemExit"]["Initiator"], c.initiator) << status.dump();
+        EXPECT_EQ(stateOf(s, 1), "Stopped");
+    }
+}
+
+TEST_F(ServiceTest, CloseRightAfterTerminateStillDeliversSystemExited)
+{
+    uint64_t s = connect();
+    FakeVm& vm = createReady(s, 1, "vm", config());
+    uint64_t terminate = call(s, Method::TerminateComputeSystem, 1);
+    uint64_t close = send(s, Method::CloseComputeSystem, protocol::HandleParams{1});
+    settle();
+    EXPECT_FALSE(findReply(s, close)) << "Close ran before the Terminate it was pipelined after";
+    ASSERT_TRUE(vm.reply("quit"));
+    vm.exitNow();
+    EXPECT_EQ(hrOf(awaitReply(s, terminate)), S_OK);
+    EXPECT_EQ(hrOf(awaitReply(s, close)), S_OK);
+    EXPECT_EQ(events(s, 1).size(), 1u) << "the handle closed after Terminate lost its SystemExited";
+    // The handle is closed now, and the stopped system with no handles is gone.
+    EXPECT_EQ(hrOf(awaitReply(s, call(s, Method::GetComputeSystemProperties, 1))), E_HANDLE);
+    EXPECT_TRUE(awaitReply(s, send(s, Method::EnumerateComputeSystems, protocol::QueryParams{}))["result"].empty());
+}
+
+TEST_F(ServiceTest, ANamedPipePathIsNeverDestroyedUnlessItIsAStaleSocket)
+{
+    std::string regular = dir_ + "/precious.txt";
+    std::ofstream(regular) << "keep me";
+    uint64_t s = connect();
+    json refused = awaitReply(
+        s, send(s, Method::CreateComputeSystem, protocol::CreateParams{1, "vm", config(false, regular).dump()}));
+    EXPECT_EQ(hrOf(refused), HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS));
+    std::string message = refused["error"]["message"];
+    EXPECT_NE(message.find("VirtualMachine.Devices.ComPorts.0.NamedPipe"), std::string::npos) << message;
+    EXPECT_NE(message.find("regular file"), std::string::npos) << message;
+    std::ifstream in(regular);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content, "keep me");
+    EXPECT_TRUE(launcher_.processes.empty());
+    EXPECT_TRUE(SystemStore(dir_ + "/state").systemDirectories().empty());
+
+    // A live socket is refused too; a stale one (nobody listening) is replaced.
+    std::string live = dir_ + "/live.sock";
+    auto listener = listenUnixSocket(live);
+    ASSERT_TRUE(listener.ok());
+    EXPECT_EQ(hrOf(awaitReply(s, send(s, Method::CreateComputeSystem,
+                                      protocol::CreateParams{1, "vm", config(false, live).dump()}))),
+              HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS));
+    close(*listener);
+    uint64_t create = send(s, Method::CreateComputeSystem, protocol::CreateParams{1, "vm", config(false, live).dump()});
+    ASSERT_FALSE(launcher_.processes.empty()) << (findReply(s, create) ? findReply(s, create)->dump() : "");
+    struct stat st {};
+    EXPECT_NE(lstat(live.c_str(), &st), 0) << "the stale socket was not removed for QEMU";
+    launcher_.lastVm().ready();
+    EXPECT_EQ(hrOf(awaitReply(s, create)), S_OK);
+}
+
+TEST_F(ServiceTest, WaitForExitTimesOutIsCancelledAndEndsWithItsSession)
+{
+    uint64_t s = connect();
+    FakeVm& vm = createReady(s, 1, "vm", config());
+    json timedOut = awaitReply(s, send(s, Method::WaitForComputeSystemExit, protocol::WaitExitParams{1, 30}));
+    EXPECT_EQ(hrOf(timedOut), HCS_E_OPERATION_TIMEOUT);
+    uint64_t wait = send(s, Method::WaitForComputeSystemExit, protocol::WaitExitParams{1, 0xFFFFFFFFu});
+    EXPECT_EQ(awaitReply(s, send(s, Method::Cancel, protocol::CancelParams{wait}))["result"]["cancelled"], true);
+    EXPECT_EQ(hrOf(awaitReply(s, wait)), HCS_E_OPERATION_ALREADY_CANCELLED);
+
+    uint64_t other = connect();
+    ASSERT_EQ(hrOf(awaitReply(other, send(other, Method::OpenComputeSystem, protocol::OpenParams{7, "vm"}))), S_OK);
+    uint64_t otherWait = send(other, Method::WaitForComputeSystemExit, protocol::WaitExitParams{7, 0xFFFFFFFFu});
+    service_->closeSession(other);
+    size_t linesBefore = lines(other).size();
+    vm.exitNow("killed by signal 9");
+    settle();
+    EXPECT_EQ(lines(other).size(), linesBefore) << "a closed session was answered";
+    EXPECT_FALSE(findReply(other, otherWait));
+}
+
+TEST_F(ServiceTest, QemuDyingDuringCreateFailsItAndWhatQueuedBehindIt)
+{
+    uint64_t s = connect();
+    uint64_t create = send(s, Method::CreateComputeSystem, protocol::CreateParams{1, "vm", config().dump()});
+    uint64_t start = call(s, Method::StartComputeSystem, 1);
+    uint64_t close = send(s, Method::CloseComputeSystem, protocol::HandleParams{1});
+    launcher_.lastVm().exitNow("exit code 1");
+    EXPECT_EQ(hrOf(awaitReply(s, create)), HCS_E_TERMINATED_DURING_START);
+    EXPECT_EQ(hrOf(awaitReply(s, start)), HCS_E_SYSTEM_NOT_FOUND);
+    EXPECT_EQ(hrOf(awaitReply(s, close)), S_OK);
+    EXPECT_TRUE(SystemStore(dir_ + "/state").systemDirectories().empty());
+}
+
+TEST_F(ServiceTest, LastHandleClosedTerminatesAHandleBoundSystem)
+{
+    uint64_t s = connect();
+    FakeVm& vm = createReady(s, 1, "vm", config(/*terminateOnLastHandle=*/true));
+    service_->closeSession(s);
+    settle();
+    EXPECT_TRUE(vm.pending("quit"));
+    ASSERT_TRUE(vm.reply("quit"));
+    vm.exitNow();
+    settle();
+    uint64_t t = connect();
+    EXPECT_TRUE(awaitReply(t, send(t, Method::EnumerateComputeSystems, protocol::QueryParams{}))["result"].empty());
+}
+
+}  // namespace
+}  // namespace hc::hcs::service
