@@ -17,8 +17,8 @@
 #include <string>
 
 #include "base/log.h"
-#include "hcs/protocol/paths.h"
-#include "hcs/protocol/unix_socket.h"
+#include "hcs/ipc/runtime_paths.h"
+#include "hcs/ipc/unix_socket.h"
 #include "hcs/service/event_loop.h"
 #include "hcs/service/server.h"
 #include "hcs/service/service.h"
@@ -97,19 +97,20 @@ bool parseOptions(int argc, char** argv, Options& o)
             return false;
         }
     }
-    if (o.socketPath.empty()) o.socketPath = serviceSocketPath();
+    if (o.socketPath.empty()) {
+        auto path = serviceSocketPath();
+        if (!path) {
+            std::fprintf(stderr, "hcsd: %s\n", path.error().message.c_str());
+            return false;
+        }
+        o.socketPath = *path;
+    }
     if (o.stateDirectory.empty()) o.stateDirectory = o.socketPath + ".state";
     if (o.qemuBinary.empty()) {
         const char* env = std::getenv("HCSD_QEMU");
         o.qemuBinary = env && env[0] ? env : "qemu-system-x86_64";
     }
     return true;
-}
-
-std::string parentDirectory(const std::string& path)
-{
-    size_t slash = path.rfind('/');
-    return slash == std::string::npos || slash == 0 ? std::string("/") : path.substr(0, slash);
 }
 
 // Daemon mode: the parent returns only once the daemon listens (or failed), so whoever started
@@ -155,12 +156,10 @@ int main(int argc, char** argv)
     if (!parseOptions(argc, argv, options)) return 2;
     signal(SIGPIPE, SIG_IGN);
 
-    // The socket's directory: private when hcsd creates it (the default per-user one always is).
-    if (access(parentDirectory(options.socketPath).c_str(), F_OK) != 0) {
-        if (auto st = ensurePrivateDirectory(parentDirectory(options.socketPath)); !st) {
-            std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
-            return 1;
-        }
+    // The socket's directory: private when hcsd creates it, and never one another user controls.
+    if (auto st = prepareSocketDirectory(options.socketPath); !st) {
+        std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
+        return 1;
     }
     if (auto st = ensurePrivateDirectory(options.stateDirectory); !st) {
         std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());

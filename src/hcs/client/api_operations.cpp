@@ -5,6 +5,7 @@
 
 #include "base/strings.h"
 #include "hcs/client/api_support.h"
+#include "hcs/schema/documents.h"
 
 using namespace hc;
 using namespace hc::hcs;
@@ -175,7 +176,7 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsCancelOperation(HCS_OPERATION operation)
         if (generation.value() != 0)
             Client::instance().completeOperation(
                 found.value(), generation.value(), HCS_E_OPERATION_ALREADY_CANCELLED,
-                resultErrorDocument(HCS_E_OPERATION_ALREADY_CANCELLED, "the operation was cancelled by the caller"));
+                schema::resultErrorText(HCS_E_OPERATION_ALREADY_CANCELLED, "the operation was cancelled by the caller"));
         return S_OK;
     });
 }

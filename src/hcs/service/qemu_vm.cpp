@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "hcs/protocol/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 
 namespace hc::hcs::service {
 

@@ -1,4 +1,4 @@
-#include "hcs/protocol/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -67,6 +67,24 @@ Result<int> connectUnixSocket(const std::string& path)
         return e;
     }
     return fd;
+}
+
+Result<PeerCredentials> peerCredentials(int fd)
+{
+    ucred credentials{};
+    socklen_t size = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) return errnoError("SO_PEERCRED");
+    return PeerCredentials{credentials.pid, credentials.uid, credentials.gid};
+}
+
+Status requireTrustedPeer(int fd, const std::string& what)
+{
+    auto peer = peerCredentials(fd);
+    if (!peer) return peer.error();
+    if (peer->uid == geteuid() || peer->uid == 0) return {};
+    return makeError(E_ACCESSDENIED, what + " is served by uid " + std::to_string(peer->uid) + " (pid " +
+                                         std::to_string(peer->pid) + "), not by this user (uid " +
+                                         std::to_string(geteuid()) + ") or root: refusing to talk to it");
 }
 
 Status writeAll(int fd, const std::string& data)
