@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "base/strings.h"
+#include "hcs/schema/json_limits.h"
 #include "hcs_session.h"
 
 namespace hcsctl {
@@ -25,10 +26,9 @@ using nlohmann::json;
 // Prints a result document as JSON; text that is not JSON is printed as a JSON string.
 void printDocument(const Options& options, const std::string& document)
 {
-    json value = document.empty() ? json::object() : json::parse(document, nullptr, false);
-    if (value.is_discarded()) {
-        value = document;
-    }
+    auto parsed = hc::hcs::schema::parseJson(document.empty() ? "{}" : document, hc::hcs::schema::kWireLineLimits,
+                                             "the result", E_FAIL);
+    json value = parsed ? std::move(*parsed) : json(document);
     std::cout << value.dump(options.compact ? -1 : 2) << std::endl;
 }
 
@@ -290,8 +290,8 @@ int streamEvents(const Options& options, const std::string& id, DWORD timeoutMs)
         auto [type, data] = std::move(queue.events.front());
         queue.events.pop_front();
         json line = {{"Type", eventTypeName(type)}, {"TypeValue", static_cast<uint32_t>(type)}};
-        json parsed = json::parse(data, nullptr, false);
-        line["Data"] = parsed.is_discarded() ? json(data) : parsed;
+        auto parsed = hc::hcs::schema::parseJson(data, hc::hcs::schema::kWireLineLimits, "the event data", E_FAIL);
+        line["Data"] = parsed ? std::move(*parsed) : json(data);
         std::cout << line.dump() << std::endl;
         if (type == HcsEventSystemExited) {
             break;

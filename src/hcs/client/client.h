@@ -39,8 +39,7 @@ public:
     // Synchronous failures (operation in flight or closed) come back here; everything later arrives in
     // the operation.
     Status startCall(const std::shared_ptr<Operation>& operation, const std::shared_ptr<SystemHandle>& system,
-                     const std::shared_ptr<ServiceChannel>& channel, protocol::Method method,
-                     protocol::Params params);
+                     const std::shared_ptr<ServiceChannel>& channel, protocol::Method method, protocol::Params params);
 
     // Ends use `generation` of `operation` (reply, cancel or disconnect) and delivers the completion.
     void completeOperation(const std::shared_ptr<Operation>& operation, uint64_t generation, HRESULT hr,

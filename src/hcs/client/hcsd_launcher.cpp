@@ -91,7 +91,8 @@ Status waitForForegroundHalf(pid_t pid, const std::string& hcsdPath, const std::
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        return notAvailable("cannot run " + hcsdPath + " (not found or not executable; set HCSD_PATH to the hcsd binary)");
+        return notAvailable("cannot run " + hcsdPath +
+                            " (not found or not executable; set HCSD_PATH to the hcsd binary)");
     if (WIFSIGNALED(status))
         return notAvailable(hcsdPath + " was killed by signal " + std::to_string(WTERMSIG(status)) + " while starting");
     return notAvailable(hcsdPath + " failed to start: it exited with status " + std::to_string(WEXITSTATUS(status)) +

@@ -29,7 +29,8 @@ Result<ServiceReply> callAndWait(ServiceChannel& channel, protocol::Method metho
     } else if (!pending->arrived.wait_for(lock, *limit, arrived)) {
         lock.unlock();
         channel.cancel(requestId);
-        return makeError(HCS_E_CONNECTION_TIMEOUT, std::string("hcsd did not answer ") + protocol::methodName(method) + " in time");
+        return makeError(HCS_E_CONNECTION_TIMEOUT,
+                         std::string("hcsd did not answer ") + protocol::methodName(method) + " in time");
     }
     return std::move(*pending->reply);
 }

@@ -32,11 +32,6 @@ std::string octalMode(mode_t mode)
     return out.str();
 }
 
-Error errnoError(int err, const std::string& what)
-{
-    return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
-}
-
 Error untrusted(const std::string& path, const std::string& why)
 {
     return makeError(E_ACCESSDENIED, "refusing " + path + ": " + why);
@@ -129,8 +124,7 @@ Status ensurePrivateDirectory(const std::string& path)
     // Missing parents are created 0755; existing ones must be trusted (checked below for all of them).
     for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
         std::string parent = path.substr(0, pos);
-        if (mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST)
-            return errnoError(errno, "cannot create " + parent);
+        if (mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) return errnoError(errno, "cannot create " + parent);
     }
     if (Status parent = checkTrustedDirectory(parentDirectory(path)); !parent) return parent;
     if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return errnoError(errno, "cannot create " + path);
@@ -174,8 +168,9 @@ Result<std::string> userRuntimeDirectory(const RuntimeEnvironment& environment)
     }
     std::string dir = environment.tmpRoot + "/hostcompute-" + std::to_string(geteuid());
     if (Status st = ensurePrivateDirectory(dir); !st) {
-        return makeError(st.hr(), st.error().message + " (remove it, or set XDG_RUNTIME_DIR or HCS_SOCKET to a "
-                                                       "directory of your own)");
+        return makeError(st.hr(), st.error().message +
+                                      " (remove it, or set XDG_RUNTIME_DIR or HCS_SOCKET to a "
+                                      "directory of your own)");
     }
     return dir;
 }

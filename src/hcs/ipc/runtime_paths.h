@@ -13,9 +13,9 @@ namespace hc::hcs {
 
 // Where the default paths come from; tests substitute their own roots.
 struct RuntimeEnvironment {
-    std::string xdgRuntimeDir;    // $XDG_RUNTIME_DIR ("" when unset)
-    std::string tmpRoot = "/tmp"; // the shared fallback root
-    std::string socketOverride;   // $HCS_SOCKET ("" when unset)
+    std::string xdgRuntimeDir;     // $XDG_RUNTIME_DIR ("" when unset)
+    std::string tmpRoot = "/tmp";  // the shared fallback root
+    std::string socketOverride;    // $HCS_SOCKET ("" when unset)
 
     static RuntimeEnvironment fromProcess();
 };

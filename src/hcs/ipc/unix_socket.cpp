@@ -27,8 +27,7 @@ Result<sockaddr_un> socketAddress(const std::string& path)
 
 Error errnoError(const std::string& what)
 {
-    int err = errno;
-    return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
+    return hc::errnoError(errno, what);
 }
 
 }  // namespace

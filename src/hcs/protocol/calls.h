@@ -90,14 +90,14 @@ enum class ResultShape {
 
 struct CallSpec {
     Method method;
-    std::string_view name;                // the wire method name
-    size_t paramsIndex;                   // which alternative of Params carries the arguments
-    std::string_view documentField;       // the wire name of the document argument ("" when none)
-    bool documentRequired;                // the C API refuses a NULL document (E_INVALIDARG)
+    std::string_view name;           // the wire method name
+    size_t paramsIndex;              // which alternative of Params carries the arguments
+    std::string_view documentField;  // the wire name of the document argument ("" when none)
+    bool documentRequired;           // the C API refuses a NULL document (E_INVALIDARG)
     ResultShape result;
-    HCS_OPERATION_TYPE operationType;     // HcsOperationTypeNone: not completed through an HCS_OPERATION
-    std::string_view hcsctlVerb;          // "" when hcsctl has no command for it
-    std::string_view hcsctlArguments;     // after the verb; [optional] ones in brackets
+    HCS_OPERATION_TYPE operationType;  // HcsOperationTypeNone: not completed through an HCS_OPERATION
+    std::string_view hcsctlVerb;       // "" when hcsctl has no command for it
+    std::string_view hcsctlArguments;  // after the verb; [optional] ones in brackets
     std::string_view hcsctlHelp;
 };
 

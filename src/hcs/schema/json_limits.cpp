@@ -7,8 +7,8 @@ namespace hc::hcs::schema {
 Status checkJsonLimits(std::string_view text, const JsonLimits& limits, std::string_view what, HRESULT hr)
 {
     if (text.size() > limits.maxBytes) {
-        return makeError(hr, std::string(what) + " is " + std::to_string(text.size()) + " bytes, more than the limit of " +
-                                 std::to_string(limits.maxBytes));
+        return makeError(hr, std::string(what) + " is " + std::to_string(text.size()) +
+                                 " bytes, more than the limit of " + std::to_string(limits.maxBytes));
     }
     // Brackets inside strings do not nest; an escaped quote does not end a string. Malformed text is
     // left to the parser: only the depth matters here.

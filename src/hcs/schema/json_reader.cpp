@@ -180,8 +180,7 @@ std::vector<std::string> ObjectReader::optStringArray(std::string_view name)
     for (size_t i = 0; i < v->size(); ++i) {
         const json& item = (*v)[i];
         if (!item.is_string()) {
-            failAt(fieldPath(name) + "[" + std::to_string(i) + "]",
-                        "expected a string, got " + describeJsonType(item));
+            failAt(fieldPath(name) + "[" + std::to_string(i) + "]", "expected a string, got " + describeJsonType(item));
         }
         out.push_back(item.get<std::string>());
     }

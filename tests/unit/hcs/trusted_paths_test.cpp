@@ -157,7 +157,8 @@ public:
             addr.sun_family = AF_UNIX;
             std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
             if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) _exit(2);
-            if (setresgid(kOtherUser, kOtherUser, kOtherUser) != 0 || setresuid(kOtherUser, kOtherUser, kOtherUser) != 0)
+            if (setresgid(kOtherUser, kOtherUser, kOtherUser) != 0 ||
+                setresuid(kOtherUser, kOtherUser, kOtherUser) != 0)
                 _exit(3);
             if (listen(fd, 1) != 0) _exit(4);
             char one = 1;

@@ -86,7 +86,8 @@ public:
                     if (!text.empty()) text.erase(at, 1 + below(16));
                     break;
                 case 3:  // a run of nesting, sometimes far past every limit
-                    text.insert(at, std::string(below(2) ? 1 + below(100) : 20'000 + below(100'000), below(2) ? '[' : '{'));
+                    text.insert(at,
+                                std::string(below(2) ? 1 + below(100) : 20'000 + below(100'000), below(2) ? '[' : '{'));
                     break;
                 case 4: {  // splice in part of another seed
                     const std::string& other = corpus[below(corpus.size())];
@@ -154,8 +155,8 @@ TEST(CodecFuzz, RandomAndMutatedInputsOnlyFailTheDocumentedWays)
     const auto deadline = Clock::now() + budget();
     size_t inputs = 0;
     while (Clock::now() < deadline && !::testing::Test::HasFailure()) {
-        std::string input = mutator.below(5) == 0 ? mutator.randomText()
-                                                  : mutator.mutate(corpus[mutator.below(corpus.size())], corpus);
+        std::string input =
+            mutator.below(5) == 0 ? mutator.randomText() : mutator.mutate(corpus[mutator.below(corpus.size())], corpus);
         checkEverything(input);
         ++inputs;
     }

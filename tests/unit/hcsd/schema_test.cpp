@@ -150,8 +150,8 @@ TEST(Schema, DocumentsBeyondTheLimitsAreRefusedNamingTheLimit)
 {
     const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
     const std::string deepObject = R"({"VirtualMachine": )" + deep + "}";
-    for (const auto& result : {parseComputeSystem(deepObject).hr(), parsePropertyQuery(deep).hr(),
-                               parseEnumerateQuery(deep).hr()}) {
+    for (const auto& result :
+         {parseComputeSystem(deepObject).hr(), parsePropertyQuery(deep).hr(), parseEnumerateQuery(deep).hr()}) {
         EXPECT_EQ(result, HCS_E_INVALID_JSON);
     }
     auto config = parseComputeSystem(deepObject);

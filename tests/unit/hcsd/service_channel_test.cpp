@@ -97,9 +97,9 @@ private:
 // The fake answers these with their method name; kHold is never answered.
 constexpr protocol::Method kEcho = protocol::Method::GetServiceProperties;
 constexpr protocol::Method kHold = protocol::Method::WaitForComputeSystemExit;
-constexpr protocol::Method kThreadMethods[] = {protocol::Method::StartComputeSystem, protocol::Method::PauseComputeSystem,
-                                               protocol::Method::ResumeComputeSystem,
-                                               protocol::Method::TerminateComputeSystem};
+constexpr protocol::Method kThreadMethods[] = {
+    protocol::Method::StartComputeSystem, protocol::Method::PauseComputeSystem, protocol::Method::ResumeComputeSystem,
+    protocol::Method::TerminateComputeSystem};
 
 std::string echo(const json& request)
 {
@@ -121,10 +121,10 @@ TEST(ServiceChannel, RepliesReachTheirHandlersOnceFromManyThreads)
                 const protocol::Method method = kThreadMethods[t];
                 (*channel)->send(method, protocol::SystemCallParams{static_cast<uint64_t>(i + 1), ""},
                                  [&, method](ServiceReply r) {
-                    EXPECT_EQ(r.hr, S_OK);
-                    EXPECT_EQ(json::parse(r.document)["method"], protocol::methodName(method));
-                    replies.fetch_add(1);
-                });
+                                     EXPECT_EQ(r.hr, S_OK);
+                                     EXPECT_EQ(json::parse(r.document)["method"], protocol::methodName(method));
+                                     replies.fetch_add(1);
+                                 });
             }
         });
     }
