@@ -132,6 +132,11 @@ Status startPrivateHcsd(const std::string& hcsdPath, const std::string& socketPa
     // O_NOFOLLOW: the directory is trusted, but a link planted before it was would not be.
     int lockFd = open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (lockFd < 0) return notAvailable("cannot open " + lockPath + ": " + std::strerror(errno));
+    struct stat lockStat {};
+    if (fstat(lockFd, &lockStat) != 0 || lockStat.st_uid != geteuid()) {
+        close(lockFd);
+        return notAvailable(lockPath + " belongs to uid " + std::to_string(lockStat.st_uid) + ", not to this user");
+    }
     auto deadline = Clock::now() + kStartTimeout;
     while (flock(lockFd, LOCK_EX | LOCK_NB) != 0) {
         if (Clock::now() > deadline) {
