@@ -85,10 +85,11 @@ public:
                 case 2:  // delete a range
                     if (!text.empty()) text.erase(at, 1 + below(16));
                     break;
-                case 3:  // a run of nesting, sometimes far past every limit
-                    text.insert(at,
-                                std::string(below(2) ? 1 + below(100) : 20'000 + below(100'000), below(2) ? '[' : '{'));
+                case 3: {  // a run of nesting; now and then far past every limit (rare: such inputs are slow)
+                    const size_t run = below(16) == 0 ? 20'000 + below(100'000) : 1 + below(100);
+                    text.insert(at, std::string(run, below(2) ? '[' : '{'));
                     break;
+                }
                 case 4: {  // splice in part of another seed
                     const std::string& other = corpus[below(corpus.size())];
                     size_t from = below(other.size());
