@@ -1,6 +1,6 @@
 #include "qmp_reference.h"
 
-#include "hcs/protocol/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>

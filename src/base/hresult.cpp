@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstring>
 
 namespace hc {
 namespace {
@@ -166,6 +167,11 @@ const NamedHresult kNames[] = {
 #undef HC_NAMED_WIN32
 
 }  // namespace
+
+Error errnoError(int err, const std::string& what)
+{
+    return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
+}
 
 HRESULT hresultFromErrno(int err)
 {

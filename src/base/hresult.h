@@ -5,11 +5,16 @@
 
 #include <string>
 
+#include "base/result.h"
+
 namespace hc {
 
 // errno (positive) -> HRESULT. Unknown values map to HRESULT_FROM_WIN32(ERROR_INTERNAL_ERROR)... never S_OK for err !=
 // 0.
 HRESULT hresultFromErrno(int err);
+
+// An Error for a failed system call: hresultFromErrno(err) and "<what>: <strerror(err)>".
+Error errnoError(int err, const std::string& what);
 
 // HRESULT -> errno (positive) for replying to the kernel or a POSIX caller. Success maps to 0; unknown failures to EIO.
 int errnoFromHresult(HRESULT hr);

@@ -12,9 +12,13 @@
 #include <sstream>
 
 #include "base/strings.h"
+#include "hcs/schema/json_limits.h"
 #include "hcs_session.h"
 
 namespace hcsctl {
+
+using hc::hcs::protocol::Method;
+
 namespace {
 
 using nlohmann::json;
@@ -22,10 +26,9 @@ using nlohmann::json;
 // Prints a result document as JSON; text that is not JSON is printed as a JSON string.
 void printDocument(const Options& options, const std::string& document)
 {
-    json value = document.empty() ? json::object() : json::parse(document, nullptr, false);
-    if (value.is_discarded()) {
-        value = document;
-    }
+    auto parsed = hc::hcs::schema::parseJson(document.empty() ? "{}" : document, hc::hcs::schema::kWireLineLimits,
+                                             "the result", E_FAIL);
+    json value = parsed ? std::move(*parsed) : json(document);
     std::cout << value.dump(options.compact ? -1 : 2) << std::endl;
 }
 
@@ -97,46 +100,38 @@ bool readConfiguration(const std::string& file, std::string& text)
     return true;
 }
 
-const char* lifecycleName(LifecycleCall call)
+HRESULT WINAPI modifyWithoutIdentity(HCS_SYSTEM system, HCS_OPERATION operation, PCWSTR settings)
 {
-    switch (call) {
-        case LifecycleCall::Start:
-            return "start";
-        case LifecycleCall::Shutdown:
-            return "shutdown";
-        case LifecycleCall::Terminate:
-            return "terminate";
-        case LifecycleCall::Pause:
-            return "pause";
-        case LifecycleCall::Resume:
-            return "resume";
-        case LifecycleCall::Save:
-            return "save";
-        case LifecycleCall::Crash:
-            return "crash";
-    }
-    return "?";
+    return HcsModifyComputeSystem(system, operation, settings, nullptr);
 }
 
-HRESULT callLifecycle(LifecycleCall call, HCS_SYSTEM system, HCS_OPERATION operation, PCWSTR options)
+// The computecore.h function behind each call on one system: the catalogue names the call, this binds
+// it to the C API hcsctl uses like any client program.
+using SystemDocumentFunction = HRESULT(WINAPI*)(HCS_SYSTEM, HCS_OPERATION, PCWSTR);
+SystemDocumentFunction cFunctionFor(Method method)
 {
-    switch (call) {
-        case LifecycleCall::Start:
-            return HcsStartComputeSystem(system, operation, options);
-        case LifecycleCall::Shutdown:
-            return HcsShutDownComputeSystem(system, operation, options);
-        case LifecycleCall::Terminate:
-            return HcsTerminateComputeSystem(system, operation, options);
-        case LifecycleCall::Pause:
-            return HcsPauseComputeSystem(system, operation, options);
-        case LifecycleCall::Resume:
-            return HcsResumeComputeSystem(system, operation, options);
-        case LifecycleCall::Save:
-            return HcsSaveComputeSystem(system, operation, options);
-        case LifecycleCall::Crash:
-            return HcsCrashComputeSystem(system, operation, options);
+    switch (method) {
+        case Method::StartComputeSystem:
+            return HcsStartComputeSystem;
+        case Method::ShutDownComputeSystem:
+            return HcsShutDownComputeSystem;
+        case Method::TerminateComputeSystem:
+            return HcsTerminateComputeSystem;
+        case Method::PauseComputeSystem:
+            return HcsPauseComputeSystem;
+        case Method::ResumeComputeSystem:
+            return HcsResumeComputeSystem;
+        case Method::SaveComputeSystem:
+            return HcsSaveComputeSystem;
+        case Method::CrashComputeSystem:
+            return HcsCrashComputeSystem;
+        case Method::GetComputeSystemProperties:
+            return HcsGetComputeSystemProperties;
+        case Method::ModifyComputeSystem:
+            return modifyWithoutIdentity;
+        default:
+            return nullptr;
     }
-    return E_INVALIDARG;
 }
 
 // Opens `id`; on failure reports it and returns false with the exit code in `exitCode`.
@@ -230,11 +225,16 @@ int createSystem(const Options& options, const std::string& id, const std::strin
                   }));
 }
 
-int lifecycle(const Options& options, LifecycleCall call, const std::string& id,
-              const std::optional<std::string>& callOptions)
+int systemCall(const Options& options, Method method, const std::string& id, const std::optional<std::string>& document)
 {
-    std::optional<std::wstring> wideOptions;
-    if (!toOptionalWide(callOptions, "the options", wideOptions)) {
+    const auto& call = hc::hcs::protocol::callSpec(method);
+    SystemDocumentFunction function = cFunctionFor(method);
+    if (function == nullptr) {
+        std::cerr << "hcsctl: " << call.name << " is not a call on one system" << std::endl;
+        return c_UsageExitCode;
+    }
+    std::optional<std::wstring> wideDocument;
+    if (!toOptionalWide(document, std::string(call.documentField).c_str(), wideDocument)) {
         return c_UsageExitCode;
     }
     SystemHandle system;
@@ -242,41 +242,9 @@ int lifecycle(const Options& options, LifecycleCall call, const std::string& id,
     if (!open(id, system, exitCode)) {
         return exitCode;
     }
-    return finish(options, std::string(lifecycleName(call)) + " " + id,
+    return finish(options, std::string(call.hcsctlVerb) + " " + id,
                   runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
-                      return callLifecycle(call, system.get(), operation, optionalText(wideOptions));
-                  }));
-}
-
-int properties(const Options& options, const std::string& id, const std::optional<std::string>& query)
-{
-    std::optional<std::wstring> wideQuery;
-    if (!toOptionalWide(query, "the query", wideQuery)) {
-        return c_UsageExitCode;
-    }
-    SystemHandle system;
-    int exitCode = 0;
-    if (!open(id, system, exitCode)) {
-        return exitCode;
-    }
-    return finish(options, "props " + id, runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
-                      return HcsGetComputeSystemProperties(system.get(), operation, optionalText(wideQuery));
-                  }));
-}
-
-int modify(const Options& options, const std::string& id, const std::string& configuration)
-{
-    std::wstring wideConfiguration;
-    if (!toWide(configuration, "the configuration", wideConfiguration)) {
-        return c_UsageExitCode;
-    }
-    SystemHandle system;
-    int exitCode = 0;
-    if (!open(id, system, exitCode)) {
-        return exitCode;
-    }
-    return finish(options, "modify " + id, runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
-                      return HcsModifyComputeSystem(system.get(), operation, wideConfiguration.c_str(), nullptr);
+                      return function(system.get(), operation, optionalText(wideDocument));
                   }));
 }
 
@@ -322,8 +290,8 @@ int streamEvents(const Options& options, const std::string& id, DWORD timeoutMs)
         auto [type, data] = std::move(queue.events.front());
         queue.events.pop_front();
         json line = {{"Type", eventTypeName(type)}, {"TypeValue", static_cast<uint32_t>(type)}};
-        json parsed = json::parse(data, nullptr, false);
-        line["Data"] = parsed.is_discarded() ? json(data) : parsed;
+        auto parsed = hc::hcs::schema::parseJson(data, hc::hcs::schema::kWireLineLimits, "the event data", E_FAIL);
+        line["Data"] = parsed ? std::move(*parsed) : json(data);
         std::cout << line.dump() << std::endl;
         if (type == HcsEventSystemExited) {
             break;

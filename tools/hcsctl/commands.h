@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "hcs/protocol/calls.h"
+
 namespace hcsctl {
 
 struct Options {
@@ -15,15 +17,12 @@ struct Options {
     bool compact = false;       // one-line JSON instead of indented
 };
 
-// A lifecycle call that takes (system, operation, options): start, shutdown, terminate, pause, resume, save, crash.
-enum class LifecycleCall { Start, Shutdown, Terminate, Pause, Resume, Save, Crash };
-
 int listSystems(const Options& options, const std::optional<std::string>& query);
 int createSystem(const Options& options, const std::string& id, const std::string& configurationFile);
-int lifecycle(const Options& options, LifecycleCall call, const std::string& id,
-              const std::optional<std::string>& callOptions);
-int properties(const Options& options, const std::string& id, const std::optional<std::string>& query);
-int modify(const Options& options, const std::string& id, const std::string& configuration);
+// A call on one system with its one document (start, shutdown, terminate, pause, resume, save, crash,
+// props, modify): `method` is the catalogue's; the system is opened by id first.
+int systemCall(const Options& options, hc::hcs::protocol::Method method, const std::string& id,
+               const std::optional<std::string>& document);
 int waitForExit(const Options& options, const std::string& id, DWORD timeoutMs);
 int streamEvents(const Options& options, const std::string& id, DWORD timeoutMs);
 int serviceProperties(const Options& options, const std::optional<std::string>& query);

@@ -4,6 +4,7 @@
 
 #include "base/hresult.h"
 #include "base/strings.h"
+#include "hcs/schema/json_limits.h"
 
 namespace hcsctl {
 
@@ -68,7 +69,11 @@ std::string describeHresult(HRESULT hr)
 
 std::string errorMessageOf(const std::string& resultDocument)
 {
-    auto document = nlohmann::json::parse(resultDocument, nullptr, false);
+    auto parsed = hc::hcs::schema::parseJson(resultDocument, hc::hcs::schema::kWireLineLimits, "the error", E_FAIL);
+    if (!parsed) {
+        return {};
+    }
+    const nlohmann::json& document = *parsed;
     if (document.is_object()) {
         auto message = document.find("ErrorMessage");
         if (message != document.end() && message->is_string()) {

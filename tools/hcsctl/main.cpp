@@ -5,32 +5,37 @@
 #include <cstring>
 #include <iostream>
 #include <optional>
+#include <ostream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "commands.h"
+#include "hcs/protocol/calls.h"
 
 namespace {
 
-constexpr const char* c_Usage = R"(usage: hcsctl [--timeout MS] [--compact] COMMAND [ARGS]
+using hc::hcs::protocol::CallSpec;
+using hc::hcs::protocol::Method;
 
-Compute systems:
-  list [QUERY]              enumerate systems; QUERY like {"Ids":["vm1"]}
-  create ID FILE            create a system from a ComputeSystem document (FILE "-" = stdin)
-  start ID [OPTIONS]        start a created system
-  shutdown ID [OPTIONS]     ask the guest to shut down (ACPI power button)
-  terminate ID [OPTIONS]    stop the system at once
-  pause ID [OPTIONS]        pause a running system
-  resume ID [OPTIONS]       resume a paused system
-  save ID OPTIONS           save a paused system (SaveOptions)
-  crash ID [OPTIONS]        crash the guest (CrashOptions)
-  modify ID SETTINGS        apply a ModifySettingRequest document
-  props ID [QUERY]          properties; QUERY like {"PropertyTypes":["Statistics"]}
-  wait ID [TIMEOUT_MS]      wait until the system exits; prints SystemExitStatus
-  events ID [TIMEOUT_MS]    print the system's events as JSON lines until it exits
-Service:
-  service [QUERY]           service properties
+// hcsctl's own command (not a call to hcsd): events come through the handle's callback.
+constexpr const char* c_EventsVerb = "events";
+constexpr const char* c_EventsArguments = "ID [TIMEOUT_MS]";
+constexpr const char* c_EventsHelp = "print the system's events as JSON lines until it exits";
 
+void printUsage(std::ostream& out)
+{
+    out << "usage: hcsctl [--timeout MS] [--compact] COMMAND [ARGS]\n\nCommands:\n";
+    auto line = [&](std::string_view verb, std::string_view arguments, std::string_view help) {
+        std::string synopsis = std::string(verb) + " " + std::string(arguments);
+        out << "  " << synopsis << std::string(synopsis.size() < 26 ? 26 - synopsis.size() : 1, ' ') << help << "\n";
+    };
+    for (const CallSpec& call : hc::hcs::protocol::allCalls()) {
+        if (!call.hcsctlVerb.empty()) line(call.hcsctlVerb, call.hcsctlArguments, call.hcsctlHelp);
+    }
+    line(c_EventsVerb, c_EventsArguments, c_EventsHelp);
+    out << R"(
 Options:
   --timeout MS   bound for every operation (default 300000; "infinite" = no bound)
   --compact      print JSON on one line
@@ -40,6 +45,7 @@ Results are printed as JSON on stdout. On failure the HRESULT's name and the ser
 message go to stderr and the exit code is 64 + the low byte of an HCS_E_* HRESULT, 1 for any other
 failure, 2 for a usage error.
 )";
+}
 
 constexpr int c_UsageExitCode = 2;
 
@@ -67,17 +73,20 @@ bool parseMilliseconds(const std::string& text, DWORD& value)
     return true;
 }
 
-struct Command {
-    const char* name;
-    size_t minArgs;
-    size_t maxArgs;
-};
-
-constexpr Command c_Commands[] = {
-    {"list", 0, 1},  {"create", 2, 2}, {"start", 1, 2},  {"shutdown", 1, 2}, {"terminate", 1, 2},
-    {"pause", 1, 2}, {"resume", 1, 2}, {"save", 2, 2},   {"crash", 1, 2},    {"modify", 2, 2},
-    {"props", 1, 2}, {"wait", 1, 2},   {"events", 1, 2}, {"service", 0, 1},
-};
+// How many arguments a synopsis like "ID [OPTIONS]" takes: bracketed words are optional.
+std::pair<size_t, size_t> argumentCounts(std::string_view synopsis)
+{
+    size_t required = 0;
+    size_t optional = 0;
+    size_t pos = 0;
+    while (pos < synopsis.size()) {
+        size_t end = synopsis.find(' ', pos);
+        if (end == std::string_view::npos) end = synopsis.size();
+        if (end > pos) (synopsis[pos] == '[' ? optional : required) += 1;
+        pos = end + 1;
+    }
+    return {required, required + optional};
+}
 
 std::optional<std::string> argAt(const std::vector<std::string>& args, size_t index)
 {
@@ -94,7 +103,7 @@ int main(int argc, char** argv)
     for (; index < argc; ++index) {
         std::string arg = argv[index];
         if (arg == "-h" || arg == "--help") {
-            std::cout << c_Usage;
+            printUsage(std::cout);
             return 0;
         }
         if (arg == "--compact") {
@@ -115,52 +124,30 @@ int main(int argc, char** argv)
     }
     std::string name = argv[index++];
     std::vector<std::string> args(argv + index, argv + argc);
-    const Command* command = nullptr;
-    for (const Command& candidate : c_Commands) {
-        if (name == candidate.name) {
-            command = &candidate;
-        }
-    }
-    if (command == nullptr) {
+    const CallSpec* call = hc::hcs::protocol::findCallByVerb(name);
+    if (call == nullptr && name != c_EventsVerb) {
         return usageError("unknown command " + name);
     }
-    if (args.size() < command->minArgs || args.size() > command->maxArgs) {
-        return usageError(name + " takes " + std::to_string(command->minArgs) +
-                          (command->minArgs == command->maxArgs ? "" : "-" + std::to_string(command->maxArgs)) +
-                          " argument(s)");
+    auto [minArgs, maxArgs] = argumentCounts(call ? call->hcsctlArguments : c_EventsArguments);
+    if (args.size() < minArgs || args.size() > maxArgs) {
+        return usageError(name + " takes " + std::to_string(minArgs) +
+                          (minArgs == maxArgs ? "" : "-" + std::to_string(maxArgs)) + " argument(s)");
     }
-
-    if (name == "list") {
-        return listSystems(options, argAt(args, 0));
-    }
-    if (name == "create") {
-        return createSystem(options, args[0], args[1]);
-    }
-    if (name == "props") {
-        return properties(options, args[0], argAt(args, 1));
-    }
-    if (name == "modify") {
-        return modify(options, args[0], args[1]);
-    }
-    if (name == "service") {
-        return serviceProperties(options, argAt(args, 0));
-    }
-    if (name == "wait" || name == "events") {
+    if (call == nullptr || call->method == Method::WaitForComputeSystemExit) {
         DWORD timeoutMs = INFINITE;
         if (args.size() > 1 && !parseMilliseconds(args[1], timeoutMs)) {
             return usageError(name + ": TIMEOUT_MS must be a number of milliseconds or \"infinite\"");
         }
-        return name == "wait" ? waitForExit(options, args[0], timeoutMs) : streamEvents(options, args[0], timeoutMs);
+        return call ? waitForExit(options, args[0], timeoutMs) : streamEvents(options, args[0], timeoutMs);
     }
-    static const std::pair<const char*, LifecycleCall> lifecycleCalls[] = {
-        {"start", LifecycleCall::Start}, {"shutdown", LifecycleCall::Shutdown}, {"terminate", LifecycleCall::Terminate},
-        {"pause", LifecycleCall::Pause}, {"resume", LifecycleCall::Resume},     {"save", LifecycleCall::Save},
-        {"crash", LifecycleCall::Crash},
-    };
-    for (const auto& [callName, call] : lifecycleCalls) {
-        if (name == callName) {
-            return lifecycle(options, call, args[0], argAt(args, 1));
-        }
+    switch (call->method) {
+        case Method::EnumerateComputeSystems:
+            return listSystems(options, argAt(args, 0));
+        case Method::CreateComputeSystem:
+            return createSystem(options, args[0], args[1]);
+        case Method::GetServiceProperties:
+            return serviceProperties(options, argAt(args, 0));
+        default:
+            return systemCall(options, call->method, args[0], argAt(args, 1));
     }
-    return usageError("unknown command " + name);
 }

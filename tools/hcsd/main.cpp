@@ -18,8 +18,8 @@
 
 #include "base/event_loop.h"
 #include "base/log.h"
-#include "base/unix_socket.h"
-#include "hcs/protocol/paths.h"
+#include "hcs/ipc/runtime_paths.h"
+#include "hcs/ipc/unix_socket.h"
 #include "hcs/service/server.h"
 #include "hcs/service/service.h"
 #include "hcs/vm/accelerator.h"
@@ -111,19 +111,20 @@ bool parseOptions(int argc, char** argv, Options& o)
             return false;
         }
     }
-    if (o.socketPath.empty()) o.socketPath = serviceSocketPath();
+    if (o.socketPath.empty()) {
+        auto path = serviceSocketPath();
+        if (!path) {
+            std::fprintf(stderr, "hcsd: %s\n", path.error().message.c_str());
+            return false;
+        }
+        o.socketPath = *path;
+    }
     if (o.stateDirectory.empty()) o.stateDirectory = o.socketPath + ".state";
     if (o.qemuBinary.empty()) {
         const char* env = std::getenv("HCSD_QEMU");
         o.qemuBinary = env && env[0] ? env : "qemu-system-x86_64";
     }
     return true;
-}
-
-std::string parentDirectory(const std::string& path)
-{
-    size_t slash = path.rfind('/');
-    return slash == std::string::npos || slash == 0 ? std::string("/") : path.substr(0, slash);
 }
 
 // Daemon mode: the parent returns only once the daemon listens (or failed), so whoever started
@@ -175,12 +176,10 @@ int main(int argc, char** argv)
     // sockets, which QEMU creates with hcsd's umask) is its user's alone.
     umask(077);
 
-    // The socket's directory: private when hcsd creates it (the default per-user one always is).
-    if (access(parentDirectory(options.socketPath).c_str(), F_OK) != 0) {
-        if (auto st = ensurePrivateDirectory(parentDirectory(options.socketPath)); !st) {
-            std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
-            return 1;
-        }
+    // The socket's directory: private when hcsd creates it, and never one another user controls.
+    if (auto st = prepareSocketDirectory(options.socketPath); !st) {
+        std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
+        return 1;
     }
     if (auto st = ensurePrivateDirectory(options.stateDirectory); !st) {
         std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
@@ -214,7 +213,7 @@ int main(int argc, char** argv)
            std::string("accelerator: ") + vm::acceleratorName(accel.accelerator) + " (" + accel.reason + ")");
 
     unlink(options.socketPath.c_str());
-    auto listenFd = hc::listenUnixSocket(options.socketPath);
+    auto listenFd = hc::hcs::listenUnixSocket(options.socketPath);
     if (!listenFd) {
         std::fprintf(stderr, "hcsd: %s\n", listenFd.error().message.c_str());
         return 1;

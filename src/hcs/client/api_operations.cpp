@@ -5,6 +5,7 @@
 
 #include "base/strings.h"
 #include "hcs/client/api_support.h"
+#include "hcs/schema/documents.h"
 
 using namespace hc;
 using namespace hc::hcs;
@@ -173,9 +174,9 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsCancelOperation(HCS_OPERATION operation)
         auto generation = found.value()->cancel();
         if (!generation) return fail(generation.error(), __func__);
         if (generation.value() != 0)
-            Client::instance().completeOperation(
-                found.value(), generation.value(), HCS_E_OPERATION_ALREADY_CANCELLED,
-                resultErrorDocument(HCS_E_OPERATION_ALREADY_CANCELLED, "the operation was cancelled by the caller"));
+            Client::instance().completeOperation(found.value(), generation.value(), HCS_E_OPERATION_ALREADY_CANCELLED,
+                                                 schema::resultErrorText(HCS_E_OPERATION_ALREADY_CANCELLED,
+                                                                         "the operation was cancelled by the caller"));
         return S_OK;
     });
 }

@@ -1,5 +1,6 @@
-// The HCS_SYSTEM functions of computecore.h: validate arguments synchronously, then send the request
-// to hcsd (service_channel.h has the method table) and let the operation carry the outcome.
+// The HCS_SYSTEM functions of computecore.h: validate arguments synchronously, then send the call to
+// hcsd as the catalogue's typed params (hcs/protocol/calls.h names each call's method, operation type
+// and document field) and let the operation carry the outcome.
 #include <computecore.h>
 
 #include "hcs/client/api_support.h"
@@ -13,11 +14,6 @@ namespace {
 constexpr auto kKnownEventOptions =
     HcsEventOptionEnableOperationCallbacks | HcsEventOptionEnableVmLifecycle | HcsEventOptionEnableLiveMigrationEvents;
 
-nlohmann::json optionalJsonText(const std::optional<std::string>& text)
-{
-    return text ? nlohmann::json(*text) : nlohmann::json(nullptr);
-}
-
 // Once the handle's event callback takes operation completions, an operation with a callback of its
 // own cannot be used on it (the seed's third pattern).
 Status checkCallbackConflict(const SystemHandle& system, const Operation& operation)
@@ -29,32 +25,39 @@ Status checkCallbackConflict(const SystemHandle& system, const Operation& operat
     return {};
 }
 
-Result<std::optional<std::string>> textArgument(PCWSTR text, const char* what, bool required)
+// The document argument of `call` ("" when NULL and the call allows none), named as the catalogue names it.
+Result<std::string> documentArgument(PCWSTR text, const protocol::CallSpec& call)
 {
-    if (!required) return optionalString(text, what);
-    auto value = requiredString(text, what);
+    const std::string what(call.documentField);
+    if (call.documentRequired) return requiredString(text, what.c_str());
+    auto value = optionalString(text, what.c_str());
     if (!value) return value.error();
-    return std::optional<std::string>(std::move(value.value()));
+    return value->value_or("");
 }
 
 // Start, ShutDown, Terminate, Crash, Pause, Resume, Save, GetProperties, Modify: one shape.
-HRESULT systemCall(const char* function, HCS_SYSTEM computeSystem, HCS_OPERATION operation, HCS_OPERATION_TYPE type,
-                   const char* method, PCWSTR text, const char* field, bool textRequired)
+HRESULT systemCall(const char* function, protocol::Method method, HCS_SYSTEM computeSystem, HCS_OPERATION operation,
+                   PCWSTR text)
 {
     return guarded(function, [&] {
         auto system = findSystem(computeSystem);
         if (!system) return fail(system.error(), function);
         auto op = findOperation(operation);
         if (!op) return fail(op.error(), function);
-        auto value = textArgument(text, field, textRequired);
-        if (!value) return fail(value.error(), function);
+        auto document = documentArgument(text, protocol::callSpec(method));
+        if (!document) return fail(document.error(), function);
         if (auto conflict = checkCallbackConflict(*system.value(), *op.value()); !conflict)
             return fail(conflict.error(), function);
-        nlohmann::json params = {{"handle", system.value()->number()}, {field, optionalJsonText(value.value())}};
-        auto started =
-            Client::instance().startCall(op.value(), type, system.value(), system.value()->channel(), method, params);
+        auto started = Client::instance().startCall(op.value(), system.value(), system.value()->channel(), method,
+                                                    protocol::SystemCallParams{system.value()->number(), *document});
         return started ? S_OK : fail(started.error(), function);
     });
+}
+
+// Releases a handle number in hcsd without waiting for the answer.
+void closeOnService(ServiceChannel& channel, uint64_t handleNumber)
+{
+    channel.send(protocol::Method::CloseComputeSystem, protocol::HandleParams{handleNumber}, [](ServiceReply) {});
 }
 
 std::shared_ptr<SystemHandle> registerSystem(const std::shared_ptr<ServiceChannel>& channel, std::string id)
@@ -74,7 +77,7 @@ HRESULT createSystem(const char* function, PCWSTR id, PCWSTR configuration, HCS_
     auto idText = requiredString(id, "id");
     if (!idText) return fail(idText.error(), function);
     if (idText->empty()) return fail(makeError(E_INVALIDARG, "id is empty"), function);
-    auto configurationText = requiredString(configuration, "configuration");
+    auto configurationText = documentArgument(configuration, protocol::callSpec(protocol::Method::CreateComputeSystem));
     if (!configurationText) return fail(configurationText.error(), function);
     if (registration && (registration->options & HcsEventOptionEnableOperationCallbacks) &&
         op.value()->hasOwnCallback())
@@ -87,9 +90,8 @@ HRESULT createSystem(const char* function, PCWSTR id, PCWSTR configuration, HCS_
 
     auto system = registerSystem(channel.value(), *idText);
     if (registration) (void)system->setEventCallback(*registration);  // a fresh handle has none yet
-    nlohmann::json params = {{"handle", system->number()}, {"id", *idText}, {"configuration", *configurationText}};
-    auto started =
-        client.startCall(op.value(), HcsOperationTypeCreate, system, channel.value(), "CreateComputeSystem", params);
+    auto started = client.startCall(op.value(), system, channel.value(), protocol::Method::CreateComputeSystem,
+                                    protocol::CreateParams{system->number(), *idText, *configurationText});
     if (!started) {
         client.systems().remove(system->handle());
         system->gate().close(false);
@@ -109,16 +111,14 @@ HRESULT openSystem(const char* function, PCWSTR id, HCS_SYSTEM* computeSystem)
     if (!channel) return fail(channel.error(), function);
 
     auto system = registerSystem(channel.value(), *idText);
-    nlohmann::json params = {{"handle", system->number()}, {"id", *idText}};
-    auto reply = callAndWait(*channel.value(), "OpenComputeSystem", params.dump(), kServiceReplyGrace);
+    auto reply = callAndWait(*channel.value(), protocol::Method::OpenComputeSystem,
+                             protocol::OpenParams{system->number(), *idText}, kServiceReplyGrace);
     const HRESULT hr = reply ? reply->hr : reply.hr();
     if (FAILED(hr)) {
         client.systems().remove(system->handle());
         system->gate().close(false);
         // After a timeout hcsd may still open it: release that handle number there.
-        if (!reply)
-            channel.value()->send("CloseComputeSystem", nlohmann::json{{"handle", system->number()}}.dump(),
-                                  [](ServiceReply) {});
+        if (!reply) closeOnService(*channel.value(), system->number());
         return fail(reply ? makeError(hr, reply->document) : reply.error(), function);
     }
     *computeSystem = system->handle();
@@ -130,13 +130,12 @@ HRESULT enumerateSystems(const char* function, PCWSTR query, HCS_OPERATION opera
     auto& client = Client::instance();
     auto op = findOperation(operation);
     if (!op) return fail(op.error(), function);
-    auto queryText = optionalString(query, "query");
+    constexpr auto method = protocol::Method::EnumerateComputeSystems;
+    auto queryText = documentArgument(query, protocol::callSpec(method));
     if (!queryText) return fail(queryText.error(), function);
     auto channel = client.channel();
     if (!channel) return fail(channel.error(), function);
-    nlohmann::json params = {{"query", optionalJsonText(*queryText)}};
-    auto started = client.startCall(op.value(), HcsOperationTypeEnumerate, nullptr, channel.value(),
-                                    "EnumerateComputeSystems", params);
+    auto started = client.startCall(op.value(), nullptr, channel.value(), method, protocol::QueryParams{*queryText});
     return started ? S_OK : fail(started.error(), function);
 }
 
@@ -226,69 +225,59 @@ HOSTCOMPUTE_API void WINAPI HcsCloseComputeSystem(HCS_SYSTEM computeSystem)
         auto system = client.systems().remove(computeSystem);
         if (!system) return fail(makeError(E_HANDLE, "not an open HCS_SYSTEM handle"), __func__);
         system->gate().close(!client.dispatcher().onDispatchThread());
-        system->channel()->send("CloseComputeSystem", nlohmann::json{{"handle", system->number()}}.dump(),
-                                [](ServiceReply) {});
+        closeOnService(*system->channel(), system->number());
         return S_OK;
     });
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsStartComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeStart, "StartComputeSystem", options,
-                      "options", false);
+    return systemCall(__func__, protocol::Method::StartComputeSystem, computeSystem, operation, options);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsShutDownComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
                                                         PCWSTR options)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeShutdown, "ShutDownComputeSystem", options,
-                      "options", false);
+    return systemCall(__func__, protocol::Method::ShutDownComputeSystem, computeSystem, operation, options);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsTerminateComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
                                                          PCWSTR options)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeTerminate, "TerminateComputeSystem", options,
-                      "options", false);
+    return systemCall(__func__, protocol::Method::TerminateComputeSystem, computeSystem, operation, options);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsCrashComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeCrash, "CrashComputeSystem", options,
-                      "options", false);
+    return systemCall(__func__, protocol::Method::CrashComputeSystem, computeSystem, operation, options);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsPauseComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypePause, "PauseComputeSystem", options,
-                      "options", false);
+    return systemCall(__func__, protocol::Method::PauseComputeSystem, computeSystem, operation, options);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsResumeComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeResume, "ResumeComputeSystem", options,
-                      "options", false);
+    return systemCall(__func__, protocol::Method::ResumeComputeSystem, computeSystem, operation, options);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsSaveComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeSave, "SaveComputeSystem", options, "options",
-                      false);
+    return systemCall(__func__, protocol::Method::SaveComputeSystem, computeSystem, operation, options);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsGetComputeSystemProperties(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
                                                              PCWSTR propertyQuery)
 {
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeGetProperties, "GetComputeSystemProperties",
-                      propertyQuery, "query", false);
+    return systemCall(__func__, protocol::Method::GetComputeSystemProperties, computeSystem, operation, propertyQuery);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsModifyComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
                                                       PCWSTR configuration, HANDLE identity)
 {
     if (identity) return fail(makeError(E_INVALIDARG, "identity must be NULL on Linux"), __func__);
-    return systemCall(__func__, computeSystem, operation, HcsOperationTypeModify, "ModifyComputeSystem", configuration,
-                      "configuration", true);
+    return systemCall(__func__, protocol::Method::ModifyComputeSystem, computeSystem, operation, configuration);
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsWaitForComputeSystemExit(HCS_SYSTEM computeSystem, DWORD timeoutMs, PWSTR* result)
@@ -299,8 +288,8 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsWaitForComputeSystemExit(HCS_SYSTEM computeSys
         if (!system) return fail(system.error(), __func__);
         std::optional<std::chrono::milliseconds> limit;
         if (timeoutMs != INFINITE) limit = std::chrono::milliseconds(timeoutMs) + kServiceReplyGrace;
-        nlohmann::json params = {{"handle", system.value()->number()}, {"timeoutMs", timeoutMs}};
-        auto reply = callAndWait(*system.value()->channel(), "WaitForComputeSystemExit", params.dump(), limit);
+        auto reply = callAndWait(*system.value()->channel(), protocol::Method::WaitForComputeSystemExit,
+                                 protocol::WaitExitParams{system.value()->number(), timeoutMs}, limit);
         if (!reply) return fail(reply.error(), __func__);
         return storeDocument(reply->document, result, reply->hr);
     });
@@ -330,12 +319,12 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsGetServiceProperties(PCWSTR propertyQuery, PWS
     if (result) *result = nullptr;
     return guarded(__func__, [&] {
         if (!result) return fail(makeError(E_POINTER, "result is NULL"), __func__);
-        auto query = optionalString(propertyQuery, "propertyQuery");
+        constexpr auto method = protocol::Method::GetServiceProperties;
+        auto query = documentArgument(propertyQuery, protocol::callSpec(method));
         if (!query) return fail(query.error(), __func__);
         auto channel = Client::instance().channel();
         if (!channel) return fail(channel.error(), __func__);
-        nlohmann::json params = {{"query", optionalJsonText(*query)}};
-        auto reply = callAndWait(*channel.value(), "GetServiceProperties", params.dump(), kServiceReplyGrace);
+        auto reply = callAndWait(*channel.value(), method, protocol::QueryParams{*query}, kServiceReplyGrace);
         if (!reply) return fail(reply.error(), __func__);
         return storeDocument(reply->document, result, reply->hr);
     });

@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "hcs/client/testing.h"
+#include "hcs/schema/documents.h"
 
 namespace hc::hcs {
 
@@ -17,28 +18,6 @@ Client& Client::instance()
 void setServiceChannelForTesting(std::shared_ptr<ServiceChannel> channel)
 {
     Client::instance().setChannelForTesting(std::move(channel));
-}
-
-std::string resultErrorDocument(HRESULT hr, const std::string& message)
-{
-    nlohmann::json document = {{"Error", hr}, {"ErrorMessage", message}};
-    return document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// Calls whose success has no result document (spec: "Create -> none"): hcsd answers "{}" for them;
-// callers get NULL, as on Windows. Failures always keep their ResultError document.
-bool hasResultDocument(HCS_OPERATION_TYPE type)
-{
-    switch (type) {
-        case HcsOperationTypeEnumerate:
-        case HcsOperationTypeGetProperties:
-        case HcsOperationTypeCreateProcess:
-        case HcsOperationTypeGetProcessInfo:
-        case HcsOperationTypeGetProcessProperties:
-            return true;
-        default:
-            return false;
-    }
 }
 
 void Client::setChannelForTesting(std::shared_ptr<ServiceChannel> channel)
@@ -69,12 +48,15 @@ void Client::adopt(const std::shared_ptr<ServiceChannel>& channel)
     channel->setEventHandler([this, key](const ServiceEvent& event) { onEvent(key, event); });
 }
 
-Status Client::startCall(const std::shared_ptr<Operation>& operation, HCS_OPERATION_TYPE type,
-                         const std::shared_ptr<SystemHandle>& system, const std::shared_ptr<ServiceChannel>& channel,
-                         const char* method, const nlohmann::json& params)
+Status Client::startCall(const std::shared_ptr<Operation>& operation, const std::shared_ptr<SystemHandle>& system,
+                         const std::shared_ptr<ServiceChannel>& channel, protocol::Method method,
+                         protocol::Params params)
 {
-    std::string paramsJson = params.dump();
-    auto generation = operation->begin(type, system ? system->handle() : nullptr, system, channel);
+    const protocol::CallSpec& call = protocol::callSpec(method);
+    // Calls whose success has no result document (spec: "Create -> none"): hcsd answers "{}" for them;
+    // callers get NULL, as on Windows. Failures always keep their ResultError document.
+    const bool keepsDocument = call.result == protocol::ResultShape::Document;
+    auto generation = operation->begin(call.operationType, system ? system->handle() : nullptr, system, channel);
     if (!generation) return generation.error();
     // A weak reference: an operation closed while in flight is freed once nobody waits on it, and
     // its late reply is dropped here.
@@ -82,16 +64,16 @@ Status Client::startCall(const std::shared_ptr<Operation>& operation, HCS_OPERAT
     const uint64_t use = generation.value();
     uint64_t requestId = 0;
     try {
-        requestId = channel->send(method, std::move(paramsJson), [this, weak, use, type](ServiceReply reply) {
+        requestId = channel->send(method, std::move(params), [this, weak, use, keepsDocument](ServiceReply reply) {
             auto op = weak.lock();
             if (!op) return;
-            if (SUCCEEDED(reply.hr) && !hasResultDocument(type)) reply.document.clear();
+            if (SUCCEEDED(reply.hr) && !keepsDocument) reply.document.clear();
             completeOperation(op, use, reply.hr, std::move(reply.document));
         });
     } catch (...) {
         // Never leave the operation pending on a request that was not sent; the call fails
         // synchronously, so no callback is delivered.
-        (void)operation->finish(use, {E_FAIL, resultErrorDocument(E_FAIL, "the request could not be sent")});
+        (void)operation->finish(use, {E_FAIL, schema::resultErrorText(E_FAIL, "the request could not be sent")});
         throw;
     }
     operation->attachRequest(use, requestId);
@@ -194,7 +176,7 @@ void Client::onDisconnect(const ServiceChannel* channel)
         uint64_t generation = 0;
         if (operation->isPendingOn(channel, &generation))
             completeOperation(operation, generation, HCS_E_SERVICE_DISCONNECT,
-                              resultErrorDocument(HCS_E_SERVICE_DISCONNECT, "lost the connection to hcsd"));
+                              schema::resultErrorText(HCS_E_SERVICE_DISCONNECT, "lost the connection to hcsd"));
     }
     for (auto& system : systems_.all()) {
         if (system->channel().get() == channel && system->registration())

@@ -11,7 +11,6 @@
 
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "base/result.h"
@@ -36,11 +35,11 @@ public:
     Result<std::shared_ptr<ServiceChannel>> channel();
     void setChannelForTesting(std::shared_ptr<ServiceChannel> channel);
 
-    // Starts a use of `operation` and sends `method`. Synchronous failures (operation in flight or
-    // closed) come back here; everything later arrives in the operation.
-    Status startCall(const std::shared_ptr<Operation>& operation, HCS_OPERATION_TYPE type,
-                     const std::shared_ptr<SystemHandle>& system, const std::shared_ptr<ServiceChannel>& channel,
-                     const char* method, const nlohmann::json& params);
+    // Starts a use of `operation` as the catalogue's operation type of `method` and sends the call.
+    // Synchronous failures (operation in flight or closed) come back here; everything later arrives in
+    // the operation.
+    Status startCall(const std::shared_ptr<Operation>& operation, const std::shared_ptr<SystemHandle>& system,
+                     const std::shared_ptr<ServiceChannel>& channel, protocol::Method method, protocol::Params params);
 
     // Ends use `generation` of `operation` (reply, cancel or disconnect) and delivers the completion.
     void completeOperation(const std::shared_ptr<Operation>& operation, uint64_t generation, HRESULT hr,
@@ -66,12 +65,5 @@ private:
     std::shared_ptr<ServiceChannel> testChannel_;
     std::shared_ptr<ServiceChannel> serviceChannel_;  // from connectService(); reset on disconnect
 };
-
-// Whether a successful call of this type returns a document (Enumerate, GetProperties, processes).
-bool hasResultDocument(HCS_OPERATION_TYPE type);
-
-// A ResultError document {"Error": hr, "ErrorMessage": message} for failures the library itself
-// decides (cancel, disconnect, timeouts), shaped like the ones hcsd sends.
-std::string resultErrorDocument(HRESULT hr, const std::string& message);
 
 }  // namespace hc::hcs

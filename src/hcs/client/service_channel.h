@@ -1,23 +1,11 @@
 // The contract between the computecore client library (operations, handles, callbacks) and the
 // connection to hcsd. The client side above this line never sees sockets or wire framing; the
-// connection below it never sees HCS_OPERATION or user callbacks. docs/protocol.md documents the
-// methods named here as they travel on the wire.
+// connection below it never sees HCS_OPERATION or user callbacks.
 //
-// Methods (params are JSON objects; "handle" is a client-chosen, per-connection system handle number,
-// so requests naming a handle can be sent before the Create/Open reply arrives; hcsd processes the
-// requests of one connection that name the same system in order):
-//   CreateComputeSystem        {"handle": N, "id": str, "configuration": str}       -> {}
-//   OpenComputeSystem          {"handle": N, "id": str}                             -> {}
-//   CloseComputeSystem         {"handle": N}                                        -> {}
-//   EnumerateComputeSystems    {"query": str|null}                                  -> [Properties...]
-//   StartComputeSystem, ShutDownComputeSystem, TerminateComputeSystem, CrashComputeSystem,
-//   PauseComputeSystem, ResumeComputeSystem, SaveComputeSystem
-//                              {"handle": N, "options": str|null}                   -> {} (or empty)
-//   GetComputeSystemProperties {"handle": N, "query": str|null}                     -> Properties
-//   ModifyComputeSystem        {"handle": N, "configuration": str}                  -> {} (or empty)
-//   WaitForComputeSystemExit   {"handle": N, "timeoutMs": u32 (0xFFFFFFFF = none)}  -> SystemExitStatus
-//                              (HCS_E_OPERATION_TIMEOUT when the time runs out first)
-//   GetServiceProperties       {"query": str|null}                                  -> service properties
+// Calls are the catalogue's (hcs/protocol/calls.h): a Method with its typed params struct. "handle" is a
+// client-chosen, per-connection system handle number, so requests naming a handle can be sent before
+// the Create/Open reply arrives; hcsd processes the requests of one connection that name the same
+// system in order. docs/protocol.md shows each call on the wire.
 // Events: hcsd sends SystemExited (and later other system events) for every open handle of the system,
 // whether or not the client registered a callback; the client filters.
 #pragma once
@@ -31,6 +19,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "hcs/protocol/calls.h"
 
 namespace hc::hcs {
 
@@ -60,7 +49,8 @@ public:
     // arrives, or before send() returns if the request could not be sent (then hr says why, e.g.
     // HCS_E_SERVICE_DISCONNECT). Never blocks waiting for the service. Returns the request id.
     // Handlers must not block for long: they run on the thread that reads every reply.
-    virtual uint64_t send(std::string_view method, std::string paramsJson, ReplyHandler onReply) = 0;
+    // `params` must be the struct the catalogue names for `method` (else the reply is E_INVALIDARG).
+    virtual uint64_t send(protocol::Method method, protocol::Params params, ReplyHandler onReply) = 0;
 
     // Best effort: asks hcsd to abandon a request still in progress. Its reply (with hr =
     // HCS_E_OPERATION_ALREADY_CANCELLED if it was abandoned, or its real result if it finished first)
@@ -75,9 +65,11 @@ public:
     virtual uint64_t newHandleNumber() = 0;
 };
 
-// The process-wide connection to hcsd: HCS_SOCKET if set, else the per-user default path. When nothing
-// is listening there, starts a private hcsd (which outlives this process) and connects to it. Returns
-// the same channel until it disconnects; after a disconnect the next call connects anew.
+// The process-wide connection to hcsd: HCS_SOCKET if set, else the per-user default path (both checked
+// to be paths no other user controls). Refuses (E_ACCESSDENIED) an hcsd running as another user, before
+// sending it anything. When nothing is listening, starts a private hcsd (which outlives this process)
+// and connects to it; HCS_E_SERVICE_NOT_AVAILABLE says why that failed. Returns the same channel until
+// it disconnects; after a disconnect the next call connects anew.
 Result<std::shared_ptr<ServiceChannel>> connectService();
 
 }  // namespace hc::hcs

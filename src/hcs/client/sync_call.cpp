@@ -6,7 +6,7 @@
 
 namespace hc::hcs {
 
-Result<ServiceReply> callAndWait(ServiceChannel& channel, const char* method, std::string paramsJson,
+Result<ServiceReply> callAndWait(ServiceChannel& channel, protocol::Method method, protocol::Params params,
                                  std::optional<std::chrono::milliseconds> limit)
 {
     struct Pending {
@@ -15,7 +15,7 @@ Result<ServiceReply> callAndWait(ServiceChannel& channel, const char* method, st
         std::optional<ServiceReply> reply;
     };
     auto pending = std::make_shared<Pending>();
-    const uint64_t requestId = channel.send(method, std::move(paramsJson), [pending](ServiceReply reply) {
+    const uint64_t requestId = channel.send(method, std::move(params), [pending](ServiceReply reply) {
         {
             std::lock_guard lock(pending->mutex);
             pending->reply = std::move(reply);
@@ -29,7 +29,8 @@ Result<ServiceReply> callAndWait(ServiceChannel& channel, const char* method, st
     } else if (!pending->arrived.wait_for(lock, *limit, arrived)) {
         lock.unlock();
         channel.cancel(requestId);
-        return makeError(HCS_E_CONNECTION_TIMEOUT, std::string("hcsd did not answer ") + method + " in time");
+        return makeError(HCS_E_CONNECTION_TIMEOUT,
+                         std::string("hcsd did not answer ") + protocol::methodName(method) + " in time");
     }
     return std::move(*pending->reply);
 }

@@ -15,9 +15,9 @@ namespace hc::hcs {
 // How long a synchronous call waits for hcsd beyond any time the call itself asks hcsd to wait.
 inline constexpr std::chrono::seconds kServiceReplyGrace{60};
 
-// Sends `method` and waits for the reply, at most `limit` (nullopt: no limit). On timeout the request
+// Sends `method` with `params` and waits for the reply, at most `limit` (nullopt: no limit). On timeout the request
 // is cancelled and the result is HCS_E_CONNECTION_TIMEOUT.
-Result<ServiceReply> callAndWait(ServiceChannel& channel, const char* method, std::string paramsJson,
+Result<ServiceReply> callAndWait(ServiceChannel& channel, protocol::Method method, protocol::Params params,
                                  std::optional<std::chrono::milliseconds> limit);
 
 }  // namespace hc::hcs

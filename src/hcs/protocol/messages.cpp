@@ -1,10 +1,11 @@
 #include "hcs/protocol/messages.h"
 
-#include <array>
-#include <set>
-#include <utility>
+#include <limits>
 
 #include "base/hresult.h"
+#include "hcs/schema/documents.h"
+#include "hcs/schema/json_limits.h"
+#include "hcs/schema/json_reader.h"
 
 namespace hc::hcs::protocol {
 
@@ -12,166 +13,103 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::pair<Method, const char*>, 17> kMethods{{
-    {Method::Hello, "Hello"},
-    {Method::Cancel, "Cancel"},
-    {Method::CreateComputeSystem, "CreateComputeSystem"},
-    {Method::OpenComputeSystem, "OpenComputeSystem"},
-    {Method::CloseComputeSystem, "CloseComputeSystem"},
-    {Method::EnumerateComputeSystems, "EnumerateComputeSystems"},
-    {Method::StartComputeSystem, "StartComputeSystem"},
-    {Method::ShutDownComputeSystem, "ShutDownComputeSystem"},
-    {Method::TerminateComputeSystem, "TerminateComputeSystem"},
-    {Method::CrashComputeSystem, "CrashComputeSystem"},
-    {Method::PauseComputeSystem, "PauseComputeSystem"},
-    {Method::ResumeComputeSystem, "ResumeComputeSystem"},
-    {Method::SaveComputeSystem, "SaveComputeSystem"},
-    {Method::GetComputeSystemProperties, "GetComputeSystemProperties"},
-    {Method::ModifyComputeSystem, "ModifyComputeSystem"},
-    {Method::WaitForComputeSystemExit, "WaitForComputeSystemExit"},
-    {Method::GetServiceProperties, "GetServiceProperties"},
-}};
-
-// Reads the fields of "params"; any problem is a protocol error naming "params.<field>".
-class ParamsReader {
-public:
-    explicit ParamsReader(const json& params) : params_(params) {}
-
-    uint64_t unsignedField(const char* name, bool required = true, uint64_t fallback = 0)
-    {
-        const json* v = member(name);
-        if (!v) {
-            if (required) fail(name, "required field is missing");
-            return fallback;
-        }
-        if (!v->is_number_unsigned()) fail(name, "expected an unsigned integer");
-        return v->get<uint64_t>();
-    }
-
-    std::string stringField(const char* name)
-    {
-        const json* v = member(name);
-        if (!v) fail(name, "required field is missing");
-        if (!v->is_string()) fail(name, "expected a string");
-        return v->get<std::string>();
-    }
-
-    std::string optionalString(const char* name)
-    {
-        const json* v = member(name);
-        if (!v) return {};
-        if (!v->is_string()) fail(name, "expected a string");
-        return v->get<std::string>();
-    }
-
-    // A document argument: a JSON string holding the document, an object typed inline (convenient by
-    // hand), or null/absent for none.
-    std::string documentField(const char* name)
-    {
-        const json* v = member(name);
-        if (!v || v->is_null()) return {};
-        if (v->is_string()) return v->get<std::string>();
-        if (v->is_object() || v->is_array()) return v->dump();
-        fail(name, "expected a JSON document as a string or an object");
-    }
-
-    void finish() const
-    {
-        for (auto it = params_.begin(); it != params_.end(); ++it) {
-            if (!seen_.count(it.key())) fail(it.key().c_str(), "unknown parameter");
-        }
-    }
-
-    [[noreturn]] static void fail(const char* name, const char* what)
-    {
-        throw Error{HCS_E_PROTOCOL_ERROR, std::string("params.") + name + ": " + what};
-    }
-
-private:
-    const json* member(const char* name)
-    {
-        seen_.insert(name);
-        auto it = params_.find(name);
-        if (it == params_.end() || it->is_null()) return nullptr;
-        return &*it;
-    }
-
-    const json& params_;
-    std::set<std::string> seen_;
-};
-
-// Calls on one system: its handle plus the one optional document the method takes.
-SystemCallParams systemCall(ParamsReader& r, const char* field)
+// The fields of each params struct, listed once: the Writer and the Reader below walk the same list,
+// so what the client encodes is exactly what hcsd decodes. `call` supplies the document field's name.
+template <typename Fields>
+void fields(Fields& f, const CallSpec&, HelloParams& p)
 {
-    SystemCallParams p;
-    p.handle = r.unsignedField("handle");
-    p.document = r.documentField(field);
-    return p;
+    f.number("protocol", p.protocol);
+    f.optionalText("client", p.client);
+}
+template <typename Fields>
+void fields(Fields& f, const CallSpec&, CancelParams& p)
+{
+    f.number("requestId", p.requestId);
+}
+template <typename Fields>
+void fields(Fields& f, const CallSpec& call, CreateParams& p)
+{
+    f.number("handle", p.handle);
+    f.text("id", p.id);
+    f.document(call.documentField, p.configuration);
+}
+template <typename Fields>
+void fields(Fields& f, const CallSpec&, OpenParams& p)
+{
+    f.number("handle", p.handle);
+    f.text("id", p.id);
+}
+template <typename Fields>
+void fields(Fields& f, const CallSpec&, HandleParams& p)
+{
+    f.number("handle", p.handle);
+}
+template <typename Fields>
+void fields(Fields& f, const CallSpec& call, QueryParams& p)
+{
+    f.document(call.documentField, p.query);
+}
+template <typename Fields>
+void fields(Fields& f, const CallSpec& call, SystemCallParams& p)
+{
+    f.number("handle", p.handle);
+    f.document(call.documentField, p.document);
+}
+template <typename Fields>
+void fields(Fields& f, const CallSpec&, WaitExitParams& p)
+{
+    f.number("handle", p.handle);
+    f.optionalNumber("timeoutMs", p.timeoutMs);
 }
 
-Params decodeParams(Method method, const json& params)
-{
-    ParamsReader r(params);
-    Params out;
-    switch (method) {
-        case Method::Hello: {
-            HelloParams p;
-            p.protocol = static_cast<uint32_t>(r.unsignedField("protocol"));
-            p.client = r.optionalString("client");
-            out = p;
-            break;
-        }
-        case Method::Cancel:
-            out = CancelParams{r.unsignedField("requestId")};
-            break;
-        case Method::CreateComputeSystem: {
-            CreateParams p;
-            p.handle = r.unsignedField("handle");
-            p.id = r.stringField("id");
-            p.configuration = r.documentField("configuration");
-            out = p;
-            break;
-        }
-        case Method::OpenComputeSystem: {
-            OpenParams p;
-            p.handle = r.unsignedField("handle");
-            p.id = r.stringField("id");
-            out = p;
-            break;
-        }
-        case Method::CloseComputeSystem:
-            out = HandleParams{r.unsignedField("handle")};
-            break;
-        case Method::EnumerateComputeSystems:
-        case Method::GetServiceProperties:
-            out = QueryParams{r.documentField("query")};
-            break;
-        case Method::StartComputeSystem:
-        case Method::ShutDownComputeSystem:
-        case Method::TerminateComputeSystem:
-        case Method::CrashComputeSystem:
-        case Method::PauseComputeSystem:
-        case Method::ResumeComputeSystem:
-        case Method::SaveComputeSystem:
-            out = systemCall(r, "options");
-            break;
-        case Method::GetComputeSystemProperties:
-            out = systemCall(r, "query");
-            break;
-        case Method::ModifyComputeSystem:
-            out = systemCall(r, "configuration");
-            break;
-        case Method::WaitForComputeSystemExit: {
-            WaitExitParams p;
-            p.handle = r.unsignedField("handle");
-            uint64_t timeout = r.unsignedField("timeoutMs", false, 0xFFFFFFFFu);
-            if (timeout > 0xFFFFFFFFu) ParamsReader::fail("timeoutMs", "must fit in 32 bits");
-            p.timeoutMs = static_cast<uint32_t>(timeout);
-            out = p;
-            break;
-        }
+// Client side: params struct -> JSON object. A document travels as a JSON string (null when none).
+struct Writer {
+    json out = json::object();
+
+    template <typename N>
+    void number(std::string_view name, N& value)
+    {
+        out[std::string(name)] = value;
     }
-    r.finish();
+    template <typename N>
+    void optionalNumber(std::string_view name, N& value)
+    {
+        number(name, value);
+    }
+    void text(std::string_view name, std::string& value) { out[std::string(name)] = value; }
+    void optionalText(std::string_view name, std::string& value) { text(name, value); }
+    void document(std::string_view name, std::string& value)
+    {
+        out[std::string(name)] = value.empty() ? json(nullptr) : json(value);
+    }
+};
+
+// hcsd side: JSON object -> params struct; every problem is HCS_E_PROTOCOL_ERROR naming "params.<field>",
+// and a field nobody reads is refused.
+struct Reader {
+    schema::ObjectReader object;
+
+    template <typename N>
+    void number(std::string_view name, N& value)
+    {
+        value = static_cast<N>(object.reqUnsigned(name, std::numeric_limits<N>::max()));
+    }
+    template <typename N>
+    void optionalNumber(std::string_view name, N& value)
+    {
+        if (auto given = object.optUnsigned(name, std::numeric_limits<N>::max())) value = static_cast<N>(*given);
+    }
+    void text(std::string_view name, std::string& value) { value = object.reqString(name); }
+    void optionalText(std::string_view name, std::string& value) { value = object.optString(name).value_or(""); }
+    void document(std::string_view name, std::string& value) { value = object.optDocumentText(name); }
+};
+
+Params decodeParams(const CallSpec& call, const json& params)
+{
+    Reader reader{schema::ObjectReader(params, "params", HCS_E_PROTOCOL_ERROR)};
+    Params out = emptyParams(call.method);
+    std::visit([&](auto& p) { fields(reader, call, p); }, out);
+    reader.object.finish();
     return out;
 }
 
@@ -188,27 +126,12 @@ std::string line(const json& message)
 
 }  // namespace
 
-const char* methodName(Method method)
-{
-    for (const auto& [m, name] : kMethods) {
-        if (m == method) return name;
-    }
-    return "?";
-}
-
-std::optional<Method> methodFromName(std::string_view name)
-{
-    for (const auto& [m, n] : kMethods) {
-        if (name == n) return m;
-    }
-    return std::nullopt;
-}
-
 Result<Request> decodeRequest(std::string_view text, std::optional<uint64_t>* idOut)
 {
     idOut->reset();
-    json message = json::parse(text, nullptr, false);
-    if (message.is_discarded()) return makeError(HCS_E_PROTOCOL_ERROR, "the line is not valid JSON");
+    auto parsed = schema::parseJson(text, schema::kWireLineLimits, "the request line", HCS_E_PROTOCOL_ERROR);
+    if (!parsed) return parsed.error();
+    const json& message = *parsed;
     if (!message.is_object()) return makeError(HCS_E_PROTOCOL_ERROR, "a request must be a JSON object");
     auto id = message.find("id");
     if (id == message.end() || !id->is_number_unsigned()) {
@@ -226,9 +149,9 @@ Result<Request> decodeRequest(std::string_view text, std::optional<uint64_t>* id
     if (method == message.end() || !method->is_string()) {
         return makeError(HCS_E_PROTOCOL_ERROR, "\"method\" is missing or not a string");
     }
-    auto known = methodFromName(method->get<std::string>());
-    if (!known) return makeError(HCS_E_UNKNOWN_MESSAGE, "unknown method \"" + method->get<std::string>() + "\"");
-    request.method = *known;
+    const CallSpec* call = findCallByName(method->get<std::string>());
+    if (!call) return makeError(HCS_E_UNKNOWN_MESSAGE, "unknown method \"" + method->get<std::string>() + "\"");
+    request.method = call->method;
     static const json kEmpty = json::object();
     auto params = message.find("params");
     const json* p = &kEmpty;
@@ -237,9 +160,9 @@ Result<Request> decodeRequest(std::string_view text, std::optional<uint64_t>* id
         p = &*params;
     }
     try {
-        request.params = decodeParams(request.method, *p);
-    } catch (const Error& e) {
-        return e;
+        request.params = decodeParams(*call, *p);
+    } catch (const schema::SchemaError& e) {
+        return makeError(e.hr, e.what());
     }
     return request;
 }
@@ -262,11 +185,10 @@ std::string encodeResult(uint64_t id, const json& result)
 
 std::string encodeError(std::optional<uint64_t> id, HRESULT hr, std::string_view message)
 {
-    json document{{"Error", static_cast<int32_t>(hr)}, {"ErrorMessage", std::string(message)}};
     json error{{"hr", static_cast<int32_t>(hr)},
                {"name", hresultName(hr)},
                {"message", std::string(message)},
-               {"document", document}};
+               {"document", schema::resultError(hr, message)}};
     return "{\"id\":" + (id ? std::to_string(*id) : std::string("null")) + ",\"error\":" + dump(error) + "}\n";
 }
 
@@ -276,22 +198,25 @@ std::string encodeEvent(std::string_view event, uint64_t handle, const json& dat
            ",\"data\":" + dump(data) + "}\n";
 }
 
-Result<std::string> encodeRequest(uint64_t id, std::string_view method, std::string_view paramsJson)
+Result<std::string> encodeRequest(const Request& request)
 {
-    json params = json::object();
-    if (!paramsJson.empty()) {
-        params = json::parse(paramsJson, nullptr, false);
-        if (params.is_discarded() || !params.is_object()) {
-            return makeError(E_INVALIDARG, "request parameters must be a JSON object");
-        }
+    const CallSpec& call = callSpec(request.method);
+    if (request.params.index() != call.paramsIndex) {
+        return makeError(E_INVALIDARG, std::string("the params given for ") + methodName(request.method) +
+                                           " are not the struct the catalogue names for it");
     }
-    return line(json{{"id", id}, {"method", std::string(method)}, {"params", params}});
+    Writer writer;
+    Params params = request.params;
+    std::visit([&](auto& p) { fields(writer, call, p); }, params);
+    return line(json{{"id", request.id}, {"method", call.name}, {"params", std::move(writer.out)}});
 }
 
 Result<ServerMessage> decodeServerMessage(std::string_view text)
 {
-    json message = json::parse(text, nullptr, false);
-    if (message.is_discarded() || !message.is_object()) {
+    auto parsed = schema::parseJson(text, schema::kWireLineLimits, "a line from hcsd", HCS_E_PROTOCOL_ERROR);
+    if (!parsed) return parsed.error();
+    const json& message = *parsed;
+    if (!message.is_object()) {
         return makeError(HCS_E_PROTOCOL_ERROR, "hcsd sent a line that is not a JSON object");
     }
     if (auto g = message.find("greeting"); g != message.end() && g->is_object()) {
@@ -328,9 +253,8 @@ Result<ServerMessage> decodeServerMessage(std::string_view text)
         if (doc != err->end() && doc->is_object()) {
             reply.document = doc->dump();
         } else {
-            reply.document = json{{"Error", static_cast<int32_t>(reply.hr)},
-                                  {"ErrorMessage", err->value("message", std::string("hcsd reported an error"))}}
-                                 .dump();
+            reply.document =
+                schema::resultErrorText(reply.hr, err->value("message", std::string("hcsd reported an error")));
         }
         return ServerMessage(reply);
     }

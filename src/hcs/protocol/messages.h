@@ -1,6 +1,7 @@
 // The hcsd wire protocol, version 1: one JSON object per line over a Unix stream socket (docs/protocol.md).
-// This is the ONE place that knows the wire format: hcsd hands the service typed Requests decoded
-// here, and the client channel encodes/decodes through the same functions.
+// This is the ONE place that knows the wire format: the client channel encodes typed Requests (the
+// catalogue's params structs, calls.h) and hcsd decodes them with the same field lists; server lines
+// go the other way. Every line is checked against kWireLineLimits before it is parsed.
 //
 //   server -> client  {"greeting": {"service": "hcsd", "version": "0.1.0", "protocols": [1]}}
 //   client -> server  {"id": 1, "method": "Hello", "params": {"protocol": 1, "client": "name"}}
@@ -21,72 +22,14 @@
 #include <vector>
 
 #include "base/result.h"
+#include "hcs/protocol/calls.h"
 
 namespace hc::hcs::protocol {
 
 constexpr uint32_t kProtocolVersion = 1;
 constexpr uint32_t kMinProtocolVersion = 1;
 // Longest line either side accepts; a longer line is a protocol error (the connection is closed).
-constexpr size_t kMaxLineBytes = 16 * 1024 * 1024;
-
-enum class Method {
-    Hello,
-    Cancel,
-    CreateComputeSystem,
-    OpenComputeSystem,
-    CloseComputeSystem,
-    EnumerateComputeSystems,
-    StartComputeSystem,
-    ShutDownComputeSystem,
-    TerminateComputeSystem,
-    CrashComputeSystem,
-    PauseComputeSystem,
-    ResumeComputeSystem,
-    SaveComputeSystem,
-    GetComputeSystemProperties,
-    ModifyComputeSystem,
-    WaitForComputeSystemExit,
-    GetServiceProperties,
-};
-
-const char* methodName(Method method);
-std::optional<Method> methodFromName(std::string_view name);
-
-// Typed parameters, one struct per shape of "params".
-struct HelloParams {
-    uint32_t protocol = 0;
-    std::string client;
-};
-struct CancelParams {
-    uint64_t requestId = 0;
-};
-struct CreateParams {
-    uint64_t handle = 0;
-    std::string id;
-    std::string configuration;
-};
-struct OpenParams {
-    uint64_t handle = 0;
-    std::string id;
-};
-struct HandleParams {  // CloseComputeSystem
-    uint64_t handle = 0;
-};
-struct QueryParams {  // EnumerateComputeSystems, GetServiceProperties: the query text ("" = none)
-    std::string query;
-};
-struct SystemCallParams {  // Start/ShutDown/Terminate/Crash/Pause/Resume/Save (options), GetProperties (query),
-                           // Modify (configuration): one document argument
-    uint64_t handle = 0;
-    std::string document;
-};
-struct WaitExitParams {
-    uint64_t handle = 0;
-    uint32_t timeoutMs = 0xFFFFFFFFu;
-};
-
-using Params = std::variant<HelloParams, CancelParams, CreateParams, OpenParams, HandleParams, QueryParams,
-                            SystemCallParams, WaitExitParams>;
+constexpr size_t kMaxLineBytes = 16 * 1024 * 1024;  // = schema::kWireLineLimits.maxBytes
 
 struct Request {
     uint64_t id = 0;
@@ -105,8 +48,8 @@ std::string encodeResult(uint64_t id, const nlohmann::json& result);
 std::string encodeError(std::optional<uint64_t> id, HRESULT hr, std::string_view message);
 std::string encodeEvent(std::string_view event, uint64_t handle, const nlohmann::json& data);
 
-// Client -> server: `paramsJson` must be a JSON object (or empty for {}); E_INVALIDARG otherwise.
-Result<std::string> encodeRequest(uint64_t id, std::string_view method, std::string_view paramsJson);
+// Client -> server. E_INVALIDARG when the params struct is not the one the catalogue names for the method.
+Result<std::string> encodeRequest(const Request& request);
 
 // What a client reads.
 struct Greeting {

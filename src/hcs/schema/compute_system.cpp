@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hcs/schema/json_limits.h"
 #include "hcs/schema/json_reader.h"
 
 namespace hc::hcs::schema {
@@ -193,8 +194,9 @@ VirtualMachineConfig readVirtualMachine(ObjectReader vmReader)
 
 Result<ComputeSystemConfig> parseComputeSystem(std::string_view document)
 {
-    json doc = json::parse(document, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return makeError(HCS_E_INVALID_JSON, "the configuration is not valid JSON");
+    auto parsed = parseJson(document, kDocumentLimits, "the configuration", HCS_E_INVALID_JSON);
+    if (!parsed) return parsed.error();
+    const json& doc = *parsed;
     try {
         ObjectReader root(doc, "");
         ComputeSystemConfig config;

@@ -1,5 +1,6 @@
 #include "hcs/schema/documents.h"
 
+#include "hcs/schema/json_limits.h"
 #include "hcs/schema/json_reader.h"
 
 namespace hc::hcs::schema {
@@ -9,6 +10,11 @@ using nlohmann::json;
 json resultError(HRESULT hr, std::string_view message)
 {
     return json{{"Error", static_cast<int32_t>(hr)}, {"ErrorMessage", std::string(message)}};
+}
+
+std::string resultErrorText(HRESULT hr, std::string_view message)
+{
+    return resultError(hr, message).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 const char* exitTypeName(ExitType type)
@@ -68,9 +74,7 @@ const char* initiatorName(ExitInitiator i)
 Result<json> parseOptionalDocument(std::string_view text, const char* what)
 {
     if (text.empty()) return json();
-    json doc = json::parse(text, nullptr, false);
-    if (doc.is_discarded()) return makeError(HCS_E_INVALID_JSON, std::string("the ") + what + " is not valid JSON");
-    return doc;
+    return parseJson(text, kDocumentLimits, std::string("the ") + what, HCS_E_INVALID_JSON);
 }
 
 }  // namespace

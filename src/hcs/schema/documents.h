@@ -12,8 +12,11 @@
 
 namespace hc::hcs::schema {
 
-// {"Error": <int32 HRESULT>, "ErrorMessage": "..."}.
+// {"Error": <int32 HRESULT>, "ErrorMessage": "..."}: the one builder of ResultError documents (hcsd's
+// error replies, the client library's own failures: cancel, disconnect, timeouts).
 nlohmann::json resultError(HRESULT hr, std::string_view message);
+// The same as JSON text; invalid UTF-8 in the message is replaced, never thrown.
+std::string resultErrorText(HRESULT hr, std::string_view message);
 
 enum class ExitType { None, GracefulExit, ForcedExit, UnexpectedExit, Unknown };
 enum class ExitDetail { Shutdown, Terminate, UnexpectedExit, ServiceStop, HcsApiFatalError };

@@ -37,12 +37,21 @@ std::string describeJsonType(const json& value)
     }
 }
 
-void failInvalid(std::string_view path, std::string_view what)
+namespace {
+
+[[noreturn]] void throwAt(HRESULT hr, std::string_view path, std::string_view what)
 {
     std::string message = path.empty() ? std::string("(document)") : std::string(path);
     message += ": ";
     message += what;
-    throw SchemaError(HCS_E_INVALID_JSON, message);
+    throw SchemaError(hr, message);
+}
+
+}  // namespace
+
+void failInvalid(std::string_view path, std::string_view what)
+{
+    throwAt(HCS_E_INVALID_JSON, path, what);
 }
 
 void failUnsupported(std::string_view path, std::string_view what)
@@ -53,9 +62,43 @@ void failUnsupported(std::string_view path, std::string_view what)
     throw SchemaError(E_NOTIMPL, message);
 }
 
-ObjectReader::ObjectReader(const json& value, std::string path) : value_(&value), path_(std::move(path))
+ObjectReader::ObjectReader(const json& value, std::string path, HRESULT invalidHr)
+    : value_(&value), path_(std::move(path)), invalidHr_(invalidHr)
 {
-    if (!value.is_object()) failInvalid(path_, "expected an object, got " + describeJsonType(value));
+    if (!value.is_object()) failAt(path_, "expected an object, got " + describeJsonType(value));
+}
+
+void ObjectReader::failAt(std::string_view path, std::string_view what) const
+{
+    throwAt(invalidHr_, path, what);
+}
+
+void ObjectReader::fail(std::string_view name, std::string_view what) const
+{
+    failAt(fieldPath(name), what);
+}
+
+std::string ObjectReader::reqString(std::string_view name)
+{
+    auto value = optString(name);
+    if (!value) fail(name, "required field is missing");
+    return std::move(*value);
+}
+
+uint64_t ObjectReader::reqUnsigned(std::string_view name, uint64_t max)
+{
+    auto value = optUnsigned(name, max);
+    if (!value) fail(name, "required field is missing");
+    return *value;
+}
+
+std::string ObjectReader::optDocumentText(std::string_view name)
+{
+    const json* v = optMember(name);
+    if (!v) return {};
+    if (v->is_string()) return v->get<std::string>();
+    if (v->is_object() || v->is_array()) return v->dump(-1, ' ', false, json::error_handler_t::replace);
+    fail(name, "expected a JSON document as a string or an object, got " + describeJsonType(*v));
 }
 
 bool ObjectReader::has(std::string_view name)
@@ -76,7 +119,7 @@ std::optional<std::string> ObjectReader::optString(std::string_view name)
 {
     const json* v = optMember(name);
     if (!v) return std::nullopt;
-    if (!v->is_string()) failInvalid(fieldPath(name), "expected a string, got " + describeJsonType(*v));
+    if (!v->is_string()) fail(name, "expected a string, got " + describeJsonType(*v));
     return v->get<std::string>();
 }
 
@@ -84,7 +127,7 @@ std::optional<bool> ObjectReader::optBool(std::string_view name)
 {
     const json* v = optMember(name);
     if (!v) return std::nullopt;
-    if (!v->is_boolean()) failInvalid(fieldPath(name), "expected a boolean, got " + describeJsonType(*v));
+    if (!v->is_boolean()) fail(name, "expected a boolean, got " + describeJsonType(*v));
     return v->get<bool>();
 }
 
@@ -94,10 +137,10 @@ std::optional<uint64_t> ObjectReader::optUnsigned(std::string_view name, uint64_
     if (!v) return std::nullopt;
     if (!v->is_number_unsigned()) {
         // JSON has one number type; 5 parses as unsigned, -5 as integer, 5.5 as float.
-        failInvalid(fieldPath(name), "expected an unsigned integer, got " + describeJsonType(*v));
+        fail(name, "expected an unsigned integer, got " + describeJsonType(*v));
     }
     uint64_t n = v->get<uint64_t>();
-    if (n > max) failInvalid(fieldPath(name), "value " + std::to_string(n) + " exceeds " + std::to_string(max));
+    if (n > max) fail(name, "value " + std::to_string(n) + " exceeds " + std::to_string(max));
     return n;
 }
 
@@ -106,10 +149,10 @@ std::optional<int64_t> ObjectReader::optSigned(std::string_view name)
     const json* v = optMember(name);
     if (!v) return std::nullopt;
     if (v->is_number_unsigned()) {
-        if (v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) failInvalid(fieldPath(name), "value out of range");
+        if (v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) fail(name, "value out of range");
         return static_cast<int64_t>(v->get<uint64_t>());
     }
-    if (!v->is_number_integer()) failInvalid(fieldPath(name), "expected an integer, got " + describeJsonType(*v));
+    if (!v->is_number_integer()) fail(name, "expected an integer, got " + describeJsonType(*v));
     return v->get<int64_t>();
 }
 
@@ -125,7 +168,7 @@ std::optional<std::string> ObjectReader::optEnum(std::string_view name, const st
         if (!list.empty()) list += ", ";
         list += a;
     }
-    failInvalid(fieldPath(name), "\"" + *s + "\" is not one of " + list);
+    fail(name, "\"" + *s + "\" is not one of " + list);
 }
 
 std::vector<std::string> ObjectReader::optStringArray(std::string_view name)
@@ -133,12 +176,11 @@ std::vector<std::string> ObjectReader::optStringArray(std::string_view name)
     std::vector<std::string> out;
     const json* v = optMember(name);
     if (!v) return out;
-    if (!v->is_array()) failInvalid(fieldPath(name), "expected an array of strings, got " + describeJsonType(*v));
+    if (!v->is_array()) fail(name, "expected an array of strings, got " + describeJsonType(*v));
     for (size_t i = 0; i < v->size(); ++i) {
         const json& item = (*v)[i];
         if (!item.is_string()) {
-            failInvalid(fieldPath(name) + "[" + std::to_string(i) + "]",
-                        "expected a string, got " + describeJsonType(item));
+            failAt(fieldPath(name) + "[" + std::to_string(i) + "]", "expected a string, got " + describeJsonType(item));
         }
         out.push_back(item.get<std::string>());
     }
@@ -149,7 +191,7 @@ std::optional<ObjectReader> ObjectReader::optObject(std::string_view name)
 {
     const json* v = optMember(name);
     if (!v) return std::nullopt;
-    return ObjectReader(*v, fieldPath(name));
+    return ObjectReader(*v, fieldPath(name), invalidHr_);
 }
 
 void ObjectReader::rejectUnsupported(std::string_view name, std::string_view why)
@@ -160,7 +202,7 @@ void ObjectReader::rejectUnsupported(std::string_view name, std::string_view why
 void ObjectReader::finish() const
 {
     for (auto it = value_->begin(); it != value_->end(); ++it) {
-        if (seen_.find(it.key()) == seen_.end()) failInvalid(fieldPath(it.key()), "unknown field");
+        if (seen_.find(it.key()) == seen_.end()) fail(it.key(), "unknown field");
     }
 }
 

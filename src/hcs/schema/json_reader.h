@@ -1,7 +1,8 @@
-// Reads one JSON object of a schema document field by field, naming every field by its path
-// ("VirtualMachine.ComputeTopology.Memory.SizeInMB") so that an invalid document is reported with the
-// exact field that is wrong. Fields the reader was not asked about are rejected by finish(): a typo
-// must not be silently ignored (docs/hcsd.md, "Unknown fields").
+// Reads one JSON object field by field, naming every field by its path
+// ("VirtualMachine.ComputeTopology.Memory.SizeInMB", "params.handle") so that invalid input is reported
+// with the exact field that is wrong. Fields the reader was not asked about are rejected by finish(): a
+// typo must not be silently ignored (docs/hcsd.md, "Unknown fields"). The one reader for schema
+// documents (HCS_E_INVALID_JSON) and the wire protocol's params (HCS_E_PROTOCOL_ERROR).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/hresult.h"
 #include "base/result.h"
 
 namespace hc::hcs::schema {
@@ -32,13 +34,16 @@ std::string describeJsonType(const nlohmann::json& value);
 
 class ObjectReader {
 public:
-    // Throws SchemaError(HCS_E_INVALID_JSON) unless `value` is an object.
-    ObjectReader(const nlohmann::json& value, std::string path);
+    // Throws SchemaError(invalidHr) unless `value` is an object; every later failure of this reader
+    // and of the readers of its members uses `invalidHr` too (E_NOTIMPL stays E_NOTIMPL).
+    ObjectReader(const nlohmann::json& value, std::string path, HRESULT invalidHr = HCS_E_INVALID_JSON);
 
     const std::string& path() const { return path_; }
     std::string fieldPath(std::string_view name) const { return joinPath(path_, name); }
     bool has(std::string_view name);
 
+    std::string reqString(std::string_view name);
+    uint64_t reqUnsigned(std::string_view name, uint64_t max = UINT64_MAX);
     std::optional<std::string> optString(std::string_view name);
     std::optional<bool> optBool(std::string_view name);
     std::optional<uint64_t> optUnsigned(std::string_view name, uint64_t max = UINT64_MAX);
@@ -49,15 +54,23 @@ public:
     // The member itself (marked as read); nullptr when absent or null.
     const nlohmann::json* optMember(std::string_view name);
     std::optional<ObjectReader> optObject(std::string_view name);
+    // A document argument: a JSON string holding the document, or the document inline (object or
+    // array, returned as text); "" when absent or null.
+    std::string optDocumentText(std::string_view name);
 
     // A field this implementation knows but does not support: present -> E_NOTIMPL naming the field.
     void rejectUnsupported(std::string_view name, std::string_view why);
     // Fails on fields nobody asked about.
     void finish() const;
+    // Throws SchemaError(invalidHr, "<path of name>: <what>").
+    [[noreturn]] void fail(std::string_view name, std::string_view what) const;
 
 private:
+    [[noreturn]] void failAt(std::string_view path, std::string_view what) const;
+
     const nlohmann::json* value_;
     std::string path_;
+    HRESULT invalidHr_;
     std::set<std::string, std::less<>> seen_;
 };
 

@@ -8,7 +8,7 @@
 
 #include "base/hresult.h"
 #include "base/log.h"
-#include "base/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 #include "hcs/vm/qemu_process.h"
 
 namespace hc::hcs::vm {

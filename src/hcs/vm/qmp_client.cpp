@@ -7,7 +7,7 @@
 #include <ctime>
 
 #include "base/log.h"
-#include "base/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 
 namespace hc::hcs::vm {
 

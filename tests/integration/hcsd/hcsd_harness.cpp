@@ -1,6 +1,6 @@
 #include "hcsd_harness.h"
 
-#include "hcs/protocol/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 
 #include <dirent.h>
 #include <fcntl.h>

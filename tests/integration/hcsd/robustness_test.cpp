@@ -15,6 +15,11 @@
 namespace hcsd_test {
 namespace {
 
+using hc::hcs::protocol::CreateParams;
+using hc::hcs::protocol::Method;
+using hc::hcs::protocol::QueryParams;
+using hc::hcs::protocol::WaitExitParams;
+
 constexpr int32_t kProtocolError = static_cast<int32_t>(0x80370111);
 constexpr int32_t kUnknownMessage = static_cast<int32_t>(0x8037010B);
 constexpr int32_t kInvalidJson = static_cast<int32_t>(0x8037010D);
@@ -87,7 +92,7 @@ TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
         if (e.type == HcsEventServiceDisconnect && disconnects.fetch_add(1) == 0) disconnected.set_value();
     });
     std::promise<hc::hcs::ServiceReply> first;
-    (*channel)->send("GetServiceProperties", "{}", [&](hc::hcs::ServiceReply r) { first.set_value(std::move(r)); });
+    (*channel)->send(Method::GetServiceProperties, QueryParams{}, [&](hc::hcs::ServiceReply r) { first.set_value(std::move(r)); });
     auto reply = first.get_future().get();
     ASSERT_EQ(reply.hr, S_OK) << reply.document;
     EXPECT_EQ(json::parse(reply.document)["ProcessId"], hcsd.pid());
@@ -96,11 +101,10 @@ TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
     std::promise<hc::hcs::ServiceReply> pending;
     std::promise<hc::hcs::ServiceReply> created;
     uint64_t handle = (*channel)->newHandleNumber();
-    (*channel)->send(
-        "CreateComputeSystem",
-        json{{"handle", handle}, {"id", "lost"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}}.dump(),
-        [&](hc::hcs::ServiceReply r) { created.set_value(std::move(r)); });
-    (*channel)->send("WaitForComputeSystemExit", json{{"handle", handle}}.dump(),
+    (*channel)->send(Method::CreateComputeSystem,
+                     CreateParams{handle, "lost", kernelGuestConfig("initrd-idle.gz").dump()},
+                     [&](hc::hcs::ServiceReply r) { created.set_value(std::move(r)); });
+    (*channel)->send(Method::WaitForComputeSystemExit, WaitExitParams{handle},
                      [&](hc::hcs::ServiceReply r) { pending.set_value(std::move(r)); });
     // Only once Create has answered is the QEMU pid on record, so the test can kill it afterwards.
     ASSERT_EQ(created.get_future().get().hr, S_OK);
@@ -110,7 +114,7 @@ TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
     ASSERT_EQ(disconnected.get_future().wait_for(5s), std::future_status::ready);
     EXPECT_EQ(pending.get_future().get().hr, HCS_E_SERVICE_DISCONNECT);
     std::promise<hc::hcs::ServiceReply> after;
-    (*channel)->send("GetServiceProperties", "{}", [&](hc::hcs::ServiceReply r) { after.set_value(std::move(r)); });
+    (*channel)->send(Method::GetServiceProperties, QueryParams{}, [&](hc::hcs::ServiceReply r) { after.set_value(std::move(r)); });
     EXPECT_EQ(after.get_future().get().hr, HCS_E_SERVICE_DISCONNECT);
     EXPECT_EQ(disconnects.load(), 1);
     for (pid_t p : qemu)
@@ -122,7 +126,7 @@ TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
     ASSERT_TRUE(again.ok()) << again.error().message;
     EXPECT_NE(again->get(), channel->get());
     std::promise<hc::hcs::ServiceReply> fresh;
-    (*again)->send("GetServiceProperties", "{}", [&](hc::hcs::ServiceReply r) { fresh.set_value(std::move(r)); });
+    (*again)->send(Method::GetServiceProperties, QueryParams{}, [&](hc::hcs::ServiceReply r) { fresh.set_value(std::move(r)); });
     auto props = fresh.get_future().get();
     ASSERT_EQ(props.hr, S_OK);
     pid_t daemon = json::parse(props.document)["ProcessId"].get<pid_t>();
@@ -154,7 +158,7 @@ TEST(HcsdRobustness, RacingAutostartsMakeOneHcsd)
             int32_t pid = -1;
             if (ch) {
                 std::promise<hc::hcs::ServiceReply> r;
-                (*ch)->send("GetServiceProperties", "{}", [&](hc::hcs::ServiceReply x) { r.set_value(std::move(x)); });
+                (*ch)->send(Method::GetServiceProperties, QueryParams{}, [&](hc::hcs::ServiceReply x) { r.set_value(std::move(x)); });
                 auto reply = r.get_future().get();
                 if (reply.hr == S_OK) pid = json::parse(reply.document)["ProcessId"].get<int32_t>();
             }

@@ -12,9 +12,16 @@ Result<std::shared_ptr<ServiceChannel>> connectService()
 
 namespace testing {
 
-uint64_t FakeChannel::send(std::string_view method, std::string paramsJson, ReplyHandler onReply)
+uint64_t FakeChannel::send(protocol::Method method, protocol::Params params, ReplyHandler onReply)
 {
-    Request request{0, std::string(method), nlohmann::json::parse(paramsJson)};
+    // Recorded as it would travel: encoded by the wire codec, exactly the line hcsd would read.
+    auto line = protocol::encodeRequest({0, method, std::move(params)});
+    if (!line) {
+        onReply(ServiceReply{line.hr(), line.error().message});
+        return 0;
+    }
+    nlohmann::json encoded = nlohmann::json::parse(*line);
+    Request request{0, encoded["method"].get<std::string>(), encoded["params"]};
     std::optional<ServiceReply> immediate;
     AutoReply autoReply;
     {

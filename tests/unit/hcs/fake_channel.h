@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "hcs/client/service_channel.h"
+#include "hcs/protocol/messages.h"
 
 namespace hc::hcs::testing {
 
@@ -29,7 +30,7 @@ public:
     // Consulted inside send(): a reply to give at once, or nullopt to leave the request pending.
     using AutoReply = std::function<std::optional<ServiceReply>(const Request&)>;
 
-    uint64_t send(std::string_view method, std::string paramsJson, ReplyHandler onReply) override;
+    uint64_t send(protocol::Method method, protocol::Params params, ReplyHandler onReply) override;
     void cancel(uint64_t requestId) override;
     void setEventHandler(EventHandler handler) override;
     uint64_t newHandleNumber() override;

@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+#include <string_view>
+
 #include "hcs/protocol/messages.h"
 
 namespace hc::hcs::protocol {
@@ -62,7 +65,7 @@ TEST(Protocol, RejectsMalformedLines)
         {R"({"id": 4, "method": "StartComputeSystem", "params": {"handle": "1"}})", HCS_E_PROTOCOL_ERROR, 4,
          "params.handle: expected an unsigned integer"},
         {R"({"id": 4, "method": "StartComputeSystem", "params": {"handle": 1, "bogus": 1}})", HCS_E_PROTOCOL_ERROR, 4,
-         "params.bogus: unknown parameter"},
+         "params.bogus: unknown field"},
         {R"({"id": 4, "method": "OpenComputeSystem", "params": {"handle": 1, "id": 5}})", HCS_E_PROTOCOL_ERROR, 4,
          "params.id: expected a string"},
         {R"({"id": 4, "method": "WaitForComputeSystemExit", "params": {"handle": 1, "timeoutMs": 5000000000}})",
@@ -117,24 +120,94 @@ TEST(Protocol, ServerLinesRoundTrip)
     EXPECT_FALSE(decodeServerMessage(R"({"id": 1})").ok());
 }
 
-TEST(Protocol, EncodeRequestValidatesParams)
+// One sample of each params struct, with every field set to something other than its default.
+Params sampleParams(size_t index)
 {
-    auto line = encodeRequest(4, "StartComputeSystem", R"({"handle": 1})");
-    ASSERT_TRUE(line.ok());
-    auto decoded = decode(*line);
-    ASSERT_TRUE(decoded.ok());
-    EXPECT_EQ(decoded->method, Method::StartComputeSystem);
-    EXPECT_EQ(encodeRequest(4, "X", "[1]").hr(), E_INVALIDARG);
-    EXPECT_EQ(encodeRequest(4, "X", "{").hr(), E_INVALIDARG);
-    EXPECT_TRUE(encodeRequest(4, "X", "").ok());
+    const Params samples[] = {
+        HelloParams{1, "client"},
+        CancelParams{9},
+        CreateParams{3, "vm", R"({"SchemaVersion":{"Major":2}})"},
+        OpenParams{3, "vm"},
+        HandleParams{3},
+        QueryParams{R"({"Ids":["vm"]})"},
+        SystemCallParams{3, R"({"PropertyTypes":[]})"},
+        WaitExitParams{3, 1234},
+    };
+    static_assert(std::size(samples) == std::variant_size_v<Params>);
+    return samples[index];
 }
 
-TEST(Protocol, EveryMethodNameRoundTrips)
+TEST(Protocol, EveryCallOfTheCatalogueRoundTripsThroughTheCodec)
 {
-    for (int m = 0; m <= static_cast<int>(Method::GetServiceProperties); ++m) {
-        auto method = static_cast<Method>(m);
-        EXPECT_EQ(methodFromName(methodName(method)), method);
+    for (const CallSpec& call : allCalls()) {
+        EXPECT_EQ(findCallByName(call.name), &call);
+        EXPECT_EQ(callSpec(call.method).name, call.name);
+        EXPECT_EQ(emptyParams(call.method).index(), call.paramsIndex) << call.name;
+        Request request{42, call.method, sampleParams(call.paramsIndex)};
+        // A struct without a document field cannot carry one; the sample's document is then dropped.
+        auto line = encodeRequest(request);
+        ASSERT_TRUE(line.ok()) << call.name << ": " << line.error().message;
+        EXPECT_EQ(json::parse(*line)["method"], std::string(call.name));
+        auto decoded = decode(*line);
+        ASSERT_TRUE(decoded.ok()) << *line << ": " << decoded.error().message;
+        EXPECT_EQ(decoded->id, 42u);
+        EXPECT_EQ(decoded->method, call.method);
+        EXPECT_EQ(decoded->params, request.params) << *line;
+        if (!call.documentField.empty()) {
+            EXPECT_TRUE(json::parse(*line)["params"].contains(std::string(call.documentField))) << *line;
+        }
     }
+}
+
+TEST(Protocol, EncodeRequestRefusesParamsOfAnotherCall)
+{
+    auto line = encodeRequest({4, Method::StartComputeSystem, QueryParams{"{}"}});
+    ASSERT_FALSE(line.ok());
+    EXPECT_EQ(line.hr(), E_INVALIDARG);
+    EXPECT_NE(line.error().message.find("StartComputeSystem"), std::string::npos) << line.error().message;
+    // No document: null on the wire, "" again after decoding.
+    auto none = encodeRequest({5, Method::StartComputeSystem, SystemCallParams{1, ""}});
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(json::parse(*none)["params"]["options"].is_null());
+    EXPECT_EQ(std::get<SystemCallParams>(decode(*none)->params).document, "");
+}
+
+TEST(Protocol, CatalogueNamesEachVerbOnce)
+{
+    std::set<std::string_view> verbs;
+    for (const CallSpec& call : allCalls()) {
+        if (call.hcsctlVerb.empty()) continue;
+        EXPECT_TRUE(verbs.insert(call.hcsctlVerb).second) << call.hcsctlVerb;
+        EXPECT_EQ(findCallByVerb(call.hcsctlVerb), &call);
+        EXPECT_FALSE(call.hcsctlHelp.empty()) << call.name;
+    }
+    EXPECT_EQ(findCallByVerb(""), nullptr);
+    EXPECT_EQ(findCallByVerb("format"), nullptr);
+}
+
+// Hole 3: a deeply nested document must be refused before the JSON library builds (and later dumps or
+// destroys) it — the daemon used to overflow its stack on one such line, even before Hello.
+TEST(Protocol, DeeplyNestedLinesAreRefusedNamingTheLimit)
+{
+    const std::string deep = std::string(80'000, '[') + std::string(80'000, ']');
+    for (const char* field : {"query", "configuration"}) {
+        std::string line = std::string(R"({"id": 3, "method": ")") +
+                           (std::string(field) == "query" ? "EnumerateComputeSystems" : "CreateComputeSystem") +
+                           R"(", "params": {"handle": 1, "id": "x", ")" + field + "\": " + deep + "}}";
+        std::optional<uint64_t> id;
+        auto r = decode(line, &id);
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error().hr, HCS_E_PROTOCOL_ERROR);
+        EXPECT_NE(r.error().message.find("limit of 66 levels"), std::string::npos) << r.error().message;
+    }
+    // A line from hcsd is held to the same limit.
+    EXPECT_FALSE(decodeServerMessage(R"({"id": 1, "result": )" + deep + "}").ok());
+    // Brackets inside strings do not count.
+    std::string quoted = R"({"id": 4, "method": "EnumerateComputeSystems", "params": {"query": ")" +
+                         std::string(1000, '[') + R"(\"]"}})";
+    auto ok = decode(quoted);
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    EXPECT_EQ(std::get<QueryParams>(ok->params).query, std::string(1000, '[') + "\"]");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "hcs/schema/compute_system.h"
 #include "hcs/schema/documents.h"
+#include "hcs/schema/json_limits.h"
 
 namespace hc::hcs::schema {
 namespace {
@@ -142,6 +143,38 @@ TEST(Schema, NotJsonAtAll)
         ASSERT_FALSE(config.ok()) << text;
         EXPECT_EQ(config.error().hr, HCS_E_INVALID_JSON) << text;
     }
+}
+
+// Hole 3: a deeply nested or huge document is refused by its limit before it becomes a JSON value.
+TEST(Schema, DocumentsBeyondTheLimitsAreRefusedNamingTheLimit)
+{
+    const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+    const std::string deepObject = R"({"VirtualMachine": )" + deep + "}";
+    for (const auto& result :
+         {parseComputeSystem(deepObject).hr(), parsePropertyQuery(deep).hr(), parseEnumerateQuery(deep).hr()}) {
+        EXPECT_EQ(result, HCS_E_INVALID_JSON);
+    }
+    auto config = parseComputeSystem(deepObject);
+    EXPECT_NE(config.error().message.find("the configuration nests arrays and objects deeper than the limit of 64"),
+              std::string::npos)
+        << config.error().message;
+    // Exactly at the limit is fine for the limit check (the schema then says what is wrong).
+    const std::string atLimit = std::string(kDocumentLimits.maxDepth, '[') + std::string(kDocumentLimits.maxDepth, ']');
+    EXPECT_TRUE(checkJsonLimits(atLimit, kDocumentLimits, "x", E_FAIL).ok());
+    EXPECT_FALSE(checkJsonLimits("[" + atLimit + "]", kDocumentLimits, "x", E_FAIL).ok());
+
+    std::string huge = R"({"Owner": ")" + std::string(kDocumentLimits.maxBytes, 'a') + R"("})";
+    auto big = parseComputeSystem(huge);
+    EXPECT_EQ(big.hr(), HCS_E_INVALID_JSON);
+    EXPECT_NE(big.error().message.find("more than the limit of 4194304"), std::string::npos) << big.error().message;
+}
+
+TEST(Documents, ResultErrorIsBuiltInOnePlace)
+{
+    auto document = json::parse(resultErrorText(HCS_E_INVALID_STATE, "bad \xff byte"));
+    EXPECT_EQ(document["Error"].get<int32_t>(), static_cast<int32_t>(HCS_E_INVALID_STATE));
+    EXPECT_EQ(document["ErrorMessage"].get<std::string>().substr(0, 4), "bad ");
+    EXPECT_EQ(resultError(E_FAIL, "x"), json::parse(resultErrorText(E_FAIL, "x")));
 }
 
 TEST(Documents, PropertyQuery)

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "base/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 #include "fake_vm.h"
 #include "hcs/service/server.h"
 #include "hcs/service/service.h"

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "hcs/client/service_channel.h"
-#include "hcs/protocol/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 
 namespace hc::hcs {
 namespace {
@@ -94,6 +94,13 @@ private:
     std::thread thread_;
 };
 
+// The fake answers these with their method name; kHold is never answered.
+constexpr protocol::Method kEcho = protocol::Method::GetServiceProperties;
+constexpr protocol::Method kHold = protocol::Method::WaitForComputeSystemExit;
+constexpr protocol::Method kThreadMethods[] = {
+    protocol::Method::StartComputeSystem, protocol::Method::PauseComputeSystem, protocol::Method::ResumeComputeSystem,
+    protocol::Method::TerminateComputeSystem};
+
 std::string echo(const json& request)
 {
     return json{{"id", request["id"]}, {"result", {{"method", request["method"]}}}}.dump();
@@ -111,12 +118,13 @@ TEST(ServiceChannel, RepliesReachTheirHandlersOnceFromManyThreads)
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < kEach; ++i) {
-                std::string method = "M" + std::to_string(t);
-                (*channel)->send(method, "{}", [&, method](ServiceReply r) {
-                    EXPECT_EQ(r.hr, S_OK);
-                    EXPECT_EQ(json::parse(r.document)["method"], method);
-                    replies.fetch_add(1);
-                });
+                const protocol::Method method = kThreadMethods[t];
+                (*channel)->send(method, protocol::SystemCallParams{static_cast<uint64_t>(i + 1), ""},
+                                 [&, method](ServiceReply r) {
+                                     EXPECT_EQ(r.hr, S_OK);
+                                     EXPECT_EQ(json::parse(r.document)["method"], protocol::methodName(method));
+                                     replies.fetch_add(1);
+                                 });
             }
         });
     }
@@ -133,7 +141,7 @@ TEST(ServiceChannel, RepliesReachTheirHandlersOnceFromManyThreads)
     fake.reset();
     for (int i = 0; i < 500; ++i) {  // the next connectService() must see the disconnect
         std::promise<HRESULT> probe;
-        (*channel)->send("Echo", "{}", [&](ServiceReply r) { probe.set_value(r.hr); });
+        (*channel)->send(kEcho, protocol::QueryParams{}, [&](ServiceReply r) { probe.set_value(r.hr); });
         if (probe.get_future().get() == HCS_E_SERVICE_DISCONNECT) break;
         std::this_thread::sleep_for(10ms);
     }
@@ -145,7 +153,7 @@ TEST(ServiceChannel, ErrorsEventsAndGarbage)
     std::vector<ServiceEvent> events;
     std::promise<void> disconnected;
     auto fake = std::make_unique<FakeHcsd>([](const json& r) -> std::optional<std::vector<std::string>> {
-        if (r["method"] == "Fail") {
+        if (r["method"] == "StartComputeSystem") {
             return std::vector<std::string>{
                 "this is not json",  // ignored by the client
                 R"({"event":"SystemExited","handle":5,"data":{"ExitType":"GracefulExit"}})",
@@ -168,7 +176,8 @@ TEST(ServiceChannel, ErrorsEventsAndGarbage)
         events.push_back(e);
     });
     std::promise<ServiceReply> failed;
-    (*channel)->send("Fail", "{}", [&](ServiceReply r) { failed.set_value(std::move(r)); });
+    (*channel)->send(protocol::Method::StartComputeSystem, protocol::SystemCallParams{1, ""},
+                     [&](ServiceReply r) { failed.set_value(std::move(r)); });
     ServiceReply r = failed.get_future().get();
     EXPECT_EQ(r.hr, HCS_E_INVALID_STATE);
     EXPECT_EQ(json::parse(r.document)["ErrorMessage"], "nope");
@@ -180,9 +189,10 @@ TEST(ServiceChannel, ErrorsEventsAndGarbage)
         EXPECT_EQ(json::parse(events[0].data)["ExitType"], "GracefulExit");
     }
 
-    // Parameters that are not a JSON object never reach the wire.
+    // Params that are not the catalogue's struct for the method never reach the wire.
     std::promise<ServiceReply> bad;
-    (*channel)->send("Echo", "[1,2]", [&](ServiceReply x) { bad.set_value(std::move(x)); });
+    (*channel)->send(protocol::Method::StartComputeSystem, protocol::QueryParams{},
+                     [&](ServiceReply x) { bad.set_value(std::move(x)); });
     EXPECT_EQ(bad.get_future().get().hr, E_INVALIDARG);
     fake.reset();
     EXPECT_EQ(disconnected.get_future().wait_for(5s), std::future_status::ready);
@@ -193,8 +203,8 @@ TEST(ServiceChannel, DisconnectFailsPendingOnceAndLaterSendsAtOnce)
     std::promise<void> holdRelease;
     auto hold = holdRelease.get_future().share();
     FakeHcsd fake([hold](const json& r) -> std::optional<std::vector<std::string>> {
-        if (r["method"] == "Hold") return std::vector<std::string>{};  // never answered
-        if (r["method"] == "Drop") {
+        if (r["method"] == "WaitForComputeSystemExit") return std::vector<std::string>{};  // never answered
+        if (r["method"] == "CloseComputeSystem") {
             hold.wait();
             return std::nullopt;  // close the connection
         }
@@ -212,17 +222,17 @@ TEST(ServiceChannel, DisconnectFailsPendingOnceAndLaterSendsAtOnce)
     });
     std::atomic<int> pendingFailures{0};
     for (int i = 0; i < 10; ++i) {
-        (*channel)->send("Hold", "{}", [&](ServiceReply r) {
+        (*channel)->send(kHold, protocol::WaitExitParams{1}, [&](ServiceReply r) {
             EXPECT_EQ(r.hr, HCS_E_SERVICE_DISCONNECT);
             pendingFailures.fetch_add(1);
         });
     }
-    uint64_t cancelled = (*channel)->send("Hold", "{}", [&](ServiceReply r) {
+    uint64_t cancelled = (*channel)->send(kHold, protocol::WaitExitParams{1}, [&](ServiceReply r) {
         EXPECT_EQ(r.hr, HCS_E_SERVICE_DISCONNECT);
         pendingFailures.fetch_add(1);
     });
     (*channel)->cancel(cancelled);  // best effort; the fake ignores it
-    (*channel)->send("Drop", "{}", [&](ServiceReply r) {
+    (*channel)->send(protocol::Method::CloseComputeSystem, protocol::HandleParams{1}, [&](ServiceReply r) {
         EXPECT_EQ(r.hr, HCS_E_SERVICE_DISCONNECT);
         pendingFailures.fetch_add(1);
     });
@@ -231,7 +241,7 @@ TEST(ServiceChannel, DisconnectFailsPendingOnceAndLaterSendsAtOnce)
     EXPECT_EQ(pendingFailures.load(), 12);
     // After the drop: the handler runs before send() returns.
     bool ran = false;
-    (*channel)->send("Echo", "{}", [&](ServiceReply r) {
+    (*channel)->send(kEcho, protocol::QueryParams{}, [&](ServiceReply r) {
         EXPECT_EQ(r.hr, HCS_E_SERVICE_DISCONNECT);
         ran = true;
     });

@@ -16,7 +16,7 @@
 #include <fstream>
 #include <map>
 
-#include "base/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 #include "fake_vm.h"
 #include "hcs/service/service.h"
 #include "hcs/service/system_store.h"

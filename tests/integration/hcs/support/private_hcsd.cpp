@@ -1,6 +1,6 @@
 #include "support/private_hcsd.h"
 
-#include "hcs/protocol/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 
 #include <signal.h>
 #include <stdlib.h>

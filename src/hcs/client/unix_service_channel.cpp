@@ -1,13 +1,8 @@
-#include "hcs/protocol/unix_service_channel.h"
-
-#include <dlfcn.h>
-#include <fcntl.h>
+// The client side of the hcsd connection: ServiceChannel over a Unix socket (one reader thread) and
+// connectService(), which checks the path and the daemon's credentials, and autostarts a private hcsd
+// (hcsd_launcher.h) when nobody listens.
 #include <poll.h>
-#include <spawn.h>
-#include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,12 +15,12 @@
 
 #include "base/hresult.h"
 #include "base/log.h"
+#include "hcs/client/hcsd_launcher.h"
 #include "hcs/client/service_channel.h"
+#include "hcs/ipc/runtime_paths.h"
+#include "hcs/ipc/unix_socket.h"
 #include "hcs/protocol/messages.h"
-#include "hcs/protocol/paths.h"
-#include "hcs/protocol/unix_socket.h"
-
-extern char** environ;
+#include "hcs/schema/documents.h"
 
 namespace hc::hcs {
 
@@ -33,11 +28,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
-constexpr auto kStartTimeout = std::chrono::seconds(20);  // includes hcsd's first accelerator probe
 
-std::string errorDocument(HRESULT hr, const std::string& message)
+ServiceReply failedReply(HRESULT hr, const std::string& message)
 {
-    return nlohmann::json{{"Error", static_cast<int32_t>(hr)}, {"ErrorMessage", message}}.dump();
+    return ServiceReply{hr, schema::resultErrorText(hr, message)};
 }
 
 HCS_EVENT_TYPE eventType(const std::string& name)
@@ -92,9 +86,9 @@ Result<std::string> handshake(int fd)
         return makeError(HCS_E_UNSUPPORTED_PROTOCOL_VERSION,
                          "hcsd does not speak protocol version " + std::to_string(protocol::kProtocolVersion));
     }
-    nlohmann::json hello{{"protocol", protocol::kProtocolVersion},
-                         {"client", "computecore pid " + std::to_string(getpid())}};
-    auto line = protocol::encodeRequest(0, "Hello", hello.dump());
+    auto line = protocol::encodeRequest(
+        {0, protocol::Method::Hello,
+         protocol::HelloParams{protocol::kProtocolVersion, "computecore pid " + std::to_string(getpid())}});
     if (!line) return line.error();
     if (Status st = writeAll(fd, *line); !st) return makeError(HCS_E_CONNECTION_CLOSED, st.error().message);
     auto replyLine = readLine(fd, buffer, deadline);
@@ -137,7 +131,7 @@ public:
         events_ = std::move(handler);
     }
 
-    uint64_t send(std::string_view method, const std::string& params, ServiceChannel::ReplyHandler onReply)
+    uint64_t send(protocol::Method method, protocol::Params params, ServiceChannel::ReplyHandler onReply)
     {
         uint64_t id;
         bool lost;
@@ -148,11 +142,10 @@ public:
             if (!lost) pending_[id] = std::move(onReply);
         }
         if (lost) {
-            onReply(ServiceReply{HCS_E_SERVICE_DISCONNECT,
-                                 errorDocument(HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was lost")});
+            onReply(failedReply(HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was lost"));
             return id;
         }
-        auto line = protocol::encodeRequest(id, method, params);
+        auto line = protocol::encodeRequest({id, method, std::move(params)});
         Status written = line ? Status{} : Status(line.error());
         if (line) {
             std::lock_guard writeLock(writeMutex_);
@@ -171,7 +164,7 @@ public:
         }
         if (!written) {
             ServiceChannel::ReplyHandler handler = take(id);
-            if (handler) handler(ServiceReply{written.hr(), errorDocument(written.hr(), written.error().message)});
+            if (handler) handler(failedReply(written.hr(), written.error().message));
         }
         return id;
     }
@@ -243,8 +236,7 @@ private:
         }
         ::shutdown(fd_, SHUT_RDWR);
         for (auto& [id, h] : pending) {
-            h(ServiceReply{HCS_E_SERVICE_DISCONNECT,
-                           errorDocument(HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was lost")});
+            h(failedReply(HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was lost"));
         }
         if (handler) handler(ServiceEvent{0, HcsEventServiceDisconnect, "{}"});
     }
@@ -276,14 +268,14 @@ public:
         }
     }
 
-    uint64_t send(std::string_view method, std::string paramsJson, ReplyHandler onReply) override
+    uint64_t send(protocol::Method method, protocol::Params params, ReplyHandler onReply) override
     {
-        return core_->send(method, paramsJson, std::move(onReply));
+        return core_->send(method, std::move(params), std::move(onReply));
     }
 
     void cancel(uint64_t requestId) override
     {
-        core_->send("Cancel", nlohmann::json{{"requestId", requestId}}.dump(), [](ServiceReply) {});
+        core_->send(protocol::Method::Cancel, protocol::CancelParams{requestId}, [](ServiceReply) {});
     }
 
     void setEventHandler(EventHandler handler) override { core_->setEventHandler(std::move(handler)); }
@@ -302,6 +294,11 @@ Result<std::shared_ptr<UnixServiceChannel>> connectAt(const std::string& path)
 {
     auto fd = connectUnixSocket(path);
     if (!fd) return fd.error();
+    // Nothing — not even Hello — goes to a daemon of another user (it could have taken the path).
+    if (Status trusted = requireTrustedPeer(*fd, "the socket " + path); !trusted) {
+        close(*fd);
+        return trusted.error();
+    }
     auto rest = handshake(*fd);
     if (!rest) {
         close(*fd);
@@ -310,94 +307,7 @@ Result<std::shared_ptr<UnixServiceChannel>> connectAt(const std::string& path)
     return std::make_shared<UnixServiceChannel>(std::make_shared<Core>(*fd, std::move(*rest)));
 }
 
-bool isExecutable(const std::string& path)
-{
-    struct stat st {};
-    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
-}
-
 }  // namespace
-
-std::string locateHcsd()
-{
-    const char* env = std::getenv("HCSD_PATH");
-    if (env && env[0]) return env;
-    Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(&locateHcsd), &info) && info.dli_fname) {
-        char resolved[PATH_MAX];
-        std::string self = realpath(info.dli_fname, resolved) ? resolved : info.dli_fname;
-        std::string dir = self.substr(0, self.rfind('/'));
-        // Installed: <prefix>/lib/libcomputecore.so -> <prefix>/bin/hcsd. Build tree:
-        // <build>/src/hcs/libcomputecore.so or <build>/tests/... -> <build>/tools/hcsd/hcsd.
-        for (int up = 0; up < 5 && !dir.empty(); ++up) {
-            for (const char* candidate : {"/hcsd", "/bin/hcsd", "/tools/hcsd/hcsd"}) {
-                if (isExecutable(dir + candidate)) return dir + candidate;
-            }
-            size_t slash = dir.rfind('/');
-            if (slash == std::string::npos) break;
-            dir.resize(slash);
-        }
-    }
-    return "hcsd";
-}
-
-Status startPrivateHcsd(const std::string& hcsdPath, const std::string& socketPath)
-{
-    std::string lockPath = socketPath + ".start.lock";
-    int lockFd = open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lockFd < 0) {
-        return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "cannot open " + lockPath + ": " + std::strerror(errno));
-    }
-    auto deadline = Clock::now() + kStartTimeout;
-    while (flock(lockFd, LOCK_EX | LOCK_NB) != 0) {
-        if (Clock::now() > deadline) {
-            close(lockFd);
-            return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "timed out waiting for another process starting hcsd");
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    // Someone else may have started it while we waited for the lock.
-    if (auto fd = connectUnixSocket(socketPath)) {
-        close(*fd);
-        close(lockFd);
-        return {};
-    }
-    std::vector<std::string> args{hcsdPath, "--socket", socketPath, "--idle-exit", "300"};
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    int rc = posix_spawnp(&pid, hcsdPath.c_str(), nullptr, nullptr, argv.data(), environ);
-    if (rc != 0) {
-        close(lockFd);
-        return makeError(HCS_E_SERVICE_NOT_AVAILABLE,
-                         "cannot start " + hcsdPath + ": " + std::strerror(rc) + " (set HCSD_PATH to the hcsd binary)");
-    }
-    // hcsd's foreground half exits once the daemon listens (0) or failed (non-zero).
-    int status = 0;
-    Status result;
-    while (true) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                result = makeError(HCS_E_SERVICE_NOT_AVAILABLE, hcsdPath + " failed to start (exit status " +
-                                                                    std::to_string(WEXITSTATUS(status)) + "); see " +
-                                                                    socketPath + ".state/hcsd.log");
-            }
-            break;
-        }
-        if (Clock::now() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            result = makeError(HCS_E_SERVICE_NOT_AVAILABLE, hcsdPath + " did not start listening within 20 s");
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    close(lockFd);
-    return result;
-}
 
 Result<std::shared_ptr<ServiceChannel>> connectService()
 {
@@ -406,25 +316,25 @@ Result<std::shared_ptr<ServiceChannel>> connectService()
     std::lock_guard lock(mutex);
     if (current && !current->disconnected()) return std::shared_ptr<ServiceChannel>(current);
     current.reset();
-    std::string path = serviceSocketPath();
-    auto channel = connectAt(path);
+    auto path = serviceSocketPath();
+    if (!path) return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "no safe hcsd socket path: " + path.error().message);
+    auto channel = connectAt(*path);
     if (!channel) {
         HRESULT hr = channel.error().hr;
+        if (hr == E_ACCESSDENIED) return channel.error();  // an impostor: never start another hcsd there
         bool nobodyListens = hr == hresultFromErrno(ENOENT) || hr == hresultFromErrno(ECONNREFUSED);
         if (!nobodyListens) {
             return makeError(HCS_E_SERVICE_NOT_AVAILABLE,
-                             "cannot connect to hcsd at " + path + ": " + channel.error().message);
+                             "cannot connect to hcsd at " + *path + ": " + channel.error().message);
         }
-        std::string dir = path.substr(0, path.rfind('/'));
-        if (access(dir.c_str(), F_OK) != 0) {
-            if (Status st = ensurePrivateDirectory(dir); !st)
-                return makeError(HCS_E_SERVICE_NOT_AVAILABLE, st.error().message);
-        }
-        if (Status st = startPrivateHcsd(locateHcsd(), path); !st) return st.error();
-        channel = connectAt(path);
+        if (Status st = prepareSocketDirectory(*path); !st)
+            return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "cannot start hcsd at " + *path + ": " + st.error().message);
+        if (Status st = startPrivateHcsd(locateHcsd(), *path); !st) return st.error();
+        channel = connectAt(*path);
         if (!channel) {
+            if (channel.error().hr == E_ACCESSDENIED) return channel.error();
             return makeError(HCS_E_SERVICE_NOT_AVAILABLE,
-                             "started hcsd but cannot connect to " + path + ": " + channel.error().message);
+                             "started hcsd but cannot connect to " + *path + ": " + channel.error().message);
         }
     }
     current = *channel;

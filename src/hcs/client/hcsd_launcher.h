@@ -1,6 +1,6 @@
-// The client side of the hcsd connection: ServiceChannel over a Unix socket (one reader thread),
-// and the autostart of a private hcsd behind connectService(). Internal to hcs_protocol; the
-// client library only sees service_channel.h.
+// Starting a private hcsd for the client library when nothing listens at the socket: where the binary
+// is, and a start that hands hcsd nothing of the caller's (no descriptor but /dev/null as stdio) and
+// says why it failed. Internal to the client's connection (unix_service_channel.cpp).
 #pragma once
 
 #include <string>
@@ -15,7 +15,9 @@ std::string locateHcsd();
 
 // Starts `hcsdPath --socket socketPath --idle-exit 300` as a daemon and waits (bounded) until it
 // listens. Serialized across processes by an flock on <socketPath>.start.lock, so racing clients
-// start one hcsd.
+// start one hcsd. The socket's directory must already be trusted (prepareSocketDirectory). Failures
+// are HCS_E_SERVICE_NOT_AVAILABLE with the reason: HCSD_PATH missing or not executable, the exit
+// status or signal of hcsd, a timeout.
 Status startPrivateHcsd(const std::string& hcsdPath, const std::string& socketPath);
 
 }  // namespace hc::hcs

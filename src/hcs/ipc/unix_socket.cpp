@@ -1,4 +1,4 @@
-#include "base/unix_socket.h"
+#include "hcs/ipc/unix_socket.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 
 #include "base/hresult.h"
 
-namespace hc {
+namespace hc::hcs {
 
 namespace {
 
@@ -27,8 +27,7 @@ Result<sockaddr_un> socketAddress(const std::string& path)
 
 Error errnoError(const std::string& what)
 {
-    int err = errno;
-    return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
+    return hc::errnoError(errno, what);
 }
 
 }  // namespace
@@ -69,6 +68,24 @@ Result<int> connectUnixSocket(const std::string& path)
     return fd;
 }
 
+Result<PeerCredentials> peerCredentials(int fd)
+{
+    ucred credentials{};
+    socklen_t size = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) return errnoError("SO_PEERCRED");
+    return PeerCredentials{credentials.pid, credentials.uid, credentials.gid};
+}
+
+Status requireTrustedPeer(int fd, const std::string& what)
+{
+    auto peer = peerCredentials(fd);
+    if (!peer) return peer.error();
+    if (peer->uid == geteuid() || peer->uid == 0) return {};
+    return makeError(E_ACCESSDENIED, what + " is served by uid " + std::to_string(peer->uid) + " (pid " +
+                                         std::to_string(peer->pid) + "), not by this user (uid " +
+                                         std::to_string(geteuid()) + ") or root: refusing to talk to it");
+}
+
 Status writeAll(int fd, const std::string& data)
 {
     size_t done = 0;
@@ -83,4 +100,4 @@ Status writeAll(int fd, const std::string& data)
     return {};
 }
 
-}  // namespace hc
+}  // namespace hc::hcs
