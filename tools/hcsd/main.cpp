@@ -19,6 +19,7 @@
 #include "base/event_loop.h"
 #include "base/log.h"
 #include "hcs/ipc/runtime_paths.h"
+#include "hcs/ipc/stale_socket.h"
 #include "hcs/ipc/unix_socket.h"
 #include "hcs/service/server.h"
 #include "hcs/service/service.h"
@@ -212,7 +213,12 @@ int main(int argc, char** argv)
     HC_LOG(Info, "hcsd",
            std::string("accelerator: ") + vm::acceleratorName(accel.accelerator) + " (" + accel.reason + ")");
 
-    unlink(options.socketPath.c_str());
+    // --socket is the caller's choice: replace only a stale socket (we hold the lock, so no hcsd of
+    // ours listens there), never a file or another user's socket.
+    if (auto st = claimSocketPath(options.socketPath); !st) {
+        std::fprintf(stderr, "hcsd: --socket: %s\n", st.error().message.c_str());
+        return 1;
+    }
     auto listenFd = hc::hcs::listenUnixSocket(options.socketPath);
     if (!listenFd) {
         std::fprintf(stderr, "hcsd: %s\n", listenFd.error().message.c_str());

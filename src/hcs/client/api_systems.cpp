@@ -5,6 +5,7 @@
 
 #include "hcs/client/api_support.h"
 #include "hcs/client/sync_call.h"
+#include "hcs/schema/documents.h"
 
 using namespace hc;
 using namespace hc::hcs;
@@ -322,10 +323,16 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsGetServiceProperties(PCWSTR propertyQuery, PWS
         constexpr auto method = protocol::Method::GetServiceProperties;
         auto query = documentArgument(propertyQuery, protocol::callSpec(method));
         if (!query) return fail(query.error(), __func__);
+        // A failure to reach hcsd comes back as a ResultError document too, as hcsd's own errors do, so
+        // the caller learns why the service is not available (not only from the library's log).
+        auto failWithDocument = [&](const Error& error) {
+            fail(error, __func__);
+            return storeDocument(schema::resultErrorText(error.hr, error.message), result, error.hr);
+        };
         auto channel = Client::instance().channel();
-        if (!channel) return fail(channel.error(), __func__);
+        if (!channel) return failWithDocument(channel.error());
         auto reply = callAndWait(*channel.value(), method, protocol::QueryParams{*query}, kServiceReplyGrace);
-        if (!reply) return fail(reply.error(), __func__);
+        if (!reply) return failWithDocument(reply.error());
         return storeDocument(reply->document, result, reply->hr);
     });
 }

@@ -10,7 +10,8 @@
 #include "base/filetime.h"
 #include "base/hresult.h"
 #include "base/log.h"
-#include "hcs/vm/console_socket.h"
+#include "hcs/ipc/stale_socket.h"
+#include "hcs/schema/json_limits.h"
 #include "hcs/vm/qemu_command.h"
 #include "hcs/vm/qemu_process.h"
 
@@ -267,7 +268,7 @@ Result<vm::LaunchRequest> Service::prepareLaunch(const ComputeSystem& system)
             return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
                              field + "\"" + com.namedPipe + "\" is used by another compute system");
         }
-        if (Status st = vm::claimSocketPath(*path); !st) return makeError(st.hr(), field + st.error().message);
+        if (Status st = claimSocketPath(*path); !st) return makeError(st.hr(), field + st.error().message);
         settings.comPortSockets[port] = *path;
     }
     if (vmConfig.uefi) {
@@ -490,10 +491,13 @@ void Service::run(const SystemPtr& system, const QueuedCall& call)
                                   "guest crash yet"));
         case Method::ModifyComputeSystem: {
             if (!allowed()) return;
-            json doc = json::parse(call.document, nullptr, false);
-            std::string resource = doc.is_object() && doc.contains("ResourcePath") && doc["ResourcePath"].is_string()
-                                       ? doc["ResourcePath"].get<std::string>()
-                                       : std::string("(none)");
+            auto doc = schema::parseJson(call.document, schema::kDocumentLimits, "the Modify configuration",
+                                         HCS_E_INVALID_JSON);
+            if (!doc) return fail(doc.error());
+            std::string resource =
+                doc->is_object() && doc->contains("ResourcePath") && (*doc)["ResourcePath"].is_string()
+                    ? (*doc)["ResourcePath"].get<std::string>()
+                    : std::string("(none)");
             return fail(makeError(E_NOTIMPL,
                                   "ModifyComputeSystem is not supported: no resource can be changed on a "
                                   "created compute system yet (ResourcePath \"" +

@@ -13,6 +13,7 @@
 
 #include "base/hresult.h"
 #include "base/log.h"
+#include "hcs/schema/json_limits.h"
 
 namespace hc::hcs::service {
 
@@ -126,8 +127,10 @@ Status SystemStore::writeRecord(const std::string& directory, const SystemRecord
 
 std::optional<SystemRecord> SystemStore::readRecord(const std::string& directory) const
 {
-    json text = json::parse(readFile(directory + "/system.json"), nullptr, false);
-    if (!text.is_object()) return std::nullopt;
+    auto parsed = schema::parseJson(readFile(directory + "/system.json"), schema::kDocumentLimits, "system.json",
+                                    HCS_E_INVALID_JSON);
+    if (!parsed || !parsed->is_object()) return std::nullopt;
+    const json& text = *parsed;
     SystemRecord record;
     try {
         record.id = text.value("Id", std::string());

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "hcs/ipc/unix_socket.h"
+#include "hcs/schema/json_limits.h"
 
 namespace hc::hcs::vm {
 
@@ -56,11 +57,12 @@ bool QmpClient::onReadable()
 
 void QmpClient::handleLine(const std::string& line)
 {
-    json message = json::parse(line, nullptr, false);
-    if (message.is_discarded() || !message.is_object()) {
+    auto parsed = schema::parseJson(line, schema::kWireLineLimits, "a QMP line", HCS_E_PROTOCOL_ERROR);
+    if (!parsed || !parsed->is_object()) {
         HC_LOG(Warn, "qmp", "ignoring a malformed QMP line: " + line.substr(0, 200));
         return;
     }
+    json& message = *parsed;
     if (message.contains("QMP")) {
         execute("qmp_capabilities", json::object(), [this](Result<json> r) {
             ready_ = r.ok();

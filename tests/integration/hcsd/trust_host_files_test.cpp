@@ -1,6 +1,8 @@
 // Issue 7, hole 5: a ComPort NamedPipe given as an absolute path must not destroy what is there. Only a
 // stale socket may be replaced; a regular file, a directory or a symbolic link survives the Create
 // (whether it succeeds or fails), and a refusal names the field.
+#include <gtest/gtest-spi.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,6 +90,24 @@ TEST(Trust, Hole5_ConsolePathDoesNotDestroyASymlink)
     EXPECT_EQ(fs::read_symlink(link, error), fs::path(target)) << link << " no longer points at " << target;
     EXPECT_EQ(hcs_test::readFile(target), kContent) << target << " lost its content";
     expectRefusalNamesTheField(created);
+}
+
+// Found while writing the hole-5 tests: hcsd unlink()ed whatever was at its --socket path before it
+// listened. A restart must not destroy a regular file someone put there; hcsd refuses to start.
+TEST(Trust, Hole5_SocketOptionDoesNotDestroyARegularFile)
+{
+    DaemonUnderTest hcsd;
+    hcsd.signal(SIGTERM);
+    ASSERT_TRUE(hcsd.waitExit(15s)) << "hcsd did not stop on SIGTERM";
+    writeTextFile(hcsd.socketPath(), kContent);
+    bool started = true;
+    EXPECT_NONFATAL_FAILURE(started = hcsd.start(), "during start-up");
+    EXPECT_FALSE(started) << "hcsd started on --socket naming a regular file";
+    EXPECT_EQ(hcs_test::readFile(hcsd.socketPath()), kContent)
+        << hcsd.socketPath() << " (a regular file given as --socket) lost its content";
+    EXPECT_NE(hcsd.logTail().find("--socket"), std::string::npos)
+        << "the refusal does not name --socket: " << hcsd.logTail();
+    ::unlink(hcsd.socketPath().c_str());
 }
 
 }  // namespace

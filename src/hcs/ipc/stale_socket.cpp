@@ -1,4 +1,4 @@
-#include "hcs/vm/console_socket.h"
+#include "hcs/ipc/stale_socket.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,14 +9,14 @@
 #include "base/hresult.h"
 #include "hcs/ipc/unix_socket.h"
 
-namespace hc::hcs::vm {
+namespace hc::hcs {
 
 namespace {
 
 Error occupied(const std::string& path, const std::string& what)
 {
     return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS), "\"" + path + "\" already exists and is " + what +
-                                                                   "; hcsd replaces only a stale socket of its own");
+                                                                   "; only a stale socket of this user is replaced");
 }
 
 const char* kindOf(mode_t mode)
@@ -54,4 +54,4 @@ Status claimSocketPath(const std::string& path)
     return {};
 }
 
-}  // namespace hc::hcs::vm
+}  // namespace hc::hcs
