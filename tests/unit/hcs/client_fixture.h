@@ -10,7 +10,10 @@
 #include <string>
 #include <thread>
 
+#include <future>
+
 #include "fake_channel.h"
+#include "hcs/client/client.h"
 #include "hcs/client/testing.h"
 
 namespace hc::hcs::testing {
@@ -58,6 +61,16 @@ protected:
         auto all = channel->requests(method);
         EXPECT_FALSE(all.empty()) << "no " << method << " request was sent";
         return all.empty() ? 0 : all.back().id;
+    }
+
+    // Returns once every callback and event posted so far has been delivered (or dropped): the
+    // dispatcher runs tasks in order, so a marker posted now runs after them. What a test asserts
+    // did NOT happen is asserted after this, never after a sleep.
+    static void drainCallbacks()
+    {
+        std::promise<void> reached;
+        Client::instance().dispatcher().post([&reached] { reached.set_value(); });
+        reached.get_future().wait();
     }
 
     std::shared_ptr<FakeChannel> channel;

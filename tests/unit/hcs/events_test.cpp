@@ -70,8 +70,7 @@ TEST_F(EventTest, EventsGoOnlyToTheHandleTheyNameAndNeedACallback)
     channel->fireEvent({numberOf(0), HcsEventSystemExited, "{}"});  // a: no callback, dropped
     channel->fireEvent({999, HcsEventSystemExited, "{}"});          // nobody
     channel->fireEvent({numberOf(1), HcsEventSystemCrashInitiated, "{}"});
-    ASSERT_TRUE(eventually([&] { return recorder.count() == 1; }));
-    std::this_thread::sleep_for(20ms);
+    drainCallbacks();
     EXPECT_EQ(recorder.count(), 1u);
     EXPECT_EQ(recorder.types[0], HcsEventSystemCrashInitiated);
     HcsCloseComputeSystem(a);
@@ -153,8 +152,7 @@ TEST_F(EventTest, AnAlreadySeenCompletionIsNotDeliveredAgain)
         HcsSetComputeSystemCallback(system, HcsEventOptionEnableOperationCallbacks, &recorder, Recorder::callback),
         S_OK);
     channel->fireEvent({numberOf(0), HcsEventSystemExited, "{}"});  // a marker behind any delivery
-    ASSERT_TRUE(eventually([&] { return recorder.count() >= 1; }));
-    std::this_thread::sleep_for(10ms);
+    drainCallbacks();
     ASSERT_EQ(recorder.count(), 1u);
     EXPECT_EQ(recorder.types[0], HcsEventSystemExited);
     HcsCloseOperation(op);
@@ -234,7 +232,7 @@ TEST_F(EventTest, CloseWaitsForARunningCallbackAndStopsLaterOnes)
     ASSERT_TRUE(eventually([&] { return ctx.entered == 1; }));
     HcsCloseComputeSystem(system);
     EXPECT_EQ(ctx.finished, 1);  // waited for the running one
-    std::this_thread::sleep_for(150ms);
+    drainCallbacks();
     EXPECT_EQ(ctx.entered, 1);  // the queued second one never started
 }
 

@@ -405,7 +405,7 @@ TEST_F(OperationTest, CancelEndsThePendingCallAndAsksTheService)
     channel->reply(id, S_OK);
     EXPECT_EQ(HcsGetOperationResult(op, nullptr), HCS_E_OPERATION_ALREADY_CANCELLED);
     EXPECT_EQ(HcsCancelOperation(op), HCS_E_OPERATION_ALREADY_CANCELLED);
-    std::this_thread::sleep_for(20ms);
+    drainCallbacks();
     EXPECT_EQ(called.get(), 1);
     HcsCloseOperation(op);
     HcsCloseComputeSystem(system);
@@ -454,7 +454,7 @@ TEST_F(OperationTest, SetCallbackOnlyWhileNotInFlight)
     ASSERT_EQ(HcsEnumerateComputeSystems(nullptr, op), S_OK);
     channel->reply(lastRequest("EnumerateComputeSystems"), S_OK, "[]");
     EXPECT_EQ(HcsWaitForOperationResult(op, 5000, nullptr), S_OK);
-    std::this_thread::sleep_for(20ms);
+    drainCallbacks();
     EXPECT_EQ(called.get(), 1);
     HcsCloseOperation(op);
 }
