@@ -297,22 +297,38 @@ HRESULT VirtualizationInstance::writePlaceholderInfo(PCWSTR destinationFileName,
         return status.hr();
     }
     negativePaths_.forget(*rel);
-    if (existed) notifyItemChanged(*rel);  // also drops the cached record
+    if (existed) {
+        notifyItemChanged(*rel);  // also drops the cached record and the parent's listing
+    } else {
+        notifyListingChanged(splitRel(*rel).first);
+    }
     return S_OK;
 }
 
 void VirtualizationInstance::notifyItemChanged(const std::string& rel)
 {
     forgetRecord(rel);
-    std::lock_guard lock(itemListenersMutex_);
-    if (itemChanged_) itemChanged_(rel);
+    {
+        std::lock_guard lock(itemListenersMutex_);
+        if (itemChanged_) itemChanged_(rel);
+    }
+    notifyListingChanged(splitRel(rel).first);
 }
 
 void VirtualizationInstance::notifyItemRemoved(const std::string& rel)
 {
     forgetRecord(rel);
+    {
+        std::lock_guard lock(itemListenersMutex_);
+        if (itemRemoved_) itemRemoved_(rel);
+    }
+    notifyListingChanged(splitRel(rel).first);
+}
+
+void VirtualizationInstance::notifyListingChanged(const std::string& dirRel)
+{
     std::lock_guard lock(itemListenersMutex_);
-    if (itemRemoved_) itemRemoved_(rel);
+    if (listingChanged_) listingChanged_(dirRel);
 }
 
 HRESULT VirtualizationInstance::writeFileData(const GUID* dataStreamId, const void* buffer, UINT64 byteOffset,

@@ -145,8 +145,17 @@ public:
         std::lock_guard lock(itemListenersMutex_);
         itemRemoved_ = std::move(listener);
     }
+    // The same for a directory whose listing may have changed: the transport drops the kernel's cached
+    // listing of `dirRel` (see FOPEN_CACHE_DIR in docs/projfs-design.md).
+    void setListingChangedListener(std::function<void(const std::string& dirRel)> listener)
+    {
+        std::lock_guard lock(itemListenersMutex_);
+        listingChanged_ = std::move(listener);
+    }
+    // Each also reports the parent's listing as changed.
     void notifyItemChanged(const std::string& rel);
     void notifyItemRemoved(const std::string& rel);
+    void notifyListingChanged(const std::string& dirRel);
     // Paths the provider said do not exist (used only with PRJ_FLAG_USE_NEGATIVE_PATH_CACHE).
     NegativePathCache& negativePathCache() { return negativePaths_; }
     // Held while PrjUpdateFileIfNeeded / PrjDeleteFile decide and change an item, and while a hydration
@@ -181,6 +190,7 @@ private:
     RankedMutex<LockRank::ItemListeners> itemListenersMutex_;
     std::function<void(const std::string&)> itemChanged_;
     std::function<void(const std::string&)> itemRemoved_;
+    std::function<void(const std::string&)> listingChanged_;
     NegativePathCache negativePaths_;
     RankedMutex<LockRank::ItemState> itemStateMutex_;
     TriggeringProcesses triggeringProcesses_;  // TriggeringProcessId/ImageFileName per requesting thread
