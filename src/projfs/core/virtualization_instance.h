@@ -156,6 +156,8 @@ public:
     void notifyItemChanged(const std::string& rel);
     void notifyItemRemoved(const std::string& rel);
     void notifyListingChanged(const std::string& dirRel);
+    // True while a GetPlaceholderInfo for `rel` is in flight (its placeholder does not change the listing).
+    bool answersLookup(const std::string& rel);
     // Paths the provider said do not exist (used only with PRJ_FLAG_USE_NEGATIVE_PATH_CACHE).
     NegativePathCache& negativePathCache() { return negativePaths_; }
     // Held while PrjUpdateFileIfNeeded / PrjDeleteFile decide and change an item, and while a hydration
@@ -187,6 +189,11 @@ private:
     SerialExecutor executor_;
     std::mutex callbackThreadsMutex_;
     std::unordered_multiset<pid_t> callbackThreads_;
+    // Paths with a GetPlaceholderInfo in flight (inserted before the callback, erased when it completes):
+    // a placeholder written for one answers a lookup of a name the provider enumerates, so it leaves the
+    // parent's cached listing valid. A leaf lock.
+    std::mutex lookupsMutex_;
+    std::unordered_multiset<std::string> lookupsInFlight_;
     RankedMutex<LockRank::ItemListeners> itemListenersMutex_;
     std::function<void(const std::string&)> itemChanged_;
     std::function<void(const std::string&)> itemRemoved_;
