@@ -353,6 +353,21 @@ HOSTCOMPUTE_API STDAPI_(int) PrjFileNameCompare(_In_ PCWSTR fileName1, _In_ PCWS
 
 HOSTCOMPUTE_API STDAPI_(BOOLEAN) PrjDoesNameContainWildCards(_In_ LPCWSTR fileName);
 
+/* ---- hostcompute extensions (not in Windows' projectedfslib.h) ------------------------------------------
+ *
+ * PrjInvalidateDirectoryListing: the provider's source changed what the directory `directoryName` (relative
+ * to the virtualization root, either separator; "" is the root) lists. Listings of placeholder directories
+ * are cached by the Linux kernel after the first enumeration (Windows asks the provider every time); the
+ * runtime drops that cache itself after PrjWritePlaceholderInfo(2), PrjUpdateFileIfNeeded and PrjDeleteFile
+ * of a child and after local changes, so a provider needs this call only when it lists different entries
+ * without touching the disk. The next listing starts a new enumeration. Callable from any thread, also
+ * from inside a callback.
+ * Returns S_OK (also for a directory that is still virtual: no listing of it can be cached),
+ * E_INVALIDARG (unknown context, NULL or malformed name), HRESULT_FROM_WIN32(ERROR_DIRECTORY) (the name is
+ * a file), or the error of reading the backing store. */
+HOSTCOMPUTE_API STDAPI PrjInvalidateDirectoryListing(
+    _In_ PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext, _In_ PCWSTR directoryName);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

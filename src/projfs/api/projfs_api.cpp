@@ -214,6 +214,14 @@ HOSTCOMPUTE_API HRESULT PrjDeleteFile(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT names
     return deleteFile(*entry->instance, destinationFileName, updateFlags, failureReason);
 }
 
+HOSTCOMPUTE_API HRESULT
+PrjInvalidateDirectoryListing(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext, PCWSTR directoryName)
+{
+    auto entry = findInstance(namespaceVirtualizationContext);
+    if (!entry || directoryName == nullptr) return E_INVALIDARG;
+    return invalidateDirectoryListing(*entry->instance, directoryName);
+}
+
 HOSTCOMPUTE_API HRESULT PrjWriteFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,
                                          const GUID* dataStreamId, void* buffer, UINT64 byteOffset, UINT32 length)
 {

@@ -39,6 +39,8 @@ public:
     bool complete() const { return complete_; }
     const GUID& id() const { return id_; }
     const std::string& directory() const { return dirRel_; }
+    // The provider projects this listing (a placeholder directory, not full): the kernel may cache it.
+    bool providerBacked() const { return providerBacked_; }
     // Ends the provider's enumeration (at releasedir). Idempotent.
     void close();
 

@@ -248,4 +248,22 @@ HRESULT deleteFile(VirtualizationInstance& instance, PCWSTR destinationFileName,
     return S_OK;
 }
 
+HRESULT invalidateDirectoryListing(VirtualizationInstance& instance, PCWSTR directoryName)
+{
+    auto providerRel = relFromProviderPath(directoryName, "directoryName");
+    if (!providerRel) return failed(providerRel.error(), "PrjInvalidateDirectoryListing", "");
+    auto rel = resolveOnDisk(instance.store(), *providerRel);
+    if (!rel) return failed(rel.error(), "PrjInvalidateDirectoryListing", *providerRel);
+    // Not on disk: the kernel has not opened it (a lookup writes the placeholder first), so nothing is cached.
+    if (!rel->has_value()) return S_OK;
+    auto st = instance.store().statItem(**rel);
+    if (!st) return failed(st.error(), "PrjInvalidateDirectoryListing", **rel);
+    if (!S_ISDIR(st->st_mode)) {
+        return failed(makeError(HRESULT_FROM_WIN32(ERROR_DIRECTORY), "the item is not a directory"),
+                      "PrjInvalidateDirectoryListing", **rel);
+    }
+    instance.notifyListingChanged(**rel);
+    return S_OK;
+}
+
 }  // namespace hc::projfs

@@ -38,4 +38,9 @@ HRESULT updateFileIfNeeded(VirtualizationInstance& instance, PCWSTR destinationF
 HRESULT deleteFile(VirtualizationInstance& instance, PCWSTR destinationFileName, PRJ_UPDATE_TYPES flags,
                    PRJ_UPDATE_FAILURE_CAUSES* failureReason);
 
+// PrjInvalidateDirectoryListing (hostcompute extension) after the argument checks of the C entry point:
+// S_OK when the kernel's cached listing of the directory is dropped or none can exist (a virtual directory);
+// E_INVALIDARG for a malformed path; ERROR_DIRECTORY when it names a file.
+HRESULT invalidateDirectoryListing(VirtualizationInstance& instance, PCWSTR directoryName);
+
 }  // namespace hc::projfs

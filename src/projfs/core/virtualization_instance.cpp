@@ -69,6 +69,12 @@ bool VirtualizationInstance::threadIsInCallback(pid_t tid)
     return tid > 0 && callbackThreads_.count(tid) != 0;
 }
 
+bool VirtualizationInstance::answersLookup(const std::string& rel)
+{
+    std::lock_guard lock(lookupsMutex_);
+    return lookupsInFlight_.count(rel) != 0;
+}
+
 bool VirtualizationInstance::isProviderBacked(const RequestContext& ctx, const std::string& dirRel)
 {
     if (threadIsInCallback(ctx.tid)) return false;
@@ -100,10 +106,18 @@ void VirtualizationInstance::resolveChild(const RequestContext& ctx, const std::
     invocation.kind = CommandKind::GetPlaceholderInfo;
     invocation.filePathName = providerPathFromRel(rel);
     const PRJ_CALLBACKS& callbacks = options_.callbacks;
+    {
+        std::lock_guard lock(lookupsMutex_);
+        lookupsInFlight_.insert(rel);
+    }
     invoke(
         ctx, invocation,
         [&callbacks](const PRJ_CALLBACK_DATA& data) { return callbacks.GetPlaceholderInfoCallback(&data); },
         [this, dirRel, name, rel, done = std::move(done)](HRESULT hr) {
+            {
+                std::lock_guard lock(lookupsMutex_);
+                lookupsInFlight_.erase(lookupsInFlight_.find(rel));
+            }
             if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)) {
                 if (options_.flags & PRJ_FLAG_USE_NEGATIVE_PATH_CACHE) negativePaths_.add(rel);
                 return done(std::optional<std::string>());
@@ -297,22 +311,38 @@ HRESULT VirtualizationInstance::writePlaceholderInfo(PCWSTR destinationFileName,
         return status.hr();
     }
     negativePaths_.forget(*rel);
-    if (existed) notifyItemChanged(*rel);  // also drops the cached record
+    if (existed) {
+        notifyItemChanged(*rel);  // also drops the cached record and the parent's listing
+    } else if (!answersLookup(*rel)) {
+        notifyListingChanged(splitRel(*rel).first);
+    }
     return S_OK;
 }
 
 void VirtualizationInstance::notifyItemChanged(const std::string& rel)
 {
     forgetRecord(rel);
-    std::lock_guard lock(itemListenersMutex_);
-    if (itemChanged_) itemChanged_(rel);
+    {
+        std::lock_guard lock(itemListenersMutex_);
+        if (itemChanged_) itemChanged_(rel);
+    }
+    notifyListingChanged(splitRel(rel).first);
 }
 
 void VirtualizationInstance::notifyItemRemoved(const std::string& rel)
 {
     forgetRecord(rel);
+    {
+        std::lock_guard lock(itemListenersMutex_);
+        if (itemRemoved_) itemRemoved_(rel);
+    }
+    notifyListingChanged(splitRel(rel).first);
+}
+
+void VirtualizationInstance::notifyListingChanged(const std::string& dirRel)
+{
     std::lock_guard lock(itemListenersMutex_);
-    if (itemRemoved_) itemRemoved_(rel);
+    if (listingChanged_) listingChanged_(dirRel);
 }
 
 HRESULT VirtualizationInstance::writeFileData(const GUID* dataStreamId, const void* buffer, UINT64 byteOffset,

@@ -145,8 +145,19 @@ public:
         std::lock_guard lock(itemListenersMutex_);
         itemRemoved_ = std::move(listener);
     }
+    // The same for a directory whose listing may have changed: the transport drops the kernel's cached
+    // listing of `dirRel` (see FOPEN_CACHE_DIR in docs/projfs-design.md).
+    void setListingChangedListener(std::function<void(const std::string& dirRel)> listener)
+    {
+        std::lock_guard lock(itemListenersMutex_);
+        listingChanged_ = std::move(listener);
+    }
+    // Each also reports the parent's listing as changed.
     void notifyItemChanged(const std::string& rel);
     void notifyItemRemoved(const std::string& rel);
+    void notifyListingChanged(const std::string& dirRel);
+    // True while a GetPlaceholderInfo for `rel` is in flight (its placeholder does not change the listing).
+    bool answersLookup(const std::string& rel);
     // Paths the provider said do not exist (used only with PRJ_FLAG_USE_NEGATIVE_PATH_CACHE).
     NegativePathCache& negativePathCache() { return negativePaths_; }
     // Held while PrjUpdateFileIfNeeded / PrjDeleteFile decide and change an item, and while a hydration
@@ -178,9 +189,15 @@ private:
     SerialExecutor executor_;
     std::mutex callbackThreadsMutex_;
     std::unordered_multiset<pid_t> callbackThreads_;
+    // Paths with a GetPlaceholderInfo in flight (inserted before the callback, erased when it completes):
+    // a placeholder written for one answers a lookup of a name the provider enumerates, so it leaves the
+    // parent's cached listing valid. A leaf lock.
+    std::mutex lookupsMutex_;
+    std::unordered_multiset<std::string> lookupsInFlight_;
     RankedMutex<LockRank::ItemListeners> itemListenersMutex_;
     std::function<void(const std::string&)> itemChanged_;
     std::function<void(const std::string&)> itemRemoved_;
+    std::function<void(const std::string&)> listingChanged_;
     NegativePathCache negativePaths_;
     RankedMutex<LockRank::ItemState> itemStateMutex_;
     TriggeringProcesses triggeringProcesses_;  // TriggeringProcessId/ImageFileName per requesting thread

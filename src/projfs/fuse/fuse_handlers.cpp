@@ -360,6 +360,13 @@ void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     if (!session) return replyError(req, session.hr());
     auto* dir = new OpenDirectory{std::move(session).value()};
     fi->fh = reinterpret_cast<uint64_t>(dir);
+    // A projected listing changes only through this mount (the kernel then drops its cache itself) or the
+    // provider's calls (which invalidate it: the listing-changed listener in projected_fuse.cpp), so the
+    // kernel may serve a second listing without asking the provider again.
+    if (dir->session->providerBacked()) {
+        fi->cache_readdir = 1;
+        fi->keep_cache = 1;
+    }
     {
         std::lock_guard lock(s.openDirectoriesMutex);
         s.openDirectories.insert(dir);

@@ -119,6 +119,15 @@ Result<std::unique_ptr<ProjectedFuse>> ProjectedFuse::mount(VirtualizationInstan
             if (ino) fuse_lowlevel_notify_inval_inode(raw->session, *ino, -1, 0);
         });
     });
+    // The provider changed what a directory's listing shows: drop the kernel's cached listing (it lives in
+    // the directory's page cache) on the executor, for the same reason.
+    instance.setListingChangedListener([raw, &instance](const std::string& dirRel) {
+        auto ino = raw->inodes.inodeOf(dirRel);
+        if (!ino) return;  // the kernel never saw the directory, so it cached no listing of it
+        instance.executor().post([raw, ino = *ino] {
+            if (raw->session) fuse_lowlevel_notify_inval_inode(raw->session, ino, 0, 0);
+        });
+    });
     std::unique_ptr<ProjectedFuse> fuse(new ProjectedFuse(std::move(state)));
     struct stat mounted {};
     if (::stat(mountPoint.c_str(), &mounted) == 0) {
@@ -145,6 +154,7 @@ void ProjectedFuse::unmount()
     s.mounted = false;
     s.instance.setItemChangedListener(nullptr);
     s.instance.setItemRemovedListener(nullptr);
+    s.instance.setListingChangedListener(nullptr);
     fuse_session_exit(s.session);
     bool busy = false;
     if (::geteuid() == 0) {
