@@ -173,6 +173,11 @@ Error errnoError(int err, const std::string& what)
     return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
 }
 
+Error lastErrnoError(const std::string& what)
+{
+    return errnoError(errno, what);
+}
+
 HRESULT hresultFromErrno(int err)
 {
     if (err == 0) return S_OK;

@@ -15,6 +15,8 @@ HRESULT hresultFromErrno(int err);
 
 // An Error for a failed system call: hresultFromErrno(err) and "<what>: <strerror(err)>".
 Error errnoError(int err, const std::string& what);
+// The same for the errno the failed call just left.
+Error lastErrnoError(const std::string& what);
 
 // HRESULT -> errno (positive) for replying to the kernel or a POSIX caller. Success maps to 0; unknown failures to EIO.
 int errnoFromHresult(HRESULT hr);

@@ -25,11 +25,6 @@ Result<sockaddr_un> socketAddress(const std::string& path)
     return addr;
 }
 
-Error errnoError(const std::string& what)
-{
-    return hc::errnoError(errno, what);
-}
-
 }  // namespace
 
 Result<int> listenUnixSocket(const std::string& path, int backlog)
@@ -37,13 +32,13 @@ Result<int> listenUnixSocket(const std::string& path, int backlog)
     auto addr = socketAddress(path);
     if (!addr) return addr.error();
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return errnoError("socket");
+    if (fd < 0) return lastErrnoError("socket");
     // Private to the owner from the moment it exists: bind creates the node with ~umask.
     mode_t old = umask(0177);
     int rc = bind(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(sockaddr_un));
     umask(old);
     if (rc != 0 || listen(fd, backlog) != 0) {
-        Error e = errnoError("cannot listen on " + path);
+        Error e = lastErrnoError("cannot listen on " + path);
         close(fd);
         return e;
     }
@@ -55,13 +50,13 @@ Result<int> connectUnixSocket(const std::string& path)
     auto addr = socketAddress(path);
     if (!addr) return addr.error();
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return errnoError("socket");
+    if (fd < 0) return lastErrnoError("socket");
     int rc;
     do {
         rc = connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(sockaddr_un));
     } while (rc != 0 && errno == EINTR);
     if (rc != 0) {
-        Error e = errnoError("cannot connect to " + path);
+        Error e = lastErrnoError("cannot connect to " + path);
         close(fd);
         return e;
     }
@@ -72,7 +67,7 @@ Result<PeerCredentials> peerCredentials(int fd)
 {
     ucred credentials{};
     socklen_t size = sizeof credentials;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) return errnoError("SO_PEERCRED");
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) return lastErrnoError("SO_PEERCRED");
     return PeerCredentials{credentials.pid, credentials.uid, credentials.gid};
 }
 
@@ -93,7 +88,7 @@ Status writeAll(int fd, const std::string& data)
         ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return errnoError("write");
+            return lastErrnoError("write");
         }
         done += static_cast<size_t>(n);
     }

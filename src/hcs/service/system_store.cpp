@@ -22,12 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Error errnoError(const std::string& what)
-{
-    int err = errno;
-    return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
-}
-
 std::string readFile(const std::string& path)
 {
     std::ifstream in(path, std::ios::binary);
@@ -37,10 +31,10 @@ std::string readFile(const std::string& path)
 Status syncDirectory(const std::string& directory)
 {
     int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return errnoError("cannot open " + directory);
+    if (fd < 0) return lastErrnoError("cannot open " + directory);
     int rc = fsync(fd);
     close(fd);
-    if (rc != 0) return errnoError("cannot fsync " + directory);
+    if (rc != 0) return lastErrnoError("cannot fsync " + directory);
     return {};
 }
 
@@ -50,25 +44,25 @@ Status writeFileDurably(const std::string& path, const std::string& text)
 {
     std::string tmp = path + ".tmp";
     int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return errnoError("cannot create " + tmp);
+    if (fd < 0) return lastErrnoError("cannot create " + tmp);
     size_t done = 0;
     while (done < text.size()) {
         ssize_t n = write(fd, text.data() + done, text.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            Error e = errnoError("cannot write " + tmp);
+            Error e = lastErrnoError("cannot write " + tmp);
             close(fd);
             return e;
         }
         done += static_cast<size_t>(n);
     }
     if (fsync(fd) != 0) {
-        Error e = errnoError("cannot fsync " + tmp);
+        Error e = lastErrnoError("cannot fsync " + tmp);
         close(fd);
         return e;
     }
     close(fd);
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) return errnoError("cannot rename " + tmp);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) return lastErrnoError("cannot rename " + tmp);
     return syncDirectory(fs::path(path).parent_path().string());
 }
 
@@ -92,7 +86,7 @@ std::vector<std::string> SystemStore::systemDirectories() const
 Result<std::string> SystemStore::createSystemDirectory(const std::string& runtimeId) const
 {
     std::string directory = systemsDirectory() + "/" + runtimeId.substr(0, 8);
-    if (mkdir(directory.c_str(), 0700) != 0) return errnoError("cannot create the state directory " + directory);
+    if (mkdir(directory.c_str(), 0700) != 0) return lastErrnoError("cannot create the state directory " + directory);
     if (Status st = syncDirectory(systemsDirectory()); !st) return st.error();
     return directory;
 }

@@ -16,16 +16,6 @@
 
 namespace hc::hcs::vm {
 
-namespace {
-
-Error errnoError(const std::string& what)
-{
-    int err = errno;
-    return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
-}
-
-}  // namespace
-
 void closeDescriptorsFrom(int first, int keep)
 {
     auto closeRange = [](unsigned from, unsigned to) {
@@ -46,7 +36,7 @@ void closeDescriptorsFrom(int first, int keep)
 Result<int> openPidfd(pid_t pid)
 {
     int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-    if (fd < 0) return errnoError("pidfd_open(" + std::to_string(pid) + ")");
+    if (fd < 0) return lastErrnoError("pidfd_open(" + std::to_string(pid) + ")");
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     return fd;
 }
@@ -55,7 +45,7 @@ Result<StartedProcess> startProcess(const std::vector<std::string>& args, int in
 {
     if (args.empty()) return makeError(E_INVALIDARG, "empty command line");
     int logFd = open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (logFd < 0) return errnoError("cannot open " + logPath);
+    if (logFd < 0) return lastErrnoError("cannot open " + logPath);
     std::vector<char*> argv;
     for (const auto& a : args)
         argv.push_back(const_cast<char*>(a.c_str()));
@@ -64,11 +54,11 @@ Result<StartedProcess> startProcess(const std::vector<std::string>& args, int in
     int errPipe[2];
     if (pipe2(errPipe, O_CLOEXEC) != 0) {
         close(logFd);
-        return errnoError("pipe");
+        return lastErrnoError("pipe");
     }
     pid_t pid = fork();
     if (pid < 0) {
-        Error e = errnoError("fork");
+        Error e = lastErrnoError("fork");
         close(logFd);
         close(errPipe[0]);
         close(errPipe[1]);

@@ -17,11 +17,6 @@
 namespace hc::projfs {
 namespace {
 
-Error errnoError(int err, const std::string& what)
-{
-    return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
-}
-
 // Tombstones are empty regular files with no permission bits, confirmed by the state attribute.
 bool looksLikeTombstone(const struct stat& st)
 {

@@ -42,11 +42,6 @@ bool xattrAtAvailable(long result)
 }
 #endif
 
-Error errnoError(int err, const std::string& what)
-{
-    return makeError(hresultFromErrno(err), what + ": " + std::strerror(err));
-}
-
 }  // namespace
 
 int ItemXattrs::descriptor()
