@@ -304,8 +304,8 @@ HRESULT VirtualizationInstance::writePlaceholderInfo(PCWSTR destinationFileName,
     const PRJ_FILE_BASIC_INFO& basic = info->FileBasicInfo;
     if (basic.FileSize < 0) return E_INVALIDARG;
     PlaceholderSpec spec = placeholderSpecFrom(*info, *rel);
-    auto existed = store_->statItem(*rel).ok();
-    Status status = store_->writePlaceholder(*rel, spec);
+    bool existed = false;
+    Status status = store_->writePlaceholder(*rel, spec, &existed);
     if (!status) {
         HC_LOG(Info, "projfs", "PrjWritePlaceholderInfo '" + *rel + "': " + status.error().message);
         return status.hr();

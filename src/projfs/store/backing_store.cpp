@@ -212,13 +212,15 @@ Error parentError(int err, const std::string& rel, const char* what)
 
 }  // namespace
 
-Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderSpec& spec)
+Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderSpec& spec, bool* existed)
 {
     // One fstatat decides: nothing there (create), a tombstone (replace), a placeholder of the same kind
     // (update in place) or anything else (exists). A missing parent shows up when creating.
     struct stat st {};
     bool replaceTombstone = false;
-    if (::fstatat(rootFd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    const bool found = ::fstatat(rootFd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (existed) *existed = found;
+    if (found) {
         auto existing = readRecord(rel, st);
         if (!existing) return existing.error();
         if (existing->state == ItemState::Tombstone) {

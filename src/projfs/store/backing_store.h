@@ -75,7 +75,9 @@ public:
 
     // Creates a placeholder at `rel` (parent must exist). Replaces a tombstone, updates an existing
     // placeholder of the same kind (keeping its dirty mark); anything else there -> ERROR_FILE_EXISTS.
-    Status writePlaceholder(const std::string& rel, const PlaceholderSpec& spec);
+    // `existed` (optional) says whether an item (placeholder or tombstone) was already there: the caller
+    // learns it from the one fstatat this does instead of stat'ing again.
+    Status writePlaceholder(const std::string& rel, const PlaceholderSpec& spec, bool* existed = nullptr);
     // Leaves a tombstone at `rel`: atomically replaces a file; for a directory, `rel` must be gone already.
     Status makeTombstone(const std::string& rel);
     // Removes a tombstone at `rel` if there is one (before a new item takes the name).
