@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -122,6 +123,9 @@ std::vector<pid_t> findProcessesWithArgument(const std::string& argument)
         long pid = std::strtol(entry->d_name, &end, 10);
         if (pid <= 0 || !end || *end) continue;
         std::string base = "/proc/" + std::string(entry->d_name);
+        // Only our own processes: anyone can put hcsd's spawn token on a command line of theirs.
+        struct stat owner {};
+        if (::stat(base.c_str(), &owner) != 0 || owner.st_uid != ::geteuid()) continue;
         std::ifstream cmdlineFile(base + "/cmdline", std::ios::binary);
         std::string cmdline((std::istreambuf_iterator<char>(cmdlineFile)), std::istreambuf_iterator<char>());
         bool match = false;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,6 +78,35 @@ TEST(QemuProcess, FindsAProcessByAnArgument)
     EXPECT_TRUE(WIFSIGNALED(status));
     close(process->pidfd);
     EXPECT_TRUE(findProcessesWithArgument(token).empty());
+    std::filesystem::remove_all(dir);
+}
+
+TEST(QemuProcess, IgnoresAnotherUsersProcessCarryingTheToken)
+{
+    ASSERT_EQ(geteuid(), 0u) << "the test runs a process as another user (nobody, uid 65534)";
+    char tmpl[] = "/tmp/hcsd-find-test-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string token = dir + "/qemu.pid";
+    int ready[2];
+    ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);  // the write end closes at exec
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        setpgid(0, 0);
+        if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(127);
+        execl("/bin/sh", "sh", "-c", "sleep 60; :", "sh", token.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(ready[1]);
+    char byte;
+    ASSERT_EQ(read(ready[0], &byte, 1), 0);  // EOF: exec happened, the token is on the command line
+    close(ready[0]);
+    std::ifstream cmdline("/proc/" + std::to_string(child) + "/cmdline");
+    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find(token), std::string::npos) << "the other user's process does not carry the token";
+    EXPECT_TRUE(findProcessesWithArgument(token).empty()) << "a process of uid 65534 was taken for hcsd's own";
+    kill(-child, SIGKILL);
+    waitpid(child, nullptr, 0);
     std::filesystem::remove_all(dir);
 }
 
