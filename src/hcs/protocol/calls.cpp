@@ -10,7 +10,7 @@ namespace {
 constexpr HCS_OPERATION_TYPE kNoOperation = HcsOperationTypeNone;
 
 // The catalogue. Order = Method order (checked below), so callSpec() is an index.
-constexpr std::array<CallSpec, 17> kCalls{{
+constexpr std::array<CallSpec, 26> kCalls{{
     {Method::Hello, "Hello", kParamsIndex<HelloParams>, "", false, ResultShape::Hello, kNoOperation, "", "", ""},
     {Method::Cancel, "Cancel", kParamsIndex<CancelParams>, "", false, ResultShape::None, kNoOperation, "", "", ""},
     {Method::CreateComputeSystem, "CreateComputeSystem", kParamsIndex<CreateParams>, "configuration", true,
@@ -48,6 +48,24 @@ constexpr std::array<CallSpec, 17> kCalls{{
      "wait until the system exits; prints SystemExitStatus"},
     {Method::GetServiceProperties, "GetServiceProperties", kParamsIndex<QueryParams>, "query", false,
      ResultShape::Document, kNoOperation, "service", "[QUERY]", "service properties"},
+    {Method::CreateProcess, "CreateProcess", kParamsIndex<CreateProcessParams>, "parameters", true,
+     ResultShape::ProcessInfo, HcsOperationTypeCreateProcess, "", "", ""},
+    {Method::OpenProcess, "OpenProcess", kParamsIndex<OpenProcessParams>, "", false, ResultShape::None, kNoOperation,
+     "", "", ""},
+    {Method::CloseProcess, "CloseProcess", kParamsIndex<HandleParams>, "", false, ResultShape::None, kNoOperation, "",
+     "", ""},
+    {Method::TerminateProcess, "TerminateProcess", kParamsIndex<SystemCallParams>, "options", false, ResultShape::None,
+     HcsOperationTypeSignalProcess, "", "", ""},
+    {Method::SignalProcess, "SignalProcess", kParamsIndex<SystemCallParams>, "options", false, ResultShape::None,
+     HcsOperationTypeSignalProcess, "", "", ""},
+    {Method::GetProcessInfo, "GetProcessInfo", kParamsIndex<HandleParams>, "", false, ResultShape::ProcessInfo,
+     HcsOperationTypeGetProcessInfo, "", "", ""},
+    {Method::GetProcessProperties, "GetProcessProperties", kParamsIndex<SystemCallParams>, "query", false,
+     ResultShape::Document, HcsOperationTypeGetProcessProperties, "", "", ""},
+    {Method::ModifyProcess, "ModifyProcess", kParamsIndex<SystemCallParams>, "settings", true, ResultShape::None,
+     HcsOperationTypeModifyProcess, "", "", ""},
+    {Method::WaitForProcessExit, "WaitForProcessExit", kParamsIndex<WaitExitParams>, "", false, ResultShape::Document,
+     kNoOperation, "", "", ""},
 }};
 
 constexpr bool inMethodOrder()
@@ -58,7 +76,7 @@ constexpr bool inMethodOrder()
     return true;
 }
 static_assert(inMethodOrder(), "kCalls must list the calls in Method order");
-static_assert(static_cast<size_t>(Method::GetServiceProperties) + 1 == kCalls.size(), "every Method has a row");
+static_assert(static_cast<size_t>(Method::WaitForProcessExit) + 1 == kCalls.size(), "every Method has a row");
 
 }  // namespace
 

@@ -36,6 +36,17 @@ enum class Method {
     ModifyComputeSystem,
     WaitForComputeSystemExit,
     GetServiceProperties,
+    // Processes inside a system (the guest agent). A process handle is a number from the same per-session
+    // space as system handles, chosen by the client (CreateProcess/OpenProcess) like a system handle.
+    CreateProcess,
+    OpenProcess,
+    CloseProcess,
+    TerminateProcess,
+    SignalProcess,
+    GetProcessInfo,
+    GetProcessProperties,
+    ModifyProcess,
+    WaitForProcessExit,
 };
 
 // Typed parameters, one struct per shape of "params". A document argument is JSON text ("" = none).
@@ -78,14 +89,33 @@ struct WaitExitParams {
     bool operator==(const WaitExitParams&) const = default;
 };
 
+struct CreateProcessParams {
+    uint64_t handle = 0;     // the system's handle
+    uint64_t process = 0;    // the new process handle number
+    std::string parameters;  // ProcessParameters
+    bool operator==(const CreateProcessParams&) const = default;
+};
+struct OpenProcessParams {
+    uint64_t handle = 0;   // the system's handle
+    uint64_t process = 0;  // the new process handle number
+    uint32_t processId = 0;
+    bool operator==(const OpenProcessParams&) const = default;
+};
+
+// HandleParams also names a process (CloseProcess, GetProcessInfo: handle = the process handle); SystemCallParams
+// carries the process calls with a document (handle = the process handle); WaitExitParams waits for a
+// process (WaitForProcessExit: handle = the process handle).
 using Params = std::variant<HelloParams, CancelParams, CreateParams, OpenParams, HandleParams, QueryParams,
-                            SystemCallParams, WaitExitParams>;
+                            SystemCallParams, WaitExitParams, CreateProcessParams, OpenProcessParams>;
 
 // What a successful reply carries to the caller.
 enum class ResultShape {
     None,      // the C API hands back no document (hcsd answers {}): Create, Start, Close, ...
     Document,  // a document the caller receives: Properties, SystemExitStatus, service properties
     Hello,     // {"protocol": N, "version": "..."}: consumed by the connection itself
+    // HCS_PROCESS_INFORMATION: {"ProcessId": N, "StdInput": i|null, "StdOutput": i|null, "StdError": i|null}
+    // where i indexes the descriptors that came with the reply (Reply::fdCount, docs/protocol.md).
+    ProcessInfo,
 };
 
 struct CallSpec {

@@ -61,6 +61,20 @@ void fields(Fields& f, const CallSpec&, WaitExitParams& p)
     f.number("handle", p.handle);
     f.optionalNumber("timeoutMs", p.timeoutMs);
 }
+template <typename Fields>
+void fields(Fields& f, const CallSpec& call, CreateProcessParams& p)
+{
+    f.number("handle", p.handle);
+    f.number("process", p.process);
+    f.document(call.documentField, p.parameters);
+}
+template <typename Fields>
+void fields(Fields& f, const CallSpec&, OpenProcessParams& p)
+{
+    f.number("handle", p.handle);
+    f.number("process", p.process);
+    f.number("processId", p.processId);
+}
 
 // Client side: params struct -> JSON object. A document travels as a JSON string (null when none).
 struct Writer {
@@ -178,9 +192,10 @@ std::string encodeGreeting(std::string_view serviceVersion)
 
 // Envelopes are written by hand so that "id" / "event" come first on the line (easier to read in a
 // terminal); payloads are dumped by the JSON library.
-std::string encodeResult(uint64_t id, const json& result)
+std::string encodeResult(uint64_t id, const json& result, uint32_t fdCount)
 {
-    return "{\"id\":" + std::to_string(id) + ",\"result\":" + dump(result) + "}\n";
+    std::string fds = fdCount == 0 ? std::string() : ",\"fds\":" + std::to_string(fdCount);
+    return "{\"id\":" + std::to_string(id) + fds + ",\"result\":" + dump(result) + "}\n";
 }
 
 std::string encodeError(std::optional<uint64_t> id, HRESULT hr, std::string_view message)
@@ -262,6 +277,13 @@ Result<ServerMessage> decodeServerMessage(std::string_view text)
     if (result == message.end())
         return makeError(HCS_E_PROTOCOL_ERROR, "hcsd sent a reply with neither result nor error");
     if (!result->is_null()) reply.document = result->dump();
+    if (auto fds = message.find("fds"); fds != message.end()) {
+        if (!fds->is_number_unsigned() || fds->get<uint64_t>() > kMaxReplyFds) {
+            return makeError(HCS_E_PROTOCOL_ERROR, "hcsd sent a reply whose \"fds\" is not a count of at most " +
+                                                       std::to_string(kMaxReplyFds));
+        }
+        reply.fdCount = fds->get<uint32_t>();
+    }
     return ServerMessage(reply);
 }
 

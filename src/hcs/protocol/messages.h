@@ -10,6 +10,13 @@
 //   server -> client  {"id": 3, "error": {"hr": -2143878907, "name": "HCS_E_INVALID_STATE", "message": "...",
 //                                         "document": {"Error": -2143878907, "ErrorMessage": "..."}}}
 //   server -> client  {"event": "SystemExited", "handle": 1, "data": {"Status": 0, "ExitType": "GracefulExit", ...}}
+//   server -> client  {"id": 4, "fds": 2, "result": {"ProcessId": 7, "StdInput": 0, "StdOutput": 1, "StdError": null}}
+//   server -> client  {"event": "ProcessExited", "handle": 5, "data": {"ProcessId": 7, "Exited": true, "ExitCode": 0}}
+//
+// Descriptors: a reply with "fds": N carries N file descriptors as SCM_RIGHTS ancillary data on the
+// sendmsg() that writes the FIRST byte of its line (so they have arrived by the time the line is
+// complete). The reader keeps received descriptors in arrival order and the reply takes the first N;
+// a reader that finds fewer than N queued has lost sync (protocol error: the connection is closed).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,6 +37,8 @@ constexpr uint32_t kProtocolVersion = 1;
 constexpr uint32_t kMinProtocolVersion = 1;
 // Longest line either side accepts; a longer line is a protocol error (the connection is closed).
 constexpr size_t kMaxLineBytes = 16 * 1024 * 1024;  // = schema::kWireLineLimits.maxBytes
+// Most descriptors one reply carries (stdin, stdout, stderr).
+constexpr uint32_t kMaxReplyFds = 3;
 
 struct Request {
     uint64_t id = 0;
@@ -44,7 +53,8 @@ Result<Request> decodeRequest(std::string_view line, std::optional<uint64_t>* id
 
 // Server -> client lines (each ends with '\n').
 std::string encodeGreeting(std::string_view serviceVersion);
-std::string encodeResult(uint64_t id, const nlohmann::json& result);
+// `fdCount`: how many descriptors the sender attaches to this line (see "Descriptors" above).
+std::string encodeResult(uint64_t id, const nlohmann::json& result, uint32_t fdCount = 0);
 std::string encodeError(std::optional<uint64_t> id, HRESULT hr, std::string_view message);
 std::string encodeEvent(std::string_view event, uint64_t handle, const nlohmann::json& data);
 
@@ -60,6 +70,7 @@ struct Reply {
     uint64_t id = 0;
     HRESULT hr = S_OK;
     std::string document;  // success: the result as JSON text ("" when null); failure: the ResultError document
+    uint32_t fdCount = 0;  // descriptors that came with this reply (success only)
 };
 struct Event {
     std::string name;

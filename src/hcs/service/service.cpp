@@ -195,6 +195,16 @@ void Service::handle(uint64_t session, const protocol::Request& request)
             if (!system) return;
             return enqueue(system, QueuedCall{session, id, params.handle, request.method, params.document, false});
         }
+        case Method::CreateProcess:
+        case Method::OpenProcess:
+        case Method::CloseProcess:
+        case Method::TerminateProcess:
+        case Method::SignalProcess:
+        case Method::GetProcessInfo:
+        case Method::GetProcessProperties:
+        case Method::ModifyProcess:
+        case Method::WaitForProcessExit:
+            break;  // not handled yet (the guest agent): answered as unknown below
     }
     replyError(session, id,
                makeError(HCS_E_UNKNOWN_MESSAGE,

@@ -17,7 +17,7 @@
 #include "projfs/core/inode.h"
 #include "projfs/core/notifications.h"
 #include "projfs/core/request_context.h"
-#include "projfs/store/unique_fd.h"
+#include "base/unique_fd.h"
 
 #include <sys/stat.h>
 #include <sys/statvfs.h>

@@ -19,7 +19,7 @@
 #include "projfs/core/inode.h"
 #include "projfs/core/lock_rank.h"
 #include "projfs/core/request_context.h"
-#include "projfs/store/unique_fd.h"
+#include "base/unique_fd.h"
 
 #include <projectedfslib.h>
 

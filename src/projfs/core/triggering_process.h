@@ -12,7 +12,7 @@
 // dead, or the cache is destroyed. Thread-safe: one mutex, never held while reading /proc.
 #pragma once
 
-#include "projfs/store/unique_fd.h"
+#include "base/unique_fd.h"
 
 #include <sys/types.h>
 

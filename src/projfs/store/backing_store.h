@@ -11,7 +11,7 @@
 #include "base/result.h"
 #include "projfs/store/item_record.h"
 #include "projfs/store/name_index.h"
-#include "projfs/store/unique_fd.h"
+#include "base/unique_fd.h"
 
 #include <sys/stat.h>
 

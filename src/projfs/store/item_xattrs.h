@@ -9,7 +9,7 @@
 
 #include "base/result.h"
 #include "projfs/store/item_record.h"
-#include "projfs/store/unique_fd.h"
+#include "base/unique_fd.h"
 
 #include <fcntl.h>
 #include <sys/types.h>

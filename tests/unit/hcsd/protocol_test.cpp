@@ -109,6 +109,14 @@ TEST(Protocol, ServerLinesRoundTrip)
     EXPECT_EQ(doc["Error"].get<int32_t>(), static_cast<int32_t>(HCS_E_INVALID_STATE));
     EXPECT_EQ(doc["ErrorMessage"], "Pause is not valid");
 
+    // A reply that carries descriptors says how many; a count past kMaxReplyFds is a protocol error.
+    auto withFds = decodeServerMessage(encodeResult(8, json{{"ProcessId", 5}, {"StdInput", 0}}, 1));
+    ASSERT_TRUE(withFds.ok());
+    EXPECT_EQ(std::get<Reply>(*withFds).fdCount, 1u);
+    EXPECT_EQ(std::get<Reply>(*empty).fdCount, 0u);
+    EXPECT_FALSE(decodeServerMessage(R"({"id": 1, "fds": 4, "result": {}})").ok());
+    EXPECT_FALSE(decodeServerMessage(R"({"id": 1, "fds": -1, "result": {}})").ok());
+
     auto event = decodeServerMessage(encodeEvent("SystemExited", 3, json{{"Status", 0}}));
     EXPECT_EQ(std::get<Event>(*event).name, "SystemExited");
     EXPECT_EQ(std::get<Event>(*event).handle, 3u);
@@ -132,6 +140,8 @@ Params sampleParams(size_t index)
         QueryParams{R"({"Ids":["vm"]})"},
         SystemCallParams{3, R"({"PropertyTypes":[]})"},
         WaitExitParams{3, 1234},
+        CreateProcessParams{3, 4, R"({"CommandArgs":["/bin/true"]})"},
+        OpenProcessParams{3, 4, 77},
     };
     static_assert(std::size(samples) == std::variant_size_v<Params>);
     return samples[index];

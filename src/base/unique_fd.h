@@ -1,12 +1,12 @@
-// UniqueFd: one owned file descriptor, closed on destruction. Used for the short-lived descriptors the
-// store opens relative to the root (never one per inode).
+// UniqueFd: one owned file descriptor, closed on destruction (ProjFS store descriptors opened relative to
+// the root, hcsd stdio pipe ends, ...).
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace hc::projfs {
+namespace hc {
 
 class UniqueFd {
 public:
@@ -35,4 +35,4 @@ private:
     int fd_ = -1;
 };
 
-}  // namespace hc::projfs
+}  // namespace hc
