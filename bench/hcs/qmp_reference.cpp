@@ -2,6 +2,7 @@
 
 #include "hcs/ipc/unix_socket.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -24,6 +25,36 @@ QmpConnection::~QmpConnection()
 
 void QmpConnection::open(const std::string& socketPath, std::chrono::milliseconds timeout)
 {
+    connect(socketPath, timeout);
+    auto greeting = nlohmann::json::parse(readLine());
+    if (!greeting.contains("QMP")) {
+        throw std::runtime_error("not a QMP greeting: " + greeting.dump());
+    }
+    execute("qmp_capabilities");
+}
+
+void QmpConnection::openGuestAgent(const std::string& socketPath, std::chrono::milliseconds timeout)
+{
+    connect(socketPath, timeout);
+    // qemu-ga answers guest-sync-delimited with 0xFF before its reply; readLine() drops bytes up to
+    // it. Until the agent runs in the guest nothing answers, so the sync is repeated.
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    const int64_t token = 0x5eed;
+    for (;;) {
+        send({{"execute", "guest-sync-delimited"}, {"arguments", {{"id", token}}}});
+        pollfd ready{fd_, POLLIN, 0};
+        if (::poll(&ready, 1, 500) == 1) {
+            auto reply = nlohmann::json::parse(readLine());
+            if (reply.value("return", int64_t{0}) == token) return;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            throw std::runtime_error("qemu-ga on " + socketPath + " did not answer guest-sync-delimited");
+        }
+    }
+}
+
+void QmpConnection::connect(const std::string& socketPath, std::chrono::milliseconds timeout)
+{
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         auto connected = hc::hcs::connectUnixSocket(socketPath);
@@ -36,11 +67,6 @@ void QmpConnection::open(const std::string& socketPath, std::chrono::millisecond
         }
         std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
-    auto greeting = nlohmann::json::parse(readLine());
-    if (!greeting.contains("QMP")) {
-        throw std::runtime_error("not a QMP greeting: " + greeting.dump());
-    }
-    execute("qmp_capabilities");
 }
 
 std::string QmpConnection::readLine()
@@ -50,6 +76,8 @@ std::string QmpConnection::readLine()
         if (newline != std::string::npos) {
             std::string line = buffer_.substr(0, newline);
             buffer_.erase(0, newline + 1);
+            if (auto sync = line.rfind('\xff'); sync != std::string::npos) line.erase(0, sync + 1);
+            if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
             return line;
         }
         char chunk[4096];
@@ -61,12 +89,19 @@ std::string QmpConnection::readLine()
     }
 }
 
-nlohmann::json QmpConnection::execute(const std::string& command)
+void QmpConnection::send(const nlohmann::json& request)
 {
-    std::string request = nlohmann::json{{"execute", command}}.dump() + "\n";
-    if (::write(fd_, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    std::string line = request.dump() + "\n";
+    if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
         throw std::runtime_error("QMP write failed");
     }
+}
+
+nlohmann::json QmpConnection::execute(const std::string& command, const nlohmann::json& arguments)
+{
+    nlohmann::json request{{"execute", command}};
+    if (!arguments.is_null()) request["arguments"] = arguments;
+    send(request);
     for (;;) {
         auto reply = nlohmann::json::parse(readLine());
         if (reply.contains("return")) {

@@ -14,7 +14,8 @@
 
 namespace hcs_bench {
 
-// A blocking QMP connection (one JSON object per line; events are skipped).
+// A blocking QMP connection (one JSON object per line; events are skipped). Also speaks to QEMU's
+// guest agent (qemu-ga), which uses the same framing without a greeting.
 class QmpConnection {
 public:
     QmpConnection() = default;
@@ -24,10 +25,16 @@ public:
 
     // Connects (retrying until `timeout`), reads the greeting and negotiates capabilities.
     void open(const std::string& socketPath, std::chrono::milliseconds timeout);
-    // Sends {"execute": command} and returns the "return" member; throws on an "error" reply.
-    nlohmann::json execute(const std::string& command);
+    // Connects to qemu-ga's host socket (retrying until `timeout`: the guest may still be booting) and
+    // synchronises with guest-sync-delimited, which discards whatever an earlier client left in the port.
+    void openGuestAgent(const std::string& socketPath, std::chrono::milliseconds timeout);
+    // Sends {"execute": command, "arguments": arguments} and returns the "return" member; throws on an
+    // "error" reply.
+    nlohmann::json execute(const std::string& command, const nlohmann::json& arguments = nullptr);
 
 private:
+    void connect(const std::string& socketPath, std::chrono::milliseconds timeout);
+    void send(const nlohmann::json& request);
     std::string readLine();
     int fd_ = -1;
     std::string buffer_;
