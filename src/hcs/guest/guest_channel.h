@@ -111,6 +111,24 @@ struct ChannelOptions {
     std::chrono::milliseconds replyTimeout{15000};    // how long a connected agent may take to answer a call
 };
 
+// The virtio-serial port the agent opens in the guest (/dev/virtio-ports/<name>).
+constexpr const char* kAgentPortName = "org.hostcompute.agent.0";
+
+// QEMU arguments that give a VM the agent's port, its host end a Unix socket QEMU listens on at
+// `socketPath` (server=on,wait=off: hcsd connects, and connects again after an hcsd restart). Commas in
+// the path are doubled, QEMU's escape inside an option value.
+inline std::vector<std::string> qemuAgentArguments(const std::string& socketPath)
+{
+    std::string escaped;
+    for (char c : socketPath) {
+        escaped += c;
+        if (c == ',') escaped += ',';
+    }
+    return {"-device",  "virtio-serial-pci,id=hcs-agent-serial",
+            "-chardev", "socket,id=hcs-agent,path=" + escaped + ",server=on,wait=off",
+            "-device",  std::string("virtserialport,bus=hcs-agent-serial.0,chardev=hcs-agent,name=") + kAgentPortName};
+}
+
 // Makes channels: the real factory (agent_channel.h) or a test's fake.
 class GuestChannelFactory {
 public:
