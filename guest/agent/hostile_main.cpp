@@ -131,7 +131,13 @@ int main(int argc, char** argv)
         if (n <= 0) continue;
         decoder.append(buffer, static_cast<size_t>(n));
         wire::Frame frame;
-        while (decoder.next(frame) == wire::FrameDecoder::Status::Frame) {
+        for (;;) {
+            auto status = decoder.next(frame);
+            if (status == wire::FrameDecoder::Status::NeedMore) break;
+            if (status == wire::FrameDecoder::Status::Error) {  // requests sent before the port was open
+                decoder.skipToMagic();
+                continue;
+            }
             if (mode == "hang") continue;
             if (frame.header.type == wire::FrameType::HelloRequest) writeAll(fd, helloFrame());
             if (frame.header.type != wire::FrameType::CreateProcess) continue;

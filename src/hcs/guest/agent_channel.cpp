@@ -342,16 +342,12 @@ struct AgentChannel::Impl {
             if (status == wire::FrameDecoder::Status::Error) {
                 if (state == State::Handshake) {
                     // Leftovers of an earlier connection, or an agent that starts mid-frame: skip to a frame.
+                    std::string last = decoder.error();
                     junk += decoder.skipToMagic();
                     if (junk > limits.maxJunkBeforeHello) {
                         violation("more than " + std::to_string(limits.maxJunkBeforeHello) +
-                                  " bytes that are not frames before a Hello (last: " + decoder.error() + ")");
+                                  " bytes that are not frames before a Hello (last: " + last + ")");
                         return false;
-                    }
-                    // skipToMagic may have skipped nothing (the error is at a magic): drop one byte.
-                    if (decoder.next(frame) == wire::FrameDecoder::Status::Error) {
-                        junk += 1;
-                        decoder.skipToMagic();
                     }
                     continue;
                 }

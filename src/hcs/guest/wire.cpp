@@ -1,5 +1,6 @@
 #include "hcs/guest/wire.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -150,10 +151,12 @@ size_t FrameDecoder::skipToMagic()
 {
     char magic[4];
     storeLe32(magic, kMagic);
+    // The frame at offset_ is bad (that is why we are here): look for the next magic after its first byte.
     std::string_view rest(buffer_.data() + offset_, buffer_.size() - offset_);
-    size_t at = rest.find(std::string_view(magic, 4));
+    size_t at = rest.empty() ? std::string_view::npos : rest.find(std::string_view(magic, 4), 1);
     // Keep a possible partial magic at the end.
-    size_t skip = at == std::string_view::npos ? (rest.size() > 3 ? rest.size() - 3 : 0) : at;
+    size_t skip =
+        at == std::string_view::npos ? (rest.size() > 3 ? rest.size() - 3 : std::min<size_t>(rest.size(), 1)) : at;
     offset_ += skip;
     error_.clear();
     return skip;

@@ -73,8 +73,9 @@ public:
     // Frame: `frame` holds the next frame. Error: `error()` says what was wrong; the decoder stays in
     // error until reset().
     Status next(Frame& frame);
-    // Drops bytes up to the next occurrence of the magic (for a peer whose stream may start mid-frame,
-    // e.g. the agent after the host reconnected). Returns how many bytes were skipped.
+    // After an error: drops the bad frame's first byte and everything up to the next occurrence of the
+    // magic (for a peer whose stream may start mid-frame, e.g. the agent after the host reconnected),
+    // and clears the error. Returns how many bytes were skipped (at least one when any are buffered).
     size_t skipToMagic();
     void reset();
 

@@ -196,3 +196,19 @@ TEST(GuestControlMessages, DeepNestingIsRefusedBeforeParsing)
     auto ok = wire::decodeReply(R"({"req":1,"hr":0,"message":"[[[[[[[[[[{{{{{{"})");
     EXPECT_TRUE(ok);
 }
+
+TEST(GuestWire, SkipToMagicMovesPastABadFrameThatStartsWithTheMagic)
+{
+    std::string stream;
+    wire::appendFrame(stream, wire::FrameType::Stdout, 1, "");
+    stream[4] = 99;  // valid magic, unknown type
+    wire::appendFrame(stream, wire::FrameType::Hello, 0, "{}");
+    wire::FrameDecoder decoder;
+    decoder.append(stream.data(), stream.size());
+    wire::Frame frame;
+    int rounds = 0;
+    while (decoder.next(frame) == Status::Error && rounds++ < 5)
+        EXPECT_GT(decoder.skipToMagic(), 0u);
+    EXPECT_EQ(frame.header.type, wire::FrameType::Hello);
+    EXPECT_EQ(rounds, 1);
+}
