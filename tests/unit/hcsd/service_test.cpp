@@ -16,8 +16,8 @@
 #include <fstream>
 #include <map>
 
-#include "hcs/ipc/unix_socket.h"
 #include "fake_vm.h"
+#include "hcs/ipc/unix_socket.h"
 #include "hcs/service/service.h"
 #include "hcs/service/system_store.h"
 
@@ -72,8 +72,9 @@ public:  // the ExitAttribution cases call the helpers from lambdas
     {
         uint64_t index = clients_.size();
         clients_.emplace_back();
-        uint64_t session = service_->openSession(
-            [this, index](const std::string& line) { clients_[index].push_back(json::parse(line)); });
+        uint64_t session = service_->openSession([this, index](const std::string& line, std::vector<UniqueFd>) {
+            clients_[index].push_back(json::parse(line));
+        });
         sessionIndex_[session] = index;
         return session;
     }
