@@ -18,6 +18,7 @@
 
 #include "base/event_loop.h"
 #include "base/log.h"
+#include "hcs/guest/agent_channel.h"
 #include "hcs/ipc/runtime_paths.h"
 #include "hcs/ipc/stale_socket.h"
 #include "hcs/ipc/unix_socket.h"
@@ -238,8 +239,9 @@ int main(int argc, char** argv)
     serviceOptions.qemuBinary = options.qemuBinary;
     serviceOptions.timeouts.monitorTimeout = std::chrono::milliseconds(options.monitorTimeoutMs);
     serviceOptions.agentTimeout = std::chrono::milliseconds(options.agentTimeoutMs);
-    // No guest channel factory yet: systems with a GuestConnection are refused (E_NOTIMPL) until the
-    // agent channel (hcs::guest::AgentChannelFactory) is wired in here.
+    // Systems with a GuestConnection talk to their guest agent through AgentChannel (docs/guest-agent.md).
+    guest::AgentChannelFactory agentChannels;
+    serviceOptions.guestChannels = &agentChannels;
     int exitCode = 0;
     {
         vm::QemuLauncher launcher(loop);

@@ -93,6 +93,7 @@ Service::~Service()
 {
     for (auto& [id, system] : systems_) {
         system->guest.reset();  // the agent sees its host end close; a later hcsd's channel reconnects
+        if (system->agentWait) loop_.cancelTimer(system->agentWait->timer);
         if (system->state() == SystemState::Creating && system->vm) {
             // Nobody will ever get this Create's reply: the VM must not outlive it unlisted.
             HC_LOG(Info, "hcsd", "stopping: killing \"" + id + "\", whose creation had not finished");

@@ -86,7 +86,7 @@ json uefiConfig(bool terminateOnLastHandle)
 
 // ------------------------------------------------------------------------------------ HcsdProcess
 
-HcsdProcess::HcsdProcess()
+HcsdProcess::HcsdProcess(std::vector<std::string> extraArgs) : extraArgs_(std::move(extraArgs))
 {
     char tmpl[] = "/tmp/hcsd-it-XXXXXX";
     char* d = mkdtemp(tmpl);
@@ -112,8 +112,13 @@ void HcsdProcess::start()
             dup2(fd, 2);
         }
         setenv("HOSTCOMPUTE_LOG", "info", 1);
-        execl(binary.c_str(), binary.c_str(), "--socket", socket_.c_str(), "--state-dir", stateDir_.c_str(),
-              "--foreground", static_cast<char*>(nullptr));
+        std::vector<std::string> args{binary, "--socket", socket_, "--state-dir", stateDir_, "--foreground"};
+        args.insert(args.end(), extraArgs_.begin(), extraArgs_.end());
+        std::vector<char*> argv;
+        for (auto& arg : args)
+            argv.push_back(arg.data());
+        argv.push_back(nullptr);
+        execv(binary.c_str(), argv.data());
         _exit(127);
     }
     auto deadline = Clock::now() + 20s;  // the first run on a host probes the accelerator (~2 s)
@@ -221,6 +226,11 @@ std::optional<json> RawClient::readMessage(std::chrono::milliseconds timeout)
             buffer_.erase(0, nl + 1);
             json j = json::parse(line, nullptr, false);
             EXPECT_FALSE(j.is_discarded()) << "hcsd sent a non-JSON line: " << line;
+            if (j.is_object() && j.value("fds", 0u) > 0) {
+                auto fds = received_.take(j["fds"].get<size_t>());
+                EXPECT_TRUE(fds.ok()) << "fewer descriptors than the line says: " << line;
+                if (fds) descriptors_[j.value("id", uint64_t{0})] = std::move(*fds);
+            }
             return j;
         }
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -228,9 +238,9 @@ std::optional<json> RawClient::readMessage(std::chrono::milliseconds timeout)
         pollfd p{fd_, POLLIN, 0};
         if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
         char chunk[65536];
-        ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
-        if (n <= 0) return std::nullopt;
-        buffer_.append(chunk, static_cast<size_t>(n));
+        auto n = hc::hcs::receiveWithDescriptors(fd_, chunk, received_);
+        if (!n || *n == 0) return std::nullopt;
+        buffer_.append(chunk, *n);
     }
 }
 
@@ -289,6 +299,15 @@ std::optional<json> RawClient::waitEvent(const std::string& name, uint64_t handl
         backlog_.push_back(*m);
     }
     return std::nullopt;
+}
+
+std::vector<hc::UniqueFd> RawClient::takeDescriptors(uint64_t id)
+{
+    auto it = descriptors_.find(id);
+    if (it == descriptors_.end()) return {};
+    auto fds = std::move(it->second);
+    descriptors_.erase(it);
+    return fds;
 }
 
 bool waitForConsole(const std::string& socketPath, const std::string& marker, std::chrono::milliseconds timeout)

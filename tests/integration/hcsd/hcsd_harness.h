@@ -12,9 +12,13 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "base/unique_fd.h"
+#include "hcs/ipc/descriptor_passing.h"
 
 namespace hcsd_test {
 
@@ -33,7 +37,8 @@ json uefiConfig(bool terminateOnLastHandle = false);
 
 class HcsdProcess {
 public:
-    HcsdProcess();  // starts hcsd --foreground on a fresh temp directory, waits until it listens
+    // Starts hcsd --foreground (plus `extraArgs`) on a fresh temp directory, waits until it listens.
+    explicit HcsdProcess(std::vector<std::string> extraArgs = {});
     ~HcsdProcess();
     void start();
     void kill(int signal);  // and reap
@@ -46,6 +51,7 @@ public:
 
 private:
     std::string dir_, socket_, stateDir_;
+    std::vector<std::string> extraArgs_;
     pid_t pid_ = -1;
 };
 
@@ -73,6 +79,8 @@ public:
     // Like waitReply, without failing the test when the time runs out.
     std::optional<Reply> tryWaitReply(uint64_t id, std::chrono::milliseconds timeout);
     std::optional<json> waitEvent(const std::string& name, uint64_t handle, std::chrono::milliseconds timeout);
+    // The descriptors that came with the reply to `id` ("fds": N), now the test's.
+    std::vector<hc::UniqueFd> takeDescriptors(uint64_t id);
 
     const json& greeting() const { return greeting_; }
 
@@ -82,6 +90,8 @@ private:
     uint64_t nextId_ = 100;
     std::deque<json> backlog_;
     json greeting_;
+    hc::hcs::DescriptorQueue received_;
+    std::map<uint64_t, std::vector<hc::UniqueFd>> descriptors_;  // by reply id
 };
 
 // Reads the serial console socket until `marker` appears (or the timeout).
