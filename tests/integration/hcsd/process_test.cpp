@@ -133,6 +133,30 @@ TEST(HcsdProcesses, RunOutputExitSignalAndTheVmsEnd)
     EXPECT_TRUE(c.waitEvent("ProcessExited", 13, 10s));
 }
 
+TEST(HcsdProcesses, ARestartedHcsdTalksToTheSameAgentAgain)
+{
+    HcsdProcess hcsd;
+    {
+        RawClient c(hcsd.socketPath());
+        ASSERT_NO_FATAL_FAILURE(createAndStart(c, 1, "survivor", agentGuestConfig()));
+    }
+    hcsd.kill(SIGTERM);  // the VM keeps running; the new hcsd re-adopts it and opens a new channel
+    hcsd.start();
+    RawClient c(hcsd.socketPath());
+    ASSERT_TRUE(c.call("OpenComputeSystem", {{"handle", 1}, {"id", "survivor"}}).ok());
+    uint64_t create =
+        c.post("CreateProcess", {{"handle", 1},
+                                 {"process", 2},
+                                 {"parameters", {{"CommandArgs", {"echo", "again"}}, {"CreateStdOutPipe", true}}}});
+    Reply created = c.waitReply(create, kBoot);
+    ASSERT_TRUE(created.ok()) << created.raw.dump();
+    auto fds = c.takeDescriptors(create);
+    ASSERT_EQ(fds.size(), 1u);
+    EXPECT_EQ(readToEnd(fds[0].get()), "again\n");
+    EXPECT_EQ(c.call("WaitForProcessExit", {{"handle", 2}}, 30s).result()["ExitCode"], 0);
+    EXPECT_TRUE(c.call("TerminateComputeSystem", {{"handle", 1}}, 30s).ok());
+}
+
 TEST(HcsdProcesses, AHostileAgentHurtsOnlyItsOwnSystem)
 {
     HcsdProcess hcsd({"--agent-timeout", "20000"});
