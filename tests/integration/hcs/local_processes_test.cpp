@@ -267,6 +267,38 @@ TEST_F(LocalProcessTest, HcsctlExecTtyGivesAConsole)
     EXPECT_EQ(console.out.find("not a tty"), std::string::npos) << console.out;
 }
 
+TEST_F(LocalProcessTest, AReplyWithoutItsDescriptorsDropsTheConnection)
+{
+    struct Disconnects {
+        std::atomic<int> count{0};
+        static void CALLBACK callback(HCS_EVENT* event, void* context)
+        {
+            if (event->Type == HcsEventServiceDisconnect) ++static_cast<Disconnects*>(context)->count;
+        }
+    } disconnects;
+    ASSERT_EQ(HcsSetComputeSystemCallback(system.get(), HcsEventOptionNone, &disconnects, Disconnects::callback), S_OK);
+    HCS_OPERATION op = HcsCreateOperation(nullptr, nullptr);
+    HCS_PROCESS process = nullptr;
+    ASSERT_EQ(HcsCreateProcess(system.get(), LR"({"CommandArgs":["__lose_descriptors__"]})", op, nullptr, &process),
+              S_OK);
+    HCS_PROCESS_INFORMATION info{};
+    // The stream can no longer be matched to its descriptors: the connection is given up, not trusted.
+    EXPECT_EQ(HcsWaitForOperationResultAndProcessInfo(op, 10000, &info, nullptr), HCS_E_SERVICE_DISCONNECT);
+    EXPECT_EQ(info.StdOutput, nullptr);
+    for (int i = 0; i < 500 && disconnects.count == 0; ++i)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(disconnects.count, 1);
+    HcsCloseOperation(op);
+    HcsCloseProcess(process);
+    // The next call connects anew and works.
+    hcsctl::SystemHandle again;
+    ASSERT_EQ(hcsctl::openSystem(L"local", again).hr, S_OK);
+    auto echo = createProcess(again.get(), LR"({"CommandArgs":["echo","back"],"CreateStdOutPipe":true})");
+    EXPECT_EQ(readAll(fdOf(echo.info.StdOutput)), "back\n");
+    close(fdOf(echo.info.StdOutput));
+    HcsCloseProcess(echo.process);
+}
+
 TEST_F(LocalProcessTest, HcsctlPsListsProcesses)
 {
     auto sleeper = createProcess(system.get(), LR"({"CommandArgs":["sleep","30"]})");
