@@ -265,6 +265,13 @@ TEST_F(LocalProcessTest, HcsctlExecTtyGivesAConsole)
     EXPECT_EQ(console.exitCode, 3) << console.out << console.err;
     EXPECT_NE(console.out.find("/dev/pts/"), std::string::npos) << console.out;
     EXPECT_EQ(console.out.find("not a tty"), std::string::npos) << console.out;
+    // The terminal is back in its own mode afterwards (canonical input, echo), also after a killed process.
+    ProgramResult restored = shell(
+        "script -qec '\"$HCSCTL\" exec -t local -- sh -c \"kill -9 \\$\\$\"; "
+        "stty -a | tr \" ;\" \"\\n\\n\" | grep -x -- \"-*icanon\\|-*echo\"' /dev/null");
+    EXPECT_NE(restored.out.find("icanon"), std::string::npos) << restored.out;
+    EXPECT_EQ(restored.out.find("-icanon"), std::string::npos) << restored.out;
+    EXPECT_EQ(restored.out.find("-echo"), std::string::npos) << restored.out;
 }
 
 TEST_F(LocalProcessTest, AReplyWithoutItsDescriptorsDropsTheConnection)
