@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "exec.h"
 #include "hcs/protocol/calls.h"
 
 namespace {
@@ -23,6 +24,13 @@ using hc::hcs::protocol::Method;
 constexpr const char* c_EventsVerb = "events";
 constexpr const char* c_EventsArguments = "ID [TIMEOUT_MS]";
 constexpr const char* c_EventsHelp = "print the system's events as JSON lines until it exits";
+// Processes (several C calls each): exec parses its own arguments.
+constexpr const char* c_ExecVerb = "exec";
+constexpr const char* c_ExecArguments = "ID [-i] [-t] [-e K=V] [-w DIR] [-u USER] -- CMD [ARGS...]";
+constexpr const char* c_ExecHelp = "run CMD in the system with this terminal's stdio; exits with its exit code";
+constexpr const char* c_PsVerb = "ps";
+constexpr const char* c_PsArguments = "ID";
+constexpr const char* c_PsHelp = "list the system's processes (ProcessList)";
 
 void printUsage(std::ostream& out)
 {
@@ -35,6 +43,8 @@ void printUsage(std::ostream& out)
         if (!call.hcsctlVerb.empty()) line(call.hcsctlVerb, call.hcsctlArguments, call.hcsctlHelp);
     }
     line(c_EventsVerb, c_EventsArguments, c_EventsHelp);
+    line(c_PsVerb, c_PsArguments, c_PsHelp);
+    line(c_ExecVerb, c_ExecArguments, c_ExecHelp);
     out << R"(
 Options:
   --timeout MS   bound for every operation (default 300000; "infinite" = no bound)
@@ -43,7 +53,7 @@ Options:
 
 Results are printed as JSON on stdout. On failure the HRESULT's name and the service's error
 message go to stderr and the exit code is 64 + the low byte of an HCS_E_* HRESULT, 1 for any other
-failure, 2 for a usage error.
+failure, 2 for a usage error. exec exits with the process's exit code (128 + N when signal N ended it).
 )";
 }
 
@@ -124,6 +134,16 @@ int main(int argc, char** argv)
     }
     std::string name = argv[index++];
     std::vector<std::string> args(argv + index, argv + argc);
+    if (name == c_ExecVerb) {
+        ExecRequest request;
+        std::string error;
+        if (!parseExecArguments(args, request, error)) return usageError(error);
+        return execProcess(options, request);
+    }
+    if (name == c_PsVerb) {
+        if (args.size() != 1) return usageError("ps takes 1 argument(s)");
+        return listProcesses(options, args[0]);
+    }
     const CallSpec* call = hc::hcs::protocol::findCallByVerb(name);
     if (call == nullptr && name != c_EventsVerb) {
         return usageError("unknown command " + name);

@@ -28,6 +28,7 @@ HCS_OPERATION registerOperation(Operation::Callbacks callbacks) noexcept
 
 HRESULT deliverResult(const char* function, const std::shared_ptr<Operation>& operation,
                       const Result<Operation::Outcome>& outcome, PWSTR* resultDocument)
+
 {
     if (!outcome) return fail(outcome.error(), function);
     operation->markCompletionObserved();
@@ -96,8 +97,11 @@ HOSTCOMPUTE_API HCS_SYSTEM WINAPI HcsGetComputeSystemFromOperation(HCS_OPERATION
 
 HOSTCOMPUTE_API HCS_PROCESS WINAPI HcsGetProcessFromOperation(HCS_OPERATION operation)
 {
-    (void)operation;
-    return nullptr;  // no process functions yet, so no operation is ever tied to a process
+    auto found = findOperation(operation);
+    if (!found) return nullptr;
+    HCS_PROCESS process = found.value()->process();
+    // NULL once the process handle is closed: a closed handle is never handed out again.
+    return process && Client::instance().processes().find(process) ? process : nullptr;
 }
 
 HOSTCOMPUTE_API HCS_OPERATION_TYPE WINAPI HcsGetOperationType(HCS_OPERATION operation)
@@ -127,7 +131,13 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsGetOperationResultAndProcessInfo(HCS_OPERATION
                                                                    PWSTR* resultDocument)
 {
     if (processInformation) *processInformation = HCS_PROCESS_INFORMATION{};
-    return HcsGetOperationResult(operation, resultDocument);
+    if (resultDocument) *resultDocument = nullptr;
+    return guarded(__func__, [&] {
+        auto found = findOperation(operation);
+        if (!found) return fail(found.error(), __func__);
+        // Unlike the Wait variant, any operation is accepted; one without process information zeroes it.
+        return deliverResult(__func__, found.value(), found.value()->result(processInformation), resultDocument);
+    });
 }
 
 HOSTCOMPUTE_API HRESULT WINAPI HcsWaitForOperationResult(HCS_OPERATION operation, DWORD timeoutMs,
@@ -153,7 +163,8 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsWaitForOperationResultAndProcessInfo(HCS_OPERA
         if (!isProcessOperation(found.value()->type()))
             return fail(makeError(E_INVALIDARG, "the operation is not tracking HcsCreateProcess or HcsGetProcessInfo"),
                         __func__);
-        return deliverResult(__func__, found.value(), found.value()->waitForResult(timeoutMs), resultDocument);
+        return deliverResult(__func__, found.value(), found.value()->waitForResult(timeoutMs, processInformation),
+                             resultDocument);
     });
 }
 
@@ -192,7 +203,7 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsGetOperationProperties(HCS_OPERATION operation
         if (!query) return fail(query.error(), __func__);
         if (*query && !query->value().empty() && !nlohmann::json::accept(query->value()))
             return fail(makeError(HCS_E_INVALID_JSON, "options is not a JSON document"), __func__);
-        const auto& op = *found.value();
+        auto& op = *found.value();
         nlohmann::json properties = {{"Id", op.id()}, {"Type", operationTypeName(op.type())}};
         auto outcome = op.result();
         switch (op.state()) {

@@ -44,6 +44,37 @@ Result<std::shared_ptr<SystemHandle>> findSystem(HCS_SYSTEM handle)
     return system;
 }
 
+Result<std::shared_ptr<ProcessHandle>> findProcess(HCS_PROCESS handle)
+{
+    if (!handle) return makeError(E_INVALIDARG, "the process handle is NULL");
+    auto process = Client::instance().processes().find(handle);
+    if (!process) return makeError(E_HANDLE, "not an open HCS_PROCESS handle");
+    return process;
+}
+
+Operation::Target systemTarget(const std::shared_ptr<SystemHandle>& system)
+{
+    return Operation::Target{system->handle(), nullptr, system};
+}
+
+Status checkCallbackConflict(const EventTarget& target, const Operation& operation)
+{
+    if (target.operationCallbacksEnabled() && operation.hasOwnCallback())
+        return makeError(HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET,
+                         "the handle's event callback receives operation completions; use an operation "
+                         "without a callback");
+    return {};
+}
+
+Result<std::string> documentArgument(PCWSTR text, const protocol::CallSpec& call)
+{
+    const std::string what(call.documentField);
+    if (call.documentRequired) return requiredString(text, what.c_str());
+    auto value = optionalString(text, what.c_str());
+    if (!value) return value.error();
+    return value->value_or("");
+}
+
 HRESULT storeDocument(const std::string& document, PWSTR* out, HRESULT hr)
 {
     if (!out || document.empty()) return hr;

@@ -27,6 +27,21 @@ Result<std::optional<std::string>> optionalString(PCWSTR text, const char* what)
 
 Result<std::shared_ptr<Operation>> findOperation(HCS_OPERATION handle);
 Result<std::shared_ptr<SystemHandle>> findSystem(HCS_SYSTEM handle);
+Result<std::shared_ptr<ProcessHandle>> findProcess(HCS_PROCESS handle);
+
+// What a call on `system` is made on (its completion may go to the system's event callback).
+Operation::Target systemTarget(const std::shared_ptr<SystemHandle>& system);
+
+// The HCS_EVENT_OPTIONS flags the library knows.
+inline constexpr auto kKnownEventOptions =
+    HcsEventOptionEnableOperationCallbacks | HcsEventOptionEnableVmLifecycle | HcsEventOptionEnableLiveMigrationEvents;
+
+// Once a handle's event callback takes operation completions, an operation with a callback of its own
+// cannot be used on it (the seed's third pattern): HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET.
+Status checkCallbackConflict(const EventTarget& target, const Operation& operation);
+
+// The document argument of `call` ("" when NULL and the call allows none), named as the catalogue names it.
+Result<std::string> documentArgument(PCWSTR text, const protocol::CallSpec& call);
 
 // Hands `document` to the caller as a string to free with LocalFree (NULL when there is none) and
 // returns `hr`, or HCS_E_OPERATION_RESULT_ALLOCATION_FAILED when the copy cannot be made.

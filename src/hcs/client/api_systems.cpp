@@ -12,30 +12,6 @@ using namespace hc::hcs;
 
 namespace {
 
-constexpr auto kKnownEventOptions =
-    HcsEventOptionEnableOperationCallbacks | HcsEventOptionEnableVmLifecycle | HcsEventOptionEnableLiveMigrationEvents;
-
-// Once the handle's event callback takes operation completions, an operation with a callback of its
-// own cannot be used on it (the seed's third pattern).
-Status checkCallbackConflict(const SystemHandle& system, const Operation& operation)
-{
-    if (system.operationCallbacksEnabled() && operation.hasOwnCallback())
-        return makeError(HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET,
-                         "the compute system's event callback receives operation completions; use an operation "
-                         "without a callback");
-    return {};
-}
-
-// The document argument of `call` ("" when NULL and the call allows none), named as the catalogue names it.
-Result<std::string> documentArgument(PCWSTR text, const protocol::CallSpec& call)
-{
-    const std::string what(call.documentField);
-    if (call.documentRequired) return requiredString(text, what.c_str());
-    auto value = optionalString(text, what.c_str());
-    if (!value) return value.error();
-    return value->value_or("");
-}
-
 // Start, ShutDown, Terminate, Crash, Pause, Resume, Save, GetProperties, Modify: one shape.
 HRESULT systemCall(const char* function, protocol::Method method, HCS_SYSTEM computeSystem, HCS_OPERATION operation,
                    PCWSTR text)
@@ -49,8 +25,9 @@ HRESULT systemCall(const char* function, protocol::Method method, HCS_SYSTEM com
         if (!document) return fail(document.error(), function);
         if (auto conflict = checkCallbackConflict(*system.value(), *op.value()); !conflict)
             return fail(conflict.error(), function);
-        auto started = Client::instance().startCall(op.value(), system.value(), system.value()->channel(), method,
-                                                    protocol::SystemCallParams{system.value()->number(), *document});
+        auto started =
+            Client::instance().startCall(op.value(), systemTarget(system.value()), system.value()->channel(), method,
+                                         protocol::SystemCallParams{system.value()->number(), *document});
         return started ? S_OK : fail(started.error(), function);
     });
 }
@@ -91,8 +68,9 @@ HRESULT createSystem(const char* function, PCWSTR id, PCWSTR configuration, HCS_
 
     auto system = registerSystem(channel.value(), *idText);
     if (registration) (void)system->setEventCallback(*registration);  // a fresh handle has none yet
-    auto started = client.startCall(op.value(), system, channel.value(), protocol::Method::CreateComputeSystem,
-                                    protocol::CreateParams{system->number(), *idText, *configurationText});
+    auto started =
+        client.startCall(op.value(), systemTarget(system), channel.value(), protocol::Method::CreateComputeSystem,
+                         protocol::CreateParams{system->number(), *idText, *configurationText});
     if (!started) {
         client.systems().remove(system->handle());
         system->gate().close(false);
@@ -136,7 +114,7 @@ HRESULT enumerateSystems(const char* function, PCWSTR query, HCS_OPERATION opera
     if (!queryText) return fail(queryText.error(), function);
     auto channel = client.channel();
     if (!channel) return fail(channel.error(), function);
-    auto started = client.startCall(op.value(), nullptr, channel.value(), method, protocol::QueryParams{*queryText});
+    auto started = client.startCall(op.value(), {}, channel.value(), method, protocol::QueryParams{*queryText});
     return started ? S_OK : fail(started.error(), function);
 }
 
@@ -306,11 +284,11 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsSetComputeSystemCallback(HCS_SYSTEM computeSys
         if ((callbackOptions & ~kKnownEventOptions) != 0)
             return fail(makeError(E_INVALIDARG, "unknown HCS_EVENT_OPTIONS flags"), __func__);
         auto ready = system.value()->setEventCallback(
-            SystemHandle::Registration{callbackOptions, const_cast<void*>(context), callback});
+            EventTarget::Registration{callbackOptions, const_cast<void*>(context), callback});
         if (!ready) return fail(ready.error(), __func__);
         // Completions that happened before the callback was set and that nobody has seen yet.
         for (auto& operation : ready.value())
-            Client::instance().postSystemEvent(system.value(), HcsEventOperationCallback, {}, operation);
+            Client::instance().postEvent(system.value(), HcsEventOperationCallback, {}, operation);
         return S_OK;
     });
 }

@@ -48,15 +48,17 @@ void Client::adopt(const std::shared_ptr<ServiceChannel>& channel)
     channel->setEventHandler([this, key](const ServiceEvent& event) { onEvent(key, event); });
 }
 
-Status Client::startCall(const std::shared_ptr<Operation>& operation, const std::shared_ptr<SystemHandle>& system,
+Status Client::startCall(const std::shared_ptr<Operation>& operation, Operation::Target target,
                          const std::shared_ptr<ServiceChannel>& channel, protocol::Method method,
-                         protocol::Params params)
+                         protocol::Params params, std::shared_ptr<ProcessHandle> process)
 {
     const protocol::CallSpec& call = protocol::callSpec(method);
     // Calls whose success has no result document (spec: "Create -> none"): hcsd answers "{}" for them;
-    // callers get NULL, as on Windows. Failures always keep their ResultError document.
+    // callers get NULL, as on Windows. Failures always keep their ResultError document. Process
+    // information travels in the operation's ProcessInfo, not as a document.
     const bool keepsDocument = call.result == protocol::ResultShape::Document;
-    auto generation = operation->begin(call.operationType, system ? system->handle() : nullptr, system, channel);
+    const bool carriesProcessInfo = call.result == protocol::ResultShape::ProcessInfo;
+    auto generation = operation->begin(call.operationType, std::move(target), channel);
     if (!generation) return generation.error();
     // A weak reference: an operation closed while in flight is freed once nobody waits on it, and
     // its late reply is dropped here.
@@ -64,12 +66,30 @@ Status Client::startCall(const std::shared_ptr<Operation>& operation, const std:
     const uint64_t use = generation.value();
     uint64_t requestId = 0;
     try {
-        requestId = channel->send(method, std::move(params), [this, weak, use, keepsDocument](ServiceReply reply) {
-            auto op = weak.lock();
-            if (!op) return;
-            if (SUCCEEDED(reply.hr) && !keepsDocument) reply.document.clear();
-            completeOperation(op, use, reply.hr, std::move(reply.document));
-        });
+        requestId = channel->send(
+            method, std::move(params),
+            [this, weak, use, keepsDocument, carriesProcessInfo, process](ServiceReply reply) {
+                auto op = weak.lock();
+                if (!op) return;  // closed and freed: the reply's descriptors are closed with it
+                std::optional<ProcessInfo> info;
+                if (SUCCEEDED(reply.hr) && carriesProcessInfo) {
+                    auto parsed = parseProcessInfo(reply.document, std::move(reply.fds));
+                    if (!parsed) {
+                        HC_LOG(Error, "hcs",
+                               "hcsd sent process information that does not fit: " + parsed.error().message);
+                        completeOperation(op, use, parsed.hr(),
+                                          schema::resultErrorText(parsed.hr(),
+                                                                  "hcsd sent process information that "
+                                                                  "does not fit: " +
+                                                                      parsed.error().message));
+                        return;
+                    }
+                    if (process) process->setProcessId(parsed->processId);
+                    info = std::move(parsed.value());
+                }
+                if (SUCCEEDED(reply.hr) && !keepsDocument) reply.document.clear();
+                completeOperation(op, use, reply.hr, std::move(reply.document), std::move(info));
+            });
     } catch (...) {
         // Never leave the operation pending on a request that was not sent; the call fails
         // synchronously, so no callback is delivered.
@@ -81,9 +101,9 @@ Status Client::startCall(const std::shared_ptr<Operation>& operation, const std:
 }
 
 void Client::completeOperation(const std::shared_ptr<Operation>& operation, uint64_t generation, HRESULT hr,
-                               std::string document)
+                               std::string document, std::optional<ProcessInfo> info)
 {
-    auto use = operation->finish(generation, Operation::Outcome{hr, std::move(document)});
+    auto use = operation->finish(generation, Operation::Outcome{hr, std::move(document)}, std::move(info));
     if (use) deliverCompletion(operation, *use);
 }
 
@@ -113,13 +133,13 @@ void Client::deliverCompletion(const std::shared_ptr<Operation>& operation, cons
             }
             operation->gate().leave();
         });
-    } else if (use.systemHandle && use.systemHandle->acceptOrDeferCompletion(operation)) {
-        postSystemEvent(use.systemHandle, HcsEventOperationCallback, {}, operation);
+    } else if (use.target.events && use.target.events->acceptOrDeferCompletion(operation)) {
+        postEvent(use.target.events, HcsEventOperationCallback, {}, operation);
     }
 }
 
-void Client::postSystemEvent(const std::shared_ptr<SystemHandle>& system, HCS_EVENT_TYPE type, std::string data,
-                             std::shared_ptr<Operation> operation)
+void Client::postEvent(const std::shared_ptr<EventTarget>& system, HCS_EVENT_TYPE type, std::string data,
+                       std::shared_ptr<Operation> operation)
 {
     dispatcher_.post([system, type, data = std::move(data), operation = std::move(operation)] {
         if (!system->gate().enter()) return;
@@ -155,13 +175,22 @@ void Client::onEvent(const ServiceChannel* channel, const ServiceEvent& event)
         onDisconnect(channel);
         return;
     }
-    if (event.type == HcsEventOperationCallback || event.type == HcsEventProcessExited) {
-        HC_LOG(Warn, "hcs", "ignoring an event of type " + std::to_string(event.type) + " sent for a system handle");
+    if (event.type == HcsEventOperationCallback) {
+        HC_LOG(Warn, "hcs", "ignoring an OperationCallback event sent by hcsd");
+        return;
+    }
+    // ProcessExited goes to process handles only, never to a system callback; every other event to
+    // system handles only. Handle numbers are unique per connection across both kinds.
+    if (event.type == HcsEventProcessExited) {
+        for (auto& process : processes_.all()) {
+            if (process->channel().get() != channel || process->number() != event.handle) continue;
+            if (process->registration()) postEvent(process, event.type, event.data, nullptr);
+        }
         return;
     }
     for (auto& system : systems_.all()) {
         if (system->channel().get() != channel || system->number() != event.handle) continue;
-        if (system->registration()) postSystemEvent(system, event.type, event.data, nullptr);
+        if (system->registration()) postEvent(system, event.type, event.data, nullptr);
     }
 }
 
@@ -180,7 +209,11 @@ void Client::onDisconnect(const ServiceChannel* channel)
     }
     for (auto& system : systems_.all()) {
         if (system->channel().get() == channel && system->registration())
-            postSystemEvent(system, HcsEventServiceDisconnect, {}, nullptr);
+            postEvent(system, HcsEventServiceDisconnect, {}, nullptr);
+    }
+    for (auto& process : processes_.all()) {
+        if (process->channel().get() == channel && process->registration())
+            postEvent(process, HcsEventServiceDisconnect, {}, nullptr);
     }
 }
 

@@ -17,6 +17,7 @@
 #include "hcs/client/event_dispatcher.h"
 #include "hcs/client/handle_table.h"
 #include "hcs/client/operation.h"
+#include "hcs/client/process_handle.h"
 #include "hcs/client/service_channel.h"
 #include "hcs/client/system_handle.h"
 
@@ -28,6 +29,7 @@ public:
 
     HandleTable<Operation, HandleKind::Operation>& operations() { return operations_; }
     HandleTable<SystemHandle, HandleKind::System>& systems() { return systems_; }
+    HandleTable<ProcessHandle, HandleKind::Process>& processes() { return processes_; }
     EventDispatcher& dispatcher() { return dispatcher_; }
 
     // The connection new calls use: the test channel if one is set, else connectService() (lazily, and
@@ -35,20 +37,23 @@ public:
     Result<std::shared_ptr<ServiceChannel>> channel();
     void setChannelForTesting(std::shared_ptr<ServiceChannel> channel);
 
-    // Starts a use of `operation` as the catalogue's operation type of `method` and sends the call.
-    // Synchronous failures (operation in flight or closed) come back here; everything later arrives in
-    // the operation.
-    Status startCall(const std::shared_ptr<Operation>& operation, const std::shared_ptr<SystemHandle>& system,
-                     const std::shared_ptr<ServiceChannel>& channel, protocol::Method method, protocol::Params params);
+    // Starts a use of `operation` as the catalogue's operation type of `method` on `target` and sends
+    // the call. Synchronous failures (operation in flight or closed) come back here; everything later
+    // arrives in the operation. A successful reply of a ResultShape::ProcessInfo call is parsed with its
+    // descriptors into the operation's ProcessInfo (and gives `process`, if any, its process id); one
+    // that does not fit its descriptors completes the operation with HCS_E_PROTOCOL_ERROR.
+    Status startCall(const std::shared_ptr<Operation>& operation, Operation::Target target,
+                     const std::shared_ptr<ServiceChannel>& channel, protocol::Method method, protocol::Params params,
+                     std::shared_ptr<ProcessHandle> process = nullptr);
 
     // Ends use `generation` of `operation` (reply, cancel or disconnect) and delivers the completion.
     void completeOperation(const std::shared_ptr<Operation>& operation, uint64_t generation, HRESULT hr,
-                           std::string document);
+                           std::string document, std::optional<ProcessInfo> info = std::nullopt);
 
-    // Posts an event to a compute system handle's callback (skipped if the handle or the operation is
+    // Posts an event to a system or process handle's callback (skipped if the handle or the operation is
     // closed by the time it would run). `operation` is set for HcsEventOperationCallback.
-    void postSystemEvent(const std::shared_ptr<SystemHandle>& system, HCS_EVENT_TYPE type, std::string data,
-                         std::shared_ptr<Operation> operation);
+    void postEvent(const std::shared_ptr<EventTarget>& target, HCS_EVENT_TYPE type, std::string data,
+                   std::shared_ptr<Operation> operation);
 
 private:
     Client() = default;
@@ -59,6 +64,7 @@ private:
 
     HandleTable<Operation, HandleKind::Operation> operations_;
     HandleTable<SystemHandle, HandleKind::System> systems_;
+    HandleTable<ProcessHandle, HandleKind::Process> processes_;
     EventDispatcher dispatcher_;
 
     std::mutex channelMutex_;

@@ -97,7 +97,19 @@ HCS_OPERATION_TYPE Operation::type() const
 HCS_SYSTEM Operation::system() const
 {
     std::lock_guard lock(mutex_);
-    return system_;
+    return target_.system;
+}
+
+HCS_PROCESS Operation::process() const
+{
+    std::lock_guard lock(mutex_);
+    return target_.process;
+}
+
+std::shared_ptr<EventTarget> Operation::target() const
+{
+    std::lock_guard lock(mutex_);
+    return target_.events;
 }
 
 OperationState Operation::state() const
@@ -106,9 +118,9 @@ OperationState Operation::state() const
     return state_;
 }
 
-Result<uint64_t> Operation::begin(HCS_OPERATION_TYPE type, HCS_SYSTEM system,
-                                  std::shared_ptr<SystemHandle> systemHandle, std::shared_ptr<ServiceChannel> channel)
+Result<uint64_t> Operation::begin(HCS_OPERATION_TYPE type, Target target, std::shared_ptr<ServiceChannel> channel)
 {
+    std::optional<ProcessInfo> previous;  // closed after the lock is released
     std::lock_guard lock(mutex_);
     if (closed_) return makeError(E_HANDLE, "the operation handle is closed");
     if (state_ == OperationState::Pending)
@@ -117,9 +129,9 @@ Result<uint64_t> Operation::begin(HCS_OPERATION_TYPE type, HCS_SYSTEM system,
     state_ = OperationState::Pending;
     ++generation_;
     type_ = type;
-    system_ = system;
-    systemHandle_ = std::move(systemHandle);
+    target_ = std::move(target);
     channel_ = channel;
+    previous.swap(processInfo_);
     requestAttached_ = false;
     requestId_ = 0;
     observed_ = false;
@@ -135,7 +147,7 @@ void Operation::attachRequest(uint64_t generation, uint64_t requestId)
     requestAttached_ = true;
 }
 
-std::optional<Operation::Use> Operation::finish(uint64_t generation, Outcome outcome)
+std::optional<Operation::Use> Operation::finish(uint64_t generation, Outcome outcome, std::optional<ProcessInfo> info)
 {
     Use use;
     {
@@ -143,14 +155,25 @@ std::optional<Operation::Use> Operation::finish(uint64_t generation, Outcome out
         if (generation != generation_ || state_ != OperationState::Pending) return std::nullopt;
         state_ = OperationState::Completed;
         outcome_ = std::move(outcome);
+        // Closed: nobody can take the descriptors any more; `info` closes them on return.
+        if (!closed_) processInfo_ = std::move(info);
         channel_.reset();
-        use = Use{generation_, type_, system_, systemHandle_};
+        use = Use{generation_, type_, target_};
     }
     changed_.notify_all();
     return use;
 }
 
-Result<Operation::Outcome> Operation::result() const
+Result<Operation::Outcome> Operation::completedResult(HCS_PROCESS_INFORMATION* info)
+{
+    if (info) {
+        *info = HCS_PROCESS_INFORMATION{};
+        if (processInfo_) processInfo_->handOver(info);  // descriptors handed over once; the id stays
+    }
+    return outcome_;
+}
+
+Result<Operation::Outcome> Operation::result(HCS_PROCESS_INFORMATION* info)
 {
     std::lock_guard lock(mutex_);
     switch (state_) {
@@ -161,10 +184,10 @@ Result<Operation::Outcome> Operation::result() const
         case OperationState::Completed:
             break;
     }
-    return outcome_;
+    return completedResult(info);
 }
 
-Result<Operation::Outcome> Operation::waitForResult(DWORD timeoutMs) const
+Result<Operation::Outcome> Operation::waitForResult(DWORD timeoutMs, HCS_PROCESS_INFORMATION* info)
 {
     std::unique_lock lock(mutex_);
     if (state_ == OperationState::NotStarted)
@@ -177,7 +200,7 @@ Result<Operation::Outcome> Operation::waitForResult(DWORD timeoutMs) const
                                                       " ms; it is still in progress");
     }
     if (state_ != OperationState::Completed) return makeError(E_HANDLE, "the operation was closed while waiting");
-    return outcome_;
+    return completedResult(info);
 }
 
 Result<uint64_t> Operation::cancel()
@@ -208,10 +231,12 @@ Result<uint64_t> Operation::cancel()
 
 void Operation::close(bool waitForRunningCallback)
 {
+    std::optional<ProcessInfo> untaken;  // descriptors nobody took: closed here, outside the lock
     {
         std::lock_guard lock(mutex_);
         closed_ = true;
-        systemHandle_.reset();
+        target_.events.reset();
+        untaken.swap(processInfo_);
     }
     changed_.notify_all();
     gate_.close(waitForRunningCallback);

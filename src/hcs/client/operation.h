@@ -10,7 +10,10 @@
 //     HCS_E_OPERATION_ALREADY_STARTED. Exactly one finish() per use wins: the service's reply, a cancel
 //     (HCS_E_OPERATION_ALREADY_CANCELLED) or a service disconnect (HCS_E_SERVICE_DISCONNECT); later
 //     ones for the same use are ignored (each use has a generation number).
-//   - Completed: result and document kept until the next begin() replaces them.
+//   - Completed: result and document kept until the next begin() replaces them. A CreateProcess /
+//     GetProcessInfo use also keeps the ProcessInfo (process id, stdio descriptors) of its reply: the
+//     first result()/waitForResult() that asks for it hands the descriptors to the caller; otherwise the
+//     next begin() or close() closes them (a reply arriving after close() is dropped with them).
 //
 // Ownership: the handle table owns the Operation while its handle is open. Waiters, queued callbacks
 // and the system handle's list of undelivered completions hold shared/weak references only for as
@@ -35,11 +38,12 @@
 
 #include "base/result.h"
 #include "hcs/client/callback_gate.h"
+#include "hcs/client/process_info.h"
 
 namespace hc::hcs {
 
+class EventTarget;
 class ServiceChannel;
-class SystemHandle;
 
 enum class OperationState { NotStarted, Pending, Completed };
 
@@ -55,12 +59,20 @@ public:
         void* context = nullptr;
     };
 
+    // What a use is a call on: the system, the process (process calls; for CreateProcess the new one),
+    // and the handle whose event callback takes the completion when the operation has no callback of its
+    // own (the system for system calls and CreateProcess, the process for the other process calls).
+    struct Target {
+        HCS_SYSTEM system = nullptr;
+        HCS_PROCESS process = nullptr;
+        std::shared_ptr<EventTarget> events;
+    };
+
     // One use of the operation, as the completion path needs it.
     struct Use {
         uint64_t generation = 0;
         HCS_OPERATION_TYPE type = HcsOperationTypeNone;
-        HCS_SYSTEM system = nullptr;
-        std::shared_ptr<SystemHandle> systemHandle;
+        Target target;
     };
 
     struct Outcome {
@@ -84,22 +96,27 @@ public:
 
     HCS_OPERATION_TYPE type() const;
     HCS_SYSTEM system() const;
+    HCS_PROCESS process() const;
+    // The handle whose event callback takes this use's completion (null once the operation is closed).
+    std::shared_ptr<EventTarget> target() const;
     OperationState state() const;
 
     // Starts a use: NotStarted/Completed -> Pending. Returns the use's generation.
-    Result<uint64_t> begin(HCS_OPERATION_TYPE type, HCS_SYSTEM system, std::shared_ptr<SystemHandle> systemHandle,
-                           std::shared_ptr<ServiceChannel> channel);
+    Result<uint64_t> begin(HCS_OPERATION_TYPE type, Target target, std::shared_ptr<ServiceChannel> channel);
     // Remembers the service request of use `generation` (for HcsCancelOperation).
     void attachRequest(uint64_t generation, uint64_t requestId);
     // Ends use `generation` with `outcome`. Returns the use when this call completed it (the caller
     // then delivers the completion), or nothing when that use had already ended.
-    std::optional<Use> finish(uint64_t generation, Outcome outcome);
+    // `info`: the ProcessInfo of a successful CreateProcess / GetProcessInfo reply.
+    std::optional<Use> finish(uint64_t generation, Outcome outcome, std::optional<ProcessInfo> info = std::nullopt);
 
     // Non-blocking result: HCS_E_OPERATION_NOT_STARTED / HCS_E_OPERATION_PENDING / the use's result.
-    Result<Outcome> result() const;
+    // With `info`, also the use's process information (zeroed when it has none): the first call that
+    // asks hands over the stdio descriptors, later calls get the ProcessId and NULL stdio handles.
+    Result<Outcome> result(HCS_PROCESS_INFORMATION* info = nullptr);
     // Blocking result, bounded by timeoutMs (INFINITE = no bound). HCS_E_OPERATION_TIMEOUT leaves the
-    // operation as it is; E_HANDLE when the operation is closed meanwhile.
-    Result<Outcome> waitForResult(DWORD timeoutMs) const;
+    // operation as it is; E_HANDLE when the operation is closed meanwhile. `info` as for result().
+    Result<Outcome> waitForResult(DWORD timeoutMs, HCS_PROCESS_INFORMATION* info = nullptr);
 
     // HcsCancelOperation: asks the service to abandon the pending request and returns the generation
     // of the use the caller must now finish with HCS_E_OPERATION_ALREADY_CANCELLED (0: nothing to
@@ -132,12 +149,14 @@ private:
     bool observed_ = false;
     uint64_t generation_ = 0;
     HCS_OPERATION_TYPE type_ = HcsOperationTypeNone;
-    HCS_SYSTEM system_ = nullptr;
-    std::shared_ptr<SystemHandle> systemHandle_;
+    Target target_;
     std::weak_ptr<ServiceChannel> channel_;
     uint64_t requestId_ = 0;
     bool requestAttached_ = false;
     Outcome outcome_;
+    std::optional<ProcessInfo> processInfo_;  // the descriptors until handed over
+
+    Result<Outcome> completedResult(HCS_PROCESS_INFORMATION* info);  // with mutex_ held, state_ Completed
 };
 
 }  // namespace hc::hcs

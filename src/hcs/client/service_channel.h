@@ -17,8 +17,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "hcs/protocol/calls.h"
 
 namespace hc::hcs {
@@ -29,13 +31,16 @@ struct ServiceReply {
     // On success: the result document as JSON text (may be empty when the method has none).
     // On failure: a ResultError document {"Error": hr, "ErrorMessage": "..."} whose message says what happened.
     std::string document;
+    // Descriptors that came with a successful reply ("fds": N on the wire, in the order the reply's
+    // document indexes them); owned by whoever holds the reply, closed when it is dropped.
+    std::vector<UniqueFd> fds;
 };
 
 // Something hcsd (or the connection itself) tells the client without being asked.
 struct ServiceEvent {
-    uint64_t handle = 0;  // the client's system handle number; 0 = every handle (ServiceDisconnect)
+    uint64_t handle = 0;  // the client's system or process handle number; 0 = every handle (ServiceDisconnect)
     HCS_EVENT_TYPE type = HcsEventInvalid;
-    std::string data;  // the event document as JSON text (SystemExitStatus for SystemExited)
+    std::string data;  // the event document as JSON text (SystemExitStatus, ProcessStatus for ProcessExited)
 };
 
 class ServiceChannel {

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "hcs/client/hcsd_launcher.h"
 #include "hcs/client/service_channel.h"
+#include "hcs/ipc/descriptor_passing.h"
 #include "hcs/ipc/runtime_paths.h"
 #include "hcs/ipc/unix_socket.h"
 #include "hcs/protocol/messages.h"
@@ -176,17 +177,23 @@ public:
         char chunk[65536];
         while (true) {
             size_t nl;
-            while ((nl = input_.find('\n')) != std::string::npos) {
+            bool inSync = true;
+            while (inSync && (nl = input_.find('\n')) != std::string::npos) {
                 std::string line = input_.substr(0, nl);
                 input_.erase(0, nl + 1);
-                dispatch(line);
+                inSync = dispatch(line);
             }
-            if (input_.size() > protocol::kMaxLineBytes) break;
-            ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            input_.append(chunk, static_cast<size_t>(n));
+            if (!inSync || input_.size() > protocol::kMaxLineBytes) break;
+            // Descriptors ride on the first byte of their line, so they are queued before the line ends.
+            auto n = receiveWithDescriptors(fd_, chunk, descriptors_);
+            if (!n) {
+                HC_LOG(Warn, "hcs", "reading from hcsd failed: " + n.error().message);
+                break;
+            }
+            if (*n == 0) break;
+            input_.append(chunk, *n);
         }
+        descriptors_.clear();
         disconnect();
     }
 
@@ -201,20 +208,28 @@ private:
         return handler;
     }
 
-    void dispatch(const std::string& line)
+    // False when the stream lost sync with its descriptors (the connection is then dropped).
+    bool dispatch(const std::string& line)
     {
         auto message = protocol::decodeServerMessage(line);
         if (!message) {
             HC_LOG(Warn, "hcs", "ignoring a malformed line from hcsd: " + message.error().message);
-            return;
+            return true;
         }
         if (auto* reply = std::get_if<protocol::Reply>(&*message)) {
-            if (auto handler = take(reply->id)) handler(ServiceReply{reply->hr, std::move(reply->document)});
-            return;
+            auto fds = descriptors_.take(reply->fdCount);
+            if (!fds) {
+                HC_LOG(Error, "hcs", "protocol error: reply " + std::to_string(reply->id) + ": " + fds.error().message);
+                return false;
+            }
+            // A reply nobody waits for any more drops its descriptors here (closed).
+            if (auto handler = take(reply->id))
+                handler(ServiceReply{reply->hr, std::move(reply->document), std::move(*fds)});
+            return true;
         }
         if (auto* event = std::get_if<protocol::Event>(&*message)) {
             ServiceEvent e{event->handle, eventType(event->name), std::move(event->data)};
-            if (e.type == HcsEventInvalid) return;  // an event this client does not know
+            if (e.type == HcsEventInvalid) return true;  // an event this client does not know
             ServiceChannel::EventHandler handler;
             {
                 std::lock_guard lock(mutex_);
@@ -222,6 +237,7 @@ private:
             }
             if (handler) handler(e);
         }
+        return true;
     }
 
     void disconnect()
@@ -242,8 +258,9 @@ private:
     }
 
     const int fd_;
-    std::string input_;  // reader thread only
-    std::mutex mutex_;   // pending_, events_, disconnected_, nextId_
+    std::string input_;            // reader thread only
+    DescriptorQueue descriptors_;  // reader thread only: received, not yet claimed by a reply
+    std::mutex mutex_;             // pending_, events_, disconnected_, nextId_
     std::mutex writeMutex_;
     std::map<uint64_t, ServiceChannel::ReplyHandler> pending_;
     ServiceChannel::EventHandler events_;

@@ -68,7 +68,7 @@ void FakeChannel::setAutoReply(AutoReply autoReply)
     autoReply_ = std::move(autoReply);
 }
 
-bool FakeChannel::reply(uint64_t requestId, HRESULT hr, std::string document)
+bool FakeChannel::reply(uint64_t requestId, HRESULT hr, std::string document, std::vector<UniqueFd> fds)
 {
     ReplyHandler handler;
     {
@@ -78,7 +78,7 @@ bool FakeChannel::reply(uint64_t requestId, HRESULT hr, std::string document)
         handler = std::move(it->second);
         pending_.erase(it);
     }
-    handler(ServiceReply{hr, std::move(document)});
+    handler(ServiceReply{hr, std::move(document), std::move(fds)});
     return true;
 }
 

@@ -37,7 +37,7 @@ public:
 
     void setAutoReply(AutoReply autoReply);
     // Replies to a pending request; false when it is not pending (already answered or unknown).
-    bool reply(uint64_t requestId, HRESULT hr, std::string document = {});
+    bool reply(uint64_t requestId, HRESULT hr, std::string document = {}, std::vector<UniqueFd> fds = {});
     // Waits until a request for `method` was sent (pending or not); returns the n-th (0-based) one.
     std::optional<Request> waitForRequest(const std::string& method, size_t index = 0,
                                           std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -1,48 +1,45 @@
-#include "hcs/client/system_handle.h"
+#include "hcs/client/event_target.h"
+
+#include <string>
 
 #include "hcs/client/operation.h"
 
 namespace hc::hcs {
 
-SystemHandle::SystemHandle(std::shared_ptr<ServiceChannel> channel, uint64_t number, std::string id)
-    : channel_(std::move(channel)), number_(number), id_(std::move(id))
-{
-}
-
-Result<std::vector<std::shared_ptr<Operation>>> SystemHandle::setEventCallback(Registration registration)
+Result<std::vector<std::shared_ptr<Operation>>> EventTarget::setEventCallback(Registration registration)
 {
     std::vector<std::weak_ptr<Operation>> deferred;
     {
         std::lock_guard lock(mutex_);
         if (registration_)
             return makeError(HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET,
-                             "an event callback is already registered on this compute system handle");
+                             std::string("an event callback is already registered on this ") + kind_ + " handle");
         registration_ = registration;
         if (registration.options & HcsEventOptionEnableOperationCallbacks) deferred.swap(undelivered_);
     }
     std::vector<std::shared_ptr<Operation>> ready;
     for (auto& weak : deferred) {
         auto operation = weak.lock();
-        if (operation && operation->system() == handle_ && !operation->isClosed() &&
+        if (operation && operation->target().get() == this && !operation->isClosed() &&
             operation->state() == OperationState::Completed && !operation->completionObserved())
             ready.push_back(std::move(operation));
     }
     return ready;
 }
 
-std::optional<SystemHandle::Registration> SystemHandle::registration() const
+std::optional<EventTarget::Registration> EventTarget::registration() const
 {
     std::lock_guard lock(mutex_);
     return registration_;
 }
 
-bool SystemHandle::operationCallbacksEnabled() const
+bool EventTarget::operationCallbacksEnabled() const
 {
     std::lock_guard lock(mutex_);
     return registration_ && (registration_->options & HcsEventOptionEnableOperationCallbacks);
 }
 
-bool SystemHandle::acceptOrDeferCompletion(const std::shared_ptr<Operation>& operation)
+bool EventTarget::acceptOrDeferCompletion(const std::shared_ptr<Operation>& operation)
 {
     std::lock_guard lock(mutex_);
     if (registration_ && (registration_->options & HcsEventOptionEnableOperationCallbacks)) return true;
