@@ -1,6 +1,7 @@
 #include "projfs/core/dispatcher.h"
 
 #include "base/hresult.h"
+#include "projfs/core/item_updates.h"
 #include "projfs/core/virtualization_instance.h"
 #include "projfs/store/rel_path.h"
 
@@ -68,10 +69,63 @@ Result<std::string> Dispatcher::pathOf(uint64_t ino)
     return *rel;
 }
 
-struct stat Dispatcher::withFuseInode(struct stat st) const
+// A listed item (only the provider's listing knows it) as a program sees it before anything is on disk:
+// what its placeholder will look like (store/backing_store.h), with a number that stays put while listed.
+struct stat Dispatcher::listedAttributes(const std::string& dirRel, const std::string& name,
+                                         const PRJ_FILE_BASIC_INFO& info)
 {
-    st.st_ino = inodes_.fuseInode(st.st_ino);
+    PRJ_PLACEHOLDER_INFO placeholder{};
+    placeholder.FileBasicInfo = info;
+    std::string rel = joinRel(dirRel, name);
+    struct stat st = placeholderAttributes(placeholderSpecFrom(placeholder, rel));
+    st.st_ino = listedNumber(rel);
     return st;
+}
+
+uint64_t Dispatcher::listedNumber(const std::string& rel)
+{
+    return std::hash<std::string>{}(rel) | (1ull << 63);
+}
+
+void Dispatcher::ensureOnDisk(const RequestContext& ctx, uint64_t ino, Completion<std::string> done)
+{
+    auto location = inodes_.listedLocation(ino);
+    if (!location) return done(pathOf(ino));
+    // The parent first (a listed directory's child can only be known once the directory was opened, but
+    // its own parent may be listed still when the chain is walked from a long-lived handle).
+    ensureOnDisk(
+        ctx, location->first,
+        [this, ctx, ino, parent = location->first, name = location->second, done](Result<std::string> dir) {
+            if (!dir) return done(dir.error());
+            instance_.resolveChild(
+                ctx, *dir, name,
+                [this, ino, parent, name, dirRel = *dir, done](Result<std::optional<std::string>> found) {
+                    if (!found) return done(found.error());
+                    if (!found->has_value()) {
+                        // The provider no longer has it: the name is gone.
+                        inodes_.removed(parent, name);
+                        return done(makeError(kNoSuchItem, "'" + joinRel(dirRel, name) + "' is no longer projected"));
+                    }
+                    std::string rel = joinRel(dirRel, **found);
+                    auto st = instance_.store().statItem(rel);
+                    if (!st) return done(st.error());
+                    if (**found != name) inodes_.renamed(parent, name, parent, **found);
+                    inodes_.materialized(ino, st->st_ino);
+                    if (materialized_) materialized_(ino);
+                    done(std::move(rel));
+                });
+        });
+}
+
+void Dispatcher::ensureChildOnDisk(const RequestContext& ctx, uint64_t parent, const std::string& name,
+                                   Completion<void> done)
+{
+    auto child = inodes_.child(parent, name);
+    if (!child || !inodes_.listedLocation(*child)) return done(Status());
+    ensureOnDisk(ctx, *child, [done](Result<std::string> rel) {
+        if (!rel) return done(rel.error());
+        done(Status());
+    });
 }
 
 Result<EntryAnswer> Dispatcher::entryAt(uint64_t parent, const std::string& name, const std::string& rel)
@@ -80,7 +134,7 @@ Result<EntryAnswer> Dispatcher::entryAt(uint64_t parent, const std::string& name
     if (!st) return st.error();
     EntryAnswer entry;
     entry.ino = inodes_.remember(parent, name, st->st_ino);
-    entry.attr = withFuseInode(*st);
+    entry.attr = *st;
     return entry;
 }
 
@@ -90,29 +144,47 @@ std::string Dispatcher::diskName(const std::string& parentRel, const std::string
     return found.ok() && found->has_value() ? **found : name;
 }
 
+// A name the provider's last listing of the directory has and nothing on disk has (no local item, no
+// tombstone) is answered from that listing: no GetPlaceholderInfo, no placeholder yet.
+std::optional<EntryAnswer> Dispatcher::listedEntry(const RequestContext& ctx, uint64_t parent,
+                                                   const std::string& parentRel, const std::string& name)
+{
+    if (instance_.isProviderRequest(ctx)) return std::nullopt;
+    auto listed = instance_.listedChild(parentRel, name);
+    if (!listed) return std::nullopt;
+    auto onDisk = instance_.store().findChild(parentRel, name);
+    if (!onDisk || onDisk->has_value()) return std::nullopt;
+    if (!instance_.isProviderBacked(ctx, parentRel)) return std::nullopt;
+    struct stat attr = listedAttributes(parentRel, listed->name, listed->info);
+    auto ino = inodes_.rememberListed(parent, listed->name, attr);
+    if (!ino) return std::nullopt;
+    return EntryAnswer{*ino, attr};
+}
+
 void Dispatcher::lookup(const RequestContext& ctx, uint64_t parent, const std::string& name,
                         Completion<EntryAnswer> done)
 {
-    auto parentRel = pathOf(parent);
-    if (!parentRel) return done(parentRel.error());
     if (!isValidComponent(name)) return done(makeError(kNoSuchItem, "'" + name + "' cannot be a name here"));
-    instance_.resolveChild(ctx, *parentRel, name,
-                           [this, parent, parentRel = *parentRel, done](Result<std::optional<std::string>> found) {
-                               if (!found) return done(found.error());
-                               if (!found->has_value()) return done(makeError(kNoSuchItem, "no such item"));
-                               done(entryAt(parent, **found, joinRel(parentRel, **found)));
-                           });
+    ensureOnDisk(ctx, parent, [this, ctx, parent, name, done](Result<std::string> parentRel) {
+        if (!parentRel) return done(parentRel.error());
+        if (auto listed = listedEntry(ctx, parent, *parentRel, name)) return done(std::move(*listed));
+        instance_.resolveChild(ctx, *parentRel, name,
+                               [this, parent, parentRel = *parentRel, done](Result<std::optional<std::string>> found) {
+                                   if (!found) return done(found.error());
+                                   if (!found->has_value()) return done(makeError(kNoSuchItem, "no such item"));
+                                   done(entryAt(parent, **found, joinRel(parentRel, **found)));
+                               });
+    });
 }
 
 Result<struct stat> Dispatcher::getattr(uint64_t ino, const OpenFile* file)
 {
     struct stat st {};
-    if (file != nullptr && ::fstat(file->fd(), &st) == 0) return withFuseInode(st);
+    if (file != nullptr && ::fstat(file->fd(), &st) == 0) return st;
+    if (auto listed = inodes_.listedAttributes(ino)) return *listed;
     auto rel = pathOf(ino);
     if (!rel) return rel.error();
-    auto result = instance_.store().statItem(*rel);
-    if (!result) return result.error();
-    return withFuseInode(*result);
+    return instance_.store().statItem(*rel);
 }
 
 namespace {
@@ -151,6 +223,12 @@ Status applyMetadata(int root, const std::string& rel, const struct stat& attr, 
 void Dispatcher::setattr(const RequestContext& ctx, uint64_t ino, const OpenFile* file, const struct stat& attr,
                          unsigned toSet, Completion<struct stat> done)
 {
+    if (inodes_.listedLocation(ino)) {
+        return ensureOnDisk(ctx, ino, [this, ctx, ino, file, attr, toSet, done](Result<std::string> rel) {
+            if (!rel) return done(rel.error());
+            setattr(ctx, ino, file, attr, toSet, done);
+        });
+    }
     auto rel = pathOf(ino);
     auto inode = inodes_.get(ino);
     if (!rel) return done(rel.error());
@@ -174,9 +252,7 @@ void Dispatcher::setattr(const RequestContext& ctx, uint64_t ino, const OpenFile
         if (toSet & (kAttrMode | kAttrUid | kAttrGid | kAttrAtime | kAttrMtime)) {
             (void)instance_.metadataChanged(inode.get(), rel);  // a placeholder becomes dirty
         }
-        auto st = instance_.store().statItem(rel);
-        if (!st) return done(st.error());
-        done(withFuseInode(*st));
+        done(instance_.store().statItem(rel));
     };
     if (!(toSet & kAttrSize)) return finish();
     instance_.prepareForWrite(ctx, inode, *rel, attr.st_size == 0, [finish, done](HRESULT hr) {
@@ -201,6 +277,14 @@ void Dispatcher::createItem(const RequestContext& ctx, Creator who, uint64_t par
                             const std::function<int(int root, const char* rel)>& make, bool isDirectory,
                             const std::string* linkedFrom, Completion<EntryAnswer> done)
 {
+    if (inodes_.listedLocation(parent)) {
+        std::optional<std::string> from = linkedFrom ? std::optional(*linkedFrom) : std::nullopt;
+        return ensureOnDisk(ctx, parent,
+                            [this, ctx, who, parent, name, make, isDirectory, from, done](Result<std::string> dir) {
+                                if (!dir) return done(dir.error());
+                                createItem(ctx, who, parent, name, make, isDirectory, from ? &*from : nullptr, done);
+                            });
+    }
     auto parentRel = pathOf(parent);
     if (!parentRel) return done(parentRel.error());
     if (!isValidComponent(name)) return done(makeError(E_INVALIDARG, "'" + name + "' cannot be a name here"));
@@ -235,13 +319,19 @@ void Dispatcher::symlink(const RequestContext& ctx, Creator who, const std::stri
                          const std::string& name, Completion<EntryAnswer> done)
 {
     createItem(
-        ctx, who, parent, name, [&target](int root, const char* rel) { return ::symlinkat(target.c_str(), root, rel); },
+        ctx, who, parent, name, [target](int root, const char* rel) { return ::symlinkat(target.c_str(), root, rel); },
         false, nullptr, std::move(done));
 }
 
 void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint64_t newParent,
                       const std::string& newName, Completion<EntryAnswer> done)
 {
+    if (inodes_.listedLocation(ino)) {
+        return ensureOnDisk(ctx, ino, [this, ctx, who, ino, newParent, newName, done](Result<std::string> rel) {
+            if (!rel) return done(rel.error());
+            link(ctx, who, ino, newParent, newName, done);
+        });
+    }
     auto rel = pathOf(ino);
     auto newParentRel = pathOf(newParent);
     if (!rel) return done(rel.error());
@@ -251,7 +341,7 @@ void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint
         if (FAILED(vetoed)) return done(makeError(vetoed, "the provider refused the hard link"));
         createItem(
             ctx, who, newParent, newName,
-            [&from](int root, const char* target) { return ::linkat(root, from.c_str(), root, target, 0); }, false,
+            [from](int root, const char* target) { return ::linkat(root, from.c_str(), root, target, 0); }, false,
             &from, done);
     };
     instance_.notifications().preSetHardlink(ctx, *rel, joinRel(*newParentRel, newName), std::move(linkNow));
@@ -260,6 +350,13 @@ void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint
 void Dispatcher::removeEntry(const RequestContext& ctx, uint64_t parent, const std::string& name, bool isDirectory,
                              Completion<void> done)
 {
+    // A listed item is written to disk first (as Windows opens it for the delete), so it leaves a tombstone.
+    if (auto child = inodes_.child(parent, name); child && inodes_.listedLocation(*child)) {
+        return ensureChildOnDisk(ctx, parent, name, [this, ctx, parent, name, isDirectory, done](Status written) {
+            if (!written) return done(std::move(written));
+            removeEntry(ctx, parent, name, isDirectory, done);
+        });
+    }
     auto parentRel = pathOf(parent);
     if (!parentRel) return done(parentRel.error());
     std::string actual = diskName(*parentRel, name);
@@ -289,6 +386,13 @@ void Dispatcher::rmdir(const RequestContext& ctx, uint64_t parent, const std::st
 void Dispatcher::rename(const RequestContext& ctx, uint64_t parent, const std::string& name, uint64_t newParent,
                         const std::string& newName, unsigned flags, Completion<void> done)
 {
+    if (auto child = inodes_.child(parent, name); child && inodes_.listedLocation(*child)) {
+        return ensureChildOnDisk(ctx, parent, name,
+                                 [this, ctx, parent, name, newParent, newName, flags, done](Status written) {
+                                     if (!written) return done(std::move(written));
+                                     rename(ctx, parent, name, newParent, newName, flags, done);
+                                 });
+    }
     auto fromDir = pathOf(parent);
     auto toDir = pathOf(newParent);
     if (!fromDir) return done(fromDir.error());
@@ -334,6 +438,12 @@ void Dispatcher::openHydrated(const RequestContext& ctx, const std::shared_ptr<I
 
 void Dispatcher::open(const RequestContext& ctx, uint64_t ino, int flags, Completion<std::unique_ptr<OpenFile>> done)
 {
+    if (inodes_.listedLocation(ino)) {
+        return ensureOnDisk(ctx, ino, [this, ctx, ino, flags, done](Result<std::string> rel) {
+            if (!rel) return done(rel.error());
+            open(ctx, ino, flags, done);
+        });
+    }
     auto rel = pathOf(ino);
     auto inode = inodes_.get(ino);
     if (!rel) return done(rel.error());
@@ -351,6 +461,12 @@ void Dispatcher::open(const RequestContext& ctx, uint64_t ino, int flags, Comple
 void Dispatcher::create(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name, mode_t mode,
                         int flags, Completion<CreatedFile> done)
 {
+    if (inodes_.listedLocation(parent)) {
+        return ensureOnDisk(ctx, parent, [this, ctx, who, parent, name, mode, flags, done](Result<std::string> dir) {
+            if (!dir) return done(dir.error());
+            create(ctx, who, parent, name, mode, flags, done);
+        });
+    }
     auto parentRel = pathOf(parent);
     if (!parentRel) return done(parentRel.error());
     if (!isValidComponent(name)) return done(makeError(E_INVALIDARG, "'" + name + "' cannot be a name here"));
@@ -363,7 +479,7 @@ void Dispatcher::create(const RequestContext& ctx, Creator who, uint64_t parent,
     if (::fstat(fd->get(), &st) != 0) return done(syscallError(errno, "stat the new '" + rel + "'"));
     auto created = std::make_shared<CreatedFile>();
     created->entry.ino = inodes_.remember(parent, name, st.st_ino);
-    created->entry.attr = withFuseInode(st);
+    created->entry.attr = st;
     auto inode = inodes_.get(created->entry.ino);
     created->file = std::make_unique<OpenFile>(inodes_, inode, std::move(fd).value());
     auto answer = [created, done] { done(std::move(*created)); };
@@ -388,11 +504,12 @@ void Dispatcher::release(const RequestContext& ctx, uint64_t ino, std::unique_pt
     notifications.sendHandleClosed(ctx, *closed, [done] { done(Status()); });
 }
 
-Result<std::shared_ptr<EnumerationSession>> Dispatcher::opendir(const RequestContext& ctx, uint64_t ino)
+void Dispatcher::opendir(const RequestContext& ctx, uint64_t ino, Completion<std::shared_ptr<EnumerationSession>> done)
 {
-    auto rel = pathOf(ino);
-    if (!rel) return rel.error();
-    return instance_.openEnumeration(ctx, *rel);
+    ensureOnDisk(ctx, ino, [this, ctx, done](Result<std::string> rel) {
+        if (!rel) return done(rel.error());
+        done(instance_.openEnumeration(ctx, *rel));
+    });
 }
 
 void Dispatcher::readdir(const RequestContext& ctx, EnumerationSession& session, size_t offset, size_t budgetBytes,
@@ -411,14 +528,22 @@ DirEntryAnswer Dispatcher::directoryEntry(uint64_t dirIno, const EnumerationSess
     out.name = entry.name;
     out.attr.st_mode = entry.isDirectory ? S_IFDIR : S_IFREG;
     // Virtual entries have no inode yet; any non-zero number keeps readdir() from skipping them.
-    out.attr.st_ino =
-        entry.onDisk ? inodes_.fuseInode(entry.inode) : (std::hash<std::string>{}(entry.name) | (1ull << 63));
+    out.attr.st_ino = entry.onDisk ? entry.inode : listedNumber(joinRel(session.directory(), entry.name));
     out.attr.st_size = entry.info.FileSize;
-    if (plus && entry.onDisk) {
+    if (!plus) return out;
+    if (entry.onDisk) {
         auto child = instance_.store().statItem(joinRel(session.directory(), entry.name));
         if (child.ok()) {
             out.ino = inodes_.remember(dirIno, entry.name, child->st_ino);
-            out.attr = withFuseInode(*child);
+            out.attr = *child;
+        }
+    } else if (!entry.symlink && session.providerBacked()) {
+        // A listed item: the kernel may cache it with the listing's attributes; nothing is written to disk
+        // until a program opens or changes it.
+        struct stat attr = listedAttributes(session.directory(), entry.name, entry.info);
+        if (auto ino = inodes_.rememberListed(dirIno, entry.name, attr)) {
+            out.ino = *ino;
+            out.attr = attr;
         }
     }
     return out;
@@ -466,17 +591,26 @@ bool isRuntimeAttribute(const std::string& name)
 
 }  // namespace
 
-Result<XattrAnswer> Dispatcher::getxattr(uint64_t ino, const std::string& name, size_t size)
+void Dispatcher::getxattr(const RequestContext& ctx, uint64_t ino, const std::string& name, size_t size,
+                          Completion<XattrAnswer> done)
 {
+    if (inodes_.listedLocation(ino)) {
+        if (!isRuntimeAttribute(name)) return done(makeError(errnoHresult(ENODATA), "'" + name + "' is not set"));
+        return ensureOnDisk(ctx, ino, [this, ctx, ino, name, size, done](Result<std::string> rel) {
+            if (!rel) return done(rel.error());
+            getxattr(ctx, ino, name, size, done);
+        });
+    }
     auto fd = openForXattr(ino);
-    if (!fd) return fd.error();
+    if (!fd) return done(fd.error());
     std::vector<char> buf(size);
     ssize_t n = ::fgetxattr(fd->get(), name.c_str(), size ? buf.data() : nullptr, size);
-    return sizedAnswer(n, errno, size, std::move(buf), "getxattr");
+    done(sizedAnswer(n, errno, size, std::move(buf), "getxattr"));
 }
 
 Result<XattrAnswer> Dispatcher::listxattr(uint64_t ino, size_t size)
 {
+    if (inodes_.listedLocation(ino)) return XattrAnswer{};
     auto fd = openForXattr(ino);
     if (!fd) return fd.error();
     std::vector<char> buf(size);
@@ -484,22 +618,31 @@ Result<XattrAnswer> Dispatcher::listxattr(uint64_t ino, size_t size)
     return sizedAnswer(n, errno, size, std::move(buf), "listxattr");
 }
 
-Status Dispatcher::setxattr(uint64_t ino, const std::string& name, const char* value, size_t size, int flags)
+void Dispatcher::setxattr(const RequestContext& ctx, uint64_t ino, const std::string& name, std::string value,
+                          int flags, Completion<void> done)
 {
-    if (isRuntimeAttribute(name)) return makeError(errnoHresult(EPERM), "'" + name + "' belongs to the runtime");
-    auto fd = openForXattr(ino);
-    if (!fd) return fd.error();
-    if (::fsetxattr(fd->get(), name.c_str(), value, size, flags) != 0) return syscallError(errno, "setxattr");
-    return {};
+    if (isRuntimeAttribute(name)) return done(makeError(errnoHresult(EPERM), "'" + name + "' belongs to the runtime"));
+    ensureOnDisk(ctx, ino, [this, ino, name, value = std::move(value), flags, done](Result<std::string> rel) {
+        if (!rel) return done(rel.error());
+        auto fd = openForXattr(ino);
+        if (!fd) return done(fd.error());
+        if (::fsetxattr(fd->get(), name.c_str(), value.data(), value.size(), flags) != 0) {
+            return done(syscallError(errno, "setxattr"));
+        }
+        done(Status());
+    });
 }
 
-Status Dispatcher::removexattr(uint64_t ino, const std::string& name)
+void Dispatcher::removexattr(const RequestContext& ctx, uint64_t ino, const std::string& name, Completion<void> done)
 {
-    if (isRuntimeAttribute(name)) return makeError(errnoHresult(EPERM), "'" + name + "' belongs to the runtime");
-    auto fd = openForXattr(ino);
-    if (!fd) return fd.error();
-    if (::fremovexattr(fd->get(), name.c_str()) != 0) return syscallError(errno, "removexattr");
-    return {};
+    if (isRuntimeAttribute(name)) return done(makeError(errnoHresult(EPERM), "'" + name + "' belongs to the runtime"));
+    ensureOnDisk(ctx, ino, [this, ino, name, done](Result<std::string> rel) {
+        if (!rel) return done(rel.error());
+        auto fd = openForXattr(ino);
+        if (!fd) return done(fd.error());
+        if (::fremovexattr(fd->get(), name.c_str()) != 0) return done(syscallError(errno, "removexattr"));
+        done(Status());
+    });
 }
 
 }  // namespace hc::projfs

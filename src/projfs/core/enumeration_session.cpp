@@ -16,6 +16,7 @@ EnumerationSession::~EnumerationSession() = default;
 
 void EnumerationSession::loadDisk()
 {
+    generation_ = instance_.listingGeneration();
     auto disk = instance_.store().listDirectory(dirRel_);
     merge_.reset(disk ? std::move(disk).value() : std::vector<DiskEntry>{});
     if (!disk) HC_LOG(Warn, "projfs", "listing '" + dirRel_ + "': " + disk.error().message);
@@ -141,6 +142,9 @@ void EnumerationSession::onBatch(HRESULT hr, std::vector<ProviderDirEntry> batch
         providerDone_ = true;
         merge_.finish(produced);
         complete_ = true;
+        append(std::move(produced));
+        produced.clear();
+        publishListing();
     } else {
         for (const auto& entry : batch)
             merge_.addProviderEntry(entry, produced);
@@ -154,6 +158,17 @@ void EnumerationSession::onBatch(HRESULT hr, std::vector<ProviderDirEntry> batch
         return;
     }
     step();
+}
+
+// The provider's items of a complete listing answer later lookups of those names without a callback.
+void EnumerationSession::publishListing()
+{
+    std::vector<VirtualizationInstance::ListedItem> items;
+    for (const MergedEntry& entry : entries_) {
+        if (entry.onDisk || entry.symlink) continue;
+        items.push_back({entry.name, entry.info});
+    }
+    instance_.rememberListing(dirRel_, generation_, items);
 }
 
 void EnumerationSession::close()

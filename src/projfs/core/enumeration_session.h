@@ -53,6 +53,7 @@ private:
     void onBatch(HRESULT hr, std::vector<ProviderDirEntry> batch);
     void append(std::vector<MergedEntry> produced);
     void finishFetch(HRESULT hr);
+    void publishListing();
 
     VirtualizationInstance& instance_;
     const std::string dirRel_;
@@ -65,6 +66,7 @@ private:
     bool providerDone_ = false;
     bool complete_ = false;
     bool restartScan_ = false;
+    uint64_t generation_ = 0;  // the instance's listing generation when the disk was listed
     EnumerationMerge merge_;
     std::vector<MergedEntry> entries_;
     std::unordered_set<std::string> listed_;  // names in entries_ (a rescan must not repeat them)

@@ -4,23 +4,32 @@
 
 namespace hc::projfs {
 
-InodeMap::InodeMap(uint64_t rootBackingInode) : rootBacking_(rootBackingInode)
+InodeMap::InodeMap(uint64_t rootBackingInode)
 {
     Node root;
-    root.inode = std::make_shared<Inode>(kRoot, rootBackingInode);
+    root.inode = std::make_shared<Inode>(kRoot);
+    root.backing = rootBackingInode;
     root.lookups = 1;
     nodes_.emplace(kRoot, std::move(root));
+    byBacking_.emplace(rootBackingInode, kRoot);
 }
 
 void InodeMap::detachLocked(uint64_t ino)
 {
     auto it = nodes_.find(ino);
     if (it == nodes_.end() || ino == kRoot) return;
-    auto key = std::make_pair(it->second.parent, it->second.name);
+    Node& node = it->second;
+    auto key = std::make_pair(node.parent, node.name);
     auto child = children_.find(key);
     if (child != children_.end() && child->second == ino) children_.erase(child);
-    if (it->second.parent != 0) it->second.formerParent = it->second.parent;
-    it->second.parent = 0;
+    if (node.parent != 0) node.formerParent = node.parent;
+    node.parent = 0;
+    // Unpinned, the file may be gone and ext4 may give its inode number to a new file: that one must get a
+    // new node id. Pinned (open), the number cannot be reused while it stays pinned.
+    if (node.pins == 0) {
+        auto backing = byBacking_.find(node.backing);
+        if (backing != byBacking_.end() && backing->second == ino) byBacking_.erase(backing);
+    }
 }
 
 void InodeMap::eraseIfUnusedLocked(uint64_t ino)
@@ -28,32 +37,141 @@ void InodeMap::eraseIfUnusedLocked(uint64_t ino)
     auto it = nodes_.find(ino);
     if (it == nodes_.end() || ino == kRoot || it->second.lookups != 0 || it->second.pins != 0) return;
     detachLocked(ino);
+    auto backing = byBacking_.find(it->second.backing);
+    if (backing != byBacking_.end() && backing->second == ino) byBacking_.erase(backing);
     nodes_.erase(it);
+}
+
+InodeMap::Node& InodeMap::addLocked(uint64_t parent, const std::string& name, uint64_t backingInode, uint64_t* ino)
+{
+    *ino = nextIno_++;
+    Node& node = nodes_[*ino];
+    node.inode = std::make_shared<Inode>(*ino);
+    node.backing = backingInode;
+    if (backingInode != 0) byBacking_[backingInode] = *ino;
+    nameLocked(*ino, node, parent, name);
+    return node;
+}
+
+void InodeMap::nameLocked(uint64_t ino, Node& node, uint64_t parent, const std::string& name)
+{
+    if (node.parent == parent && node.name == name) return;
+    if (node.parent != 0) {
+        auto old = children_.find({node.parent, node.name});
+        if (old != children_.end() && old->second == ino) children_.erase(old);
+    }
+    node.parent = parent;
+    node.name = name;
+    children_[{parent, name}] = ino;
 }
 
 uint64_t InodeMap::remember(uint64_t parent, const std::string& name, uint64_t backingInode)
 {
-    uint64_t ino = fuseInode(backingInode);
     std::lock_guard lock(mutex_);
-    if (ino == kRoot) {
+    auto known = byBacking_.find(backingInode);
+    if (known != byBacking_.end() && known->second == kRoot) {
         ++nodes_[kRoot].lookups;
-        return ino;
+        return kRoot;
     }
-    auto key = std::make_pair(parent, name);
-    auto occupant = children_.find(key);
-    if (occupant != children_.end() && occupant->second != ino) detachLocked(occupant->second);
-    auto [it, inserted] = nodes_.try_emplace(ino);
-    Node& node = it->second;
-    // A detached node nothing holds open may now name a different file that reuses the inode number (the
-    // old one was deleted or replaced while the kernel still held it): it starts with a fresh Inode, so no
-    // state of the old file (its cached record) is taken for the new one. Pinned, it is the same file.
-    if (inserted || (node.parent == 0 && node.pins == 0)) node.inode = std::make_shared<Inode>(ino, backingInode);
-    if (!inserted && (node.parent != parent || node.name != name)) detachLocked(ino);
-    node.parent = parent;
-    node.name = name;
-    ++node.lookups;
-    children_[key] = ino;
+    uint64_t ino = 0;
+    auto occupant = children_.find({parent, name});
+    if (occupant != children_.end()) {
+        Node& node = nodes_.at(occupant->second);
+        if (node.backing == backingInode) {
+            ino = occupant->second;
+        } else if (node.backing == 0) {  // a listed item whose placeholder is on disk now
+            ino = occupant->second;
+            node.backing = backingInode;
+            node.listed.reset();
+            byBacking_[backingInode] = ino;
+        } else {
+            detachLocked(occupant->second);
+        }
+    }
+    // The same file under another name (a hard link, a rename the map did not see) keeps its node; a node
+    // that is detached and unpinned may be a deleted file whose inode number was reused: a new node.
+    if (ino == 0 && known != byBacking_.end()) {
+        const Node& node = nodes_.at(known->second);
+        if (node.parent != 0 || node.pins != 0) ino = known->second;
+    }
+    Node* node = nullptr;
+    if (ino == 0) {
+        node = &addLocked(parent, name, backingInode, &ino);
+    } else {
+        node = &nodes_.at(ino);
+        nameLocked(ino, *node, parent, name);
+    }
+    ++node->lookups;
     return ino;
+}
+
+std::optional<uint64_t> InodeMap::rememberListed(uint64_t parent, const std::string& name, const struct stat& attr)
+{
+    std::lock_guard lock(mutex_);
+    uint64_t ino = 0;
+    Node* node = nullptr;
+    auto occupant = children_.find({parent, name});
+    if (occupant != children_.end()) {
+        ino = occupant->second;
+        node = &nodes_.at(ino);
+        if (node->backing != 0) return std::nullopt;
+    } else {
+        node = &addLocked(parent, name, 0, &ino);
+    }
+    node->listed = attr;
+    node->listed->st_ino = attr.st_ino;
+    ++node->lookups;
+    return ino;
+}
+
+std::optional<struct stat> InodeMap::listedAttributes(uint64_t ino) const
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end() || it->second.backing != 0) return std::nullopt;
+    return it->second.listed;
+}
+
+std::optional<std::pair<uint64_t, std::string>> InodeMap::listedLocation(uint64_t ino) const
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end() || it->second.backing != 0 || it->second.parent == 0) return std::nullopt;
+    return std::make_pair(it->second.parent, it->second.name);
+}
+
+void InodeMap::materialized(uint64_t ino, uint64_t backingInode)
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end() || it->second.backing != 0) return;
+    it->second.backing = backingInode;
+    it->second.listed.reset();
+    byBacking_[backingInode] = ino;
+}
+
+std::vector<std::string> InodeMap::detachListedChildren(uint64_t parent)
+{
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<uint64_t, std::string>> listed;
+    for (auto it = children_.lower_bound({parent, std::string()}); it != children_.end() && it->first.first == parent;
+         ++it) {
+        if (nodes_.at(it->second).backing == 0) listed.emplace_back(it->second, it->first.second);
+    }
+    std::vector<std::string> names;
+    for (auto& [ino, name] : listed) {
+        detachLocked(ino);
+        names.push_back(std::move(name));
+    }
+    return names;
+}
+
+std::optional<uint64_t> InodeMap::child(uint64_t parent, const std::string& name) const
+{
+    std::lock_guard lock(mutex_);
+    auto it = children_.find({parent, name});
+    if (it == children_.end()) return std::nullopt;
+    return it->second;
 }
 
 void InodeMap::forget(uint64_t ino, uint64_t count)
@@ -172,11 +290,7 @@ void InodeMap::renamed(uint64_t parent, const std::string& name, uint64_t newPar
     auto it = children_.find({parent, name});
     if (it == children_.end()) return;
     uint64_t ino = it->second;
-    children_.erase(it);
-    Node& node = nodes_[ino];
-    node.parent = newParent;
-    node.name = newName;
-    children_[{newParent, newName}] = ino;
+    nameLocked(ino, nodes_.at(ino), newParent, newName);
 }
 
 size_t InodeMap::size() const
