@@ -128,17 +128,17 @@ void Hydrator::hydrate(const RequestContext& ctx, const std::shared_ptr<Inode>& 
         if (inode->hydration) {
             stream = inode->hydration;
         } else {
-            auto st = instance_.store().statItem(rel);
-            if (!st) return done(st.hr());
             auto fd = instance_.store().openItem(rel, O_WRONLY | O_NOFOLLOW);
             if (!fd) return done(fd.hr());
+            struct stat st {};
+            if (::fstat(fd->get(), &st) != 0) return done(hresultFromErrno(errno));
             stream = std::make_shared<HydrationStream>();
             stream->id = newGuid();
             stream->rel = rel;
             stream->inode = inode;
-            stream->size = static_cast<uint64_t>(st->st_size);
-            stream->times[0] = st->st_atim;
-            stream->times[1] = st->st_mtim;
+            stream->size = static_cast<uint64_t>(st.st_size);
+            stream->times[0] = st.st_atim;
+            stream->times[1] = st.st_mtim;
             stream->fd = std::move(fd).value();
             stream->record = std::move(record).value();
             stream->requester = ctx.tid;
@@ -275,9 +275,10 @@ void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr
     if (SUCCEEDED(hr)) {
         // PrjUpdateFileIfNeeded may have replaced the placeholder meanwhile (item_updates.cpp): then what
         // arrived is the old content and the file stays a placeholder (the next open fetches the new one).
-        // Read from disk, not the cache: this is where someone else (the provider) may have changed it.
+        // The cached record is current here: an update drops it under the same lock before it returns, so a
+        // record still cached was not replaced (a dropped one is read from disk).
         std::lock_guard updates(instance_.itemStateMutex());
-        auto now = instance_.store().readRecord(stream->rel);
+        auto now = instance_.record(stream->inode.get(), stream->rel);
         if (now.ok() && !sameVersion(now->version, stream->record.version))
             hr = HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
         if (SUCCEEDED(hr)) ::futimens(stream->fd.get(), stream->times);
