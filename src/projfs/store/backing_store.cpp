@@ -53,8 +53,11 @@ struct stat placeholderAttributes(const PlaceholderSpec& spec)
     mode_t permissions = spec.isDirectory ? 0755 : spec.readOnly ? 0444 : 0644;
     st.st_mode = (spec.isDirectory ? S_IFDIR : S_IFREG) | (permissions & ~processUmask());
     st.st_nlink = spec.isDirectory ? 2 : 1;
-    st.st_uid = ::geteuid();
-    st.st_gid = ::getegid();
+    // The owner a placeholder gets: this process's (read once, like the umask).
+    static const uid_t uid = ::geteuid();
+    static const gid_t gid = ::getegid();
+    st.st_uid = uid;
+    st.st_gid = gid;
     st.st_size = spec.isDirectory ? 4096 : spec.size;
     st.st_blksize = 4096;
     st.st_blocks = 0;
