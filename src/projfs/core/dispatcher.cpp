@@ -99,11 +99,12 @@ void Dispatcher::ensureOnDisk(const RequestContext& ctx, uint64_t ino, Completio
             if (!dir) return done(dir.error());
             instance_.resolveChild(
                 ctx, *dir, name,
-                [this, ino, parent, name, dirRel = *dir, done](Result<std::optional<std::string>> found) {
+                [this, ctx, ino, parent, name, dirRel = *dir, done](Result<std::optional<std::string>> found) {
                     if (!found) return done(found.error());
                     if (!found->has_value()) {
-                        // The provider no longer has it: the name is gone.
-                        inodes_.removed(parent, name);
+                        // The provider no longer has it: the name is gone. (The provider's own I/O sees only
+                        // the disk and changes nothing.)
+                        if (!instance_.isProviderRequest(ctx)) inodes_.removed(parent, name);
                         return done(makeError(kNoSuchItem, "'" + joinRel(dirRel, name) + "' is no longer projected"));
                     }
                     std::string rel = joinRel(dirRel, **found);
