@@ -13,11 +13,11 @@
 #pragma once
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "projfs/core/enumeration_session.h"
 #include "projfs/core/inode.h"
 #include "projfs/core/notifications.h"
 #include "projfs/core/request_context.h"
-#include "base/unique_fd.h"
 
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -164,8 +164,11 @@ private:
     Result<EntryAnswer> entryAt(uint64_t parent, const std::string& name, const std::string& rel);
     struct stat withFuseInode(struct stat st) const;
     void createItem(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name,
-                    const std::function<int(int root, const char* rel)>& make, bool isDirectory,
+                    const std::function<int(int root, const char* rel)>& make, mode_t mode,
                     const std::string* linkedFrom, Completion<EntryAnswer> done);
+    void settleNewItem(const std::string& rel, Creator who, mode_t mode);
+    Result<struct stat> setattrUnlinked(uint64_t ino, const OpenFile* file, const struct stat& attr, unsigned toSet,
+                                        Error noName);
     void removeEntry(const RequestContext& ctx, uint64_t parent, const std::string& name, bool isDirectory,
                      Completion<void> done);
     std::string diskName(const std::string& parentRel, const std::string& name);

@@ -1,5 +1,8 @@
 #include "projfs/core/inode.h"
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <vector>
 
 namespace hc::projfs {
@@ -19,8 +22,32 @@ void InodeMap::detachLocked(uint64_t ino)
     auto key = std::make_pair(it->second.parent, it->second.name);
     auto child = children_.find(key);
     if (child != children_.end() && child->second == ino) children_.erase(child);
+    for (const auto& other : it->second.otherNames) {
+        auto alias = children_.find(other);
+        if (alias != children_.end() && alias->second == ino) children_.erase(alias);
+    }
+    it->second.otherNames.clear();
     if (it->second.parent != 0) it->second.formerParent = it->second.parent;
     it->second.parent = 0;
+}
+
+void InodeMap::unlinkNameLocked(uint64_t ino, const std::pair<uint64_t, std::string>& key)
+{
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end()) return;
+    Node& node = it->second;
+    auto other = std::find(node.otherNames.begin(), node.otherNames.end(), key);
+    if (other != node.otherNames.end()) {
+        node.otherNames.erase(other);
+        children_.erase(key);
+        return;
+    }
+    if (node.otherNames.empty() || node.parent != key.first || node.name != key.second) return detachLocked(ino);
+    // The name paths use goes; another name of the same file takes its place.
+    children_.erase(key);
+    node.parent = node.otherNames.back().first;
+    node.name = std::move(node.otherNames.back().second);
+    node.otherNames.pop_back();
 }
 
 void InodeMap::eraseIfUnusedLocked(uint64_t ino)
@@ -31,7 +58,7 @@ void InodeMap::eraseIfUnusedLocked(uint64_t ino)
     nodes_.erase(it);
 }
 
-uint64_t InodeMap::remember(uint64_t parent, const std::string& name, uint64_t backingInode)
+uint64_t InodeMap::remember(uint64_t parent, const std::string& name, uint64_t backingInode, bool hardLinked)
 {
     uint64_t ino = fuseInode(backingInode);
     std::lock_guard lock(mutex_);
@@ -41,14 +68,22 @@ uint64_t InodeMap::remember(uint64_t parent, const std::string& name, uint64_t b
     }
     auto key = std::make_pair(parent, name);
     auto occupant = children_.find(key);
-    if (occupant != children_.end() && occupant->second != ino) detachLocked(occupant->second);
+    if (occupant != children_.end() && occupant->second != ino) unlinkNameLocked(occupant->second, key);
     auto [it, inserted] = nodes_.try_emplace(ino);
     Node& node = it->second;
     // A detached node nothing holds open may now name a different file that reuses the inode number (the
     // old one was deleted or replaced while the kernel still held it): it starts with a fresh Inode, so no
     // state of the old file (its cached record) is taken for the new one. Pinned, it is the same file.
     if (inserted || (node.parent == 0 && node.pins == 0)) node.inode = std::make_shared<Inode>(ino, backingInode);
-    if (!inserted && (node.parent != parent || node.name != name)) detachLocked(ino);
+    const bool sameName = node.parent == parent && node.name == name;
+    if (!inserted && !sameName && node.parent != 0 && hardLinked) {
+        // Another name of a hard-linked file: the node keeps the one it has.
+        if (occupant == children_.end() || occupant->second != ino) node.otherNames.emplace_back(key);
+        ++node.lookups;
+        children_[key] = ino;
+        return ino;
+    }
+    if (!inserted && !sameName) detachLocked(ino);
     node.parent = parent;
     node.name = name;
     ++node.lookups;
@@ -98,6 +133,30 @@ void InodeMap::unpin(const Inode& inode)
     eraseIfUnusedLocked(inode.ino);
 }
 
+void InodeMap::addOpenDescriptor(const Inode& inode, int fd)
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(inode.ino);
+    if (it != nodes_.end() && it->second.inode.get() == &inode) it->second.openFds.push_back(fd);
+}
+
+void InodeMap::removeOpenDescriptor(const Inode& inode, int fd)
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(inode.ino);
+    if (it == nodes_.end() || it->second.inode.get() != &inode) return;
+    auto& fds = it->second.openFds;
+    if (auto found = std::find(fds.begin(), fds.end(), fd); found != fds.end()) fds.erase(found);
+}
+
+int InodeMap::duplicateOpenDescriptor(uint64_t ino) const
+{
+    std::lock_guard lock(mutex_);  // the descriptor cannot be closed meanwhile: its OpenFile removes it first
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end() || it->second.openFds.empty()) return -1;
+    return ::fcntl(it->second.openFds.front(), F_DUPFD_CLOEXEC, 0);
+}
+
 std::optional<std::string> InodeMap::path(uint64_t ino) const
 {
     std::lock_guard lock(mutex_);
@@ -143,7 +202,7 @@ void InodeMap::removed(uint64_t parent, const std::string& name)
 {
     std::lock_guard lock(mutex_);
     auto it = children_.find({parent, name});
-    if (it != children_.end()) detachLocked(it->second);
+    if (it != children_.end()) unlinkNameLocked(it->second, it->first);
 }
 
 std::optional<std::pair<uint64_t, std::string>> InodeMap::detach(uint64_t ino)
@@ -167,16 +226,28 @@ std::optional<std::pair<uint64_t, std::string>> InodeMap::detach(uint64_t ino)
 void InodeMap::renamed(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName)
 {
     std::lock_guard lock(mutex_);
-    auto target = children_.find({newParent, newName});
-    if (target != children_.end()) detachLocked(target->second);
     auto it = children_.find({parent, name});
-    if (it == children_.end()) return;
-    uint64_t ino = it->second;
-    children_.erase(it);
+    if (it == children_.end()) {
+        auto target = children_.find({newParent, newName});
+        if (target != children_.end()) unlinkNameLocked(target->second, target->first);
+        return;
+    }
+    const uint64_t ino = it->second;
+    const std::pair<uint64_t, std::string> from = it->first;
+    std::pair<uint64_t, std::string> to{newParent, newName};
+    auto target = children_.find(to);
+    if (target != children_.end() && target->second != ino) unlinkNameLocked(target->second, to);
+    children_.erase(from);
     Node& node = nodes_[ino];
-    node.parent = newParent;
-    node.name = newName;
-    children_[{newParent, newName}] = ino;
+    if (node.parent == from.first && node.name == from.second) {
+        node.parent = newParent;
+        node.name = newName;
+    } else {
+        // (The kernel never renames one name of a file onto another name of the same file.)
+        std::erase(node.otherNames, from);
+        node.otherNames.push_back(to);
+    }
+    children_[to] = ino;
 }
 
 size_t InodeMap::size() const

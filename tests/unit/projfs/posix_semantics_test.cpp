@@ -1,0 +1,173 @@
+// POSIX behaviour programs rely on inside a virtualization root (issue 14's pjdfstest causes), each on a
+// real mount: name length limits, the creator's mode and group, files used after unlink, hard links.
+#include "test_provider.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+namespace hc::projfs::test {
+namespace {
+
+class PosixSemanticsTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        provider.addFile(L"projected.txt", "from the provider\n");
+        provider.addDirectory(L"dir");
+        ASSERT_EQ(provider.start(root.path()), S_OK);
+    }
+    void TearDown() override { provider.stop(); }
+    std::string at(const std::string& rel) const { return root.path() + "/" + rel; }
+
+    static void makeFile(const std::string& path, mode_t mode = 0644)
+    {
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
+        ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+        ::close(fd);
+    }
+    static struct stat statOf(const std::string& path)
+    {
+        struct stat st {};
+        EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path << ": " << std::strerror(errno);
+        return st;
+    }
+
+    TempRoot root;
+    TestProvider provider;
+};
+
+// A name longer than NAME_MAX is ENAMETOOLONG for every call that takes one (it was ENOENT or EINVAL).
+TEST_F(PosixSemanticsTest, NameLongerThanNameMaxIsNameTooLong)
+{
+    const std::string longName(256, 'x');
+    const std::string longest(255, 'y');
+    struct stat st {};
+    EXPECT_EQ(::stat(at(longName).c_str(), &st), -1);
+    EXPECT_EQ(errno, ENAMETOOLONG);
+    EXPECT_EQ(::open(at(longName).c_str(), O_WRONLY | O_CREAT, 0644), -1);
+    EXPECT_EQ(errno, ENAMETOOLONG);
+    EXPECT_EQ(::mkdir(at("dir/" + longName).c_str(), 0755), -1);
+    EXPECT_EQ(errno, ENAMETOOLONG);
+    EXPECT_EQ(::unlink(at(longName).c_str()), -1);
+    EXPECT_EQ(errno, ENAMETOOLONG);
+    makeFile(at(longest));
+    EXPECT_EQ(::rename(at(longest).c_str(), at(longName).c_str()), -1);
+    EXPECT_EQ(errno, ENAMETOOLONG);
+    EXPECT_EQ(::symlink("target", at(longName).c_str()), -1);
+    EXPECT_EQ(errno, ENAMETOOLONG);
+    EXPECT_EQ(::link(at(longest).c_str(), at(longName).c_str()), -1);
+    EXPECT_EQ(errno, ENAMETOOLONG);
+}
+
+// The caller's umask is applied once (by the kernel), not again with the provider process's umask.
+TEST_F(PosixSemanticsTest, CreatesKeepTheCallersModeWhateverTheProvidersUmask)
+{
+    mode_t old = ::umask(002);  // the provider runs in this process: its umask is 002 too ...
+    makeFile(at("file"), 0666);
+    ASSERT_EQ(::mkdir(at("sub").c_str(), 0777), 0);
+    ASSERT_EQ(::mkfifo(at("fifo").c_str(), 0666), 0);
+    ::umask(0);  // ... and the caller asks for exact modes, set-ID bits included
+    makeFile(at("setid"), 06777);
+    ASSERT_EQ(::mkdir(at("sticky").c_str(), 01777), 0);
+    ::umask(old);
+    EXPECT_EQ(statOf(at("file")).st_mode & 07777, 0664u);
+    EXPECT_EQ(statOf(at("sub")).st_mode & 07777, 0775u);
+    EXPECT_EQ(statOf(at("fifo")).st_mode & 07777, 0664u);
+    EXPECT_EQ(statOf(at("setid")).st_mode & 07777, 06777u);
+    EXPECT_EQ(statOf(at("sticky")).st_mode & 07777, 01777u);
+}
+
+// In a set-group-ID directory new items take the directory's group and new directories stay set-group-ID.
+TEST_F(PosixSemanticsTest, SetgidDirectoryGivesItsGroupToNewItems)
+{
+    ASSERT_EQ(::mkdir(at("project").c_str(), 0755), 0);
+    ASSERT_EQ(::chown(at("project").c_str(), 0, 4242), 0);
+    ASSERT_EQ(::chmod(at("project").c_str(), 02775), 0);
+    mode_t old = ::umask(022);
+    makeFile(at("project/file"), 0664);
+    ASSERT_EQ(::mkdir(at("project/sub").c_str(), 0775), 0);
+    ::umask(old);
+    struct stat file = statOf(at("project/file"));
+    struct stat sub = statOf(at("project/sub"));
+    EXPECT_EQ(file.st_gid, 4242u);
+    EXPECT_EQ(file.st_mode & 07777, 0644u);
+    EXPECT_EQ(sub.st_gid, 4242u);
+    EXPECT_EQ(sub.st_mode & 07777, 02755u);
+}
+
+// The create-unlink-use temporary-file pattern: fstat, ftruncate, fchmod, fchown and futimens keep working.
+TEST_F(PosixSemanticsTest, UnlinkedOpenFileKeepsWorking)
+{
+    for (const char* name : {"local", "projected.txt"}) {
+        SCOPED_TRACE(name);
+        if (std::string(name) == "local") makeFile(at(name));
+        int fd = ::open(at(name).c_str(), O_RDWR);
+        ASSERT_GE(fd, 0) << std::strerror(errno);
+        ASSERT_EQ(::unlink(at(name).c_str()), 0);
+        struct stat st {};
+        EXPECT_EQ(::fstat(fd, &st), 0) << std::strerror(errno);
+        EXPECT_EQ(::ftruncate(fd, 12345), 0) << std::strerror(errno);
+        EXPECT_EQ(::fchmod(fd, 0600), 0) << std::strerror(errno);
+        EXPECT_EQ(::fchown(fd, 0, 4243), 0) << std::strerror(errno);
+        timespec times[2] = {{1000000000, 0}, {1100000000, 0}};
+        EXPECT_EQ(::futimens(fd, times), 0) << std::strerror(errno);
+        ASSERT_EQ(::fstat(fd, &st), 0) << std::strerror(errno);
+        EXPECT_EQ(st.st_size, 12345);
+        EXPECT_EQ(st.st_mode & 07777, 0600u);
+        EXPECT_EQ(st.st_gid, 4243u);
+        EXPECT_EQ(st.st_mtim.tv_sec, 1100000000);
+        EXPECT_EQ(st.st_nlink, 0u);
+        ::close(fd);
+    }
+}
+
+// Every name of a hard-linked file keeps working when another one is unlinked or replaced.
+TEST_F(PosixSemanticsTest, HardLinkNamesSurviveUnlinkAndReplaceOfOthers)
+{
+    makeFile(at("a"));
+    ASSERT_EQ(::link(at("a").c_str(), at("b").c_str()), 0);
+    ASSERT_EQ(::link(at("b").c_str(), at("dir/c").c_str()), 0);
+    EXPECT_EQ(statOf(at("a")).st_nlink, 3u);
+    ASSERT_EQ(::unlink(at("dir/c").c_str()), 0);  // the name looked up last
+    struct stat a = statOf(at("a"));
+    struct stat b = statOf(at("b"));
+    EXPECT_EQ(a.st_nlink, 2u);
+    EXPECT_EQ(b.st_nlink, 2u);
+    EXPECT_EQ(a.st_ino, b.st_ino);
+    makeFile(at("other"));
+    ASSERT_EQ(::rename(at("other").c_str(), at("b").c_str()), 0);  // replaces one name
+    a = statOf(at("a"));
+    EXPECT_EQ(a.st_nlink, 1u);
+    EXPECT_EQ(::chmod(at("a").c_str(), 0600), 0) << std::strerror(errno);
+    EXPECT_EQ(statOf(at("a")).st_mode & 07777, 0600u);
+    int fd = ::open(at("a").c_str(), O_RDONLY);
+    EXPECT_GE(fd, 0) << std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+}
+
+// The ctime every name shows moves with a change made through any other name.
+TEST_F(PosixSemanticsTest, HardLinkNamesShareCtime)
+{
+    makeFile(at("a"));
+    ASSERT_EQ(::link(at("a").c_str(), at("b").c_str()), 0);
+    struct stat before = statOf(at("a"));
+    (void)statOf(at("b"));
+    ::usleep(20000);
+    ASSERT_EQ(::link(at("b").c_str(), at("c").c_str()), 0);
+    ASSERT_EQ(::unlink(at("c").c_str()), 0);
+    struct stat a = statOf(at("a"));
+    struct stat b = statOf(at("b"));
+    EXPECT_EQ(a.st_ctim.tv_sec, b.st_ctim.tv_sec);
+    EXPECT_EQ(a.st_ctim.tv_nsec, b.st_ctim.tv_nsec);
+    EXPECT_TRUE(a.st_ctim.tv_sec > before.st_ctim.tv_sec ||
+                (a.st_ctim.tv_sec == before.st_ctim.tv_sec && a.st_ctim.tv_nsec > before.st_ctim.tv_nsec));
+}
+
+}  // namespace
+}  // namespace hc::projfs::test
