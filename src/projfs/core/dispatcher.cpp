@@ -482,8 +482,12 @@ void Dispatcher::readdir(const RequestContext& ctx, EnumerationSession& session,
                          Completion<void> done)
 {
     session.fetch(ctx, offset, budgetBytes, [done](HRESULT hr) {
-        if (FAILED(hr)) return done(makeError(hr, "listing the directory failed: " + hresultName(hr)));
-        done(Status());
+        if (SUCCEEDED(hr)) return done(Status());
+        // Whatever the provider said, a listing that failed is EIO (an interrupted one stays what it is):
+        // ENOENT, the usual "not found", is taken by glibc's readdir for the end of the directory, so the
+        // program would see a short or empty directory and no error.
+        HRESULT reported = hr == HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED) ? hr : errnoHresult(EIO);
+        done(makeError(reported, "listing the directory failed: " + hresultName(hr)));
     });
 }
 

@@ -1,15 +1,24 @@
 // POSIX behaviour programs rely on inside a virtualization root (issue 14's pjdfstest causes), each on a
 // real mount: name length limits, the creator's mode and group, files used after unlink, hard links.
+#include "projfs/api/running_instances.h"
+#include "projfs/core/executor.h"
+#include "projfs/core/virtualization_instance.h"
 #include "test_provider.h"
 
 #include <gtest/gtest.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <future>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace hc::projfs::test {
 namespace {
@@ -36,6 +45,17 @@ protected:
         struct stat st {};
         EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path << ": " << std::strerror(errno);
         return st;
+    }
+
+    // Returns once the listing invalidations queued so far reached the kernel (they are sent from the
+    // instance's serial executor, so a task posted now runs after them).
+    void settleInvalidations()
+    {
+        auto entry = findInstance(provider.context());
+        ASSERT_TRUE(entry && entry->instance);
+        std::promise<void> ran;
+        entry->instance->executor().post([&ran] { ran.set_value(); });
+        ran.get_future().wait();
     }
 
     TempRoot root;
@@ -167,6 +187,47 @@ TEST_F(PosixSemanticsTest, HardLinkNamesShareCtime)
     EXPECT_EQ(a.st_ctim.tv_nsec, b.st_ctim.tv_nsec);
     EXPECT_TRUE(a.st_ctim.tv_sec > before.st_ctim.tv_sec ||
                 (a.st_ctim.tv_sec == before.st_ctim.tv_sec && a.st_ctim.tv_nsec > before.st_ctim.tv_nsec));
+}
+
+// Every name readdir() returns, and the errno it ended with (0: the real end of the directory).
+std::pair<std::vector<std::string>, int> readAll(const std::string& path)
+{
+    std::vector<std::string> names;
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) return {names, errno};
+    errno = 0;
+    while (dirent* entry = ::readdir(dir)) {
+        names.emplace_back(entry->d_name);
+        errno = 0;
+    }
+    int err = errno;
+    ::closedir(dir);
+    std::sort(names.begin(), names.end());
+    return {names, err};
+}
+
+// A provider that cannot list a directory makes listing it fail with EIO — not ENOENT, which glibc's
+// readdir takes for the end, so `ls` printed an empty directory and succeeded — and what is on disk
+// (hydrated and local files) is still listed before the error.
+TEST_F(PosixSemanticsTest, ProviderListingFailureIsAnErrorNotAnEmptyDirectory)
+{
+    EXPECT_EQ(readFile(at("projected.txt")), "from the provider\n");
+    makeFile(at("mine"));
+    for (std::atomic<bool>* failure : {&provider.failStartEnum, &provider.failGetEnum}) {
+        SCOPED_TRACE(failure == &provider.failStartEnum ? "Start fails" : "Get fails");
+        *failure = true;
+        ASSERT_EQ(PrjInvalidateDirectoryListing(provider.context(), L""), S_OK);
+        settleInvalidations();
+        auto [names, err] = readAll(root.path());
+        EXPECT_EQ(err, EIO);
+        EXPECT_EQ(names, (std::vector<std::string>{".", "..", "mine", "projected.txt"}));
+        *failure = false;
+        ASSERT_EQ(PrjInvalidateDirectoryListing(provider.context(), L""), S_OK);
+        settleInvalidations();
+        auto [again, againErr] = readAll(root.path());
+        EXPECT_EQ(againErr, 0);
+        EXPECT_EQ(again, (std::vector<std::string>{".", "..", "dir", "mine", "projected.txt"}));
+    }
 }
 
 }  // namespace
