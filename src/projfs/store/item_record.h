@@ -13,6 +13,9 @@ namespace hc::projfs {
 inline constexpr const char* kXattrRoot = "user.projfs.root";      // root only: instance GUID text
 inline constexpr const char* kXattrFormat = "user.projfs.format";  // root only: "2" = written in the compact format
 inline constexpr const char* kXattrItem = "user.projfs.item";      // every item with state: item_attribute.h
+// A placeholder being hydrated: the provider's atime and mtime (4 × int64: s, ns, s, ns) while the data is
+// written, so a hydration cut short by a crash is redone with them (core/hydration.cpp).
+inline constexpr const char* kXattrHydrationTimes = "user.projfs.hydrating";
 inline constexpr const char* kXattrPrefix = "user.projfs.";
 
 // Names starting with this are the store's own temporary files: never shown, never looked up.
