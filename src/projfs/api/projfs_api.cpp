@@ -14,11 +14,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 using namespace hc;
@@ -53,7 +55,18 @@ Result<std::string> canonicalPath(PCWSTR path, const char* what)
 Result<PRJ_FILE_STATE> onDiskFileState(const std::string& path)
 {
     struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) return errnoError(errno, "lstat '" + path + "'");
+    if (::lstat(path.c_str(), &st) != 0) {
+        const int err = errno;
+        // While a provider runs its mount hides tombstones; the directory answers for its deleted names.
+        const std::filesystem::path asked(path);
+        const std::string query = std::string(kXattrTombstoneQuery) + asked.filename().string();
+        char answer = 0;
+        const std::string dir = asked.has_parent_path() ? asked.parent_path().string() : ".";
+        if (err == ENOENT && ::lgetxattr(dir.c_str(), query.c_str(), &answer, 1) == 1 && answer == '1') {
+            return PRJ_FILE_STATE_TOMBSTONE;
+        }
+        return errnoError(err, "lstat '" + path + "'");
+    }
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return PRJ_FILE_STATE_FULL;
     auto record = readRecordFromPath(path, S_ISDIR(st.st_mode));
     if (!record) return record.error();

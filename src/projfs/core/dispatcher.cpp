@@ -555,11 +555,31 @@ bool isRuntimeAttribute(const std::string& name)
 
 Result<XattrAnswer> Dispatcher::getxattr(uint64_t ino, const std::string& name, size_t size)
 {
+    if (name.starts_with(kXattrTombstoneQuery))
+        return tombstoneQuery(ino, name.substr(std::strlen(kXattrTombstoneQuery)), size);
     auto fd = openForXattr(ino);
     if (!fd) return fd.error();
     std::vector<char> buf(size);
     ssize_t n = ::fgetxattr(fd->get(), name.c_str(), size ? buf.data() : nullptr, size);
     return sizedAnswer(n, errno, size, std::move(buf), "getxattr");
+}
+
+// "Is NAME a tombstone in this directory?" (kXattrTombstoneQuery): the answer only the runtime can give while
+// the mount hides tombstones.
+Result<XattrAnswer> Dispatcher::tombstoneQuery(uint64_t dirIno, const std::string& child, size_t size)
+{
+    auto dirRel = pathOf(dirIno);
+    if (!dirRel) return dirRel.error();
+    const Error noAnswer = makeError(errnoHresult(ENODATA), "'" + child + "' is not a tombstone here");
+    if (!isValidComponent(child)) return noAnswer;
+    auto found = instance_.store().findChild(*dirRel, child);
+    if (!found || !found->has_value()) return noAnswer;
+    auto record = instance_.record(joinRel(*dirRel, **found));
+    if (!record || record->state != ItemState::Tombstone) return noAnswer;
+    XattrAnswer answer;
+    answer.length = 1;
+    if (size != 0) answer.data = {'1'};
+    return answer;
 }
 
 Result<XattrAnswer> Dispatcher::listxattr(uint64_t ino, size_t size)

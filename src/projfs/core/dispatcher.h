@@ -173,6 +173,7 @@ private:
                      Completion<void> done);
     std::string diskName(const std::string& parentRel, const std::string& name);
     Result<UniqueFd> openForXattr(uint64_t ino);
+    Result<XattrAnswer> tombstoneQuery(uint64_t dirIno, const std::string& child, size_t size);
     void openHydrated(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel, int flags,
                       Completion<std::unique_ptr<OpenFile>> done);
 

@@ -230,5 +230,31 @@ TEST_F(PosixSemanticsTest, ProviderListingFailureIsAnErrorNotAnEmptyDirectory)
     }
 }
 
+// A deleted projected item is a tombstone while the provider runs too (it was "not found" until the stop).
+TEST_F(PosixSemanticsTest, TombstoneStateIsVisibleWhileTheProviderRuns)
+{
+    auto stateOf = [](const std::string& path, PRJ_FILE_STATE* state) {
+        std::wstring wide(path.begin(), path.end());
+        return PrjGetOnDiskFileState(wide.c_str(), state);
+    };
+    PRJ_FILE_STATE state{};
+    ASSERT_EQ(stateOf(at("projected.txt"), &state), S_OK);
+    EXPECT_EQ(state, PRJ_FILE_STATE_PLACEHOLDER);
+    ASSERT_EQ(::unlink(at("projected.txt").c_str()), 0);
+    ASSERT_EQ(::rmdir(at("dir").c_str()), 0);
+    ASSERT_EQ(stateOf(at("projected.txt"), &state), S_OK);
+    EXPECT_EQ(state, PRJ_FILE_STATE_TOMBSTONE);
+    ASSERT_EQ(stateOf(at("DIR"), &state), S_OK);  // names match case-insensitively, as lookups do
+    EXPECT_EQ(state, PRJ_FILE_STATE_TOMBSTONE);
+    makeFile(at("local"));
+    ASSERT_EQ(::unlink(at("local").c_str()), 0);  // never projected: no tombstone
+    EXPECT_EQ(stateOf(at("local"), &state), HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
+    EXPECT_EQ(stateOf(at("never-there"), &state), HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
+    provider.stop();
+    ASSERT_EQ(stateOf(at("projected.txt"), &state), S_OK);
+    EXPECT_EQ(state, PRJ_FILE_STATE_TOMBSTONE);
+    ASSERT_EQ(provider.start(root.path()), S_OK);
+}
+
 }  // namespace
 }  // namespace hc::projfs::test
