@@ -26,6 +26,25 @@ Error syscallError(int err, const std::string& what)
 
 const HRESULT kNoSuchItem = HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
 
+// Longest name one directory entry can have (NAME_MAX of the backing file systems).
+constexpr size_t kMaxNameBytes = 255;
+
+// Why `name` cannot name an item here: a name longer than NAME_MAX is ENAMETOOLONG, as on any Linux file
+// system (the kernel leaves that check to us); any other invalid name gets `invalid`.
+std::optional<Error> nameError(const std::string& name, HRESULT invalid)
+{
+    if (name.size() > kMaxNameBytes) {
+        return makeError(errnoHresult(ENAMETOOLONG), "a name of " + std::to_string(name.size()) + " bytes is too long");
+    }
+    if (!isValidComponent(name)) return makeError(invalid, "'" + name + "' cannot be a name here");
+    return std::nullopt;
+}
+
+bool isHardLinked(const struct stat& st)
+{
+    return !S_ISDIR(st.st_mode) && st.st_nlink > 1;
+}
+
 }  // namespace
 
 HRESULT errnoHresult(int err)
@@ -51,11 +70,13 @@ OpenFile::OpenFile(InodeMap& inodes, std::shared_ptr<Inode> inode, UniqueFd fd)
     : inodes_(inodes), inode_(std::move(inode)), fd_(std::move(fd))
 {
     inodes_.pin(*inode_);
+    inodes_.addOpenDescriptor(*inode_, fd_.get());
 }
 
 OpenFile::~OpenFile()
 {
     Notifications::dropHandle(*inode_, notify);
+    inodes_.removeOpenDescriptor(*inode_, fd_.get());
     inodes_.unpin(*inode_);
     fd_.reset();
 }
@@ -134,7 +155,7 @@ Result<EntryAnswer> Dispatcher::entryAt(uint64_t parent, const std::string& name
     auto st = instance_.store().statItem(rel);
     if (!st) return st.error();
     EntryAnswer entry;
-    entry.ino = inodes_.remember(parent, name, st->st_ino);
+    entry.ino = inodes_.remember(parent, name, st->st_ino, isHardLinked(*st));
     entry.attr = *st;
     return entry;
 }
@@ -165,7 +186,7 @@ std::optional<EntryAnswer> Dispatcher::listedEntry(const RequestContext& ctx, ui
 void Dispatcher::lookup(const RequestContext& ctx, uint64_t parent, const std::string& name,
                         Completion<EntryAnswer> done)
 {
-    if (!isValidComponent(name)) return done(makeError(kNoSuchItem, "'" + name + "' cannot be a name here"));
+    if (auto bad = nameError(name, kNoSuchItem)) return done(*bad);
     ensureOnDisk(ctx, parent, [this, ctx, parent, name, done](Result<std::string> parentRel) {
         if (!parentRel) return done(parentRel.error());
         if (auto listed = listedEntry(ctx, parent, *parentRel, name)) return done(std::move(*listed));
@@ -184,23 +205,34 @@ Result<struct stat> Dispatcher::getattr(uint64_t ino, const OpenFile* file)
     if (file != nullptr && ::fstat(file->fd(), &st) == 0) return st;
     if (auto listed = inodes_.listedAttributes(ino)) return *listed;
     auto rel = pathOf(ino);
-    if (!rel) return rel.error();
-    return instance_.store().statItem(*rel);
+    if (!rel) {
+        // No name left but still open (unlinked while open): the open file answers, as on any file system.
+        UniqueFd open(inodes_.duplicateOpenDescriptor(ino));
+        if (open.get() >= 0 && ::fstat(open.get(), &st) == 0) return st;
+        return rel.error();
+    }
+    auto result = instance_.store().statItem(*rel);
+    if (!result) return result.error();
+    return *result;
 }
 
 namespace {
 
-// chmod / chown / utimes of the backing item; an errno error names the call that failed.
-Status applyMetadata(int root, const std::string& rel, const struct stat& attr, unsigned toSet)
+// chmod / chown / utimes of the backing item — by its path under `root`, or through `fd` when the item
+// has no name left (`fd` >= 0); an errno error names the call that failed.
+Status applyMetadata(int root, const std::string& rel, int fd, const struct stat& attr, unsigned toSet)
 {
     const char* path = atPath(rel);
-    if ((toSet & kAttrMode) && ::fchmodat(root, path, attr.st_mode & 07777, 0) != 0) {
-        return syscallError(errno, "chmod '" + rel + "'");
+    if (toSet & kAttrMode) {
+        mode_t mode = attr.st_mode & 07777;
+        if ((fd >= 0 ? ::fchmod(fd, mode) : ::fchmodat(root, path, mode, 0)) != 0) {
+            return syscallError(errno, "chmod '" + rel + "'");
+        }
     }
     if (toSet & (kAttrUid | kAttrGid)) {
         uid_t uid = (toSet & kAttrUid) ? attr.st_uid : static_cast<uid_t>(-1);
         gid_t gid = (toSet & kAttrGid) ? attr.st_gid : static_cast<gid_t>(-1);
-        if (::fchownat(root, path, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+        if ((fd >= 0 ? ::fchown(fd, uid, gid) : ::fchownat(root, path, uid, gid, AT_SYMLINK_NOFOLLOW)) != 0) {
             return syscallError(errno, "chown '" + rel + "'");
         }
     }
@@ -212,7 +244,7 @@ Status applyMetadata(int root, const std::string& rel, const struct stat& attr, 
         times[1] = (toSet & kAttrMtimeNow) ? timespec{0, UTIME_NOW}
                    : (toSet & kAttrMtime)  ? attr.st_mtim
                                            : timespec{0, UTIME_OMIT};
-        if (::utimensat(root, path, times, AT_SYMLINK_NOFOLLOW) != 0) {
+        if ((fd >= 0 ? ::futimens(fd, times) : ::utimensat(root, path, times, AT_SYMLINK_NOFOLLOW)) != 0) {
             return syscallError(errno, "set times of '" + rel + "'");
         }
     }
@@ -232,7 +264,7 @@ void Dispatcher::setattr(const RequestContext& ctx, uint64_t ino, const OpenFile
     }
     auto rel = pathOf(ino);
     auto inode = inodes_.get(ino);
-    if (!rel) return done(rel.error());
+    if (!rel) return done(setattrUnlinked(ino, file, attr, toSet, rel.error()));
     if (!inode) return done(makeError(kNoSuchItem, "inode " + std::to_string(ino) + " is not known"));
     int handleFd = file != nullptr ? file->fd() : -1;
     auto finish = [this, inode, rel = *rel, attr, toSet, handleFd, done]() {
@@ -247,7 +279,7 @@ void Dispatcher::setattr(const RequestContext& ctx, uint64_t ino, const OpenFile
             }
             if (::ftruncate(fd, attr.st_size) != 0) return done(syscallError(errno, "truncate '" + rel + "'"));
         }
-        if (auto applied = applyMetadata(instance_.store().rootFd(), rel, attr, toSet); !applied) {
+        if (auto applied = applyMetadata(instance_.store().rootFd(), rel, -1, attr, toSet); !applied) {
             return done(applied.error());
         }
         if (toSet & (kAttrMode | kAttrUid | kAttrGid | kAttrAtime | kAttrMtime)) {
@@ -262,6 +294,26 @@ void Dispatcher::setattr(const RequestContext& ctx, uint64_t ino, const OpenFile
     });
 }
 
+// setattr of an item that has no name left but is still open (ftruncate, fchmod, fchown, futimens after
+// unlink): applied through an open descriptor. Its content is on disk already (it was opened, so hydrated
+// or full), and a file without a name has no ProjFS state left to change.
+Result<struct stat> Dispatcher::setattrUnlinked(uint64_t ino, const OpenFile* file, const struct stat& attr,
+                                                unsigned toSet, Error noName)
+{
+    UniqueFd duplicate;
+    int fd = file != nullptr ? file->fd() : -1;
+    if (fd < 0) {
+        duplicate.reset(inodes_.duplicateOpenDescriptor(ino));
+        fd = duplicate.get();
+    }
+    if (fd < 0) return noName;
+    if ((toSet & kAttrSize) && ::ftruncate(fd, attr.st_size) != 0) return syscallError(errno, "truncate");
+    if (auto applied = applyMetadata(-1, "", fd, attr, toSet); !applied) return applied.error();
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return syscallError(errno, "stat");
+    return st;
+}
+
 Result<std::string> Dispatcher::readlink(uint64_t ino)
 {
     auto rel = pathOf(ino);
@@ -272,27 +324,51 @@ Result<std::string> Dispatcher::readlink(uint64_t ino)
     return std::string(buf, static_cast<size_t>(n));
 }
 
-// Shared by mknod, mkdir, symlink, link: a new, full item at (parent, name).
+// A new item gets the owner and mode its creator asked for. The kernel applied the caller's umask to `mode`
+// already, so the provider process's umask (applied again by mkdirat/openat/mknodat) is undone by setting
+// the mode exactly. In a set-group-ID directory the item keeps the directory's group the backing file
+// system gave it, and a new directory keeps S_ISGID, as the kernel's inode_init_owner() does; S_ISGID on a
+// new file of another group is dropped for a caller without privilege (supplementary groups not consulted).
+// The chown comes before the chmod because chown clears set-ID bits. Failures are ignored: a provider that
+// runs unprivileged cannot give items away, and its items stay its own.
+void Dispatcher::settleNewItem(const std::string& rel, Creator who, mode_t mode)
+{
+    const int root = instance_.store().rootFd();
+    const std::string parentRel = splitRel(rel).first;
+    struct stat dir {};
+    const bool inheritGroup = ::fstatat(root, atPath(parentRel), &dir, 0) == 0 && (dir.st_mode & S_ISGID) != 0;
+    const gid_t gid = inheritGroup ? dir.st_gid : who.gid;
+    (void)::fchownat(root, rel.c_str(), who.uid, inheritGroup ? static_cast<gid_t>(-1) : who.gid, AT_SYMLINK_NOFOLLOW);
+    if (S_ISLNK(mode)) return;
+    mode_t perms = mode & 07777;
+    if (S_ISDIR(mode) && inheritGroup) perms |= S_ISGID;
+    if (!S_ISDIR(mode) && (perms & S_ISGID) && who.uid != 0 && gid != who.gid) perms &= ~S_ISGID;
+    (void)::fchmodat(root, rel.c_str(), perms, 0);
+}
+
+// Shared by mknod, mkdir, symlink, link: a new, full item at (parent, name). `mode` (type and permissions)
+// is what the creator asked for; 0 for a hard link, whose owner and mode are the existing item's.
 // Sends NEW_FILE_CREATED (or HARDLINK_CREATED when `linkedFrom` is set) before the answer.
 void Dispatcher::createItem(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name,
-                            const std::function<int(int root, const char* rel)>& make, bool isDirectory,
+                            const std::function<int(int root, const char* rel)>& make, mode_t mode,
                             const std::string* linkedFrom, Completion<EntryAnswer> done)
 {
     if (inodes_.listedLocation(parent)) {
         std::optional<std::string> from = linkedFrom ? std::optional(*linkedFrom) : std::nullopt;
         return ensureOnDisk(ctx, parent,
-                            [this, ctx, who, parent, name, make, isDirectory, from, done](Result<std::string> dir) {
+                            [this, ctx, who, parent, name, make, mode, from, done](Result<std::string> dir) {
                                 if (!dir) return done(dir.error());
-                                createItem(ctx, who, parent, name, make, isDirectory, from ? &*from : nullptr, done);
+                                createItem(ctx, who, parent, name, make, mode, from ? &*from : nullptr, done);
                             });
     }
+    const bool isDirectory = S_ISDIR(mode);
     auto parentRel = pathOf(parent);
     if (!parentRel) return done(parentRel.error());
-    if (!isValidComponent(name)) return done(makeError(E_INVALIDARG, "'" + name + "' cannot be a name here"));
+    if (auto bad = nameError(name, E_INVALIDARG)) return done(*bad);
     std::string rel = joinRel(*parentRel, name);
     if (auto status = instance_.prepareNewItem(rel); !status) return done(status.error());
     if (auto created = instance_.store().createEntry(rel, make); !created) return done(created.error());
-    (void)::fchownat(instance_.store().rootFd(), rel.c_str(), who.uid, who.gid, AT_SYMLINK_NOFOLLOW);
+    if (mode != 0) settleNewItem(rel, who, mode);
     Notifications& notifications = instance_.notifications();
     auto answer = [this, parent, name, rel, done] { done(entryAt(parent, name, rel)); };
     if (!notifications.listening()) return answer();
@@ -305,15 +381,15 @@ void Dispatcher::mknod(const RequestContext& ctx, Creator who, uint64_t parent, 
 {
     createItem(
         ctx, who, parent, name, [mode, rdev](int root, const char* rel) { return ::mknodat(root, rel, mode, rdev); },
-        false, nullptr, std::move(done));
+        (mode & S_IFMT) != 0 ? mode : (S_IFREG | mode), nullptr, std::move(done));
 }
 
 void Dispatcher::mkdir(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name, mode_t mode,
                        Completion<EntryAnswer> done)
 {
     createItem(
-        ctx, who, parent, name, [mode](int root, const char* rel) { return ::mkdirat(root, rel, mode); }, true, nullptr,
-        std::move(done));
+        ctx, who, parent, name, [mode](int root, const char* rel) { return ::mkdirat(root, rel, mode); },
+        S_IFDIR | (mode & 07777), nullptr, std::move(done));
 }
 
 void Dispatcher::symlink(const RequestContext& ctx, Creator who, const std::string& target, uint64_t parent,
@@ -321,7 +397,7 @@ void Dispatcher::symlink(const RequestContext& ctx, Creator who, const std::stri
 {
     createItem(
         ctx, who, parent, name, [target](int root, const char* rel) { return ::symlinkat(target.c_str(), root, rel); },
-        false, nullptr, std::move(done));
+        S_IFLNK | 0777, nullptr, std::move(done));
 }
 
 void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint64_t newParent,
@@ -342,8 +418,8 @@ void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint
         if (FAILED(vetoed)) return done(makeError(vetoed, "the provider refused the hard link"));
         createItem(
             ctx, who, newParent, newName,
-            [from](int root, const char* target) { return ::linkat(root, from.c_str(), root, target, 0); }, false,
-            &from, done);
+            [from](int root, const char* target) { return ::linkat(root, from.c_str(), root, target, 0); },
+            0 /* a new name of an existing item: its owner and mode stay */, &from, done);
     };
     instance_.notifications().preSetHardlink(ctx, *rel, joinRel(*newParentRel, newName), std::move(linkNow));
 }
@@ -360,6 +436,7 @@ void Dispatcher::removeEntry(const RequestContext& ctx, uint64_t parent, const s
     }
     auto parentRel = pathOf(parent);
     if (!parentRel) return done(parentRel.error());
+    if (auto bad = nameError(name, kNoSuchItem)) return done(*bad);
     std::string actual = diskName(*parentRel, name);
     std::string rel = joinRel(*parentRel, actual);
     // PRE_DELETE may veto (the caller gets EACCES); without a listener this runs at once.
@@ -398,7 +475,8 @@ void Dispatcher::rename(const RequestContext& ctx, uint64_t parent, const std::s
     auto toDir = pathOf(newParent);
     if (!fromDir) return done(fromDir.error());
     if (!toDir) return done(toDir.error());
-    if (!isValidComponent(newName)) return done(makeError(E_INVALIDARG, "'" + newName + "' cannot be a name here"));
+    if (auto bad = nameError(name, kNoSuchItem)) return done(*bad);
+    if (auto bad = nameError(newName, E_INVALIDARG)) return done(*bad);
     std::string from = diskName(*fromDir, name);
     std::string fromRel = joinRel(*fromDir, from);
     std::string toRel = joinRel(*toDir, newName);
@@ -470,16 +548,23 @@ void Dispatcher::create(const RequestContext& ctx, Creator who, uint64_t parent,
     }
     auto parentRel = pathOf(parent);
     if (!parentRel) return done(parentRel.error());
-    if (!isValidComponent(name)) return done(makeError(E_INVALIDARG, "'" + name + "' cannot be a name here"));
+    if (auto bad = nameError(name, E_INVALIDARG)) return done(*bad);
     std::string rel = joinRel(*parentRel, name);
     if (auto status = instance_.prepareNewItem(rel); !status) return done(status.error());
-    auto fd = instance_.store().openItem(rel, (flags & ~O_NOCTTY) | O_CREAT | O_NOFOLLOW, mode);
+    // Exclusive first, so the owner and mode are set only on a file this call made (the kernel asks to
+    // create only names it found missing, but the disk may have changed since).
+    const int openFlags = (flags & ~(O_NOCTTY | O_EXCL)) | O_NOFOLLOW;
+    auto fd = instance_.store().openItem(rel, openFlags | O_CREAT | O_EXCL, mode);
+    if (fd) {
+        settleNewItem(rel, who, S_IFREG | (mode & 07777));
+    } else if (!(flags & O_EXCL) && errnoForCaller(fd.hr()) == EEXIST) {
+        fd = instance_.store().openItem(rel, openFlags, mode);
+    }
     if (!fd) return done(fd.error());
-    (void)::fchown(fd->get(), who.uid, who.gid);
     struct stat st {};
     if (::fstat(fd->get(), &st) != 0) return done(syscallError(errno, "stat the new '" + rel + "'"));
     auto created = std::make_shared<CreatedFile>();
-    created->entry.ino = inodes_.remember(parent, name, st.st_ino);
+    created->entry.ino = inodes_.remember(parent, name, st.st_ino, isHardLinked(st));
     created->entry.attr = st;
     auto inode = inodes_.get(created->entry.ino);
     created->file = std::make_unique<OpenFile>(inodes_, inode, std::move(fd).value());
@@ -517,8 +602,12 @@ void Dispatcher::readdir(const RequestContext& ctx, EnumerationSession& session,
                          Completion<void> done)
 {
     session.fetch(ctx, offset, budgetBytes, [done](HRESULT hr) {
-        if (FAILED(hr)) return done(makeError(hr, "listing the directory failed: " + hresultName(hr)));
-        done(Status());
+        if (SUCCEEDED(hr)) return done(Status());
+        // Whatever the provider said, a listing that failed is EIO (an interrupted one stays what it is):
+        // ENOENT, the usual "not found", is taken by glibc's readdir for the end of the directory, so the
+        // program would see a short or empty directory and no error.
+        HRESULT reported = hr == HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED) ? hr : errnoHresult(EIO);
+        done(makeError(reported, "listing the directory failed: " + hresultName(hr)));
     });
 }
 
@@ -535,7 +624,7 @@ DirEntryAnswer Dispatcher::directoryEntry(uint64_t dirIno, const EnumerationSess
     if (entry.onDisk) {
         auto child = instance_.store().statItem(joinRel(session.directory(), entry.name));
         if (child.ok()) {
-            out.ino = inodes_.remember(dirIno, entry.name, child->st_ino);
+            out.ino = inodes_.remember(dirIno, entry.name, child->st_ino, isHardLinked(*child));
             out.attr = *child;
         }
     } else if (!entry.symlink && session.providerBacked()) {
@@ -595,6 +684,8 @@ bool isRuntimeAttribute(const std::string& name)
 void Dispatcher::getxattr(const RequestContext& ctx, uint64_t ino, const std::string& name, size_t size,
                           Completion<XattrAnswer> done)
 {
+    if (name.starts_with(kXattrTombstoneQuery))
+        return done(tombstoneQuery(ino, name.substr(std::strlen(kXattrTombstoneQuery)), size));
     if (inodes_.listedLocation(ino)) {
         if (!isRuntimeAttribute(name)) return done(makeError(errnoHresult(ENODATA), "'" + name + "' is not set"));
         return ensureOnDisk(ctx, ino, [this, ctx, ino, name, size, done](Result<std::string> rel) {
@@ -607,6 +698,24 @@ void Dispatcher::getxattr(const RequestContext& ctx, uint64_t ino, const std::st
     std::vector<char> buf(size);
     ssize_t n = ::fgetxattr(fd->get(), name.c_str(), size ? buf.data() : nullptr, size);
     done(sizedAnswer(n, errno, size, std::move(buf), "getxattr"));
+}
+
+// "Is NAME a tombstone in this directory?" (kXattrTombstoneQuery): the answer only the runtime can give while
+// the mount hides tombstones.
+Result<XattrAnswer> Dispatcher::tombstoneQuery(uint64_t dirIno, const std::string& child, size_t size)
+{
+    auto dirRel = pathOf(dirIno);
+    if (!dirRel) return dirRel.error();
+    const Error noAnswer = makeError(errnoHresult(ENODATA), "'" + child + "' is not a tombstone here");
+    if (!isValidComponent(child)) return noAnswer;
+    auto found = instance_.store().findChild(*dirRel, child);
+    if (!found || !found->has_value()) return noAnswer;
+    auto record = instance_.record(joinRel(*dirRel, **found));
+    if (!record || record->state != ItemState::Tombstone) return noAnswer;
+    XattrAnswer answer;
+    answer.length = 1;
+    if (size != 0) answer.data = {'1'};
+    return answer;
 }
 
 Result<XattrAnswer> Dispatcher::listxattr(uint64_t ino, size_t size)

@@ -182,12 +182,16 @@ private:
     void ensureOnDisk(const RequestContext& ctx, uint64_t ino, Completion<std::string> done);
     void ensureChildOnDisk(const RequestContext& ctx, uint64_t parent, const std::string& name, Completion<void> done);
     void createItem(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name,
-                    const std::function<int(int root, const char* rel)>& make, bool isDirectory,
+                    const std::function<int(int root, const char* rel)>& make, mode_t mode,
                     const std::string* linkedFrom, Completion<EntryAnswer> done);
+    void settleNewItem(const std::string& rel, Creator who, mode_t mode);
+    Result<struct stat> setattrUnlinked(uint64_t ino, const OpenFile* file, const struct stat& attr, unsigned toSet,
+                                        Error noName);
     void removeEntry(const RequestContext& ctx, uint64_t parent, const std::string& name, bool isDirectory,
                      Completion<void> done);
     std::string diskName(const std::string& parentRel, const std::string& name);
     Result<UniqueFd> openForXattr(uint64_t ino);
+    Result<XattrAnswer> tombstoneQuery(uint64_t dirIno, const std::string& child, size_t size);
     void openHydrated(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel, int flags,
                       Completion<std::unique_ptr<OpenFile>> done);
 

@@ -1,5 +1,8 @@
 #include "projfs/core/inode.h"
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <vector>
 
 namespace hc::projfs {
@@ -22,6 +25,11 @@ void InodeMap::detachLocked(uint64_t ino)
     auto key = std::make_pair(node.parent, node.name);
     auto child = children_.find(key);
     if (child != children_.end() && child->second == ino) children_.erase(child);
+    for (const auto& other : node.otherNames) {
+        auto alias = children_.find(other);
+        if (alias != children_.end() && alias->second == ino) children_.erase(alias);
+    }
+    node.otherNames.clear();
     if (node.parent != 0) node.formerParent = node.parent;
     node.parent = 0;
     // Unpinned, the file may be gone and ext4 may give its inode number to a new file: that one must get a
@@ -30,6 +38,25 @@ void InodeMap::detachLocked(uint64_t ino)
         auto backing = byBacking_.find(node.backing);
         if (backing != byBacking_.end() && backing->second == ino) byBacking_.erase(backing);
     }
+}
+
+void InodeMap::unlinkNameLocked(uint64_t ino, const std::pair<uint64_t, std::string>& key)
+{
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end()) return;
+    Node& node = it->second;
+    auto other = std::find(node.otherNames.begin(), node.otherNames.end(), key);
+    if (other != node.otherNames.end()) {
+        node.otherNames.erase(other);
+        children_.erase(key);
+        return;
+    }
+    if (node.otherNames.empty() || node.parent != key.first || node.name != key.second) return detachLocked(ino);
+    // The name paths use goes; another name of the same file takes its place.
+    children_.erase(key);
+    node.parent = node.otherNames.back().first;
+    node.name = std::move(node.otherNames.back().second);
+    node.otherNames.pop_back();
 }
 
 void InodeMap::eraseIfUnusedLocked(uint64_t ino)
@@ -65,7 +92,7 @@ void InodeMap::nameLocked(uint64_t ino, Node& node, uint64_t parent, const std::
     children_[{parent, name}] = ino;
 }
 
-uint64_t InodeMap::remember(uint64_t parent, const std::string& name, uint64_t backingInode)
+uint64_t InodeMap::remember(uint64_t parent, const std::string& name, uint64_t backingInode, bool hardLinked)
 {
     std::lock_guard lock(mutex_);
     auto known = byBacking_.find(backingInode);
@@ -73,8 +100,9 @@ uint64_t InodeMap::remember(uint64_t parent, const std::string& name, uint64_t b
         ++nodes_[kRoot].lookups;
         return kRoot;
     }
+    const auto key = std::make_pair(parent, name);
     uint64_t ino = 0;
-    auto occupant = children_.find({parent, name});
+    auto occupant = children_.find(key);
     if (occupant != children_.end()) {
         Node& node = nodes_.at(occupant->second);
         if (node.backing == backingInode) {
@@ -85,23 +113,42 @@ uint64_t InodeMap::remember(uint64_t parent, const std::string& name, uint64_t b
             node.listed.reset();
             byBacking_[backingInode] = ino;
         } else {
-            detachLocked(occupant->second);
+            unlinkNameLocked(occupant->second, key);
         }
     }
     // The same file under another name (a hard link, a rename the map did not see) keeps its node; a node
     // that is detached and unpinned may be a deleted file whose inode number was reused: a new node.
-    if (ino == 0 && known != byBacking_.end()) {
-        const Node& node = nodes_.at(known->second);
-        if (node.parent != 0 || node.pins != 0) ino = known->second;
-    }
-    Node* node = nullptr;
     if (ino == 0) {
-        node = &addLocked(parent, name, backingInode, &ino);
-    } else {
-        node = &nodes_.at(ino);
-        nameLocked(ino, *node, parent, name);
+        auto same = byBacking_.find(backingInode);
+        if (same != byBacking_.end()) {
+            const Node& node = nodes_.at(same->second);
+            if (node.parent != 0 || node.pins != 0) ino = same->second;
+        }
     }
-    ++node->lookups;
+    if (ino == 0) {
+        Node& node = addLocked(parent, name, backingInode, &ino);
+        ++node.lookups;
+        return ino;
+    }
+    Node& node = nodes_.at(ino);
+    const bool sameName = node.parent == parent && node.name == name;
+    if (!sameName && node.parent != 0 && hardLinked) {
+        // Another name of a hard-linked file: the node keeps the one it has.
+        if (std::find(node.otherNames.begin(), node.otherNames.end(), key) == node.otherNames.end()) {
+            node.otherNames.emplace_back(key);
+        }
+        ++node.lookups;
+        children_[key] = ino;
+        return ino;
+    }
+    if (!sameName) {
+        detachLocked(ino);
+        node.parent = parent;
+        node.name = name;
+        children_[key] = ino;
+        byBacking_[backingInode] = ino;
+    }
+    ++node.lookups;
     return ino;
 }
 
@@ -216,6 +263,30 @@ void InodeMap::unpin(const Inode& inode)
     eraseIfUnusedLocked(inode.ino);
 }
 
+void InodeMap::addOpenDescriptor(const Inode& inode, int fd)
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(inode.ino);
+    if (it != nodes_.end() && it->second.inode.get() == &inode) it->second.openFds.push_back(fd);
+}
+
+void InodeMap::removeOpenDescriptor(const Inode& inode, int fd)
+{
+    std::lock_guard lock(mutex_);
+    auto it = nodes_.find(inode.ino);
+    if (it == nodes_.end() || it->second.inode.get() != &inode) return;
+    auto& fds = it->second.openFds;
+    if (auto found = std::find(fds.begin(), fds.end(), fd); found != fds.end()) fds.erase(found);
+}
+
+int InodeMap::duplicateOpenDescriptor(uint64_t ino) const
+{
+    std::lock_guard lock(mutex_);  // the descriptor cannot be closed meanwhile: its OpenFile removes it first
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end() || it->second.openFds.empty()) return -1;
+    return ::fcntl(it->second.openFds.front(), F_DUPFD_CLOEXEC, 0);
+}
+
 std::optional<std::string> InodeMap::path(uint64_t ino) const
 {
     std::lock_guard lock(mutex_);
@@ -261,7 +332,7 @@ void InodeMap::removed(uint64_t parent, const std::string& name)
 {
     std::lock_guard lock(mutex_);
     auto it = children_.find({parent, name});
-    if (it != children_.end()) detachLocked(it->second);
+    if (it != children_.end()) unlinkNameLocked(it->second, it->first);
 }
 
 std::optional<std::pair<uint64_t, std::string>> InodeMap::detach(uint64_t ino)
@@ -285,12 +356,28 @@ std::optional<std::pair<uint64_t, std::string>> InodeMap::detach(uint64_t ino)
 void InodeMap::renamed(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName)
 {
     std::lock_guard lock(mutex_);
-    auto target = children_.find({newParent, newName});
-    if (target != children_.end()) detachLocked(target->second);
     auto it = children_.find({parent, name});
-    if (it == children_.end()) return;
-    uint64_t ino = it->second;
-    nameLocked(ino, nodes_.at(ino), newParent, newName);
+    if (it == children_.end()) {
+        auto target = children_.find({newParent, newName});
+        if (target != children_.end()) unlinkNameLocked(target->second, target->first);
+        return;
+    }
+    const uint64_t ino = it->second;
+    const std::pair<uint64_t, std::string> from = it->first;
+    std::pair<uint64_t, std::string> to{newParent, newName};
+    auto target = children_.find(to);
+    if (target != children_.end() && target->second != ino) unlinkNameLocked(target->second, to);
+    children_.erase(from);
+    Node& node = nodes_[ino];
+    if (node.parent == from.first && node.name == from.second) {
+        node.parent = newParent;
+        node.name = newName;
+    } else {
+        // (The kernel never renames one name of a file onto another name of the same file.)
+        std::erase(node.otherNames, from);
+        node.otherNames.push_back(to);
+    }
+    children_[to] = ino;
 }
 
 size_t InodeMap::size() const

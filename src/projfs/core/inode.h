@@ -84,7 +84,9 @@ public:
     explicit InodeMap(uint64_t rootBackingInode);
 
     // The kernel learned (parent, name) -> the item with `backingInode`: one more lookup reference.
-    uint64_t remember(uint64_t parent, const std::string& name, uint64_t backingInode);
+    // `hardLinked` (the backing file has more than one link): an item already known under another name
+    // keeps that name too, so unlinking or replacing one name leaves the others working.
+    uint64_t remember(uint64_t parent, const std::string& name, uint64_t backingInode, bool hardLinked = false);
     // The kernel learned (parent, name) -> an item only the provider's listing knows (no backing file
     // yet), with attributes `attr`: one more lookup reference. A listed node already at that name is
     // reused (its attributes replaced); nullopt when an on-disk item holds the name.
@@ -109,6 +111,12 @@ public:
     // hydration): the same backing file then keeps the same Inode. Each pin() is matched by one unpin().
     void pin(const Inode& inode);
     void unpin(const Inode& inode);
+    // An open file's descriptor (OpenFile), so an item still open after its last name went (unlink of an
+    // open file) keeps answering getattr/setattr through it. `fd` stays owned by the caller.
+    void addOpenDescriptor(const Inode& inode, int fd);
+    void removeOpenDescriptor(const Inode& inode, int fd);
+    // A duplicate of one of `ino`'s open descriptors (-1 when none): valid however long the caller keeps it.
+    int duplicateOpenDescriptor(uint64_t ino) const;
     // Root-relative path, or nullopt when the inode is unknown or its item was deleted.
     std::optional<std::string> path(uint64_t ino) const;
     // The inode the kernel knows for `rel`, if any.
@@ -131,7 +139,12 @@ private:
         uint64_t lookups = 0;
         uint64_t pins = 0;
         uint64_t formerParent = 0;  // while detached: the parent it had, until detach() reported it
+        // A hard-linked file's other names the kernel knows (parent, name above is the one paths use).
+        std::vector<std::pair<uint64_t, std::string>> otherNames;
+        std::vector<int> openFds;  // descriptors of its open files (owned by their OpenFile)
     };
+    // Drops one name of `ino`; the node stays attached while it has another.
+    void unlinkNameLocked(uint64_t ino, const std::pair<uint64_t, std::string>& key);
     void detachLocked(uint64_t ino);
     void eraseIfUnusedLocked(uint64_t ino);
     std::optional<uint64_t> inodeOfLocked(const std::string& rel) const;
