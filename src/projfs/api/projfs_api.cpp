@@ -8,16 +8,19 @@
 #include "projfs/api/start_virtualizing.h"
 #include "projfs/core/dir_entry_buffer.h"
 #include "projfs/core/item_updates.h"
+#include "projfs/fuse/mount_table.h"
 #include "projfs/store/backing_store.h"
 #include "projfs/store/root_marker.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 using namespace hc;
@@ -36,11 +39,59 @@ Result<std::string> canonicalPath(PCWSTR path, const char* what)
     auto utf8 = utf8FromCaller(path, what);
     if (!utf8) return makeError(E_INVALIDARG, utf8.error().message);
     if (utf8->empty()) return makeError(E_INVALIDARG, std::string(what) + " is empty");
+    // A dead projfs mount (its provider was killed) on or above the path answers ENOTCONN — or, worse, old
+    // cached attributes — until it is unmounted: detach it first, so the directory below is what we see.
+    auto detached = detachDeadMountsCovering(*utf8);
+    if (!detached) return detached.error();
     char resolved[PATH_MAX];
     if (::realpath(utf8->c_str(), resolved) == nullptr) {
         return makeError(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), std::string(what) + " '" + *utf8 + "' not found");
     }
     return std::string(resolved);
+}
+
+// The state of the item at `path`, read from its attributes by path (never opened: through a mount that
+// would hydrate it).
+Result<PRJ_FILE_STATE> onDiskFileState(const std::string& path)
+{
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        const int err = errno;
+        // While a provider runs its mount hides tombstones; the directory answers for its deleted names.
+        const std::filesystem::path asked(path);
+        const std::string query = std::string(kXattrTombstoneQuery) + asked.filename().string();
+        char answer = 0;
+        const std::string dir = asked.has_parent_path() ? asked.parent_path().string() : ".";
+        if (err == ENOENT && ::lgetxattr(dir.c_str(), query.c_str(), &answer, 1) == 1 && answer == '1') {
+            return PRJ_FILE_STATE_TOMBSTONE;
+        }
+        return errnoError(err, "lstat '" + path + "'");
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return PRJ_FILE_STATE_FULL;
+    auto record = readRecordFromPath(path, S_ISDIR(st.st_mode));
+    if (!record) return record.error();
+    return fileStateFlags(*record);
+}
+
+// Another provider — in this process or any other — serving `root` or a root around it: its projfs mount
+// is on the path (the in-process registry cannot see other processes, and opening the root through that
+// mount would pass the marker check and mount a second file system on top).
+Status refuseMountedRoot(const std::string& root)
+{
+    for (const ProjfsMount& mount : projfsMounts()) {
+        if (mount.dead) continue;
+        if (mount.mountPoint == root) {
+            return makeError(
+                HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED),
+                "'" + root + "' is already being virtualized (a projfs mount of another provider is on it)");
+        }
+        if (pathIsOrIsBelow(root, mount.mountPoint) || pathIsOrIsBelow(mount.mountPoint, root)) {
+            return makeError(
+                HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_INVALID_OPERATION),
+                "'" + root + "' overlaps the virtualization root '" + mount.mountPoint + "' of another provider");
+        }
+    }
+    return {};
 }
 
 bool requiredCallbacksPresent(const PRJ_CALLBACKS& cb)
@@ -86,6 +137,10 @@ HRESULT hc::projfs::startVirtualizing(PCWSTR virtualizationRootPath, const PRJ_C
     auto reserved = reserveRoot(*root);
     if (!reserved) return fail(reserved.error(), "PrjStartVirtualizing");
     auto [entry, context] = *reserved;
+    if (auto mounted = refuseMountedRoot(*root); !mounted) {
+        releaseInstance(context);
+        return fail(mounted.error(), "PrjStartVirtualizing");
+    }
     auto store = BackingStore::open(*root);
     if (!store) {
         releaseInstance(context);
@@ -235,16 +290,19 @@ HOSTCOMPUTE_API HRESULT PrjGetOnDiskFileState(PCWSTR destinationFileName, PRJ_FI
     if (destinationFileName == nullptr || fileState == nullptr) return E_INVALIDARG;
     auto path = utf8FromCaller(destinationFileName, "destinationFileName");
     if (!path || path->empty()) return E_INVALIDARG;
-    struct stat st {};
-    if (::lstat(path->c_str(), &st) != 0) return hresultFromErrno(errno);
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        *fileState = PRJ_FILE_STATE_FULL;
-        return S_OK;
+    const HRESULT notConnected = hresultFromErrno(ENOTCONN);
+    for (int attempt = 0;; ++attempt) {
+        auto state = onDiskFileState(*path);
+        if (state) {
+            *fileState = *state;
+            return S_OK;
+        }
+        if (state.hr() != notConnected || attempt > 0) return fail(state.error(), __func__);
+        // Under a dead projfs mount (its provider was killed): detach it, the state is on disk below.
+        auto detached = detachDeadMountsCovering(*path);
+        if (!detached) return fail(detached.error(), __func__);
+        if (*detached == 0) return fail(state.error(), __func__);
     }
-    auto record = readRecordFromPath(*path, S_ISDIR(st.st_mode));
-    if (!record) return fail(record.error(), __func__);
-    *fileState = fileStateFlags(*record);
-    return S_OK;
 }
 
 HOSTCOMPUTE_API void* PrjAllocateAlignedBuffer(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext,

@@ -1,6 +1,7 @@
 #include "projfs/core/dispatcher.h"
 
 #include "base/hresult.h"
+#include "projfs/core/item_updates.h"
 #include "projfs/core/virtualization_instance.h"
 #include "projfs/store/rel_path.h"
 
@@ -24,6 +25,25 @@ Error syscallError(int err, const std::string& what)
 }
 
 const HRESULT kNoSuchItem = HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+
+// Longest name one directory entry can have (NAME_MAX of the backing file systems).
+constexpr size_t kMaxNameBytes = 255;
+
+// Why `name` cannot name an item here: a name longer than NAME_MAX is ENAMETOOLONG, as on any Linux file
+// system (the kernel leaves that check to us); any other invalid name gets `invalid`.
+std::optional<Error> nameError(const std::string& name, HRESULT invalid)
+{
+    if (name.size() > kMaxNameBytes) {
+        return makeError(errnoHresult(ENAMETOOLONG), "a name of " + std::to_string(name.size()) + " bytes is too long");
+    }
+    if (!isValidComponent(name)) return makeError(invalid, "'" + name + "' cannot be a name here");
+    return std::nullopt;
+}
+
+bool isHardLinked(const struct stat& st)
+{
+    return !S_ISDIR(st.st_mode) && st.st_nlink > 1;
+}
 
 }  // namespace
 
@@ -50,11 +70,13 @@ OpenFile::OpenFile(InodeMap& inodes, std::shared_ptr<Inode> inode, UniqueFd fd)
     : inodes_(inodes), inode_(std::move(inode)), fd_(std::move(fd))
 {
     inodes_.pin(*inode_);
+    inodes_.addOpenDescriptor(*inode_, fd_.get());
 }
 
 OpenFile::~OpenFile()
 {
     Notifications::dropHandle(*inode_, notify);
+    inodes_.removeOpenDescriptor(*inode_, fd_.get());
     inodes_.unpin(*inode_);
     fd_.reset();
 }
@@ -68,10 +90,64 @@ Result<std::string> Dispatcher::pathOf(uint64_t ino)
     return *rel;
 }
 
-struct stat Dispatcher::withFuseInode(struct stat st) const
+// A listed item (only the provider's listing knows it) as a program sees it before anything is on disk:
+// what its placeholder will look like (store/backing_store.h), with a number that stays put while listed.
+struct stat Dispatcher::listedAttributes(const std::string& dirRel, const std::string& name,
+                                         const PRJ_FILE_BASIC_INFO& info)
 {
-    st.st_ino = inodes_.fuseInode(st.st_ino);
+    PRJ_PLACEHOLDER_INFO placeholder{};
+    placeholder.FileBasicInfo = info;
+    std::string rel = joinRel(dirRel, name);
+    struct stat st = placeholderAttributes(placeholderSpecFrom(placeholder, rel));
+    st.st_ino = listedNumber(rel);
     return st;
+}
+
+uint64_t Dispatcher::listedNumber(const std::string& rel)
+{
+    return std::hash<std::string>{}(rel) | (1ull << 63);
+}
+
+void Dispatcher::ensureOnDisk(const RequestContext& ctx, uint64_t ino, Completion<std::string> done)
+{
+    auto location = inodes_.listedLocation(ino);
+    if (!location) return done(pathOf(ino));
+    // The parent first (a listed directory's child can only be known once the directory was opened, but
+    // its own parent may be listed still when the chain is walked from a long-lived handle).
+    ensureOnDisk(
+        ctx, location->first,
+        [this, ctx, ino, parent = location->first, name = location->second, done](Result<std::string> dir) {
+            if (!dir) return done(dir.error());
+            instance_.resolveChild(
+                ctx, *dir, name,
+                [this, ctx, ino, parent, name, dirRel = *dir, done](Result<std::optional<std::string>> found) {
+                    if (!found) return done(found.error());
+                    if (!found->has_value()) {
+                        // The provider no longer has it: the name is gone. (The provider's own I/O sees only
+                        // the disk and changes nothing.)
+                        if (!instance_.isProviderRequest(ctx)) inodes_.removed(parent, name);
+                        return done(makeError(kNoSuchItem, "'" + joinRel(dirRel, name) + "' is no longer projected"));
+                    }
+                    std::string rel = joinRel(dirRel, **found);
+                    auto st = instance_.store().statItem(rel);
+                    if (!st) return done(st.error());
+                    if (**found != name) inodes_.renamed(parent, name, parent, **found);
+                    inodes_.materialized(ino, st->st_ino);
+                    if (materialized_) materialized_(ino);
+                    done(std::move(rel));
+                });
+        });
+}
+
+void Dispatcher::ensureChildOnDisk(const RequestContext& ctx, uint64_t parent, const std::string& name,
+                                   Completion<void> done)
+{
+    auto child = inodes_.child(parent, name);
+    if (!child || !inodes_.listedLocation(*child)) return done(Status());
+    ensureOnDisk(ctx, *child, [done](Result<std::string> rel) {
+        if (!rel) return done(rel.error());
+        done(Status());
+    });
 }
 
 Result<EntryAnswer> Dispatcher::entryAt(uint64_t parent, const std::string& name, const std::string& rel)
@@ -79,8 +155,8 @@ Result<EntryAnswer> Dispatcher::entryAt(uint64_t parent, const std::string& name
     auto st = instance_.store().statItem(rel);
     if (!st) return st.error();
     EntryAnswer entry;
-    entry.ino = inodes_.remember(parent, name, st->st_ino);
-    entry.attr = withFuseInode(*st);
+    entry.ino = inodes_.remember(parent, name, st->st_ino, isHardLinked(*st));
+    entry.attr = *st;
     return entry;
 }
 
@@ -90,44 +166,73 @@ std::string Dispatcher::diskName(const std::string& parentRel, const std::string
     return found.ok() && found->has_value() ? **found : name;
 }
 
+// A name the provider's last listing of the directory has and nothing on disk has (no local item, no
+// tombstone) is answered from that listing: no GetPlaceholderInfo, no placeholder yet.
+std::optional<EntryAnswer> Dispatcher::listedEntry(const RequestContext& ctx, uint64_t parent,
+                                                   const std::string& parentRel, const std::string& name)
+{
+    if (instance_.isProviderRequest(ctx)) return std::nullopt;
+    auto listed = instance_.listedChild(parentRel, name);
+    if (!listed) return std::nullopt;
+    auto onDisk = instance_.store().findChild(parentRel, name);
+    if (!onDisk || onDisk->has_value()) return std::nullopt;
+    if (!instance_.isProviderBacked(ctx, parentRel)) return std::nullopt;
+    struct stat attr = listedAttributes(parentRel, listed->name, listed->info);
+    auto ino = inodes_.rememberListed(parent, listed->name, attr);
+    if (!ino) return std::nullopt;
+    return EntryAnswer{*ino, attr};
+}
+
 void Dispatcher::lookup(const RequestContext& ctx, uint64_t parent, const std::string& name,
                         Completion<EntryAnswer> done)
 {
-    auto parentRel = pathOf(parent);
-    if (!parentRel) return done(parentRel.error());
-    if (!isValidComponent(name)) return done(makeError(kNoSuchItem, "'" + name + "' cannot be a name here"));
-    instance_.resolveChild(ctx, *parentRel, name,
-                           [this, parent, parentRel = *parentRel, done](Result<std::optional<std::string>> found) {
-                               if (!found) return done(found.error());
-                               if (!found->has_value()) return done(makeError(kNoSuchItem, "no such item"));
-                               done(entryAt(parent, **found, joinRel(parentRel, **found)));
-                           });
+    if (auto bad = nameError(name, kNoSuchItem)) return done(*bad);
+    ensureOnDisk(ctx, parent, [this, ctx, parent, name, done](Result<std::string> parentRel) {
+        if (!parentRel) return done(parentRel.error());
+        if (auto listed = listedEntry(ctx, parent, *parentRel, name)) return done(std::move(*listed));
+        instance_.resolveChild(ctx, *parentRel, name,
+                               [this, parent, parentRel = *parentRel, done](Result<std::optional<std::string>> found) {
+                                   if (!found) return done(found.error());
+                                   if (!found->has_value()) return done(makeError(kNoSuchItem, "no such item"));
+                                   done(entryAt(parent, **found, joinRel(parentRel, **found)));
+                               });
+    });
 }
 
 Result<struct stat> Dispatcher::getattr(uint64_t ino, const OpenFile* file)
 {
     struct stat st {};
-    if (file != nullptr && ::fstat(file->fd(), &st) == 0) return withFuseInode(st);
+    if (file != nullptr && ::fstat(file->fd(), &st) == 0) return st;
+    if (auto listed = inodes_.listedAttributes(ino)) return *listed;
     auto rel = pathOf(ino);
-    if (!rel) return rel.error();
+    if (!rel) {
+        // No name left but still open (unlinked while open): the open file answers, as on any file system.
+        UniqueFd open(inodes_.duplicateOpenDescriptor(ino));
+        if (open.get() >= 0 && ::fstat(open.get(), &st) == 0) return st;
+        return rel.error();
+    }
     auto result = instance_.store().statItem(*rel);
     if (!result) return result.error();
-    return withFuseInode(*result);
+    return *result;
 }
 
 namespace {
 
-// chmod / chown / utimes of the backing item; an errno error names the call that failed.
-Status applyMetadata(int root, const std::string& rel, const struct stat& attr, unsigned toSet)
+// chmod / chown / utimes of the backing item — by its path under `root`, or through `fd` when the item
+// has no name left (`fd` >= 0); an errno error names the call that failed.
+Status applyMetadata(int root, const std::string& rel, int fd, const struct stat& attr, unsigned toSet)
 {
     const char* path = atPath(rel);
-    if ((toSet & kAttrMode) && ::fchmodat(root, path, attr.st_mode & 07777, 0) != 0) {
-        return syscallError(errno, "chmod '" + rel + "'");
+    if (toSet & kAttrMode) {
+        mode_t mode = attr.st_mode & 07777;
+        if ((fd >= 0 ? ::fchmod(fd, mode) : ::fchmodat(root, path, mode, 0)) != 0) {
+            return syscallError(errno, "chmod '" + rel + "'");
+        }
     }
     if (toSet & (kAttrUid | kAttrGid)) {
         uid_t uid = (toSet & kAttrUid) ? attr.st_uid : static_cast<uid_t>(-1);
         gid_t gid = (toSet & kAttrGid) ? attr.st_gid : static_cast<gid_t>(-1);
-        if (::fchownat(root, path, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+        if ((fd >= 0 ? ::fchown(fd, uid, gid) : ::fchownat(root, path, uid, gid, AT_SYMLINK_NOFOLLOW)) != 0) {
             return syscallError(errno, "chown '" + rel + "'");
         }
     }
@@ -139,7 +244,7 @@ Status applyMetadata(int root, const std::string& rel, const struct stat& attr, 
         times[1] = (toSet & kAttrMtimeNow) ? timespec{0, UTIME_NOW}
                    : (toSet & kAttrMtime)  ? attr.st_mtim
                                            : timespec{0, UTIME_OMIT};
-        if (::utimensat(root, path, times, AT_SYMLINK_NOFOLLOW) != 0) {
+        if ((fd >= 0 ? ::futimens(fd, times) : ::utimensat(root, path, times, AT_SYMLINK_NOFOLLOW)) != 0) {
             return syscallError(errno, "set times of '" + rel + "'");
         }
     }
@@ -151,9 +256,15 @@ Status applyMetadata(int root, const std::string& rel, const struct stat& attr, 
 void Dispatcher::setattr(const RequestContext& ctx, uint64_t ino, const OpenFile* file, const struct stat& attr,
                          unsigned toSet, Completion<struct stat> done)
 {
+    if (inodes_.listedLocation(ino)) {
+        return ensureOnDisk(ctx, ino, [this, ctx, ino, file, attr, toSet, done](Result<std::string> rel) {
+            if (!rel) return done(rel.error());
+            setattr(ctx, ino, file, attr, toSet, done);
+        });
+    }
     auto rel = pathOf(ino);
     auto inode = inodes_.get(ino);
-    if (!rel) return done(rel.error());
+    if (!rel) return done(setattrUnlinked(ino, file, attr, toSet, rel.error()));
     if (!inode) return done(makeError(kNoSuchItem, "inode " + std::to_string(ino) + " is not known"));
     int handleFd = file != nullptr ? file->fd() : -1;
     auto finish = [this, inode, rel = *rel, attr, toSet, handleFd, done]() {
@@ -168,21 +279,39 @@ void Dispatcher::setattr(const RequestContext& ctx, uint64_t ino, const OpenFile
             }
             if (::ftruncate(fd, attr.st_size) != 0) return done(syscallError(errno, "truncate '" + rel + "'"));
         }
-        if (auto applied = applyMetadata(instance_.store().rootFd(), rel, attr, toSet); !applied) {
+        if (auto applied = applyMetadata(instance_.store().rootFd(), rel, -1, attr, toSet); !applied) {
             return done(applied.error());
         }
         if (toSet & (kAttrMode | kAttrUid | kAttrGid | kAttrAtime | kAttrMtime)) {
             (void)instance_.metadataChanged(inode.get(), rel);  // a placeholder becomes dirty
         }
-        auto st = instance_.store().statItem(rel);
-        if (!st) return done(st.error());
-        done(withFuseInode(*st));
+        done(instance_.store().statItem(rel));
     };
     if (!(toSet & kAttrSize)) return finish();
     instance_.prepareForWrite(ctx, inode, *rel, attr.st_size == 0, [finish, done](HRESULT hr) {
         if (FAILED(hr)) return done(makeError(hr, "preparing the file for writing failed"));
         finish();
     });
+}
+
+// setattr of an item that has no name left but is still open (ftruncate, fchmod, fchown, futimens after
+// unlink): applied through an open descriptor. Its content is on disk already (it was opened, so hydrated
+// or full), and a file without a name has no ProjFS state left to change.
+Result<struct stat> Dispatcher::setattrUnlinked(uint64_t ino, const OpenFile* file, const struct stat& attr,
+                                                unsigned toSet, Error noName)
+{
+    UniqueFd duplicate;
+    int fd = file != nullptr ? file->fd() : -1;
+    if (fd < 0) {
+        duplicate.reset(inodes_.duplicateOpenDescriptor(ino));
+        fd = duplicate.get();
+    }
+    if (fd < 0) return noName;
+    if ((toSet & kAttrSize) && ::ftruncate(fd, attr.st_size) != 0) return syscallError(errno, "truncate");
+    if (auto applied = applyMetadata(-1, "", fd, attr, toSet); !applied) return applied.error();
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return syscallError(errno, "stat");
+    return st;
 }
 
 Result<std::string> Dispatcher::readlink(uint64_t ino)
@@ -195,19 +324,51 @@ Result<std::string> Dispatcher::readlink(uint64_t ino)
     return std::string(buf, static_cast<size_t>(n));
 }
 
-// Shared by mknod, mkdir, symlink, link: a new, full item at (parent, name).
+// A new item gets the owner and mode its creator asked for. The kernel applied the caller's umask to `mode`
+// already, so the provider process's umask (applied again by mkdirat/openat/mknodat) is undone by setting
+// the mode exactly. In a set-group-ID directory the item keeps the directory's group the backing file
+// system gave it, and a new directory keeps S_ISGID, as the kernel's inode_init_owner() does; S_ISGID on a
+// new file of another group is dropped for a caller without privilege (supplementary groups not consulted).
+// The chown comes before the chmod because chown clears set-ID bits. Failures are ignored: a provider that
+// runs unprivileged cannot give items away, and its items stay its own.
+void Dispatcher::settleNewItem(const std::string& rel, Creator who, mode_t mode)
+{
+    const int root = instance_.store().rootFd();
+    const std::string parentRel = splitRel(rel).first;
+    struct stat dir {};
+    const bool inheritGroup = ::fstatat(root, atPath(parentRel), &dir, 0) == 0 && (dir.st_mode & S_ISGID) != 0;
+    const gid_t gid = inheritGroup ? dir.st_gid : who.gid;
+    (void)::fchownat(root, rel.c_str(), who.uid, inheritGroup ? static_cast<gid_t>(-1) : who.gid, AT_SYMLINK_NOFOLLOW);
+    if (S_ISLNK(mode)) return;
+    mode_t perms = mode & 07777;
+    if (S_ISDIR(mode) && inheritGroup) perms |= S_ISGID;
+    if (!S_ISDIR(mode) && (perms & S_ISGID) && who.uid != 0 && gid != who.gid) perms &= ~S_ISGID;
+    (void)::fchmodat(root, rel.c_str(), perms, 0);
+}
+
+// Shared by mknod, mkdir, symlink, link: a new, full item at (parent, name). `mode` (type and permissions)
+// is what the creator asked for; 0 for a hard link, whose owner and mode are the existing item's.
 // Sends NEW_FILE_CREATED (or HARDLINK_CREATED when `linkedFrom` is set) before the answer.
 void Dispatcher::createItem(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name,
-                            const std::function<int(int root, const char* rel)>& make, bool isDirectory,
+                            const std::function<int(int root, const char* rel)>& make, mode_t mode,
                             const std::string* linkedFrom, Completion<EntryAnswer> done)
 {
+    if (inodes_.listedLocation(parent)) {
+        std::optional<std::string> from = linkedFrom ? std::optional(*linkedFrom) : std::nullopt;
+        return ensureOnDisk(ctx, parent,
+                            [this, ctx, who, parent, name, make, mode, from, done](Result<std::string> dir) {
+                                if (!dir) return done(dir.error());
+                                createItem(ctx, who, parent, name, make, mode, from ? &*from : nullptr, done);
+                            });
+    }
+    const bool isDirectory = S_ISDIR(mode);
     auto parentRel = pathOf(parent);
     if (!parentRel) return done(parentRel.error());
-    if (!isValidComponent(name)) return done(makeError(E_INVALIDARG, "'" + name + "' cannot be a name here"));
+    if (auto bad = nameError(name, E_INVALIDARG)) return done(*bad);
     std::string rel = joinRel(*parentRel, name);
     if (auto status = instance_.prepareNewItem(rel); !status) return done(status.error());
     if (auto created = instance_.store().createEntry(rel, make); !created) return done(created.error());
-    (void)::fchownat(instance_.store().rootFd(), rel.c_str(), who.uid, who.gid, AT_SYMLINK_NOFOLLOW);
+    if (mode != 0) settleNewItem(rel, who, mode);
     Notifications& notifications = instance_.notifications();
     auto answer = [this, parent, name, rel, done] { done(entryAt(parent, name, rel)); };
     if (!notifications.listening()) return answer();
@@ -220,28 +381,34 @@ void Dispatcher::mknod(const RequestContext& ctx, Creator who, uint64_t parent, 
 {
     createItem(
         ctx, who, parent, name, [mode, rdev](int root, const char* rel) { return ::mknodat(root, rel, mode, rdev); },
-        false, nullptr, std::move(done));
+        (mode & S_IFMT) != 0 ? mode : (S_IFREG | mode), nullptr, std::move(done));
 }
 
 void Dispatcher::mkdir(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name, mode_t mode,
                        Completion<EntryAnswer> done)
 {
     createItem(
-        ctx, who, parent, name, [mode](int root, const char* rel) { return ::mkdirat(root, rel, mode); }, true, nullptr,
-        std::move(done));
+        ctx, who, parent, name, [mode](int root, const char* rel) { return ::mkdirat(root, rel, mode); },
+        S_IFDIR | (mode & 07777), nullptr, std::move(done));
 }
 
 void Dispatcher::symlink(const RequestContext& ctx, Creator who, const std::string& target, uint64_t parent,
                          const std::string& name, Completion<EntryAnswer> done)
 {
     createItem(
-        ctx, who, parent, name, [&target](int root, const char* rel) { return ::symlinkat(target.c_str(), root, rel); },
-        false, nullptr, std::move(done));
+        ctx, who, parent, name, [target](int root, const char* rel) { return ::symlinkat(target.c_str(), root, rel); },
+        S_IFLNK | 0777, nullptr, std::move(done));
 }
 
 void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint64_t newParent,
                       const std::string& newName, Completion<EntryAnswer> done)
 {
+    if (inodes_.listedLocation(ino)) {
+        return ensureOnDisk(ctx, ino, [this, ctx, who, ino, newParent, newName, done](Result<std::string> rel) {
+            if (!rel) return done(rel.error());
+            link(ctx, who, ino, newParent, newName, done);
+        });
+    }
     auto rel = pathOf(ino);
     auto newParentRel = pathOf(newParent);
     if (!rel) return done(rel.error());
@@ -251,8 +418,8 @@ void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint
         if (FAILED(vetoed)) return done(makeError(vetoed, "the provider refused the hard link"));
         createItem(
             ctx, who, newParent, newName,
-            [&from](int root, const char* target) { return ::linkat(root, from.c_str(), root, target, 0); }, false,
-            &from, done);
+            [from](int root, const char* target) { return ::linkat(root, from.c_str(), root, target, 0); },
+            0 /* a new name of an existing item: its owner and mode stay */, &from, done);
     };
     instance_.notifications().preSetHardlink(ctx, *rel, joinRel(*newParentRel, newName), std::move(linkNow));
 }
@@ -260,8 +427,16 @@ void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint
 void Dispatcher::removeEntry(const RequestContext& ctx, uint64_t parent, const std::string& name, bool isDirectory,
                              Completion<void> done)
 {
+    // A listed item is written to disk first (as Windows opens it for the delete), so it leaves a tombstone.
+    if (auto child = inodes_.child(parent, name); child && inodes_.listedLocation(*child)) {
+        return ensureChildOnDisk(ctx, parent, name, [this, ctx, parent, name, isDirectory, done](Status written) {
+            if (!written) return done(std::move(written));
+            removeEntry(ctx, parent, name, isDirectory, done);
+        });
+    }
     auto parentRel = pathOf(parent);
     if (!parentRel) return done(parentRel.error());
+    if (auto bad = nameError(name, kNoSuchItem)) return done(*bad);
     std::string actual = diskName(*parentRel, name);
     std::string rel = joinRel(*parentRel, actual);
     // PRE_DELETE may veto (the caller gets EACCES); without a listener this runs at once.
@@ -289,11 +464,19 @@ void Dispatcher::rmdir(const RequestContext& ctx, uint64_t parent, const std::st
 void Dispatcher::rename(const RequestContext& ctx, uint64_t parent, const std::string& name, uint64_t newParent,
                         const std::string& newName, unsigned flags, Completion<void> done)
 {
+    if (auto child = inodes_.child(parent, name); child && inodes_.listedLocation(*child)) {
+        return ensureChildOnDisk(ctx, parent, name,
+                                 [this, ctx, parent, name, newParent, newName, flags, done](Status written) {
+                                     if (!written) return done(std::move(written));
+                                     rename(ctx, parent, name, newParent, newName, flags, done);
+                                 });
+    }
     auto fromDir = pathOf(parent);
     auto toDir = pathOf(newParent);
     if (!fromDir) return done(fromDir.error());
     if (!toDir) return done(toDir.error());
-    if (!isValidComponent(newName)) return done(makeError(E_INVALIDARG, "'" + newName + "' cannot be a name here"));
+    if (auto bad = nameError(name, kNoSuchItem)) return done(*bad);
+    if (auto bad = nameError(newName, E_INVALIDARG)) return done(*bad);
     std::string from = diskName(*fromDir, name);
     std::string fromRel = joinRel(*fromDir, from);
     std::string toRel = joinRel(*toDir, newName);
@@ -334,6 +517,12 @@ void Dispatcher::openHydrated(const RequestContext& ctx, const std::shared_ptr<I
 
 void Dispatcher::open(const RequestContext& ctx, uint64_t ino, int flags, Completion<std::unique_ptr<OpenFile>> done)
 {
+    if (inodes_.listedLocation(ino)) {
+        return ensureOnDisk(ctx, ino, [this, ctx, ino, flags, done](Result<std::string> rel) {
+            if (!rel) return done(rel.error());
+            open(ctx, ino, flags, done);
+        });
+    }
     auto rel = pathOf(ino);
     auto inode = inodes_.get(ino);
     if (!rel) return done(rel.error());
@@ -351,19 +540,32 @@ void Dispatcher::open(const RequestContext& ctx, uint64_t ino, int flags, Comple
 void Dispatcher::create(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name, mode_t mode,
                         int flags, Completion<CreatedFile> done)
 {
+    if (inodes_.listedLocation(parent)) {
+        return ensureOnDisk(ctx, parent, [this, ctx, who, parent, name, mode, flags, done](Result<std::string> dir) {
+            if (!dir) return done(dir.error());
+            create(ctx, who, parent, name, mode, flags, done);
+        });
+    }
     auto parentRel = pathOf(parent);
     if (!parentRel) return done(parentRel.error());
-    if (!isValidComponent(name)) return done(makeError(E_INVALIDARG, "'" + name + "' cannot be a name here"));
+    if (auto bad = nameError(name, E_INVALIDARG)) return done(*bad);
     std::string rel = joinRel(*parentRel, name);
     if (auto status = instance_.prepareNewItem(rel); !status) return done(status.error());
-    auto fd = instance_.store().openItem(rel, (flags & ~O_NOCTTY) | O_CREAT | O_NOFOLLOW, mode);
+    // Exclusive first, so the owner and mode are set only on a file this call made (the kernel asks to
+    // create only names it found missing, but the disk may have changed since).
+    const int openFlags = (flags & ~(O_NOCTTY | O_EXCL)) | O_NOFOLLOW;
+    auto fd = instance_.store().openItem(rel, openFlags | O_CREAT | O_EXCL, mode);
+    if (fd) {
+        settleNewItem(rel, who, S_IFREG | (mode & 07777));
+    } else if (!(flags & O_EXCL) && errnoForCaller(fd.hr()) == EEXIST) {
+        fd = instance_.store().openItem(rel, openFlags, mode);
+    }
     if (!fd) return done(fd.error());
-    (void)::fchown(fd->get(), who.uid, who.gid);
     struct stat st {};
     if (::fstat(fd->get(), &st) != 0) return done(syscallError(errno, "stat the new '" + rel + "'"));
     auto created = std::make_shared<CreatedFile>();
-    created->entry.ino = inodes_.remember(parent, name, st.st_ino);
-    created->entry.attr = withFuseInode(st);
+    created->entry.ino = inodes_.remember(parent, name, st.st_ino, isHardLinked(st));
+    created->entry.attr = st;
     auto inode = inodes_.get(created->entry.ino);
     created->file = std::make_unique<OpenFile>(inodes_, inode, std::move(fd).value());
     auto answer = [created, done] { done(std::move(*created)); };
@@ -388,19 +590,24 @@ void Dispatcher::release(const RequestContext& ctx, uint64_t ino, std::unique_pt
     notifications.sendHandleClosed(ctx, *closed, [done] { done(Status()); });
 }
 
-Result<std::shared_ptr<EnumerationSession>> Dispatcher::opendir(const RequestContext& ctx, uint64_t ino)
+void Dispatcher::opendir(const RequestContext& ctx, uint64_t ino, Completion<std::shared_ptr<EnumerationSession>> done)
 {
-    auto rel = pathOf(ino);
-    if (!rel) return rel.error();
-    return instance_.openEnumeration(ctx, *rel);
+    ensureOnDisk(ctx, ino, [this, ctx, done](Result<std::string> rel) {
+        if (!rel) return done(rel.error());
+        done(instance_.openEnumeration(ctx, *rel));
+    });
 }
 
 void Dispatcher::readdir(const RequestContext& ctx, EnumerationSession& session, size_t offset, size_t budgetBytes,
                          Completion<void> done)
 {
     session.fetch(ctx, offset, budgetBytes, [done](HRESULT hr) {
-        if (FAILED(hr)) return done(makeError(hr, "listing the directory failed: " + hresultName(hr)));
-        done(Status());
+        if (SUCCEEDED(hr)) return done(Status());
+        // Whatever the provider said, a listing that failed is EIO (an interrupted one stays what it is):
+        // ENOENT, the usual "not found", is taken by glibc's readdir for the end of the directory, so the
+        // program would see a short or empty directory and no error.
+        HRESULT reported = hr == HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED) ? hr : errnoHresult(EIO);
+        done(makeError(reported, "listing the directory failed: " + hresultName(hr)));
     });
 }
 
@@ -411,14 +618,22 @@ DirEntryAnswer Dispatcher::directoryEntry(uint64_t dirIno, const EnumerationSess
     out.name = entry.name;
     out.attr.st_mode = entry.isDirectory ? S_IFDIR : S_IFREG;
     // Virtual entries have no inode yet; any non-zero number keeps readdir() from skipping them.
-    out.attr.st_ino =
-        entry.onDisk ? inodes_.fuseInode(entry.inode) : (std::hash<std::string>{}(entry.name) | (1ull << 63));
+    out.attr.st_ino = entry.onDisk ? entry.inode : listedNumber(joinRel(session.directory(), entry.name));
     out.attr.st_size = entry.info.FileSize;
-    if (plus && entry.onDisk) {
+    if (!plus) return out;
+    if (entry.onDisk) {
         auto child = instance_.store().statItem(joinRel(session.directory(), entry.name));
         if (child.ok()) {
-            out.ino = inodes_.remember(dirIno, entry.name, child->st_ino);
-            out.attr = withFuseInode(*child);
+            out.ino = inodes_.remember(dirIno, entry.name, child->st_ino, isHardLinked(*child));
+            out.attr = *child;
+        }
+    } else if (!entry.symlink && session.providerBacked()) {
+        // A listed item: the kernel may cache it with the listing's attributes; nothing is written to disk
+        // until a program opens or changes it.
+        struct stat attr = listedAttributes(session.directory(), entry.name, entry.info);
+        if (auto ino = inodes_.rememberListed(dirIno, entry.name, attr)) {
+            out.ino = *ino;
+            out.attr = attr;
         }
     }
     return out;
@@ -466,17 +681,46 @@ bool isRuntimeAttribute(const std::string& name)
 
 }  // namespace
 
-Result<XattrAnswer> Dispatcher::getxattr(uint64_t ino, const std::string& name, size_t size)
+void Dispatcher::getxattr(const RequestContext& ctx, uint64_t ino, const std::string& name, size_t size,
+                          Completion<XattrAnswer> done)
 {
+    if (name.starts_with(kXattrTombstoneQuery))
+        return done(tombstoneQuery(ino, name.substr(std::strlen(kXattrTombstoneQuery)), size));
+    if (inodes_.listedLocation(ino)) {
+        if (!isRuntimeAttribute(name)) return done(makeError(errnoHresult(ENODATA), "'" + name + "' is not set"));
+        return ensureOnDisk(ctx, ino, [this, ctx, ino, name, size, done](Result<std::string> rel) {
+            if (!rel) return done(rel.error());
+            getxattr(ctx, ino, name, size, done);
+        });
+    }
     auto fd = openForXattr(ino);
-    if (!fd) return fd.error();
+    if (!fd) return done(fd.error());
     std::vector<char> buf(size);
     ssize_t n = ::fgetxattr(fd->get(), name.c_str(), size ? buf.data() : nullptr, size);
-    return sizedAnswer(n, errno, size, std::move(buf), "getxattr");
+    done(sizedAnswer(n, errno, size, std::move(buf), "getxattr"));
+}
+
+// "Is NAME a tombstone in this directory?" (kXattrTombstoneQuery): the answer only the runtime can give while
+// the mount hides tombstones.
+Result<XattrAnswer> Dispatcher::tombstoneQuery(uint64_t dirIno, const std::string& child, size_t size)
+{
+    auto dirRel = pathOf(dirIno);
+    if (!dirRel) return dirRel.error();
+    const Error noAnswer = makeError(errnoHresult(ENODATA), "'" + child + "' is not a tombstone here");
+    if (!isValidComponent(child)) return noAnswer;
+    auto found = instance_.store().findChild(*dirRel, child);
+    if (!found || !found->has_value()) return noAnswer;
+    auto record = instance_.record(joinRel(*dirRel, **found));
+    if (!record || record->state != ItemState::Tombstone) return noAnswer;
+    XattrAnswer answer;
+    answer.length = 1;
+    if (size != 0) answer.data = {'1'};
+    return answer;
 }
 
 Result<XattrAnswer> Dispatcher::listxattr(uint64_t ino, size_t size)
 {
+    if (inodes_.listedLocation(ino)) return XattrAnswer{};
     auto fd = openForXattr(ino);
     if (!fd) return fd.error();
     std::vector<char> buf(size);
@@ -484,22 +728,31 @@ Result<XattrAnswer> Dispatcher::listxattr(uint64_t ino, size_t size)
     return sizedAnswer(n, errno, size, std::move(buf), "listxattr");
 }
 
-Status Dispatcher::setxattr(uint64_t ino, const std::string& name, const char* value, size_t size, int flags)
+void Dispatcher::setxattr(const RequestContext& ctx, uint64_t ino, const std::string& name, std::string value,
+                          int flags, Completion<void> done)
 {
-    if (isRuntimeAttribute(name)) return makeError(errnoHresult(EPERM), "'" + name + "' belongs to the runtime");
-    auto fd = openForXattr(ino);
-    if (!fd) return fd.error();
-    if (::fsetxattr(fd->get(), name.c_str(), value, size, flags) != 0) return syscallError(errno, "setxattr");
-    return {};
+    if (isRuntimeAttribute(name)) return done(makeError(errnoHresult(EPERM), "'" + name + "' belongs to the runtime"));
+    ensureOnDisk(ctx, ino, [this, ino, name, value = std::move(value), flags, done](Result<std::string> rel) {
+        if (!rel) return done(rel.error());
+        auto fd = openForXattr(ino);
+        if (!fd) return done(fd.error());
+        if (::fsetxattr(fd->get(), name.c_str(), value.data(), value.size(), flags) != 0) {
+            return done(syscallError(errno, "setxattr"));
+        }
+        done(Status());
+    });
 }
 
-Status Dispatcher::removexattr(uint64_t ino, const std::string& name)
+void Dispatcher::removexattr(const RequestContext& ctx, uint64_t ino, const std::string& name, Completion<void> done)
 {
-    if (isRuntimeAttribute(name)) return makeError(errnoHresult(EPERM), "'" + name + "' belongs to the runtime");
-    auto fd = openForXattr(ino);
-    if (!fd) return fd.error();
-    if (::fremovexattr(fd->get(), name.c_str()) != 0) return syscallError(errno, "removexattr");
-    return {};
+    if (isRuntimeAttribute(name)) return done(makeError(errnoHresult(EPERM), "'" + name + "' belongs to the runtime"));
+    ensureOnDisk(ctx, ino, [this, ino, name, done](Result<std::string> rel) {
+        if (!rel) return done(rel.error());
+        auto fd = openForXattr(ino);
+        if (!fd) return done(fd.error());
+        if (::fremovexattr(fd->get(), name.c_str()) != 0) return done(syscallError(errno, "removexattr"));
+        done(Status());
+    });
 }
 
 }  // namespace hc::projfs

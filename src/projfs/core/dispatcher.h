@@ -13,11 +13,11 @@
 #pragma once
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "projfs/core/enumeration_session.h"
 #include "projfs/core/inode.h"
 #include "projfs/core/notifications.h"
 #include "projfs/core/request_context.h"
-#include "base/unique_fd.h"
 
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -110,6 +110,10 @@ public:
     explicit Dispatcher(VirtualizationInstance& instance);
 
     InodeMap& inodes() { return inodes_; }
+    // Called (on the thread that wrote it, before the request that needed it is answered) when a listed
+    // item was written to disk: the transport drops the attributes the kernel got from the listing, which the
+    // placeholder's may not match (times, or the provider changed the item meanwhile). Set before requests.
+    void setMaterializedListener(std::function<void(uint64_t ino)> listener) { materialized_ = std::move(listener); }
 
     void lookup(const RequestContext& ctx, uint64_t parent, const std::string& name, Completion<EntryAnswer> done);
     void forget(uint64_t ino, uint64_t count) { inodes_.forget(ino, count); }
@@ -140,20 +144,25 @@ public:
     // Ends an open (FILE_HANDLE_CLOSED_* after the descriptor closed).
     void release(const RequestContext& ctx, uint64_t ino, std::unique_ptr<OpenFile> file, Completion<void> done);
 
-    Result<std::shared_ptr<EnumerationSession>> opendir(const RequestContext& ctx, uint64_t ino);
+    // Opens a listing (a listed directory is written to disk first).
+    void opendir(const RequestContext& ctx, uint64_t ino, Completion<std::shared_ptr<EnumerationSession>> done);
     // Produces the session's entries from `offset` (session offsets: entry i is i + 1) until `budgetBytes`.
     void readdir(const RequestContext& ctx, EnumerationSession& session, size_t offset, size_t budgetBytes,
                  Completion<void> done);
-    // Entry `index` of a session of directory `dirIno`, as the kernel is told it; with `plus`, an on-disk
-    // entry carries its attributes and takes a lookup reference (virtual ones never: no placeholder is
-    // written until a program uses the name).
+    // Entry `index` of a session of directory `dirIno`, as the kernel is told it; with `plus`, the entry
+    // carries its attributes and takes a lookup reference — an on-disk one from the disk, a provider's one
+    // from its listing (a listed node: no placeholder is written until a program opens or changes it).
     DirEntryAnswer directoryEntry(uint64_t dirIno, const EnumerationSession& session, size_t index, bool plus);
 
     Result<struct statvfs> statfs();
-    Result<XattrAnswer> getxattr(uint64_t ino, const std::string& name, size_t size);
+    // A listed item has no extended attributes, except that asking for the runtime's (user.projfs.*: what
+    // PrjGetOnDiskFileState reads) writes it to disk first, as Windows does.
+    void getxattr(const RequestContext& ctx, uint64_t ino, const std::string& name, size_t size,
+                  Completion<XattrAnswer> done);
     Result<XattrAnswer> listxattr(uint64_t ino, size_t size);
-    Status setxattr(uint64_t ino, const std::string& name, const char* value, size_t size, int flags);
-    Status removexattr(uint64_t ino, const std::string& name);
+    void setxattr(const RequestContext& ctx, uint64_t ino, const std::string& name, std::string value, int flags,
+                  Completion<void> done);
+    void removexattr(const RequestContext& ctx, uint64_t ino, const std::string& name, Completion<void> done);
 
     // The kernel holds an entry for an item that is gone: forget the name; returns the (parent, name) the
     // kernel should drop, if any.
@@ -162,19 +171,33 @@ public:
 private:
     Result<std::string> pathOf(uint64_t ino);
     Result<EntryAnswer> entryAt(uint64_t parent, const std::string& name, const std::string& rel);
-    struct stat withFuseInode(struct stat st) const;
+    // Listed items (docs/projfs-design.md, "Listed items").
+    static struct stat listedAttributes(const std::string& dirRel, const std::string& name,
+                                        const PRJ_FILE_BASIC_INFO& info);
+    static uint64_t listedNumber(const std::string& rel);
+    std::optional<EntryAnswer> listedEntry(const RequestContext& ctx, uint64_t parent, const std::string& parentRel,
+                                           const std::string& name);
+    // The item's root-relative path once it is on disk: a listed node is written first (GetPlaceholderInfo,
+    // its parents before it); others answer at once.
+    void ensureOnDisk(const RequestContext& ctx, uint64_t ino, Completion<std::string> done);
+    void ensureChildOnDisk(const RequestContext& ctx, uint64_t parent, const std::string& name, Completion<void> done);
     void createItem(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name,
-                    const std::function<int(int root, const char* rel)>& make, bool isDirectory,
+                    const std::function<int(int root, const char* rel)>& make, mode_t mode,
                     const std::string* linkedFrom, Completion<EntryAnswer> done);
+    void settleNewItem(const std::string& rel, Creator who, mode_t mode);
+    Result<struct stat> setattrUnlinked(uint64_t ino, const OpenFile* file, const struct stat& attr, unsigned toSet,
+                                        Error noName);
     void removeEntry(const RequestContext& ctx, uint64_t parent, const std::string& name, bool isDirectory,
                      Completion<void> done);
     std::string diskName(const std::string& parentRel, const std::string& name);
     Result<UniqueFd> openForXattr(uint64_t ino);
+    Result<XattrAnswer> tombstoneQuery(uint64_t dirIno, const std::string& child, size_t size);
     void openHydrated(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel, int flags,
                       Completion<std::unique_ptr<OpenFile>> done);
 
     VirtualizationInstance& instance_;
     InodeMap& inodes_;
+    std::function<void(uint64_t ino)> materialized_;
 };
 
 }  // namespace hc::projfs

@@ -58,6 +58,7 @@ void EnumerationMerge::addProviderEntry(const ProviderDirEntry& entry, std::vect
     MergedEntry merged;
     merged.name = std::move(utf8).value();
     merged.isDirectory = entry.info.IsDirectory != 0;
+    merged.symlink = entry.symlinkTarget.has_value();
     merged.info = entry.info;
     out.push_back(std::move(merged));
 }

@@ -17,6 +17,7 @@ struct MergedEntry {
     std::string name;  // UTF-8, as it will appear in readdir
     bool isDirectory = false;
     bool onDisk = false;
+    bool symlink = false;        // a provider entry that is a symbolic link
     uint64_t inode = 0;          // backing inode (on-disk entries)
     PRJ_FILE_BASIC_INFO info{};  // provider's information (virtual entries)
 };

@@ -16,6 +16,7 @@ EnumerationSession::~EnumerationSession() = default;
 
 void EnumerationSession::loadDisk()
 {
+    generation_ = instance_.listingGeneration();
     auto disk = instance_.store().listDirectory(dirRel_);
     merge_.reset(disk ? std::move(disk).value() : std::vector<DiskEntry>{});
     if (!disk) HC_LOG(Warn, "projfs", "listing '" + dirRel_ + "': " + disk.error().message);
@@ -27,6 +28,7 @@ void EnumerationSession::restart()
     listed_.clear();
     complete_ = false;
     providerDone_ = false;
+    providerError_ = S_OK;
     restartScan_ = started_;
     loadDisk();
 }
@@ -78,9 +80,20 @@ bool EnumerationSession::enoughForReply() const
     return bytes >= budget_;
 }
 
+void EnumerationSession::providerFailed(HRESULT hr)
+{
+    providerError_ = hr;
+    // What is on disk stays listed: the rest of the disk's entries, without the provider's.
+    std::vector<MergedEntry> rest;
+    merge_.finish(rest);
+    append(std::move(rest));
+    step();
+}
+
 void EnumerationSession::step()
 {
     if (enoughForReply()) return finishFetch(S_OK);
+    if (FAILED(providerError_)) return finishFetch(entries_.size() > offset_ ? S_OK : providerError_);
     if (instance_.stopping()) return finishFetch(HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_UNAVAILABLE));
     const PRJ_CALLBACKS& callbacks = instance_.options().callbacks;
     auto self = shared_from_this();
@@ -121,13 +134,15 @@ void EnumerationSession::step()
 
 void EnumerationSession::onStarted(HRESULT hr)
 {
-    if (FAILED(hr)) return finishFetch(hr);
+    if (hr == HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED)) return finishFetch(hr);  // interrupted: retried
+    if (FAILED(hr)) return providerFailed(hr);
     started_ = true;
     step();
 }
 
 void EnumerationSession::onBatch(HRESULT hr, std::vector<ProviderDirEntry> batch)
 {
+    if (FAILED(hr) && hr != HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED)) return providerFailed(hr);
     if (FAILED(hr)) {
         if (entries_.size() > offset_) return finishFetch(S_OK);  // answer with what we have; retry later
         // The provider may have moved past entries that never reached us: rescan from the start next
@@ -141,6 +156,9 @@ void EnumerationSession::onBatch(HRESULT hr, std::vector<ProviderDirEntry> batch
         providerDone_ = true;
         merge_.finish(produced);
         complete_ = true;
+        append(std::move(produced));
+        produced.clear();
+        publishListing();
     } else {
         for (const auto& entry : batch)
             merge_.addProviderEntry(entry, produced);
@@ -154,6 +172,17 @@ void EnumerationSession::onBatch(HRESULT hr, std::vector<ProviderDirEntry> batch
         return;
     }
     step();
+}
+
+// The provider's items of a complete listing answer later lookups of those names without a callback.
+void EnumerationSession::publishListing()
+{
+    std::vector<VirtualizationInstance::ListedItem> items;
+    for (const MergedEntry& entry : entries_) {
+        if (entry.onDisk || entry.symlink) continue;
+        items.push_back({entry.name, entry.info});
+    }
+    instance_.rememberListing(dirRel_, generation_, items);
 }
 
 void EnumerationSession::close()

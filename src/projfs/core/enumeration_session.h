@@ -7,6 +7,9 @@
 // also after a cancelled or failed Get). A fetch at offset 0 after entries were produced is a rewind:
 // the next Get carries PRJ_CB_DATA_FLAG_ENUM_RESTART_SCAN. Not-provider-backed directories (local ones,
 // or the provider's own I/O) list the disk only. The kernel sends one readdir at a time per handle.
+// A provider failure (Start or Get fails, not a cancellation) never makes the directory look empty or
+// shorter: the on-disk entries not listed yet are produced first, then every later fetch fails with the
+// provider's error until a rewind tries the provider again.
 #pragma once
 
 #include "projfs/core/enumeration_merge.h"
@@ -53,6 +56,8 @@ private:
     void onBatch(HRESULT hr, std::vector<ProviderDirEntry> batch);
     void append(std::vector<MergedEntry> produced);
     void finishFetch(HRESULT hr);
+    void publishListing();
+    void providerFailed(HRESULT hr);
 
     VirtualizationInstance& instance_;
     const std::string dirRel_;
@@ -65,6 +70,8 @@ private:
     bool providerDone_ = false;
     bool complete_ = false;
     bool restartScan_ = false;
+    uint64_t generation_ = 0;       // the instance's listing generation when the disk was listed
+    HRESULT providerError_ = S_OK;  // the provider's failure, reported once the disk's entries are out
     EnumerationMerge merge_;
     std::vector<MergedEntry> entries_;
     std::unordered_set<std::string> listed_;  // names in entries_ (a rescan must not repeat them)

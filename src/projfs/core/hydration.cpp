@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <cerrno>
 #include <cstring>
@@ -91,6 +92,28 @@ static bool sameVersion(const std::optional<PRJ_PLACEHOLDER_VERSION_INFO>& a,
     return a.has_value() == b.has_value() && (!a || std::memcmp(&*a, &*b, sizeof(*a)) == 0);
 }
 
+namespace {
+
+// The times a placeholder shows are the provider's until it is hydrated; writing the data changes them.
+// They are kept in an attribute of the file for the hydration's duration (removed by finish()), so a
+// hydration cut short by a crash of the provider process leaves them behind and the next one restores
+// those, not the times of the half-written attempt.
+void keepProviderTimes(int fd, const struct stat& st, timespec times[2])
+{
+    int64_t saved[4];
+    if (::fgetxattr(fd, kXattrHydrationTimes, saved, sizeof saved) == static_cast<ssize_t>(sizeof saved)) {
+        times[0] = timespec{static_cast<time_t>(saved[0]), static_cast<long>(saved[1])};
+        times[1] = timespec{static_cast<time_t>(saved[2]), static_cast<long>(saved[3])};
+        return;
+    }
+    times[0] = st.st_atim;
+    times[1] = st.st_mtim;
+    const int64_t keep[4] = {st.st_atim.tv_sec, st.st_atim.tv_nsec, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+    (void)::fsetxattr(fd, kXattrHydrationTimes, keep, sizeof keep, 0);  // without it: as before, no worse
+}
+
+}  // namespace
+
 class HydrationStream {
 public:
     GUID id{};
@@ -128,18 +151,17 @@ void Hydrator::hydrate(const RequestContext& ctx, const std::shared_ptr<Inode>& 
         if (inode->hydration) {
             stream = inode->hydration;
         } else {
-            auto st = instance_.store().statItem(rel);
-            if (!st) return done(st.hr());
             auto fd = instance_.store().openItem(rel, O_WRONLY | O_NOFOLLOW);
             if (!fd) return done(fd.hr());
+            struct stat st {};
+            if (::fstat(fd->get(), &st) != 0) return done(hresultFromErrno(errno));
             stream = std::make_shared<HydrationStream>();
             stream->id = newGuid();
             stream->rel = rel;
             stream->inode = inode;
-            stream->size = static_cast<uint64_t>(st->st_size);
-            stream->times[0] = st->st_atim;
-            stream->times[1] = st->st_mtim;
+            stream->size = static_cast<uint64_t>(st.st_size);
             stream->fd = std::move(fd).value();
+            keepProviderTimes(stream->fd.get(), st, stream->times);
             stream->record = std::move(record).value();
             stream->requester = ctx.tid;
             inode->hydration = stream;
@@ -272,15 +294,19 @@ void Hydrator::finish(const std::shared_ptr<HydrationStream>& stream, HRESULT hr
         stream->awaiting = false;
         if (SUCCEEDED(hr) && !stream->received.covers(stream->size)) hr = HRESULT_FROM_WIN32(ERROR_INTERNAL_ERROR);
     }
-    if (SUCCEEDED(hr)) {
+    {
         // PrjUpdateFileIfNeeded may have replaced the placeholder meanwhile (item_updates.cpp): then what
         // arrived is the old content and the file stays a placeholder (the next open fetches the new one).
-        // Read from disk, not the cache: this is where someone else (the provider) may have changed it.
+        // The cached record is current here: an update drops it under the same lock before it returns, so a
+        // record still cached was not replaced (a dropped one is read from disk).
         std::lock_guard updates(instance_.itemStateMutex());
-        auto now = instance_.store().readRecord(stream->rel);
-        if (now.ok() && !sameVersion(now->version, stream->record.version))
-            hr = HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
-        if (SUCCEEDED(hr)) ::futimens(stream->fd.get(), stream->times);
+        auto now = instance_.record(stream->inode.get(), stream->rel);
+        const bool replaced = now.ok() && !sameVersion(now->version, stream->record.version);
+        if (replaced) hr = HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
+        // The provider's times, whether or not every byte arrived (a placeholder that stays one shows what
+        // it showed before); a replaced placeholder has the provider's new times already.
+        if (!replaced) ::futimens(stream->fd.get(), stream->times);
+        (void)::fremovexattr(stream->fd.get(), kXattrHydrationTimes);
         // The mark comes last: an interrupted hydration leaves a placeholder, never a half file marked whole.
         if (SUCCEEDED(hr)) {
             auto s = instance_.setItemState(stream->inode.get(), stream->rel, ItemState::HydratedPlaceholder);

@@ -8,15 +8,20 @@
 // next question) where someone else may have changed the disk: the provider's PrjWritePlaceholderInfo,
 // PrjUpdateFileIfNeeded and PrjDeleteFile, and a hydration's final check (docs/projfs-design.md, "Inodes").
 //
-// Lifecycle: created by the first lookup that names the backing file (InodeMap::remember) → kept while the
-// kernel holds lookups or something pins it (an open FileHandle, a hydration) → removed from the map when
-// both are gone; the object itself lives on while a holder keeps its shared_ptr (a FileHandle being
-// destroyed, a notification in flight).
+// Lifecycle: created by the first lookup that names the backing file (InodeMap::remember), or by a listing
+// that names an item the provider enumerates but nothing wrote to disk yet (InodeMap::rememberListed: a
+// *listed* node, backing 0) → a listed node gets its backing file when something needs it on disk
+// (InodeMap::materialized; docs/projfs-design.md, "Listed items") → kept while the kernel holds lookups or
+// something pins it (an open FileHandle, a hydration) → removed from the map when both are gone; the object
+// itself lives on while a holder keeps its shared_ptr (a FileHandle being destroyed, a notification in
+// flight).
 #pragma once
 
 #include "base/hresult.h"
 #include "projfs/core/lock_rank.h"
 #include "projfs/store/item_record.h"
+
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <functional>
@@ -34,12 +39,11 @@ class HydrationStream;
 
 class Inode {
 public:
-    Inode(uint64_t fuseIno, uint64_t backingIno) : ino(fuseIno), backing(backingIno) {}
+    explicit Inode(uint64_t fuseIno) : ino(fuseIno) {}
     Inode(const Inode&) = delete;
     Inode& operator=(const Inode&) = delete;
 
-    const uint64_t ino;      // the FUSE inode number
-    const uint64_t backing;  // the backing file's inode number
+    const uint64_t ino;  // the FUSE node id
 
     // Guards every field below (rank Inode: see lock_rank.h).
     RankedMutex<LockRank::Inode> mutex;
@@ -66,25 +70,38 @@ public:
     } notify;
 };
 
-// InodeMap: FUSE inode numbers -> Inode, with where each item is under the root (parent inode + name) and
-// the kernel's lookup counts. The FUSE inode number is the backing file's inode number (the root is
-// FUSE_ROOT_ID; the two numbers swap if a backing file happens to have inode 1), so it is stable across
-// restarts. Paths are resolved against the root descriptor when needed. One mutex (rank InodeMap, a leaf).
+// InodeMap: FUSE node ids -> Inode, with where each item is under the root (parent node + name), its
+// backing file's inode number and the kernel's lookup counts. Node ids come from a counter and are never
+// reused while the mount lives (the root is FUSE_ROOT_ID): a backing inode number that ext4 frees and hands
+// to a new file gets a new node id, so the kernel never takes the new file for the old one (ESTALE). The
+// same backing file keeps its node id while its node is attached to a name or pinned. What programs see as
+// st_ino stays the backing file's inode number. Paths are resolved against the root descriptor when
+// needed. One mutex (rank InodeMap, a leaf).
 class InodeMap {
 public:
     static constexpr uint64_t kRoot = 1;
 
     explicit InodeMap(uint64_t rootBackingInode);
 
-    uint64_t fuseInode(uint64_t backingInode) const
-    {
-        if (backingInode == rootBacking_) return kRoot;
-        if (backingInode == kRoot) return rootBacking_;
-        return backingInode;
-    }
-
     // The kernel learned (parent, name) -> the item with `backingInode`: one more lookup reference.
-    uint64_t remember(uint64_t parent, const std::string& name, uint64_t backingInode);
+    // `hardLinked` (the backing file has more than one link): an item already known under another name
+    // keeps that name too, so unlinking or replacing one name leaves the others working.
+    uint64_t remember(uint64_t parent, const std::string& name, uint64_t backingInode, bool hardLinked = false);
+    // The kernel learned (parent, name) -> an item only the provider's listing knows (no backing file
+    // yet), with attributes `attr`: one more lookup reference. A listed node already at that name is
+    // reused (its attributes replaced); nullopt when an on-disk item holds the name.
+    std::optional<uint64_t> rememberListed(uint64_t parent, const std::string& name, const struct stat& attr);
+    // The attributes of a listed node; nullopt for on-disk and unknown nodes.
+    std::optional<struct stat> listedAttributes(uint64_t ino) const;
+    // Where a listed node is (parent, name); nullopt for on-disk and unknown nodes.
+    std::optional<std::pair<uint64_t, std::string>> listedLocation(uint64_t ino) const;
+    // A listed node's item is on disk now, as `backingInode` (its node id does not change).
+    void materialized(uint64_t ino, uint64_t backingInode);
+    // The listed nodes under directory `parent`, detached from their names (their listing changed); the
+    // names, for the kernel to drop.
+    std::vector<std::string> detachListedChildren(uint64_t parent);
+    // The node at (parent, name), if any.
+    std::optional<uint64_t> child(uint64_t parent, const std::string& name) const;
     void forget(uint64_t ino, uint64_t count);
     // The Inode of a FUSE inode number the map knows, or nullptr.
     std::shared_ptr<Inode> get(uint64_t ino) const;
@@ -94,6 +111,12 @@ public:
     // hydration): the same backing file then keeps the same Inode. Each pin() is matched by one unpin().
     void pin(const Inode& inode);
     void unpin(const Inode& inode);
+    // An open file's descriptor (OpenFile), so an item still open after its last name went (unlink of an
+    // open file) keeps answering getattr/setattr through it. `fd` stays owned by the caller.
+    void addOpenDescriptor(const Inode& inode, int fd);
+    void removeOpenDescriptor(const Inode& inode, int fd);
+    // A duplicate of one of `ino`'s open descriptors (-1 when none): valid however long the caller keeps it.
+    int duplicateOpenDescriptor(uint64_t ino) const;
     // Root-relative path, or nullopt when the inode is unknown or its item was deleted.
     std::optional<std::string> path(uint64_t ino) const;
     // The inode the kernel knows for `rel`, if any.
@@ -109,20 +132,32 @@ public:
 private:
     struct Node {
         std::shared_ptr<Inode> inode;
-        uint64_t parent = 0;  // 0: detached (deleted, or replaced by another item)
+        uint64_t backing = 0;               // the backing file's inode number; 0: a listed node (nothing on disk yet)
+        std::optional<struct stat> listed;  // a listed node's attributes (from the provider's enumeration)
+        uint64_t parent = 0;                // 0: detached (deleted, or replaced by another item)
         std::string name;
         uint64_t lookups = 0;
         uint64_t pins = 0;
         uint64_t formerParent = 0;  // while detached: the parent it had, until detach() reported it
+        // A hard-linked file's other names the kernel knows (parent, name above is the one paths use).
+        std::vector<std::pair<uint64_t, std::string>> otherNames;
+        std::vector<int> openFds;  // descriptors of its open files (owned by their OpenFile)
     };
+    // Drops one name of `ino`; the node stays attached while it has another.
+    void unlinkNameLocked(uint64_t ino, const std::pair<uint64_t, std::string>& key);
     void detachLocked(uint64_t ino);
     void eraseIfUnusedLocked(uint64_t ino);
     std::optional<uint64_t> inodeOfLocked(const std::string& rel) const;
+    // A new node at (parent, name) with a fresh id.
+    Node& addLocked(uint64_t parent, const std::string& name, uint64_t backingInode, uint64_t* ino);
+    void nameLocked(uint64_t ino, Node& node, uint64_t parent, const std::string& name);
 
-    const uint64_t rootBacking_;
     mutable RankedMutex<LockRank::InodeMap> mutex_;
+    uint64_t nextIno_ = kRoot + 1;
     std::unordered_map<uint64_t, Node> nodes_;
     std::map<std::pair<uint64_t, std::string>, uint64_t> children_;
+    // Backing inode number -> node id, for nodes attached to a name or pinned (the same file keeps its id).
+    std::unordered_map<uint64_t, uint64_t> byBacking_;
 };
 
 }  // namespace hc::projfs

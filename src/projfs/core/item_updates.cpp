@@ -80,6 +80,16 @@ Result<Target> findTarget(const BackingStore& store, PCWSTR destinationFileName)
     return target;
 }
 
+// The provider updated or deleted an item that is not on disk: the kernel may hold it as a listed item
+// with the old listing's attributes, so that listing is dropped (and its listed items with it).
+void listedItemChanged(VirtualizationInstance& instance, PCWSTR destinationFileName)
+{
+    auto providerRel = relFromProviderPath(destinationFileName, "destinationFileName");
+    if (!providerRel) return;
+    auto parent = resolveOnDisk(instance.store(), splitRel(*providerRel).first);
+    if (parent && parent->has_value()) instance.notifyListingChanged(**parent);
+}
+
 bool hasReadOnlyAttribute(const Target& target)
 {
     // Tombstones have no permission bits at all; that is not the DOS read-only bit.
@@ -198,6 +208,7 @@ HRESULT updateFileIfNeeded(VirtualizationInstance& instance, PCWSTR destinationF
     // hydrated with the old content, nor change the state between our look and our change).
     std::lock_guard lock(instance.itemStateMutex());
     auto target = findTarget(instance.store(), destinationFileName);
+    if (!target && target.hr() == kNotFound) listedItemChanged(instance, destinationFileName);
     if (!target) return failed(target.error(), "PrjUpdateFileIfNeeded", "");
     bool isDirectory = basic.IsDirectory != 0;
     if (target->record.state != ItemState::Tombstone && S_ISDIR(target->st.st_mode) != isDirectory) {
@@ -224,6 +235,7 @@ HRESULT deleteFile(VirtualizationInstance& instance, PCWSTR destinationFileName,
     BackingStore& store = instance.store();
     std::lock_guard lock(instance.itemStateMutex());
     auto target = findTarget(store, destinationFileName);
+    if (!target && target.hr() == kNotFound) listedItemChanged(instance, destinationFileName);
     if (!target) return failed(target.error(), "PrjDeleteFile", "");
     if (auto causes = refusedUpdateCauses(target->record, hasReadOnlyAttribute(*target), flags); causes != 0) {
         return refuse(causes, failureReason);

@@ -341,8 +341,52 @@ void VirtualizationInstance::notifyItemRemoved(const std::string& rel)
 
 void VirtualizationInstance::notifyListingChanged(const std::string& dirRel)
 {
+    {
+        std::lock_guard lock(listingsMutex_);
+        ++listingGeneration_;
+        listings_.erase(dirRel);
+    }
     std::lock_guard lock(itemListenersMutex_);
     if (listingChanged_) listingChanged_(dirRel);
+}
+
+namespace {
+
+// Listings kept for lookups; past this many directories the oldest are not worth a search: start over.
+constexpr size_t kMaxKeptListings = 4096;
+
+}  // namespace
+
+std::optional<VirtualizationInstance::ListedItem> VirtualizationInstance::listedChild(const std::string& dirRel,
+                                                                                      const std::string& name)
+{
+    auto wide = fromUtf8(name);
+    if (!wide) return std::nullopt;
+    std::lock_guard lock(listingsMutex_);
+    auto dir = listings_.find(dirRel);
+    if (dir == listings_.end()) return std::nullopt;
+    auto item = dir->second.find(*wide);
+    if (item == dir->second.end()) return std::nullopt;
+    return item->second;
+}
+
+void VirtualizationInstance::rememberListing(const std::string& dirRel, uint64_t generation,
+                                             const std::vector<ListedItem>& items)
+{
+    std::unordered_map<std::wstring, ListedItem, FileNameHash, FileNameEqual> byName;
+    for (const ListedItem& item : items) {
+        if (auto wide = fromUtf8(item.name)) byName.emplace(std::move(wide).value(), item);
+    }
+    std::lock_guard lock(listingsMutex_);
+    if (generation != listingGeneration_) return;  // changed while it was listed
+    if (listings_.size() >= kMaxKeptListings) listings_.clear();
+    listings_[dirRel] = std::move(byName);
+}
+
+uint64_t VirtualizationInstance::listingGeneration()
+{
+    std::lock_guard lock(listingsMutex_);
+    return listingGeneration_;
 }
 
 HRESULT VirtualizationInstance::writeFileData(const GUID* dataStreamId, const void* buffer, UINT64 byteOffset,

@@ -21,6 +21,7 @@
 #include "projfs/core/notifications.h"
 #include "projfs/core/request_context.h"
 #include "projfs/core/triggering_process.h"
+#include "projfs/names/names.h"
 #include "projfs/store/backing_store.h"
 
 #include <projectedfslib.h>
@@ -29,7 +30,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace hc::projfs {
 
@@ -158,6 +161,20 @@ public:
     void notifyListingChanged(const std::string& dirRel);
     // True while a GetPlaceholderInfo for `rel` is in flight (its placeholder does not change the listing).
     bool answersLookup(const std::string& rel);
+
+    // ---- listed items (docs/projfs-design.md, "Listed items") ----
+    // An entry of the provider's enumeration that is not on disk.
+    struct ListedItem {
+        std::string name;  // UTF-8, as the provider spelled it
+        PRJ_FILE_BASIC_INFO info{};
+    };
+    // What the provider's last complete enumeration of `dirRel` said about `name` (case-insensitively),
+    // while no provider call changed that listing since; nullopt otherwise. The disk is not consulted.
+    std::optional<ListedItem> listedChild(const std::string& dirRel, const std::string& name);
+    // A complete enumeration of `dirRel` that began at listingGeneration() == `generation`: kept for
+    // listedChild unless a listing changed since it began.
+    void rememberListing(const std::string& dirRel, uint64_t generation, const std::vector<ListedItem>& items);
+    uint64_t listingGeneration();
     // Paths the provider said do not exist (used only with PRJ_FLAG_USE_NEGATIVE_PATH_CACHE).
     NegativePathCache& negativePathCache() { return negativePaths_; }
     // Held while PrjUpdateFileIfNeeded / PrjDeleteFile decide and change an item, and while a hydration
@@ -199,6 +216,12 @@ private:
     std::function<void(const std::string&)> itemRemoved_;
     std::function<void(const std::string&)> listingChanged_;
     NegativePathCache negativePaths_;
+    // The last complete enumeration of each directory, by upper-cased name; bumped generation on every
+    // listing change. A leaf lock.
+    std::mutex listingsMutex_;
+    uint64_t listingGeneration_ = 0;
+    std::unordered_map<std::string, std::unordered_map<std::wstring, ListedItem, FileNameHash, FileNameEqual>>
+        listings_;
     RankedMutex<LockRank::ItemState> itemStateMutex_;
     TriggeringProcesses triggeringProcesses_;  // TriggeringProcessId/ImageFileName per requesting thread
 };

@@ -183,6 +183,9 @@ void opInit(void* userdata, fuse_conn_info* conn)
     // Lookups and readdirs in one directory run in parallel: a provider callback may itself look up a
     // sibling (its own I/O), and slow callbacks must not serialize a whole directory.
     if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+    // Every listing is READDIRPLUS (not only its first page): a provider's entries then reach the kernel
+    // with their attributes, so `ls -l` needs no LOOKUP and no placeholder per entry.
+    conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // every write must reach the store (state changes)
     conn->max_background = 64;
     HC_LOG(Debug, "projfs",
@@ -351,27 +354,35 @@ void opFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi)
     replyOk(req);
 }
 
-void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
+void replyOpendir(fuse_req_t req, fuse_file_info info, std::shared_ptr<EnumerationSession> session)
 {
     State& s = stateOf(req);
-    RequestContext ctx;
-    ctx.tid = static_cast<pid_t>(fuse_req_ctx(req)->pid);
-    auto session = s.dispatcher.opendir(ctx, ino);
-    if (!session) return replyError(req, session.hr());
-    auto* dir = new OpenDirectory{std::move(session).value()};
-    fi->fh = reinterpret_cast<uint64_t>(dir);
+    auto* dir = new OpenDirectory{std::move(session)};
+    info.fh = reinterpret_cast<uint64_t>(dir);
     // A projected listing changes only through this mount (the kernel then drops its cache itself) or the
     // provider's calls (which invalidate it: the listing-changed listener in projected_fuse.cpp), so the
     // kernel may serve a second listing without asking the provider again.
     if (dir->session->providerBacked()) {
-        fi->cache_readdir = 1;
-        fi->keep_cache = 1;
+        info.cache_readdir = 1;
+        info.keep_cache = 1;
     }
     {
         std::lock_guard lock(s.openDirectoriesMutex);
         s.openDirectories.insert(dir);
     }
-    if (fuse_reply_open(req, fi) != 0) s.forgetDirectory(dir);
+    if (fuse_reply_open(req, &info) != 0) s.forgetDirectory(dir);
+}
+
+void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
+{
+    // Interruptible: a listed directory is written to disk first (GetPlaceholderInfo).
+    auto r = interruptible(req);
+    fuse_file_info info = *fi;
+    r->state().dispatcher.opendir(r->ctx(), ino,
+                                  r->answer<std::shared_ptr<EnumerationSession>>(
+                                      [info](fuse_req_t q, std::shared_ptr<EnumerationSession> session) {
+                                          replyOpendir(q, info, std::move(session));
+                                      }));
 }
 
 // Directory offsets as the kernel sees them: "." is at 0 (next 1), ".." at 1 (next 2), and the
@@ -466,7 +477,10 @@ void replyXattr(fuse_req_t req, size_t size, const Result<XattrAnswer>& answer)
 
 void opGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size)
 {
-    replyXattr(req, size, stateOf(req).dispatcher.getxattr(ino, name, size));
+    auto r = interruptible(req);
+    r->state().dispatcher.getxattr(
+        r->ctx(), ino, name, size,
+        r->answer<XattrAnswer>([size](fuse_req_t q, const XattrAnswer& answer) { replyXattr(q, size, answer); }));
 }
 
 void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -476,16 +490,14 @@ void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags)
 {
-    Status status = stateOf(req).dispatcher.setxattr(ino, name, value, size, flags);
-    if (!status) return replyError(req, status.hr());
-    replyOk(req);
+    auto r = interruptible(req);
+    r->state().dispatcher.setxattr(r->ctx(), ino, name, std::string(value, size), flags, r->answer<void>(replyOk));
 }
 
 void opRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name)
 {
-    Status status = stateOf(req).dispatcher.removexattr(ino, name);
-    if (!status) return replyError(req, status.hr());
-    replyOk(req);
+    auto r = interruptible(req);
+    r->state().dispatcher.removexattr(r->ctx(), ino, name, r->answer<void>(replyOk));
 }
 
 void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi)

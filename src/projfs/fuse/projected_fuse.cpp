@@ -87,6 +87,12 @@ Result<std::unique_ptr<ProjectedFuse>> ProjectedFuse::mount(VirtualizationInstan
     }
     state->mounted = true;
     State* raw = state.get();
+    // A listed item was written to disk: the kernel drops the attributes it got from the listing (attributes
+    // only, offset -1: this waits for no page or inode lock, so it is safe inside the request that wrote it,
+    // and it must happen before that request is answered).
+    raw->dispatcher.setMaterializedListener([raw](uint64_t ino) {
+        if (raw->session) fuse_lowlevel_notify_inval_inode(raw->session, ino, -1, 0);
+    });
     state->loop = std::thread([raw] {
         InitOutcome init = negotiateInit(raw->session, /*wantPassthrough=*/passthroughWanted());
         raw->passthrough.setGranted(init.passthrough);
@@ -121,11 +127,17 @@ Result<std::unique_ptr<ProjectedFuse>> ProjectedFuse::mount(VirtualizationInstan
     });
     // The provider changed what a directory's listing shows: drop the kernel's cached listing (it lives in
     // the directory's page cache) on the executor, for the same reason.
+    // Its listed items (entries the kernel holds with the listing's attributes) are forgotten too: the next
+    // use looks them up again.
     instance.setListingChangedListener([raw, &instance](const std::string& dirRel) {
         auto ino = raw->inodes.inodeOf(dirRel);
         if (!ino) return;  // the kernel never saw the directory, so it cached no listing of it
-        instance.executor().post([raw, ino = *ino] {
-            if (raw->session) fuse_lowlevel_notify_inval_inode(raw->session, ino, 0, 0);
+        auto listed = raw->inodes.detachListedChildren(*ino);
+        instance.executor().post([raw, ino = *ino, listed = std::move(listed)] {
+            if (!raw->session) return;
+            fuse_lowlevel_notify_inval_inode(raw->session, ino, 0, 0);
+            for (const std::string& name : listed)
+                fuse_lowlevel_notify_inval_entry(raw->session, ino, name.c_str(), name.size());
         });
     });
     std::unique_ptr<ProjectedFuse> fuse(new ProjectedFuse(std::move(state)));

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -23,7 +24,48 @@ bool looksLikeTombstone(const struct stat& st)
     return S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0 && st.st_size == 0;
 }
 
+// The process's umask, read once (umask(2) cannot be read without changing it, racing other threads).
+mode_t processUmask()
+{
+    static const mode_t mask = [] {
+        mode_t found = 022;
+        if (FILE* status = std::fopen("/proc/self/status", "re")) {
+            char line[128];
+            unsigned value = 0;
+            while (std::fgets(line, sizeof(line), status) != nullptr) {
+                if (std::sscanf(line, "Umask: %o", &value) == 1) {
+                    found = static_cast<mode_t>(value);
+                    break;
+                }
+            }
+            std::fclose(status);
+        }
+        return found;
+    }();
+    return mask;
+}
+
 }  // namespace
+
+struct stat placeholderAttributes(const PlaceholderSpec& spec)
+{
+    struct stat st {};
+    mode_t permissions = spec.isDirectory ? 0755 : spec.readOnly ? 0444 : 0644;
+    st.st_mode = (spec.isDirectory ? S_IFDIR : S_IFREG) | (permissions & ~processUmask());
+    st.st_nlink = spec.isDirectory ? 2 : 1;
+    // The owner a placeholder gets: this process's (read once, like the umask).
+    static const uid_t uid = ::geteuid();
+    static const gid_t gid = ::getegid();
+    st.st_uid = uid;
+    st.st_gid = gid;
+    st.st_size = spec.isDirectory ? 4096 : spec.size;
+    st.st_blksize = 4096;
+    st.st_blocks = 0;
+    st.st_atim = spec.lastAccessTime;
+    st.st_mtim = spec.lastWriteTime;
+    st.st_ctim = spec.lastWriteTime;
+    return st;
+}
 
 std::string temporaryName(const char* purpose)
 {

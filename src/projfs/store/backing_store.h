@@ -9,9 +9,9 @@
 #pragma once
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "projfs/store/item_record.h"
 #include "projfs/store/name_index.h"
-#include "base/unique_fd.h"
 
 #include <sys/stat.h>
 
@@ -41,6 +41,11 @@ struct PlaceholderSpec {
     PRJ_PLACEHOLDER_VERSION_INFO version{};
     std::string originPath;
 };
+
+// The attributes writePlaceholder gives a new placeholder made from `spec` (type, permission bits after the
+// process's umask, owner, size, times; ctime is the write time, the kernel sets the real one when it is
+// written). Items only listed so far are shown with these (docs/projfs-design.md, "Listed items").
+struct stat placeholderAttributes(const PlaceholderSpec& spec);
 
 class BackingStore {
 public:

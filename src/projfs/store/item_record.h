@@ -13,6 +13,13 @@ namespace hc::projfs {
 inline constexpr const char* kXattrRoot = "user.projfs.root";      // root only: instance GUID text
 inline constexpr const char* kXattrFormat = "user.projfs.format";  // root only: "2" = written in the compact format
 inline constexpr const char* kXattrItem = "user.projfs.item";      // every item with state: item_attribute.h
+// A placeholder being hydrated: the provider's atime and mtime (4 × int64: s, ns, s, ns) while the data is
+// written, so a hydration cut short by a crash is redone with them (core/hydration.cpp).
+inline constexpr const char* kXattrHydrationTimes = "user.projfs.hydrating";
+// Asked of a directory through the mount (getxattr "user.projfs.tombstone:NAME"): "1" when NAME is a
+// tombstone in it, ENODATA otherwise. Tombstones are hidden from lookups, so this is how
+// PrjGetOnDiskFileState, in any process, tells a deleted item from one never there while a provider runs.
+inline constexpr const char* kXattrTombstoneQuery = "user.projfs.tombstone:";
 inline constexpr const char* kXattrPrefix = "user.projfs.";
 
 // Names starting with this are the store's own temporary files: never shown, never looked up.

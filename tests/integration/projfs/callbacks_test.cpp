@@ -56,6 +56,8 @@ TEST_F(ProjfsTest, StateFollowsEachStepAndSurvivesRestart)
     struct stat st {};
     ASSERT_EQ(statErrno(root.path("a.txt"), &st), 0);
     EXPECT_EQ(st.st_size, 5);
+    // A listed item's attributes come from the listing (Windows' `dir`): still no placeholder.
+    EXPECT_EQ(provider.placeholderRequests("a.txt"), 0);
     EXPECT_EQ(fileState(root.path("a.txt"), &hr), PRJ_FILE_STATE_PLACEHOLDER);
     EXPECT_EQ(hr, S_OK);
     EXPECT_EQ(provider.placeholderRequests("a.txt"), 1);

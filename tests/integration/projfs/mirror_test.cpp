@@ -63,7 +63,7 @@ public:
             kill(pid_, SIGKILL);
             waitpid(pid_, nullptr, 0);
         }
-        for (int i = 0; i < 3 && isMounted(mountPoint_); ++i)
+        for (int i = 0; i < 3 && !crashed_ && isMounted(mountPoint_); ++i)
             umount2(mountPoint_.c_str(), MNT_DETACH);
         if (output_ >= 0) close(output_);
     }
@@ -86,6 +86,18 @@ public:
         return true;
     }
 
+    // SIGKILL (a crash: no PrjStopVirtualizing, the mount stays behind, dead) and reap it. The dead
+    // mount is left for the test (the fixture's TearDown detaches what is left).
+    void crash()
+    {
+        if (pid_ <= 0) return;
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+        crashed_ = true;
+    }
+    const std::string& output() const { return seen_; }
+
     // SIGTERM, then the exit status (nullopt if it did not exit within the timeout).
     std::optional<int> stop(std::chrono::milliseconds timeout = 10s)
     {
@@ -101,6 +113,7 @@ private:
     int output_ = -1;
     std::string mountPoint_;
     std::string seen_;
+    bool crashed_ = false;
 };
 
 void writeBigFile(const std::string& path, uint64_t size, uint32_t seed)
@@ -322,4 +335,115 @@ TEST_F(MirrorTest, UsageAndStartErrors)
     EXPECT_EQ(run("mirror " + scratch_ + "/no-such-source " + root), 1);
     EXPECT_EQ(run("state " + scratch_ + "/no-such-file"), 1);
     EXPECT_FALSE(isMounted(root));
+}
+
+// What `command` printed (stdout and stderr) and its exit status.
+static std::pair<std::string, int> runCommand(const std::string& command)
+{
+    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+    if (pipe == nullptr) return {"popen failed", -1};
+    std::string output;
+    char buffer[256];
+    while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
+        output.append(buffer, n);
+    int rc = pclose(pipe);
+    return {output, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
+}
+
+// After SIGKILL of the provider its FUSE mount stays, dead (ENOTCONN): `prjfs state` and the next start
+// on the same root (by its path or through a symbolic link) detach it themselves and carry on.
+TEST_F(MirrorTest, StartAfterAKilledProviderCleansTheDeadMount)
+{
+    const std::string root = scratch_ + "/root";
+    const std::string link = scratch_ + "/link";
+    ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+    ASSERT_EQ(symlink(root.c_str(), link.c_str()), 0);
+    for (const std::string& startAt : {root, link, root}) {
+        SCOPED_TRACE(startAt);
+        ProviderProcess process({prjfs(), "mirror", *source_, startAt}, root);
+        ASSERT_TRUE(process.waitForLine("mirroring", 10s)) << process.output();
+        EXPECT_EQ(readFile(root + "/a/x.txt").data, "x content\n");
+        process.crash();
+        int error = 0;
+        listDirectory(root, &error);
+        EXPECT_EQ(error, ENOTCONN) << "the mount of a killed provider should be dead";
+    }
+    auto [state, status] = runCommand(prjfs() + " state " + root + "/a/x.txt");
+    EXPECT_EQ(status, 0) << state;
+    EXPECT_NE(state.find("HYDRATED_PLACEHOLDER"), std::string::npos) << state;
+    EXPECT_FALSE(isMounted(root));
+    ProviderProcess again({prjfs(), "mirror", *source_, root}, root);
+    ASSERT_TRUE(again.waitForLine("mirroring", 10s)) << again.output();
+    EXPECT_EQ(readFile(root + "/Zeta/UPPER.TXT").data, "upper\n");
+    auto stopped = again.stop();
+    ASSERT_TRUE(stopped);
+    EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0);
+}
+
+// A second provider process on a running root (by its path or a symbolic link to it) is refused, and
+// the first keeps serving (it used to mount on top and show every item as `-?????????`).
+TEST_F(MirrorTest, SecondProviderOnARunningRootIsRefused)
+{
+    const std::string root = scratch_ + "/root";
+    const std::string link = scratch_ + "/link";
+    ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir((root + "/inside").c_str(), 0755), 0);
+    ASSERT_EQ(symlink(root.c_str(), link.c_str()), 0);
+    ProviderProcess first({prjfs(), "mirror", *source_, root}, root);
+    ASSERT_TRUE(first.waitForLine("mirroring", 10s)) << first.output();
+    for (const std::string& second : {root, link}) {
+        auto [output, status] = runCommand("timeout 10 " + prjfs() + " mirror " + *source_ + " " + second);
+        EXPECT_EQ(status, 1) << output;
+        EXPECT_NE(output.find("ERROR_ALREADY_INITIALIZED"), std::string::npos) << output;
+    }
+    auto [nested, nestedStatus] = runCommand("timeout 10 " + prjfs() + " mirror " + *source_ + " " + root + "/inside");
+    EXPECT_EQ(nestedStatus, 1) << nested;
+    EXPECT_EQ(readFile(root + "/a/x.txt").data, "x content\n");
+    auto stopped = first.stop();
+    ASSERT_TRUE(stopped);
+    EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0);
+    EXPECT_FALSE(isMounted(root));
+}
+
+// A provider killed in the middle of a hydration leaves a placeholder (never a half file marked
+// hydrated); the next provider hydrates it again, and the file shows the provider's time, not the time
+// the interrupted attempt wrote half of it.
+TEST_F(MirrorTest, HydrationInterruptedByACrashIsRedoneWithTheProvidersTime)
+{
+    const std::string root = scratch_ + "/root";
+    const std::string file = root + "/file.bin";
+    ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+    const std::string helper = buildDir() + "/tests/integration/projfs/crash_provider";
+    {
+        ProviderProcess stalling({helper, root, "stall"}, root);
+        ASSERT_TRUE(stalling.waitForLine("ready", 10s)) << stalling.output();
+        struct stat st {};
+        ASSERT_EQ(stat(file.c_str(), &st), 0);
+        EXPECT_EQ(st.st_mtime, 1000000000);
+        pid_t reader = forkReader(file);
+        ASSERT_GT(reader, 0);
+        ASSERT_TRUE(stalling.waitForLine("half written", 10s)) << stalling.output();
+        stalling.crash();
+        auto status = waitChild(reader, 10s);
+        ASSERT_TRUE(status) << "reader stuck, state " << processState(reader);
+        EXPECT_FALSE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "a half-hydrated file was read whole";
+    }
+    HRESULT hr = S_OK;
+    EXPECT_EQ(fileState(file, &hr), PRJ_FILE_STATE_PLACEHOLDER) << std::hex << hr;
+    ProviderProcess serving({helper, root, "serve"}, root);
+    ASSERT_TRUE(serving.waitForLine("ready", 10s)) << serving.output();
+    auto content = readFile(file);
+    ASSERT_EQ(content.error, 0);
+    ASSERT_EQ(content.data.size(), 1u << 20);
+    bool same = true;
+    for (size_t i = 0; i < content.data.size() && same; ++i)
+        same = content.data[i] == static_cast<char>('a' + i % 23);
+    EXPECT_TRUE(same) << "content differs from the provider's";
+    struct stat st {};
+    ASSERT_EQ(stat(file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mtime, 1000000000) << "the interrupted hydration's time stuck";
+    EXPECT_EQ(fileState(file), PRJ_FILE_STATE_HYDRATED_PLACEHOLDER);
+    auto stopped = serving.stop();
+    ASSERT_TRUE(stopped);
+    EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0);
 }

@@ -208,6 +208,15 @@ protected:
         info.FileBasicInfo.FileSize = size;
         ASSERT_EQ(instance_->writePlaceholderInfo(name, &info, sizeof info, nullptr), S_OK);
     }
+    std::shared_ptr<EnumerationSession> openRoot()
+    {
+        Answer<std::shared_ptr<EnumerationSession>> opened;
+        dispatcher_->opendir(RequestContext{}, InodeMap::kRoot, opened.completion());
+        EXPECT_TRUE(opened.answered());
+        auto& result = opened.get();
+        EXPECT_TRUE(result.ok());
+        return result.ok() ? *result : nullptr;
+    }
     void complete(int32_t commandId, HRESULT hr = S_OK)
     {
         ASSERT_EQ(instance_->completeCommand(commandId, hr, nullptr), S_OK);
@@ -444,32 +453,189 @@ TEST_F(DispatcherTest, EnumerationListsProviderAndDiskEntries)
 {
     provider_.pend = false;
     ASSERT_EQ(::close(::open((root_ + "/local").c_str(), O_CREAT | O_WRONLY, 0644)), 0);
-    auto session = dispatcher_->opendir(RequestContext{}, InodeMap::kRoot);
-    ASSERT_TRUE(session.ok());
+    auto session = openRoot();
     Answer<void> listed;
-    dispatcher_->readdir(RequestContext{}, **session, 0, 64 * 1024, listed.completion());
+    dispatcher_->readdir(RequestContext{}, *session, 0, 64 * 1024, listed.completion());
     ASSERT_TRUE(listed.get().ok());
     std::vector<std::string> names;
-    for (size_t i = 0; i < (*session)->entries().size(); ++i) {
-        DirEntryAnswer e = dispatcher_->directoryEntry(InodeMap::kRoot, **session, i, /*plus=*/true);
+    for (size_t i = 0; i < session->entries().size(); ++i) {
+        DirEntryAnswer e = dispatcher_->directoryEntry(InodeMap::kRoot, *session, i, /*plus=*/false);
         names.push_back(e.name);
-        // Virtual entries get no lookup reference (no placeholder until used); on-disk ones do.
-        EXPECT_EQ(e.ino != 0, e.name == "local") << e.name;
+        EXPECT_EQ(e.ino, 0u) << e.name;  // plain readdir: the kernel caches no entry
         EXPECT_NE(e.attr.st_ino, 0u);
     }
     EXPECT_EQ(names, (std::vector<std::string>{"local", "v1", "v2"}));
     EXPECT_FALSE(std::filesystem::exists(root_ + "/v1"));
-    (*session)->close();
+    session->close();
     EXPECT_EQ(provider_.callsOf("end").size(), 1u);
+}
+
+// READDIRPLUS answers the provider's entries from the listing: a listed node with the listing's attributes,
+// no GetPlaceholderInfo and nothing on disk until something opens the item.
+TEST_F(DispatcherTest, ListedItemsNeedNoPlaceholderUntilOpened)
+{
+    provider_.pend = false;
+    auto session = openRoot();
+    Answer<void> listed;
+    dispatcher_->readdir(RequestContext{}, *session, 0, 64 * 1024, listed.completion());
+    ASSERT_TRUE(listed.get().ok());
+    ASSERT_EQ(session->entries().size(), 2u);
+    DirEntryAnswer v1 = dispatcher_->directoryEntry(InodeMap::kRoot, *session, 0, /*plus=*/true);
+    ASSERT_EQ(v1.name, "v1");
+    ASSERT_NE(v1.ino, 0u);
+    EXPECT_TRUE(S_ISREG(v1.attr.st_mode));
+    EXPECT_EQ(v1.attr.st_size, 3);
+    auto attr = dispatcher_->getattr(v1.ino, nullptr);
+    ASSERT_TRUE(attr.ok());
+    EXPECT_EQ(attr->st_size, 3);
+    EXPECT_EQ(attr->st_ino, v1.attr.st_ino);
+    // A lookup of a listed name (any case) answers from the listing.
+    Answer<EntryAnswer> v2;
+    dispatcher_->lookup(RequestContext{}, InodeMap::kRoot, "V2", v2.completion());
+    ASSERT_TRUE(v2.answered());
+    ASSERT_TRUE(v2.get().ok());
+    EXPECT_EQ(v2.get()->attr.st_size, 3);
+    Answer<XattrAnswer> noXattr;
+    dispatcher_->getxattr(RequestContext{}, v1.ino, "user.x", 0, noXattr.completion());
+    ASSERT_TRUE(noXattr.answered());
+    EXPECT_EQ(errnoForCaller(noXattr.get().hr()), ENODATA);
+    EXPECT_TRUE(provider_.callsOf("placeholder").empty());
+    EXPECT_FALSE(std::filesystem::exists(root_ + "/v1"));
+    EXPECT_FALSE(std::filesystem::exists(root_ + "/v2"));
+    session->close();
+
+    // Opening writes the placeholder (the provider now says 5 bytes); the node id stays, and the transport
+    // is told to drop the listed attributes it gave the kernel.
+    std::vector<uint64_t> materialized;
+    dispatcher_->setMaterializedListener([&](uint64_t ino) { materialized.push_back(ino); });
+    provider_.pend = true;
+    Answer<std::unique_ptr<OpenFile>> open;
+    dispatcher_->open(RequestContext{}, v1.ino, O_RDONLY, open.completion());
+    auto asked = provider_.callsOf("placeholder");
+    ASSERT_EQ(asked.size(), 1u);
+    EXPECT_EQ(asked[0].path, L"v1");
+    placeFile(L"v1", 5);
+    complete(asked[0].commandId);
+    auto data = provider_.callsOf("data");
+    ASSERT_EQ(data.size(), 1u);
+    deliver(data[0], 5);
+    ASSERT_TRUE(open.get().ok());
+    EXPECT_EQ(materialized, std::vector<uint64_t>{v1.ino});
+    EXPECT_TRUE(std::filesystem::exists(root_ + "/v1"));
+    auto now = dispatcher_->getattr(v1.ino, nullptr);
+    ASSERT_TRUE(now.ok());
+    EXPECT_EQ(now->st_size, 5);
+    EXPECT_FALSE(dispatcher_->inodes().listedAttributes(v1.ino).has_value());
+    Answer<void> released;
+    dispatcher_->release(RequestContext{}, v1.ino, std::move(open.get().value()), released.completion());
+    ASSERT_TRUE(released.answered());
+}
+
+// Deleting a listed item writes its placeholder first, so the delete leaves a tombstone and the name stays
+// gone from later listings and lookups.
+TEST_F(DispatcherTest, DeletingAListedItemLeavesATombstone)
+{
+    provider_.pend = false;
+    auto session = openRoot();
+    Answer<void> listed;
+    dispatcher_->readdir(RequestContext{}, *session, 0, 64 * 1024, listed.completion());
+    ASSERT_TRUE(listed.get().ok());
+    DirEntryAnswer v2 = dispatcher_->directoryEntry(InodeMap::kRoot, *session, 1, /*plus=*/true);
+    ASSERT_EQ(v2.name, "v2");
+    ASSERT_NE(v2.ino, 0u);
+    session->close();
+    provider_.pend = true;
+    Answer<void> removed;
+    dispatcher_->unlink(RequestContext{}, InodeMap::kRoot, "v2", removed.completion());
+    auto asked = provider_.callsOf("placeholder");
+    ASSERT_EQ(asked.size(), 1u);
+    placeFile(L"v2", 3);
+    complete(asked[0].commandId);
+    ASSERT_TRUE(removed.get().ok());
+    EXPECT_EQ(diskState("v2"), ItemState::Tombstone);
+    Answer<EntryAnswer> again;
+    dispatcher_->lookup(RequestContext{}, InodeMap::kRoot, "v2", again.completion());
+    ASSERT_TRUE(again.answered());
+    EXPECT_EQ(errnoForCaller(again.get().hr()), ENOENT);
+}
+
+// A listing the provider changed (PrjInvalidateDirectoryListing and the other provider calls) is not used
+// for lookups any more: the next lookup asks the provider.
+TEST_F(DispatcherTest, AChangedListingIsNotUsedForLookups)
+{
+    provider_.pend = false;
+    auto session = openRoot();
+    Answer<void> listed;
+    dispatcher_->readdir(RequestContext{}, *session, 0, 64 * 1024, listed.completion());
+    ASSERT_TRUE(listed.get().ok());
+    session->close();
+    ASSERT_TRUE(instance_->listedChild("", "v1").has_value());
+    instance_->notifyListingChanged("");
+    EXPECT_FALSE(instance_->listedChild("", "v1").has_value());
+    provider_.pend = true;
+    Answer<EntryAnswer> entry;
+    dispatcher_->lookup(RequestContext{}, InodeMap::kRoot, "v1", entry.completion());
+    EXPECT_FALSE(entry.answered());
+    auto asked = provider_.callsOf("placeholder");
+    ASSERT_EQ(asked.size(), 1u);
+    complete(asked[0].commandId, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));  // the provider removed it
+    ASSERT_TRUE(entry.answered());
+    EXPECT_EQ(errnoForCaller(entry.get().hr()), ENOENT);
+}
+
+// Node ids are never reused while the map lives: a backing inode number that comes back for a new file
+// (ext4 reuses freed inodes) gets a new node id, so the kernel never takes the new file for the old one.
+TEST(InodeMapTest, AReusedBackingInodeGetsANewNodeId)
+{
+    InodeMap map(2);
+    uint64_t dir = map.remember(InodeMap::kRoot, "old", 100);
+    EXPECT_NE(dir, InodeMap::kRoot);
+    EXPECT_NE(dir, 100u);                 // not the backing number
+    map.removed(InodeMap::kRoot, "old");  // rmdir; the kernel still holds its lookup
+    uint64_t reused = map.remember(InodeMap::kRoot, "new", 100);
+    EXPECT_NE(reused, dir);
+    map.forget(dir, 1);
+    map.forget(reused, 1);
+    // Forgotten entirely, then seen again: still a new id.
+    uint64_t again = map.remember(InodeMap::kRoot, "new", 100);
+    EXPECT_NE(again, reused);
+    EXPECT_NE(again, dir);
+    // The same file under a second name (a hard link) keeps its node while attached.
+    EXPECT_EQ(map.remember(InodeMap::kRoot, "link", 100), again);
+    // The root's backing inode is the root.
+    EXPECT_EQ(map.remember(InodeMap::kRoot, "..", 2), InodeMap::kRoot);
+}
+
+TEST(InodeMapTest, AListedNodeKeepsItsIdWhenItsFileAppears)
+{
+    InodeMap map(2);
+    struct stat attr {};
+    attr.st_mode = S_IFREG | 0644;
+    attr.st_size = 7;
+    auto listed = map.rememberListed(InodeMap::kRoot, "f", attr);
+    ASSERT_TRUE(listed.has_value());
+    EXPECT_EQ(map.rememberListed(InodeMap::kRoot, "f", attr), listed);
+    ASSERT_TRUE(map.listedAttributes(*listed).has_value());
+    EXPECT_EQ(map.listedAttributes(*listed)->st_size, 7);
+    // A lookup that found the placeholder on disk adopts the listed node.
+    EXPECT_EQ(map.remember(InodeMap::kRoot, "f", 300), *listed);
+    EXPECT_FALSE(map.listedAttributes(*listed).has_value());
+    // An on-disk item holds the name: no listed node there.
+    EXPECT_FALSE(map.rememberListed(InodeMap::kRoot, "f", attr).has_value());
+    // The listing changed: listed children are detached and named for the kernel to drop.
+    auto other = map.rememberListed(InodeMap::kRoot, "g", attr);
+    ASSERT_TRUE(other.has_value());
+    EXPECT_EQ(map.detachListedChildren(InodeMap::kRoot), std::vector<std::string>{"g"});
+    EXPECT_FALSE(map.child(InodeMap::kRoot, "g").has_value());
+    EXPECT_TRUE(map.child(InodeMap::kRoot, "f").has_value());
 }
 
 TEST_F(DispatcherTest, InterruptedEnumerationIsCancelledAndEndedOnce)
 {
-    auto session = dispatcher_->opendir(RequestContext{}, InodeMap::kRoot);
-    ASSERT_TRUE(session.ok());
+    auto session = openRoot();
     RequestContext ctx;
     Answer<void> listed;
-    dispatcher_->readdir(ctx, **session, 0, 64 * 1024, listed.completion());
+    dispatcher_->readdir(ctx, *session, 0, 64 * 1024, listed.completion());
     auto gets = provider_.callsOf("get");
     ASSERT_EQ(gets.size(), 1u);
     EXPECT_FALSE(listed.answered());
@@ -478,8 +644,8 @@ TEST_F(DispatcherTest, InterruptedEnumerationIsCancelledAndEndedOnce)
     ASSERT_TRUE(listed.answered());
     EXPECT_EQ(errnoForCaller(listed.get().hr()), ECANCELED);
     ASSERT_EQ(provider_.callsOf("cancel").size(), 1u);
-    (*session)->close();  // releasedir after the interrupted readdir
-    (*session)->close();  // idempotent
+    session->close();  // releasedir after the interrupted readdir
+    session->close();  // idempotent
     EXPECT_EQ(provider_.callsOf("end").size(), 1u);
     EXPECT_EQ(instance_->completeCommand(gets[0].commandId, S_OK, nullptr), S_OK);  // late: a no-op
     EXPECT_EQ(listed.times(), 1);

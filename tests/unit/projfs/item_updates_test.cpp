@@ -199,9 +199,13 @@ TEST_F(ItemUpdatesTest, DeleteOfPlaceholderLeavesNoTombstone)
     ASSERT_TRUE(exists(at("a.txt")));
     ASSERT_EQ(provider.placeholderInfo, 1);
     ASSERT_EQ(remove(L"a.txt", PRJ_UPDATE_NONE, &cause), S_OK);
-    // Still in the provider's store: virtual again, so listed and looked up anew (a tombstone would hide it).
+    // Still in the provider's store: virtual again, so listed (a tombstone would hide it) and found from the
+    // new listing; its placeholder comes back when something needs it on disk (here: its state).
     EXPECT_TRUE(listed(root.path(), "a.txt"));
-    EXPECT_TRUE(eventually([&] { return exists(at("a.txt")) && provider.placeholderInfo == 2; }));
+    EXPECT_TRUE(eventually([&] { return exists(at("a.txt")); }));
+    EXPECT_EQ(provider.placeholderInfo, 1);
+    EXPECT_EQ(fileState(at("a.txt")), PRJ_FILE_STATE_PLACEHOLDER);
+    EXPECT_EQ(provider.placeholderInfo, 2);
 }
 
 TEST_F(ItemUpdatesTest, DeletedItemsTheProviderNoLongerHasAreGone)

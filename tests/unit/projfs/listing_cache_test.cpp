@@ -82,10 +82,14 @@ TEST_F(ListingCacheTest, SecondListingOfAnUnchangedDirectoryIsServedByTheKernel)
     listTwiceFromCache(root.path(), {"a.txt", "Dir"});
     EXPECT_EQ(provider.placeholderInfo, 0);
     listTwiceFromCache(at("Dir"), {"B.bin"});
-    // Opening Dir and stat-ing a.txt wrote their placeholders (GetPlaceholderInfo answering the lookups):
-    // names the provider enumerates anyway, so the root's cached listing stays valid.
+    // Opening Dir wrote its placeholder; stat-ing a.txt is answered from the listing (no placeholder); asking
+    // for a.txt's state writes its placeholder. Names the provider enumerates anyway, so the root's cached
+    // listing stays valid.
+    EXPECT_EQ(provider.placeholderInfo, 1);
     struct stat st {};
     ASSERT_EQ(::stat(at("a.txt").c_str(), &st), 0);
+    EXPECT_EQ(provider.placeholderInfo, 1);
+    EXPECT_EQ(fileState(at("a.txt")), PRJ_FILE_STATE_PLACEHOLDER);
     EXPECT_EQ(provider.placeholderInfo, 2);
     expectCachedListing(root.path(), {"a.txt", "Dir"});
     expectCachedListing(at("Dir"), {"B.bin"});
@@ -94,8 +98,7 @@ TEST_F(ListingCacheTest, SecondListingOfAnUnchangedDirectoryIsServedByTheKernel)
 TEST_F(ListingCacheTest, PrjDeleteFileDropsTheParentsListing)
 {
     listTwiceFromCache(at("Dir"), {"B.bin"});
-    struct stat st {};
-    ASSERT_EQ(::stat(at("Dir/B.bin").c_str(), &st), 0);  // its placeholder, for PrjDeleteFile to delete
+    ASSERT_EQ(fileState(at("Dir/B.bin")), PRJ_FILE_STATE_PLACEHOLDER);  // its placeholder, for PrjDeleteFile
     expectCachedListing(at("Dir"), {"B.bin"});
     provider.removeItem(L"Dir\\B.bin");
     PRJ_UPDATE_FAILURE_CAUSES cause{};
@@ -106,10 +109,10 @@ TEST_F(ListingCacheTest, PrjDeleteFileDropsTheParentsListing)
 TEST_F(ListingCacheTest, PrjUpdateFileIfNeededDropsTheParentsListing)
 {
     listTwiceFromCache(root.path(), {"a.txt", "Dir"});
-    struct stat st {};
-    ASSERT_EQ(::stat(at("a.txt").c_str(), &st), 0);
+    ASSERT_EQ(fileState(at("a.txt")), PRJ_FILE_STATE_PLACEHOLDER);  // its placeholder, for the update
     expectCachedListing(root.path(), {"a.txt", "Dir"});
     ASSERT_EQ(updateSize(L"a.txt", 3), S_OK);
+    struct stat st {};
     expectFreshListing(root.path(), {"a.txt", "Dir"});
     ASSERT_EQ(::stat(at("a.txt").c_str(), &st), 0);
     EXPECT_EQ(st.st_size, 3);

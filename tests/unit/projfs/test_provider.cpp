@@ -118,6 +118,7 @@ HRESULT TestProvider::onStartEnum(const PRJ_CALLBACK_DATA* data, const GUID* id)
 {
     auto* p = self(data);
     p->startEnum++;
+    if (p->failStartEnum) return HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND);  // like a source that is away
     std::lock_guard lock(p->mutex);
     p->enums_[formatGuid(*id)] = Enumeration{p->children(data->FilePathName), 0};
     return S_OK;
@@ -137,6 +138,7 @@ HRESULT TestProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const GUID* id, P
 {
     auto* p = self(data);
     p->getEnum++;
+    if (p->failGetEnum) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
     std::lock_guard lock(p->mutex);
     auto it = p->enums_.find(formatGuid(*id));
     if (it == p->enums_.end()) return E_INVALIDARG;

@@ -34,7 +34,8 @@ public:
     // Through PrjStartVirtualizing, or the internal startVirtualizing when maxFileDataRequest is set.
     HRESULT start(const std::string& root, const PRJ_STARTVIRTUALIZING_OPTIONS* options = nullptr);
     uint32_t maxFileDataRequest = 0;  // the instance's GetFileData length limit; 0 = the runtime's default
-    PRJ_NOTIFICATION_CB* notificationCallback = nullptr;  // PRJ_CALLBACKS::NotificationCallback (InstanceContext = this)
+    PRJ_NOTIFICATION_CB* notificationCallback =
+        nullptr;  // PRJ_CALLBACKS::NotificationCallback (InstanceContext = this)
     void stop();
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context() const { return context_; }
 
@@ -43,6 +44,8 @@ public:
     std::atomic<bool> pendFileData{false};     // GetFileData returns IO_PENDING; the test completes it
     std::atomic<bool> failFileData{false};     // GetFileData fails after writing half
     std::atomic<bool> pendPlaceholder{false};  // GetPlaceholderInfo returns IO_PENDING
+    std::atomic<bool> failStartEnum{false};    // StartDirectoryEnumeration fails (ERROR_PATH_NOT_FOUND)
+    std::atomic<bool> failGetEnum{false};      // GetDirectoryEnumeration fails (ERROR_FILE_NOT_FOUND)
     // GetFileData modes (default: the whole file whatever was asked, as before).
     std::atomic<bool> exactRange{false};       // write only the requested range ...
     std::atomic<uint64_t> fileDataSurplus{0};  // ... plus this many bytes after it (up to the file size)
