@@ -1,0 +1,65 @@
+// What `prjfs git` remembers about a virtualization root between runs, kept outside the root (so that
+// writing it never goes through the root's own mount):
+//
+//   ROOT/.prjfs-git              one line "admin ADMIN_DIR" (written before the first mount; a plain
+//                                local file that the projection never contains)
+//   ADMIN_DIR = GITDIR/prjfs-git/NAME-HASH
+//     state                      "repo GITDIR", "commit OID" (replaced atomically)
+//     touched                    root-relative '/'-separated paths that notifications reported as
+//                                created, modified, deleted or renamed (appended, one per line)
+//
+// Lifecycle and threads: GitState is loaded or created by one thread; record() may then be called from
+// any thread (it serialises on its mutex); the destructor closes the touched log.
+#pragma once
+
+#include "base/result.h"
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace prjfs {
+
+constexpr const char* kMarkerName = ".prjfs-git";
+
+class GitState {
+public:
+    // Reads ROOT/.prjfs-git and the admin directory's files. FILE_NOT_FOUND when ROOT has no marker.
+    static hc::Result<std::unique_ptr<GitState>> load(const std::string& root);
+    // Creates the admin directory and the marker for a new root (ROOT must not be mounted).
+    static hc::Result<std::unique_ptr<GitState>> create(const std::string& root, const std::string& gitDir,
+                                                        const std::string& commit);
+    ~GitState();
+    GitState(const GitState&) = delete;
+    GitState& operator=(const GitState&) = delete;
+
+    const std::string& adminDir() const { return adminDir_; }
+    const std::string& gitDir() const { return gitDir_; }
+    std::string commit() const;
+    // Replaces the projected commit (after a checkout).
+    hc::Status setCommit(const std::string& commit);
+
+    // Adds `path` to the touched set (and the log) if it is new there.
+    hc::Status record(const std::string& path);
+    std::set<std::string> touched() const;
+    // Keeps only `paths` (after a checkout made the others equal to the new revision).
+    hc::Status replaceTouched(const std::set<std::string>& paths);
+
+private:
+    GitState() = default;
+    hc::Status writeState() const;
+    hc::Status openLog();
+
+    std::string adminDir_;
+    std::string gitDir_;
+    mutable std::mutex mutex_;
+    std::string commit_;
+    std::set<std::string> touched_;
+    int logFd_ = -1;
+};
+
+// Absolute, without a trailing '/' ("" when it cannot be resolved).
+std::string absolutePath(const std::string& path);
+
+}  // namespace prjfs

@@ -1,0 +1,31 @@
+// SIGINT / SIGTERM handling shared by the long-running `prjfs` commands: the signals are blocked in
+// every thread (call before starting any) and collected by the main thread with sigwait.
+#pragma once
+
+#include <pthread.h>
+#include <signal.h>
+
+namespace prjfs {
+
+class StopSignals {
+public:
+    StopSignals()
+    {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGINT);
+        sigaddset(&set_, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    }
+    // Returns the signal that arrived.
+    int wait() const
+    {
+        int signal = 0;
+        sigwait(&set_, &signal);
+        return signal;
+    }
+
+private:
+    sigset_t set_;
+};
+
+}  // namespace prjfs
