@@ -1,6 +1,7 @@
 // `prjfs git ...`: the command line of the git provider.
 //   prjfs git REPO ROOT [--rev REV] [--threads N]   project REV (default HEAD, or the root's commit)
 //   prjfs git status ROOT                           list what differs from the projected commit
+//   prjfs git checkout ROOT REV [--force]           switch the projected commit (provider running or not)
 #pragma once
 
 namespace prjfs {

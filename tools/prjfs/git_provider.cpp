@@ -67,6 +67,7 @@ std::string contentIdOf(const PRJ_PLACEHOLDER_VERSION_INFO* version)
 struct GitProvider::EnumSession {
     std::mutex mutex;
     std::vector<GitEntry> entries;
+    int64_t commitTime = 0;
     size_t next = 0;
     bool completed = false;
     bool expressionCaptured = false;
@@ -150,6 +151,36 @@ hc::Status GitProvider::start()
     return {};
 }
 
+std::shared_ptr<GitRevision> GitProvider::currentRevision() const
+{
+    std::lock_guard lock(revisionMutex_);
+    return revision_;
+}
+
+std::string GitProvider::commitHex() const
+{
+    const auto revision = currentRevision();
+    return revision ? oidHex(revision->commit()) : std::string();
+}
+
+hc::Result<CheckoutReport> GitProvider::checkout(const std::string& rev, bool force)
+{
+    if (!context_)
+        return hc::makeError(HRESULT_FROM_WIN32(ERROR_FILE_SYSTEM_VIRTUALIZATION_UNAVAILABLE), "not running");
+    auto target = GitRevision::open(state_->gitDir(), rev);
+    if (!target.ok()) return target.error();
+    std::shared_ptr<GitRevision> to = std::move(*target);
+    const auto from = currentRevision();
+    auto report = checkoutRevision(context_, options_.root, *from, *to, force, [&] {
+        std::lock_guard lock(revisionMutex_);
+        revision_ = to;
+    });
+    if (!report.ok() || !report->conflicts.empty()) return report;
+    auto saved = state_->setCommit(oidHex(to->commit()));
+    if (!saved.ok()) return saved.error();
+    return report;
+}
+
 void GitProvider::stop()
 {
     if (!context_) return;
@@ -189,11 +220,13 @@ HRESULT GitProvider::dispatch(const PRJ_CALLBACK_DATA* data, Work work)
 
 HRESULT GitProvider::startEnumeration(const GUID& id, const std::wstring& path)
 {
-    auto resolved = revision_->resolve(path.c_str());
+    const auto revision = currentRevision();
+    auto resolved = revision->resolve(path.c_str());
     if (!resolved.ok()) return resolved.hr();
     auto session = std::make_shared<EnumSession>();
+    session->commitTime = revision->commitTime();
     if (resolved->entry.mode == GIT_FILEMODE_TREE) {
-        auto entries = revision_->list(resolved->entry.id);
+        auto entries = revision->list(resolved->entry.id);
         if (!entries.ok()) return entries.hr();
         session->entries = std::move(*entries);
     } else if (resolved->entry.mode != GIT_FILEMODE_COMMIT) {  // a submodule projects as an empty directory
@@ -235,7 +268,7 @@ HRESULT GitProvider::fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS fla
     for (; session->next < session->entries.size(); ++session->next) {
         const GitEntry& entry = session->entries[session->next];
         if (!PrjFileNameMatch(entry.name.c_str(), session->expression.c_str())) continue;
-        PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, revision_->commitTime());
+        PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, session->commitTime);
         HRESULT hr = PrjFillDirEntryBuffer(entry.name.c_str(), &info.FileBasicInfo, buffer);
         if (hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER)) return added ? S_OK : hr;  // resume here
         if (FAILED(hr)) return hr;
@@ -286,9 +319,10 @@ HRESULT CALLBACK GitProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const GUI
 
 HRESULT GitProvider::writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const std::wstring& path)
 {
-    auto resolved = revision_->resolve(path.c_str());
+    const auto revision = currentRevision();
+    auto resolved = revision->resolve(path.c_str());
     if (!resolved.ok()) return resolved.hr();
-    PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(resolved->entry, revision_->commitTime());
+    PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(resolved->entry, revision->commitTime());
     return PrjWritePlaceholderInfo(context, resolved->spelling.c_str(), &info, sizeof(info));
 }
 
@@ -310,9 +344,10 @@ HRESULT GitProvider::writeFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context,
                                    UINT64 byteOffset)
 {
     // The ContentID names the blob, whatever the file is called now; the path is the fallback.
+    const auto revision = currentRevision();
     git_oid id = {};
     if (contentId.empty() || git_oid_fromstrn(&id, contentId.data(), contentId.size()) != 0) {
-        auto resolved = revision_->resolve(path.c_str());
+        auto resolved = revision->resolve(path.c_str());
         if (!resolved.ok()) return resolved.hr();
         if (resolved->entry.isDirectory()) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
         id = resolved->entry.id;
@@ -324,7 +359,7 @@ HRESULT GitProvider::writeFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context,
     // From the requested offset (rounded down to the alignment) to the end of the blob: more than asked
     // is allowed, and a second request would inflate the blob again.
     const UINT64 from = byteOffset / alignment * alignment;
-    return revision_->readBlob(id, from, chunk, [&](const void* data, uint64_t offset, size_t length) {
+    return revision->readBlob(id, from, chunk, [&](const void* data, uint64_t offset, size_t length) {
         if (cancellations_.isCancelled(commandId)) return HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
         std::memcpy(buffer.data, data, length);
         return PrjWriteFileData(context, &dataStreamId, buffer.data, offset, static_cast<UINT32>(length));

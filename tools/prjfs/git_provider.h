@@ -7,6 +7,7 @@
 
 #include "base/result.h"
 #include "cancellation_tracker.h"
+#include "git_checkout.h"
 #include "git_revision.h"
 #include "git_state.h"
 #include "worker_pool.h"
@@ -41,7 +42,12 @@ public:
 
     hc::Status start();
     void stop();
-    std::string commitHex() const { return revision_ ? oidHex(revision_->commit()) : std::string(); }
+    std::string commitHex() const;
+    const GitState& state() const { return *state_; }
+
+    // Switches the running projection to `rev` (see git_checkout.h); the state records the new commit
+    // unless the switch stopped on conflicts. Called from one thread at a time (the main thread).
+    hc::Result<CheckoutReport> checkout(const std::string& rev, bool force);
 
 private:
     struct EnumSession;
@@ -70,14 +76,17 @@ private:
                           const std::wstring& path, const std::string& contentId, UINT64 byteOffset);
     UINT32 writeAlignment(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context);
     void recordTouched(PCWSTR path);
+    std::shared_ptr<GitRevision> currentRevision() const;
 
     using Work = std::function<HRESULT(PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS* extended)>;
     // Pends `work` to the pool (ERROR_IO_PENDING), or runs it now when the pool is shutting down.
     HRESULT dispatch(const PRJ_CALLBACK_DATA* data, Work work);
 
     GitOptions options_;
-    std::shared_ptr<GitRevision> revision_;  // set by start(), immutable while virtualizing
-    std::unique_ptr<GitState> state_;        // set by start()
+    // Set by start(), replaced by checkout(); each callback works on the snapshot it took first.
+    mutable std::mutex revisionMutex_;
+    std::shared_ptr<GitRevision> revision_;
+    std::unique_ptr<GitState> state_;  // set by start()
     // Owned by the thread calling start()/stop(); callbacks use the context in their PRJ_CALLBACK_DATA.
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context_ = nullptr;
     std::atomic<UINT32> writeAlignment_{0};

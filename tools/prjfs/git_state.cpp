@@ -23,7 +23,9 @@ hc::Error errnoError(int err, const std::string& what)
     return hc::makeError(hc::hresultFromErrno(err), what + ": " + std::strerror(err));
 }
 
-hc::Result<std::string> readFile(const std::string& path)
+}  // namespace
+
+hc::Result<std::string> readTextFile(const std::string& path)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in) return errnoError(errno ? errno : ENOENT, "read " + path);
@@ -32,7 +34,7 @@ hc::Result<std::string> readFile(const std::string& path)
     return text.str();
 }
 
-hc::Status writeFileAtomically(const std::string& path, const std::string& text)
+hc::Status writeTextFileAtomically(const std::string& path, const std::string& text)
 {
     const std::string temporary = path + ".tmp";
     int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -57,6 +59,8 @@ std::string field(const std::string& text, const std::string& key)
     return {};
 }
 
+namespace {
+
 hc::Status makeDirectory(const std::string& path)
 {
     if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return errnoError(errno, "mkdir " + path);
@@ -74,19 +78,19 @@ std::string absolutePath(const std::string& path)
 
 hc::Result<std::unique_ptr<GitState>> GitState::load(const std::string& root)
 {
-    auto marker = readFile(root + "/" + kMarkerName);
+    auto marker = readTextFile(root + "/" + kMarkerName);
     if (!marker.ok())
         return hc::makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), root + " is not a prjfs git root (no marker)");
     std::unique_ptr<GitState> state(new GitState());
     state->adminDir_ = field(*marker, "admin");
     if (state->adminDir_.empty()) return hc::makeError(E_INVALIDARG, root + "/" + kMarkerName + ": no admin line");
-    auto text = readFile(state->adminDir_ + "/state");
+    auto text = readTextFile(state->adminDir_ + "/state");
     if (!text.ok()) return text.error();
     state->gitDir_ = field(*text, "repo");
     state->commit_ = field(*text, "commit");
     if (state->gitDir_.empty() || state->commit_.empty())
         return hc::makeError(E_INVALIDARG, state->adminDir_ + "/state: repo or commit missing");
-    auto touched = readFile(state->adminDir_ + "/touched");
+    auto touched = readTextFile(state->adminDir_ + "/touched");
     if (touched.ok()) {
         std::istringstream lines(*touched);
         std::string line;
@@ -118,7 +122,7 @@ hc::Result<std::unique_ptr<GitState>> GitState::create(const std::string& root, 
     auto written = state->writeState();
     if (!written.ok()) return written.error();
     ::unlink((state->adminDir_ + "/touched").c_str());
-    auto marked = writeFileAtomically(absoluteRoot + "/" + kMarkerName, "admin " + state->adminDir_ + "\n");
+    auto marked = writeTextFileAtomically(absoluteRoot + "/" + kMarkerName, "admin " + state->adminDir_ + "\n");
     if (!marked.ok()) return marked.error();
     auto opened = state->openLog();
     if (!opened.ok()) return opened.error();
@@ -140,7 +144,7 @@ hc::Status GitState::openLog()
 
 hc::Status GitState::writeState() const
 {
-    return writeFileAtomically(adminDir_ + "/state", "repo " + gitDir_ + "\ncommit " + commit_ + "\n");
+    return writeTextFileAtomically(adminDir_ + "/state", "repo " + gitDir_ + "\ncommit " + commit_ + "\n");
 }
 
 std::string GitState::commit() const
@@ -179,7 +183,7 @@ hc::Status GitState::replaceTouched(const std::set<std::string>& paths)
     std::string text;
     for (const auto& path : paths)
         text += path + "\n";
-    auto written = writeFileAtomically(adminDir_ + "/touched", text);
+    auto written = writeTextFileAtomically(adminDir_ + "/touched", text);
     if (!written.ok()) return written;
     touched_ = paths;
     if (logFd_ >= 0) ::close(logFd_);

@@ -61,5 +61,10 @@ private:
 
 // Absolute, without a trailing '/' ("" when it cannot be resolved).
 std::string absolutePath(const std::string& path);
+hc::Result<std::string> readTextFile(const std::string& path);
+// Through a temporary file and rename(), so a reader sees the old or the new text, never a part.
+hc::Status writeTextFileAtomically(const std::string& path, const std::string& text);
+// In "key value" lines, the value of `key` ("" when absent).
+std::string field(const std::string& text, const std::string& key);
 
 }  // namespace prjfs

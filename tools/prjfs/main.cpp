@@ -19,7 +19,8 @@ constexpr const char* kUsage =
     "usage: prjfs mirror SOURCE ROOT [--async] [--threads N]\n"
     "       prjfs state PATH...\n"
     "       prjfs git REPO ROOT [--rev REV] [--threads N]\n"
-    "       prjfs git status ROOT\n";
+    "       prjfs git status ROOT\n"
+    "       prjfs git checkout ROOT REV [--force]\n";
 
 int usage()
 {

@@ -1,5 +1,6 @@
 // SIGINT / SIGTERM handling shared by the long-running `prjfs` commands: the signals are blocked in
-// every thread (call before starting any) and collected by the main thread with sigwait.
+// every thread (construct before starting any) and collected by the main thread with sigwait.
+// `withRequests` adds SIGUSR1, which `prjfs git` uses as "a request is waiting in the admin directory".
 #pragma once
 
 #include <pthread.h>
@@ -9,11 +10,12 @@ namespace prjfs {
 
 class StopSignals {
 public:
-    StopSignals()
+    explicit StopSignals(bool withRequests = false)
     {
         sigemptyset(&set_);
         sigaddset(&set_, SIGINT);
         sigaddset(&set_, SIGTERM);
+        if (withRequests) sigaddset(&set_, SIGUSR1);
         pthread_sigmask(SIG_BLOCK, &set_, nullptr);
     }
     // Returns the signal that arrived.

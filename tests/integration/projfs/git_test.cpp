@@ -271,6 +271,63 @@ TEST_F(GitTest, StatusListsLocalChangesRunningStoppedAndRestarted)
     expectCleanStop(*process);
 }
 
+TEST_F(GitTest, CheckoutWhileRunningChangesOnlyWhatDiffersAndKeepsLocalChanges)
+{
+    auto process = project({"--rev", "v1"});
+    EXPECT_EQ(readFile(root_ + "/README.md").data, "# readme v1\n");
+    EXPECT_EQ(readFile(root_ + "/" + manyPath(5, 5)).data, "file 5/5\n");
+    EXPECT_EQ(listDirectory(root_ + "/many/d4").size(), static_cast<size_t>(kFilesPerDirectory));
+    struct stat st {};
+    ASSERT_EQ(stat((root_ + "/" + manyPath(4, 4)).c_str(), &st), 0);  // on disk as a placeholder
+
+    int rc = -1;
+    std::string out = run(prjfs() + " git checkout '" + root_ + "' v2 2>&1", &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find(git(*repo_, "rev-parse v2").substr(0, 40)), std::string::npos) << out;
+    EXPECT_EQ(readFile(root_ + "/README.md").data, "# readme v2, longer\n");
+    EXPECT_EQ(readFile(root_ + "/added.txt").data, "added in v2\n");
+    EXPECT_EQ(readFile(root_ + "/" + manyPath(4, 4)).error, ENOENT);
+    EXPECT_EQ(listDirectory(root_ + "/many/d4").size(), static_cast<size_t>(kFilesPerDirectory - 1));
+    // An unchanged file keeps its hydrated content; nothing counts as a local change.
+    EXPECT_TRUE(fileState(root_ + "/" + manyPath(5, 5)) & PRJ_FILE_STATE_HYDRATED_PLACEHOLDER);
+    EXPECT_EQ(status(), std::vector<std::string>{});
+
+    // A modified file in the way stops the switch and is named; --force overwrites it.
+    ASSERT_EQ(writeFile(root_ + "/README.md", "# mine\n"), 0);
+    out = run(prjfs() + " git checkout '" + root_ + "' v1 2>&1", &rc);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("\tREADME.md"), std::string::npos) << out;
+    EXPECT_EQ(readFile(root_ + "/README.md").data, "# mine\n");
+    EXPECT_EQ(readFile(root_ + "/added.txt").data, "added in v2\n");
+    out = run(prjfs() + " git checkout '" + root_ + "' v1 --force 2>&1", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_EQ(readFile(root_ + "/README.md").data, "# readme v1\n");
+    EXPECT_EQ(readFile(root_ + "/added.txt").error, ENOENT);
+    EXPECT_EQ(readFile(root_ + "/" + manyPath(4, 4)).data, "file 4/4\n");
+    EXPECT_EQ(status(), std::vector<std::string>{});
+    expectCleanStop(*process);
+}
+
+TEST_F(GitTest, CheckoutWithoutTheProviderIsKeptAtRestart)
+{
+    auto process = project({"--rev", "v1"});
+    EXPECT_EQ(readFile(root_ + "/README.md").data, "# readme v1\n");
+    expectCleanStop(*process);
+    process.reset();
+
+    int rc = -1;
+    std::string out = run(prjfs() + " git checkout '" + root_ + "' v2 2>&1", &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_FALSE(isMounted(root_));
+
+    process = project();
+    EXPECT_NE(process->output().find(git(*repo_, "rev-parse v2").substr(0, 40)), std::string::npos);
+    EXPECT_EQ(readFile(root_ + "/README.md").data, "# readme v2, longer\n");
+    EXPECT_EQ(readFile(root_ + "/added.txt").data, "added in v2\n");
+    EXPECT_EQ(readFile(root_ + "/" + manyPath(4, 4)).error, ENOENT);
+    expectCleanStop(*process);
+}
+
 TEST_F(GitTest, UsageAndStartErrors)
 {
     auto exitCode = [&](const std::string& args) {
@@ -282,7 +339,10 @@ TEST_F(GitTest, UsageAndStartErrors)
     EXPECT_EQ(exitCode("a b --threads 0"), 2);
     EXPECT_EQ(exitCode("a b --bogus"), 2);
     EXPECT_EQ(exitCode("status"), 2);
-    EXPECT_EQ(exitCode("status " + root_), 1);  // not a prjfs git root
+    EXPECT_EQ(exitCode("checkout " + root_), 2);
+    EXPECT_EQ(exitCode("checkout " + root_ + " v1 extra"), 2);
+    EXPECT_EQ(exitCode("checkout " + root_ + " v1"), 1);  // not a prjfs git root
+    EXPECT_EQ(exitCode("status " + root_), 1);            // not a prjfs git root
     EXPECT_EQ(exitCode(scratch_ + "/no-such-repo " + root_), 1);
     EXPECT_EQ(exitCode(*repo_ + " " + root_ + " --rev no-such-rev"), 1);
     EXPECT_FALSE(isMounted(root_));
