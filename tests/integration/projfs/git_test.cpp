@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 using namespace projfs_test;
 using namespace std::chrono_literals;
@@ -326,6 +328,31 @@ TEST_F(GitTest, CheckoutWithoutTheProviderIsKeptAtRestart)
     EXPECT_EQ(readFile(root_ + "/added.txt").data, "added in v2\n");
     EXPECT_EQ(readFile(root_ + "/" + manyPath(4, 4)).error, ENOENT);
     expectCleanStop(*process);
+}
+
+TEST_F(GitTest, PackedRepositoryHydratesAndSurvivesAReaderKilledMidHydration)
+{
+    // A packed copy: libgit2 cannot stream packed objects, the provider loads them whole.
+    const std::string packed = scratch_ + "/packed";
+    int rc = -1;
+    run("git clone -q --bare '" + *repo_ + "' '" + packed + "' && git -C '" + packed + "' repack -adq", &rc);
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(lines(run("find '" + packed + "/objects' -type f -path '*/objects/[0-9a-f][0-9a-f]/*'")).size(), 0u);
+    ProviderProcess process({prjfs(), "git", packed, root_, "--rev", "v1", "--threads", "2"}, root_);
+    ASSERT_TRUE(process.waitForLine("projecting", 20s)) << process.output();
+
+    struct stat st {};
+    ASSERT_EQ(stat((root_ + "/big.bin").c_str(), &st), 0);
+    pid_t reader = forkReader(root_ + "/big.bin");
+    ASSERT_GT(reader, 0);
+    std::this_thread::sleep_for(5ms);
+    kill(reader, SIGKILL);
+    ASSERT_TRUE(waitChild(reader, 10s)) << "killed reader stuck, state " << processState(reader);
+    // The provider keeps serving: the next reader gets the whole, correct file.
+    git(*repo_, "show v1:big.bin > '" + scratch_ + "/big.expected'");
+    EXPECT_EQ(fileChecksum(root_ + "/big.bin"), fileChecksum(scratch_ + "/big.expected"));
+    EXPECT_EQ(readFile(root_ + "/" + manyPath(9, 9)).data, "file 9/9\n");
+    expectCleanStop(process);
 }
 
 TEST_F(GitTest, UsageAndStartErrors)
