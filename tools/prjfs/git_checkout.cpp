@@ -75,9 +75,8 @@ hc::Status diffInto(const GitRevision& revision, const git_oid& from, const git_
 // Applies the changes through one live instance.
 class Applier {
 public:
-    Applier(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const GitRevision& from, const GitRevision& to,
-            CheckoutReport& report)
-        : context_(context), from_(from), to_(to), report_(report)
+    Applier(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const GitRevision& from, int64_t time, CheckoutReport& report)
+        : context_(context), from_(from), time_(time), report_(report)
     {
     }
 
@@ -98,7 +97,7 @@ private:
 
     void update(const std::string& path, const GitEntry& entry)
     {
-        PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, to_.commitTime());
+        PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, time_);
         PRJ_UPDATE_FAILURE_CAUSES cause = PRJ_UPDATE_FAILURE_CAUSE_NONE;
         HRESULT hr = PrjUpdateFileIfNeeded(context_, projfsPath(path).c_str(), &info, sizeof(info), kAllowAll, &cause);
         if (SUCCEEDED(hr)) {
@@ -130,7 +129,7 @@ private:
 
     void create(const std::string& path, const GitEntry& entry)
     {
-        PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, to_.commitTime());
+        PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, time_);
         HRESULT hr = PrjWritePlaceholderInfo(context_, projfsPath(path).c_str(), &info, sizeof(info));
         if (SUCCEEDED(hr)) {
             ++report_.created;
@@ -141,7 +140,7 @@ private:
 
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context_;
     const GitRevision& from_;
-    const GitRevision& to_;
+    int64_t time_;
     CheckoutReport& report_;
 };
 
@@ -156,7 +155,7 @@ hc::Result<std::vector<TreeChange>> diffTrees(const GitRevision& revision, const
 }
 
 hc::Result<CheckoutReport> checkoutRevision(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const std::string& root,
-                                            const GitRevision& from, const GitRevision& to, bool force,
+                                            const GitRevision& from, const GitRevision& to, int64_t time, bool force,
                                             const std::function<void()>& switchRevision)
 {
     CheckoutReport report;
@@ -178,7 +177,7 @@ hc::Result<CheckoutReport> checkoutRevision(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT
     report.conflicts.clear();
 
     switchRevision();
-    Applier applier(context, from, to, report);
+    Applier applier(context, from, time, report);
     for (const TreeChange& change : *changes)
         applier.apply(change);
     return report;

@@ -33,10 +33,11 @@ struct CheckoutReport {
     size_t updated = 0, deleted = 0, created = 0, changedPaths = 0;
 };
 
-// Runs against a live instance `context` on `root`. `switchRevision` is called once the conflicts are
-// cleared and before the disk is changed, so callbacks from then on answer from the new tree.
+// Runs against a live instance `context` on `root`; placeholders get `time` (the root's epoch). `switchRevision` is
+// called once the conflicts are cleared and before the disk is changed, so callbacks from then on answer from the new
+// tree.
 hc::Result<CheckoutReport> checkoutRevision(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const std::string& root,
-                                            const GitRevision& from, const GitRevision& to, bool force,
+                                            const GitRevision& from, const GitRevision& to, int64_t time, bool force,
                                             const std::function<void()>& switchRevision);
 
 }  // namespace prjfs

@@ -2,11 +2,13 @@
 
 #include "base/guid.h"
 #include "base/strings.h"
+#include "git_worktree.h"
 
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 
 namespace prjfs {
 namespace {
@@ -67,7 +69,7 @@ std::string contentIdOf(const PRJ_PLACEHOLDER_VERSION_INFO* version)
 struct GitProvider::EnumSession {
     std::mutex mutex;
     std::vector<GitEntry> entries;
-    int64_t commitTime = 0;
+    int64_t time = 0;  // the placeholders' time
     size_t next = 0;
     bool completed = false;
     bool expressionCaptured = false;
@@ -116,9 +118,14 @@ hc::Status GitProvider::start()
         HRESULT hr = PrjMarkDirectoryAsPlaceholder(root->c_str(), nullptr, nullptr, &instanceId);
         if (FAILED(hr) && hr != HRESULT_FROM_WIN32(ERROR_REPARSE_POINT_ENCOUNTERED))
             return hc::makeError(hr, "PrjMarkDirectoryAsPlaceholder(" + options_.root + ")");
-        auto created = GitState::create(options_.root, revision_->gitDir(), oidHex(revision_->commit()));
+        // Placeholder times never change (git's index holds them); never in the future, so git never
+        // finds an entry "racily clean" and reads it.
+        const int64_t epoch = std::min<int64_t>(revision_->commitTime(), ::time(nullptr) - 2);
+        auto created = GitState::create(options_.root, revision_->gitDir(), oidHex(revision_->commit()), epoch);
         if (!created.ok()) return created.error();
         state_ = std::move(*created);
+        auto worktree = writeWorktree(*revision_, absolutePath(options_.root), state_->adminDir(), epoch);
+        if (!worktree.ok()) return worktree.error();
     }
 
     PRJ_CALLBACKS callbacks = {};
@@ -171,13 +178,15 @@ hc::Result<CheckoutReport> GitProvider::checkout(const std::string& rev, bool fo
     if (!target.ok()) return target.error();
     std::shared_ptr<GitRevision> to = std::move(*target);
     const auto from = currentRevision();
-    auto report = checkoutRevision(context_, options_.root, *from, *to, force, [&] {
+    auto report = checkoutRevision(context_, options_.root, *from, *to, state_->epoch(), force, [&] {
         std::lock_guard lock(revisionMutex_);
         revision_ = to;
     });
     if (!report.ok() || !report->conflicts.empty()) return report;
     auto saved = state_->setCommit(oidHex(to->commit()));
     if (!saved.ok()) return saved.error();
+    auto worktree = updateWorktree(*to, state_->adminDir(), state_->epoch());
+    if (!worktree.ok()) return worktree.error();
     return report;
 }
 
@@ -224,7 +233,7 @@ HRESULT GitProvider::startEnumeration(const GUID& id, const std::wstring& path)
     auto resolved = revision->resolve(path.c_str());
     if (!resolved.ok()) return resolved.hr();
     auto session = std::make_shared<EnumSession>();
-    session->commitTime = revision->commitTime();
+    session->time = state_->epoch();
     if (resolved->entry.mode == GIT_FILEMODE_TREE) {
         auto entries = revision->list(resolved->entry.id);
         if (!entries.ok()) return entries.hr();
@@ -268,7 +277,7 @@ HRESULT GitProvider::fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS fla
     for (; session->next < session->entries.size(); ++session->next) {
         const GitEntry& entry = session->entries[session->next];
         if (!PrjFileNameMatch(entry.name.c_str(), session->expression.c_str())) continue;
-        PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, session->commitTime);
+        PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, session->time);
         HRESULT hr = PrjFillDirEntryBuffer(entry.name.c_str(), &info.FileBasicInfo, buffer);
         if (hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER)) return added ? S_OK : hr;  // resume here
         if (FAILED(hr)) return hr;
@@ -322,7 +331,7 @@ HRESULT GitProvider::writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT conte
     const auto revision = currentRevision();
     auto resolved = revision->resolve(path.c_str());
     if (!resolved.ok()) return resolved.hr();
-    PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(resolved->entry, revision->commitTime());
+    PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(resolved->entry, state_->epoch());
     return PrjWritePlaceholderInfo(context, resolved->spelling.c_str(), &info, sizeof(info));
 }
 

@@ -96,8 +96,9 @@ private:
     std::map<GUID, std::shared_ptr<EnumSession>, GuidLess> sessions_;
 };
 
-// The placeholder fields for a tree entry: size, commit time, directory flag, object id as ContentID.
-PRJ_PLACEHOLDER_INFO placeholderInfoFor(const GitEntry& entry, int64_t commitTime);
+// The placeholder fields for a tree entry: size, `time` (seconds) for all four times, directory flag,
+// object id as ContentID.
+PRJ_PLACEHOLDER_INFO placeholderInfoFor(const GitEntry& entry, int64_t time);
 // The hex object id stored as ContentID ("" when none).
 std::string contentIdOf(const PRJ_PLACEHOLDER_VERSION_INFO* version);
 

@@ -82,12 +82,13 @@ hc::Result<std::unique_ptr<GitState>> GitState::load(const std::string& root)
     if (!marker.ok())
         return hc::makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), root + " is not a prjfs git root (no marker)");
     std::unique_ptr<GitState> state(new GitState());
-    state->adminDir_ = field(*marker, "admin");
-    if (state->adminDir_.empty()) return hc::makeError(E_INVALIDARG, root + "/" + kMarkerName + ": no admin line");
+    state->adminDir_ = field(*marker, "gitdir:");
+    if (state->adminDir_.empty()) return hc::makeError(E_INVALIDARG, root + "/" + kMarkerName + ": no gitdir line");
     auto text = readTextFile(state->adminDir_ + "/state");
     if (!text.ok()) return text.error();
     state->gitDir_ = field(*text, "repo");
     state->commit_ = field(*text, "commit");
+    state->epoch_ = std::atoll(field(*text, "epoch").c_str());
     if (state->gitDir_.empty() || state->commit_.empty())
         return hc::makeError(E_INVALIDARG, state->adminDir_ + "/state: repo or commit missing");
     auto touched = readTextFile(state->adminDir_ + "/touched");
@@ -103,7 +104,7 @@ hc::Result<std::unique_ptr<GitState>> GitState::load(const std::string& root)
 }
 
 hc::Result<std::unique_ptr<GitState>> GitState::create(const std::string& root, const std::string& gitDir,
-                                                       const std::string& commit)
+                                                       const std::string& commit, int64_t epoch)
 {
     const std::string absoluteRoot = absolutePath(root);
     if (absoluteRoot.empty()) return errnoError(errno, "resolve " + root);
@@ -112,17 +113,18 @@ hc::Result<std::unique_ptr<GitState>> GitState::create(const std::string& root, 
     char hash[17];
     std::snprintf(hash, sizeof(hash), "%016zx", std::hash<std::string>{}(absoluteRoot));
     std::unique_ptr<GitState> state(new GitState());
-    state->adminDir_ = gitDir + "/prjfs-git/" + name + "-" + hash;
+    state->adminDir_ = gitDir + "/worktrees/" + name + "-" + hash;
     state->gitDir_ = gitDir;
     state->commit_ = commit;
-    for (const std::string& dir : {gitDir + "/prjfs-git", state->adminDir_}) {
+    state->epoch_ = epoch;
+    for (const std::string& dir : {gitDir + "/worktrees", state->adminDir_}) {
         auto made = makeDirectory(dir);
         if (!made.ok()) return made.error();
     }
     auto written = state->writeState();
     if (!written.ok()) return written.error();
     ::unlink((state->adminDir_ + "/touched").c_str());
-    auto marked = writeTextFileAtomically(absoluteRoot + "/" + kMarkerName, "admin " + state->adminDir_ + "\n");
+    auto marked = writeTextFileAtomically(absoluteRoot + "/" + kMarkerName, "gitdir: " + state->adminDir_ + "\n");
     if (!marked.ok()) return marked.error();
     auto opened = state->openLog();
     if (!opened.ok()) return opened.error();
@@ -144,7 +146,8 @@ hc::Status GitState::openLog()
 
 hc::Status GitState::writeState() const
 {
-    return writeTextFileAtomically(adminDir_ + "/state", "repo " + gitDir_ + "\ncommit " + commit_ + "\n");
+    return writeTextFileAtomically(
+        adminDir_ + "/state", "repo " + gitDir_ + "\ncommit " + commit_ + "\nepoch " + std::to_string(epoch_) + "\n");
 }
 
 std::string GitState::commit() const

@@ -1,10 +1,11 @@
 // What `prjfs git` remembers about a virtualization root between runs, kept outside the root (so that
 // writing it never goes through the root's own mount):
 //
-//   ROOT/.prjfs-git              one line "admin ADMIN_DIR" (written before the first mount; a plain
-//                                local file that the projection never contains)
-//   ADMIN_DIR = GITDIR/prjfs-git/NAME-HASH
-//     state                      "repo GITDIR", "commit OID" (replaced atomically)
+//   ROOT/.git                    "gitdir: ADMIN_DIR" (written before the first mount; a plain local
+//                                file that the projection never contains)
+//   ADMIN_DIR = GITDIR/worktrees/NAME-HASH  (also a linked worktree's admin directory: git_worktree.h)
+//     state                      "repo GITDIR", "commit OID", "epoch SECONDS" (replaced atomically);
+//                                the epoch is every placeholder's time, fixed when the root is made
 //     touched                    root-relative '/'-separated paths that notifications reported as
 //                                created, modified, deleted or renamed (appended, one per line)
 //
@@ -14,6 +15,7 @@
 
 #include "base/result.h"
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -21,21 +23,22 @@
 
 namespace prjfs {
 
-constexpr const char* kMarkerName = ".prjfs-git";
+constexpr const char* kMarkerName = ".git";
 
 class GitState {
 public:
-    // Reads ROOT/.prjfs-git and the admin directory's files. FILE_NOT_FOUND when ROOT has no marker.
+    // Reads ROOT/.git and the admin directory's files. FILE_NOT_FOUND when ROOT has no marker.
     static hc::Result<std::unique_ptr<GitState>> load(const std::string& root);
     // Creates the admin directory and the marker for a new root (ROOT must not be mounted).
     static hc::Result<std::unique_ptr<GitState>> create(const std::string& root, const std::string& gitDir,
-                                                        const std::string& commit);
+                                                        const std::string& commit, int64_t epoch);
     ~GitState();
     GitState(const GitState&) = delete;
     GitState& operator=(const GitState&) = delete;
 
     const std::string& adminDir() const { return adminDir_; }
     const std::string& gitDir() const { return gitDir_; }
+    int64_t epoch() const { return epoch_; }
     std::string commit() const;
     // Replaces the projected commit (after a checkout).
     hc::Status setCommit(const std::string& commit);
@@ -53,6 +56,7 @@ private:
 
     std::string adminDir_;
     std::string gitDir_;
+    int64_t epoch_ = 0;
     mutable std::mutex mutex_;
     std::string commit_;
     std::set<std::string> touched_;

@@ -134,8 +134,8 @@ protected:
         for (int i = 0; i < 3 && isMounted(root_); ++i)
             umount2(root_.c_str(), MNT_DETACH);
         removeTree(scratch_);
-        // The root's admin directory lives in the repository's git directory.
-        removeTree(*repo_ + "/.git/prjfs-git");
+        // The root's admin directory is a worktree of the repository.
+        removeTree(*repo_ + "/.git/worktrees");
     }
 
     static std::string prjfs() { return buildDir() + "/tools/prjfs/prjfs"; }
@@ -181,7 +181,7 @@ TEST_F(GitTest, ListsAndReadsTheRevisionAndHydratesOnlyWhatIsRead)
     auto top = listDirectory(root_);
     std::sort(top.begin(), top.end());
     auto want = lines(git(*repo_, "ls-tree --name-only v1"));
-    want.push_back(".prjfs-git");  // the root's marker, a local file
+    want.push_back(".git");  // the root's gitdir file, a local file
     std::sort(want.begin(), want.end());
     EXPECT_EQ(top, want);
 
@@ -218,7 +218,7 @@ TEST_F(GitTest, ListsAndReadsTheRevisionAndHydratesOnlyWhatIsRead)
     regularFiles(root_, "", onDisk);
     size_t hydrated = 0;
     for (const auto& path : onDisk) {
-        if (path == ".prjfs-git") continue;
+        if (path == ".git") continue;
         const PRJ_FILE_STATE state = fileState(root_ + "/" + path);
         EXPECT_TRUE(state & (PRJ_FILE_STATE_PLACEHOLDER | PRJ_FILE_STATE_HYDRATED_PLACEHOLDER)) << path;
         if (state & PRJ_FILE_STATE_HYDRATED_PLACEHOLDER) {
@@ -307,6 +307,8 @@ TEST_F(GitTest, CheckoutWhileRunningChangesOnlyWhatDiffersAndKeepsLocalChanges)
     EXPECT_EQ(readFile(root_ + "/added.txt").error, ENOENT);
     EXPECT_EQ(readFile(root_ + "/" + manyPath(4, 4)).data, "file 4/4\n");
     EXPECT_EQ(status(), std::vector<std::string>{});
+    EXPECT_EQ(run("git -C '" + root_ + "' status --porcelain"), "");
+    EXPECT_EQ(git(root_, "rev-parse HEAD"), git(*repo_, "rev-parse v1"));
     expectCleanStop(*process);
 }
 
@@ -353,6 +355,39 @@ TEST_F(GitTest, PackedRepositoryHydratesAndSurvivesAReaderKilledMidHydration)
     EXPECT_EQ(fileChecksum(root_ + "/big.bin"), fileChecksum(scratch_ + "/big.expected"));
     EXPECT_EQ(readFile(root_ + "/" + manyPath(9, 9)).data, "file 9/9\n");
     expectCleanStop(process);
+}
+
+// Files under `root` (the provider stopped) whose content is on disk as a hydrated placeholder.
+size_t hydratedFiles(const std::string& root)
+{
+    std::vector<std::string> onDisk;
+    regularFiles(root, "", onDisk);
+    return std::count_if(onDisk.begin(), onDisk.end(), [&](const std::string& path) {
+        return (fileState(root + "/" + path) & PRJ_FILE_STATE_HYDRATED_PLACEHOLDER) != 0;
+    });
+}
+
+TEST_F(GitTest, GitWorksInsideTheRootWithoutHydratingAnything)
+{
+    auto process = project();  // v2
+    // Every file is looked at (stat) by git status, none is read.
+    EXPECT_EQ(run("git -C '" + root_ + "' status --porcelain"), "");
+    EXPECT_EQ(git(root_, "rev-parse HEAD"), git(*repo_, "rev-parse v2"));
+    EXPECT_EQ(git(root_, "log --format=%s -1"), "v2\n");
+
+    ASSERT_EQ(writeFile(root_ + "/README.md", "# mine\n"), 0);
+    ASSERT_EQ(unlink((root_ + "/" + manyPath(2, 2)).c_str()), 0);
+    ASSERT_EQ(writeFile(root_ + "/new.txt", "new\n"), 0);
+    EXPECT_EQ(lines(run("git -C '" + root_ + "' status --porcelain")),
+              (std::vector<std::string>{" M README.md", " D " + manyPath(2, 2), "?? new.txt"}));
+    const std::string diff = git(root_, "diff");
+    EXPECT_NE(diff.find("+# mine"), std::string::npos) << diff;
+    EXPECT_NE(diff.find("-file 2/2"), std::string::npos) << diff;
+    // The same through prjfs git status.
+    EXPECT_EQ(status(), (std::vector<std::string>{" M README.md", " D " + manyPath(2, 2), "?? new.txt"}));
+
+    expectCleanStop(*process);
+    EXPECT_EQ(hydratedFiles(root_), 0u);
 }
 
 TEST_F(GitTest, UsageAndStartErrors)
