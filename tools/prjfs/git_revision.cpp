@@ -170,21 +170,48 @@ hc::Result<GitResolved> GitRevision::resolve(PCWSTR projfsPath) const
     resolved.entry.id = tree_;
     resolved.entry.mode = GIT_FILEMODE_TREE;
     const auto parts = splitProjfsPath(projfsPath);
+    if (parts.empty()) return resolved;
+    Lease lease(*this);
+    if (!lease.get()) return gitError("open " + gitDir_);
+    // One tree object per component: exact name first (a binary search), then a case-insensitive
+    // scan; only the last component's blob header is read (for its size).
+    TreePtr tree;
+    if (git_tree_lookup(&tree.p, lease.get(), &tree_) != 0) return gitError("tree " + oidHex(tree_));
     for (size_t i = 0; i < parts.size(); ++i) {
-        const HRESULT notFound = i + 1 == parts.size() ? kNotFound : kPathNotFound;
-        if (resolved.entry.mode != GIT_FILEMODE_TREE) return hc::makeError(notFound, "not a directory");
-        auto entries = list(resolved.entry.id);
-        if (!entries.ok()) return entries.error();
-        auto exact =
-            std::find_if(entries->begin(), entries->end(), [&](const GitEntry& e) { return e.name == parts[i]; });
-        auto it =
-            exact != entries->end() ? exact : std::find_if(entries->begin(), entries->end(), [&](const GitEntry& e) {
-                return PrjFileNameCompare(e.name.c_str(), parts[i].c_str()) == 0;
-            });
-        if (it == entries->end()) return hc::makeError(notFound, "no such entry");
+        const bool last = i + 1 == parts.size();
+        const HRESULT notFound = last ? kNotFound : kPathNotFound;
+        auto utf8 = hc::toUtf8(parts[i]);
+        const git_tree_entry* item = utf8.ok() ? git_tree_entry_byname(tree.p, utf8->c_str()) : nullptr;
+        std::wstring spelling = parts[i];
+        if (!item) {
+            const size_t count = git_tree_entrycount(tree.p);
+            for (size_t k = 0; k < count && !item; ++k) {
+                const git_tree_entry* candidate = git_tree_entry_byindex(tree.p, k);
+                auto name = hc::fromUtf8(git_tree_entry_name(candidate));
+                if (name.ok() && PrjFileNameCompare(name->c_str(), parts[i].c_str()) == 0) {
+                    item = candidate;
+                    spelling = std::move(*name);
+                }
+            }
+        }
+        if (!item) return hc::makeError(notFound, "no such entry");
         if (!resolved.spelling.empty()) resolved.spelling.push_back(L'\\');
-        resolved.spelling += it->name;
-        resolved.entry = std::move(*it);
+        resolved.spelling += spelling;
+        resolved.entry.name = spelling;
+        resolved.entry.id = *git_tree_entry_id(item);
+        resolved.entry.mode = static_cast<uint32_t>(git_tree_entry_filemode(item));
+        if (last) break;
+        if (resolved.entry.mode != GIT_FILEMODE_TREE) return hc::makeError(kPathNotFound, "not a directory");
+        TreePtr next;
+        if (git_tree_lookup(&next.p, lease.get(), &resolved.entry.id) != 0) return gitError("tree");
+        std::swap(tree.p, next.p);
+    }
+    if (!resolved.entry.isDirectory()) {
+        OdbPtr odb;
+        if (git_repository_odb(&odb.p, lease.get()) != 0) return gitError("object database");
+        size_t size = 0;
+        git_object_t type = GIT_OBJECT_INVALID;
+        if (git_odb_read_header(&size, &type, odb.p, &resolved.entry.id) == 0) resolved.entry.size = size;
     }
     return resolved;
 }
