@@ -180,6 +180,7 @@ hc::Result<CheckoutReport> checkoutRevision(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT
     Applier applier(context, from, time, report);
     for (const TreeChange& change : *changes)
         applier.apply(change);
+    report.changes = std::move(*changes);
     return report;
 }
 

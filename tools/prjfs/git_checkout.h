@@ -28,6 +28,7 @@ struct TreeChange {
 hc::Result<std::vector<TreeChange>> diffTrees(const GitRevision& revision, const git_oid& from, const git_oid& to);
 
 struct CheckoutReport {
+    std::vector<TreeChange> changes;     // what differs between the two commits
     std::vector<std::string> conflicts;  // local changes in the way (nothing was changed)
     std::vector<std::string> failures;   // "path: HRESULT" for items the runtime refused
     size_t updated = 0, deleted = 0, created = 0, changedPaths = 0;

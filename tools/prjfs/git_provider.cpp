@@ -185,7 +185,7 @@ hc::Result<CheckoutReport> GitProvider::checkout(const std::string& rev, bool fo
     if (!report.ok() || !report->conflicts.empty()) return report;
     auto saved = state_->setCommit(oidHex(to->commit()));
     if (!saved.ok()) return saved.error();
-    auto worktree = updateWorktree(*to, state_->adminDir(), state_->epoch());
+    auto worktree = updateWorktree(*to, state_->adminDir(), state_->epoch(), report->changes);
     if (!worktree.ok()) return worktree.error();
     return report;
 }

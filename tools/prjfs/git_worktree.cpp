@@ -31,6 +31,15 @@ struct Handles {
     }
 };
 
+// The stat data every placeholder shows (see the header).
+void setProjectedStat(git_index_entry& entry, int64_t epoch, uint64_t size)
+{
+    entry.mtime.seconds = static_cast<int32_t>(epoch);
+    entry.mtime.nanoseconds = 0;
+    entry.ctime = entry.mtime;
+    entry.file_size = static_cast<uint32_t>(size);
+}
+
 hc::Status writeIndex(const GitRevision& revision, const std::string& adminDir, int64_t epoch)
 {
     Handles h;
@@ -51,13 +60,10 @@ hc::Status writeIndex(const GitRevision& revision, const std::string& adminDir, 
     }
     for (auto& [entry, entryPath] : entries) {
         entry.path = entryPath.c_str();
-        entry.mtime.seconds = static_cast<int32_t>(epoch);
-        entry.mtime.nanoseconds = 0;
-        entry.ctime = entry.mtime;
         size_t size = 0;
         git_object_t type = GIT_OBJECT_INVALID;
-        if (entry.mode != GIT_FILEMODE_COMMIT && git_odb_read_header(&size, &type, h.odb, &entry.id) == 0)
-            entry.file_size = static_cast<uint32_t>(size);
+        if (entry.mode == GIT_FILEMODE_COMMIT || git_odb_read_header(&size, &type, h.odb, &entry.id) != 0) size = 0;
+        setProjectedStat(entry, epoch, size);
         if (git_index_add(h.index, &entry) != 0) return gitError("index entry " + entryPath);
     }
     if (git_index_write(h.index) != 0) return gitError("write " + path);
@@ -96,11 +102,46 @@ hc::Status writeWorktree(const GitRevision& revision, const std::string& root, c
     return writeIndex(revision, adminDir, epoch);
 }
 
-hc::Status updateWorktree(const GitRevision& revision, const std::string& adminDir, int64_t epoch)
+hc::Status updateWorktree(const GitRevision& revision, const std::string& adminDir, int64_t epoch,
+                          const std::vector<TreeChange>& changes)
 {
     auto head = writeTextFileAtomically(adminDir + "/HEAD", oidHex(revision.commit()) + "\n");
     if (!head.ok()) return head;
-    return writeIndex(revision, adminDir, epoch);
+    Handles h;
+    const std::string path = adminDir + "/index";
+    if (git_index_open(&h.index, path.c_str()) != 0) return gitError("index " + path);
+    auto add = [&](const std::string& entryPath, const GitEntry& blob) {
+        git_index_entry entry = {};
+        entry.path = entryPath.c_str();
+        entry.id = blob.id;
+        entry.mode = blob.mode;
+        setProjectedStat(entry, epoch, blob.size);
+        return git_index_add(h.index, &entry) == 0 ? hc::Status{} : hc::Status{gitError("index entry " + entryPath)};
+    };
+    for (const TreeChange& change : changes) {
+        if (change.before) {
+            if (change.before->mode == GIT_FILEMODE_TREE) {
+                git_index_remove_directory(h.index, change.path.c_str(), 0);
+            } else {
+                git_index_remove(h.index, change.path.c_str(), 0);
+            }
+        }
+        if (!change.after) continue;
+        if (change.after->mode == GIT_FILEMODE_TREE) {
+            hc::Status added;
+            auto walked = revision.forEachBlob(change.after->id, change.path,
+                                               [&](const std::string& blobPath, const GitEntry& blob) {
+                                                   if (added.ok()) added = add(blobPath, blob);
+                                               });
+            if (!walked.ok()) return walked;
+            if (!added.ok()) return added;
+        } else {
+            auto added = add(change.path, *change.after);
+            if (!added.ok()) return added;
+        }
+    }
+    if (git_index_write(h.index) != 0) return gitError("write " + path);
+    return {};
 }
 
 }  // namespace prjfs

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "base/result.h"
+#include "git_checkout.h"
 #include "git_revision.h"
 
 #include <cstdint>
@@ -24,7 +25,8 @@ namespace prjfs {
 // The files above, for a new root (index included).
 hc::Status writeWorktree(const GitRevision& revision, const std::string& root, const std::string& adminDir,
                          int64_t epoch);
-// HEAD and index after a checkout.
-hc::Status updateWorktree(const GitRevision& revision, const std::string& adminDir, int64_t epoch);
+// HEAD, and the index entries of the changed paths only, after a checkout to `revision`.
+hc::Status updateWorktree(const GitRevision& revision, const std::string& adminDir, int64_t epoch,
+                          const std::vector<TreeChange>& changes);
 
 }  // namespace prjfs

@@ -293,6 +293,8 @@ TEST_F(GitTest, CheckoutWhileRunningChangesOnlyWhatDiffersAndKeepsLocalChanges)
     // An unchanged file keeps its hydrated content; nothing counts as a local change.
     EXPECT_TRUE(fileState(root_ + "/" + manyPath(5, 5)) & PRJ_FILE_STATE_HYDRATED_PLACEHOLDER);
     EXPECT_EQ(status(), std::vector<std::string>{});
+    EXPECT_EQ(run("git -C '" + root_ + "' status --porcelain"), "");  // HEAD and index follow
+    EXPECT_EQ(git(root_, "rev-parse HEAD"), git(*repo_, "rev-parse v2"));
 
     // A modified file in the way stops the switch and is named; --force overwrites it.
     ASSERT_EQ(writeFile(root_ + "/README.md", "# mine\n"), 0);
