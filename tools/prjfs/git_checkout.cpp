@@ -35,7 +35,7 @@ bool isUnderOrSame(const std::string& path, const std::string& directory)
 
 hc::Result<std::map<std::string, GitEntry>> byName(const GitRevision& revision, const git_oid& tree)
 {
-    auto entries = revision.list(tree);
+    auto entries = revision.list(tree, /*withSizes=*/false);  // ids and modes are what differ
     if (!entries.ok()) return entries.error();
     std::map<std::string, GitEntry> named;
     for (auto& entry : *entries) {
@@ -151,6 +151,9 @@ hc::Result<std::vector<TreeChange>> diffTrees(const GitRevision& revision, const
     std::vector<TreeChange> changes;
     auto status = diffInto(revision, from, to, "", changes);
     if (!status.ok()) return status.error();
+    for (TreeChange& change : changes) {  // placeholders and index entries need the new blobs' sizes
+        if (change.after && !change.after->isDirectory()) change.after->size = revision.blobSize(change.after->id);
+    }
     return changes;
 }
 

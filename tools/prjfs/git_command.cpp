@@ -89,13 +89,21 @@ void serveCheckoutRequest(GitProvider& provider)
     (void)writeTextFileAtomically(admin + kResultFile, "status " + std::to_string(status) + "\n" + text);
 }
 
+// Whether `pid` is a live `prjfs` process (a pid file left by a crash may name a reused pid, and
+// SIGUSR1 would kill an unrelated program).
+bool isPrjfs(pid_t pid)
+{
+    auto comm = readTextFile("/proc/" + std::to_string(pid) + "/comm");
+    return comm.ok() && *comm == "prjfs\n";
+}
+
 // The pid of the provider serving `state`'s root, or 0 when none runs.
 pid_t runningProvider(const GitState& state)
 {
     auto text = readTextFile(state.adminDir() + kPidFile);
     if (!text.ok()) return 0;
     const pid_t pid = static_cast<pid_t>(std::atoi(text->c_str()));
-    return pid > 0 && ::kill(pid, 0) == 0 ? pid : 0;
+    return pid > 0 && isPrjfs(pid) ? pid : 0;
 }
 
 int runCheckout(int argc, char** argv)
@@ -138,7 +146,7 @@ int runCheckout(int argc, char** argv)
             return 1;
         }
         const auto deadline = std::chrono::steady_clock::now() + kRequestTimeout;
-        while (std::chrono::steady_clock::now() < deadline) {
+        while (std::chrono::steady_clock::now() < deadline && isPrjfs(pid)) {
             auto result = readTextFile(admin + kResultFile);
             if (result.ok()) {
                 ::unlink((admin + kResultFile).c_str());

@@ -49,7 +49,7 @@ GitEntry entryFrom(git_odb* odb, const git_tree_entry* item)
     GitEntry entry;
     entry.id = *git_tree_entry_id(item);
     entry.mode = static_cast<uint32_t>(git_tree_entry_filemode(item));
-    if (!entry.isDirectory()) {
+    if (odb && !entry.isDirectory()) {
         size_t size = 0;
         git_object_t type = GIT_OBJECT_INVALID;
         if (git_odb_read_header(&size, &type, odb, &entry.id) == 0) entry.size = size;
@@ -139,7 +139,17 @@ hc::Result<std::shared_ptr<GitRevision>> GitRevision::open(const std::string& re
     return revision;
 }
 
-hc::Result<std::vector<GitEntry>> GitRevision::list(const git_oid& treeId) const
+uint64_t GitRevision::blobSize(const git_oid& id) const
+{
+    Lease lease(*this);
+    OdbPtr odb;
+    if (!lease.get() || git_repository_odb(&odb.p, lease.get()) != 0) return 0;
+    size_t size = 0;
+    git_object_t type = GIT_OBJECT_INVALID;
+    return git_odb_read_header(&size, &type, odb.p, &id) == 0 ? size : 0;
+}
+
+hc::Result<std::vector<GitEntry>> GitRevision::list(const git_oid& treeId, bool withSizes) const
 {
     Lease lease(*this);
     if (!lease.get()) return gitError("open " + gitDir_);
@@ -154,7 +164,7 @@ hc::Result<std::vector<GitEntry>> GitRevision::list(const git_oid& treeId) const
         const git_tree_entry* item = git_tree_entry_byindex(tree.p, i);
         auto name = hc::fromUtf8(git_tree_entry_name(item));
         if (!name.ok() || name->find(L'\\') != std::wstring::npos) continue;
-        GitEntry entry = entryFrom(odb.p, item);
+        GitEntry entry = entryFrom(withSizes ? odb.p : nullptr, item);
         entry.name = std::move(*name);
         entries.push_back(std::move(entry));
     }

@@ -65,9 +65,12 @@ public:
     hc::Result<GitResolved> resolve(PCWSTR projfsPath) const;
     // Exact, '/'-separated UTF-8 path as git spells it ("" = root); FILE_NOT_FOUND when absent.
     hc::Result<GitEntry> lookup(const std::string& path) const;
-    // A tree's entries sorted with PrjFileNameCompare, with blob sizes. Names that cannot be projected
-    // (invalid UTF-8, containing '\\') are left out.
-    hc::Result<std::vector<GitEntry>> list(const git_oid& treeId) const;
+    // A tree's entries sorted with PrjFileNameCompare, with blob sizes unless `withSizes` is false (a
+    // size costs a header read, for a packed object a walk of its delta chain). Names that cannot be
+    // projected (invalid UTF-8, containing '\\') are left out.
+    hc::Result<std::vector<GitEntry>> list(const git_oid& treeId, bool withSizes = true) const;
+    // A blob's size (0 when it cannot be read).
+    uint64_t blobSize(const git_oid& id) const;
     // Every blob path under `treeId` (prefix + '/' + name), depth first.
     hc::Status forEachBlob(const git_oid& treeId, const std::string& prefix,
                            const std::function<void(const std::string& path, const GitEntry&)>& visit) const;
