@@ -47,7 +47,10 @@ std::string run(const std::string& command, int* status = nullptr)
 std::string git(const std::string& repo, const std::string& args)
 {
     int status = 0;
-    std::string output = run("git -C '" + repo + "' -c user.name=test -c user.email=test@example.com " + args, &status);
+    std::string output = run(
+        "git -C '" + repo +
+            "' -c user.name=test -c user.email=test@example.com -c commit.gpgsign=false -c tag.gpgsign=false " + args,
+        &status);
     if (status != 0) throw std::runtime_error("git " + args + " failed");
     return output;
 }
