@@ -9,6 +9,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 ovmf
   busybox-static cpio gzip socat ccache
+  libgit2-dev
 )
 
 missing=()

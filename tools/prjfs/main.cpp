@@ -1,11 +1,12 @@
 // prjfs — ProjFS command-line tools.
 //   prjfs mirror SOURCE ROOT [--async] [--threads N]   project SOURCE into ROOT until SIGINT/SIGTERM
 //   prjfs state PATH...                                print the on-disk state of each item
+//   prjfs git ...                                      project a git revision (see git_command.h)
 #include "base/hresult.h"
+#include "git_command.h"
 #include "mirror_provider.h"
 #include "state_command.h"
-
-#include <signal.h>
+#include "stop_signals.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -16,7 +17,10 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: prjfs mirror SOURCE ROOT [--async] [--threads N]\n"
-    "       prjfs state PATH...\n";
+    "       prjfs state PATH...\n"
+    "       prjfs git REPO ROOT [--rev REV] [--threads N]\n"
+    "       prjfs git status ROOT\n"
+    "       prjfs git checkout ROOT REV [--force]\n";
 
 int usage()
 {
@@ -56,12 +60,7 @@ int runMirror(int argc, char** argv)
     }
     if (positional != 2) return usage();
 
-    // Block the stop signals in every thread; the main thread collects them with sigwait.
-    sigset_t stopSignals;
-    sigemptyset(&stopSignals);
-    sigaddset(&stopSignals, SIGINT);
-    sigaddset(&stopSignals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+    const prjfs::StopSignals stopSignals;  // before any thread starts
 
     prjfs::MirrorProvider provider(options);
     auto started = provider.start();
@@ -74,8 +73,7 @@ int runMirror(int argc, char** argv)
     std::printf("prjfs: mirroring %s into %s%s\n", options.source.c_str(), options.root.c_str(),
                 options.async ? " (async)" : "");
     std::fflush(stdout);
-    int signal = 0;
-    sigwait(&stopSignals, &signal);
+    stopSignals.wait();
     provider.stop();
     std::printf("prjfs: stopped\n");
     return 0;
@@ -88,6 +86,7 @@ int main(int argc, char** argv)
     if (argc < 2) return usage();
     const std::string command = argv[1];
     if (command == "mirror") return runMirror(argc - 2, argv + 2);
+    if (command == "git") return prjfs::runGitCommand(argc - 2, argv + 2);
     if (command == "state") {
         if (argc < 3) return usage();
         return prjfs::runStateCommand(argc - 2, argv + 2);

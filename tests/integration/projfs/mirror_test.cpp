@@ -1,14 +1,13 @@
 // The provider programs as separate processes: `prjfs mirror` (synchronous and --async) projects a
 // source tree whose listing, metadata and content must come out identical through the root, and
 // examples/projfs/async_enum_provider serves its in-memory tree.
+#include "provider_process.h"
 #include "virtualization_root.h"
 
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,102 +18,10 @@
 #include <map>
 #include <thread>
 
-extern char** environ;
-
 using namespace projfs_test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string buildDir()
-{
-    const char* dir = std::getenv("HOSTCOMPUTE_BUILD_DIR");
-    if (!dir) throw std::runtime_error("HOSTCOMPUTE_BUILD_DIR is not set (run through ctest)");
-    return dir;
-}
-
-// A provider program running in its own process. Lifecycle: spawn, wait for its ready line, stop()
-// sends SIGTERM and reaps it; the destructor kills it if still running and detaches a leftover mount.
-class ProviderProcess {
-public:
-    ProviderProcess(std::vector<std::string> argv, std::string mountPoint) : mountPoint_(std::move(mountPoint))
-    {
-        int pipeFds[2];
-        if (pipe2(pipeFds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, pipeFds[1], STDOUT_FILENO);
-        std::vector<char*> args;
-        for (auto& arg : argv)
-            args.push_back(arg.data());
-        args.push_back(nullptr);
-        int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        close(pipeFds[1]);
-        output_ = pipeFds[0];
-        if (rc != 0) {
-            pid_ = -1;
-            throw std::runtime_error("cannot run " + argv[0] + ": " + strerror(rc));
-        }
-    }
-    ~ProviderProcess()
-    {
-        if (pid_ > 0) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-        for (int i = 0; i < 3 && !crashed_ && isMounted(mountPoint_); ++i)
-            umount2(mountPoint_.c_str(), MNT_DETACH);
-        if (output_ >= 0) close(output_);
-    }
-
-    // Reads stdout until a line containing `text` appears (true) or the timeout passes / EOF (false).
-    bool waitForLine(const std::string& text, std::chrono::milliseconds timeout)
-    {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (seen_.find(text) == std::string::npos) {
-            auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) return false;
-            pollfd p{output_, POLLIN, 0};
-            if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-            char buffer[512];
-            ssize_t n = read(output_, buffer, sizeof(buffer));
-            if (n <= 0) return false;
-            seen_.append(buffer, static_cast<size_t>(n));
-        }
-        return true;
-    }
-
-    // SIGKILL (a crash: no PrjStopVirtualizing, the mount stays behind, dead) and reap it. The dead
-    // mount is left for the test (the fixture's TearDown detaches what is left).
-    void crash()
-    {
-        if (pid_ <= 0) return;
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-        crashed_ = true;
-    }
-    const std::string& output() const { return seen_; }
-
-    // SIGTERM, then the exit status (nullopt if it did not exit within the timeout).
-    std::optional<int> stop(std::chrono::milliseconds timeout = 10s)
-    {
-        if (pid_ <= 0) return std::nullopt;
-        kill(pid_, SIGTERM);
-        auto status = waitChild(pid_, timeout);
-        if (status) pid_ = -1;
-        return status;
-    }
-
-private:
-    pid_t pid_ = -1;
-    int output_ = -1;
-    std::string mountPoint_;
-    std::string seen_;
-    bool crashed_ = false;
-};
 
 void writeBigFile(const std::string& path, uint64_t size, uint32_t seed)
 {
