@@ -129,6 +129,9 @@ TEST_F(AgentVmTest, TrueAndExitCodes)
     ProcessRecord r;
     auto out = run(*good, r, s);
     EXPECT_EQ(readToEof(*loop, out.get(), 60s), "1000\n");
+    // The channel is shared by every test: no callback may outlive this test's records.
+    ASSERT_TRUE(runUntil(
+        *loop, [&] { return r.exited.has_value(); }, 60s));
 }
 
 TEST_F(AgentVmTest, SixtyFourMebibytesThroughCat)
