@@ -2,6 +2,7 @@
 //   hcs_bench props [N]         GetComputeSystemProperties round trip on a running VM vs QMP query-status
 //   hcs_bench create-start [N]  create+start of the seed's empty VM vs launching its QEMU until QMP answers
 //   hcs_bench memory [N]        RSS of hcsd + N idle empty VMs vs the same N QEMU processes launched directly
+//   hcs_bench agent [N]         guest processes through hcs-guest vs qemu-ga (guest_agent_bench.h)
 // Starts its own private hcsd (like the integration tests). Not run in CI; docs/performance-hcs.md
 // records results. Prints ours next to the reference and the ratio.
 #include <computecore.h>
@@ -17,128 +18,21 @@
 #include <vector>
 
 #include "base/strings.h"
-#include "hcs_session.h"
-#include "qmp_reference.h"
-#include "support/private_hcsd.h"
+#include "bench_vm.h"
+#include "guest_agent_bench.h"
 #include "support/qemu_processes.h"
 
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-using hcs_test::ChildProcess;
-using hcsctl::CallOutcome;
+using namespace hcs_bench;
 using hcsctl::runOperation;
 using hcsctl::SystemHandle;
-
-constexpr DWORD c_TimeoutMs = 120'000;
 
 // The seed's c_EmptyVM.
 const char* const c_EmptyVm = R"({"SchemaVersion":{"Major":2,"Minor":1},"Owner":"Sample",
   "VirtualMachine":{"Chipset":{"Uefi":{}},"ComputeTopology":{"Memory":{"Backing":"Physical","SizeInMB":1024},
   "Processor":{"Count":2}}},"ShouldTerminateOnLastHandleClosed":true})";
-
-std::wstring wide(const std::string& text)
-{
-    return *hc::fromUtf8(text);
-}
-
-void check(const CallOutcome& outcome, const char* what)
-{
-    if (FAILED(outcome.hr)) {
-        throw std::runtime_error(std::string(what) + ": " + hcsctl::describeHresult(outcome.hr) + " " +
-                                 outcome.document);
-    }
-}
-
-void createAndStart(const std::string& id, const std::string& document, SystemHandle& system)
-{
-    std::wstring wideId = wide(id);
-    std::wstring wideDocument = wide(document);
-    check(runOperation(c_TimeoutMs,
-                       [&](HCS_OPERATION operation) {
-                           return HcsCreateComputeSystem(wideId.c_str(), wideDocument.c_str(), operation, nullptr,
-                                                         system.put());
-                       }),
-          "create");
-    check(
-        runOperation(c_TimeoutMs,
-                     [&](HCS_OPERATION operation) { return HcsStartComputeSystem(system.get(), operation, nullptr); }),
-        "start");
-}
-
-void terminate(SystemHandle& system)
-{
-    (void)runOperation(c_TimeoutMs, [&](HCS_OPERATION operation) {
-        return HcsTerminateComputeSystem(system.get(), operation, nullptr);
-    });
-}
-
-// The QEMU processes of our hcsd that are not in `known`.
-std::vector<pid_t> newQemu(const hcs_test::PrivateHcsd& hcsd, const std::vector<pid_t>& known)
-{
-    std::vector<pid_t> fresh;
-    for (pid_t pid : hcs_test::qemuProcessesMentioning(hcsd.root())) {
-        if (std::find(known.begin(), known.end(), pid) == known.end()) {
-            fresh.push_back(pid);
-        }
-    }
-    return fresh;
-}
-
-// hcsd's QEMU command line rewritten for a direct launch, with copies of its files (firmware
-// variables) taken while the system still exists.
-struct ReferenceLaunch {
-    std::vector<std::string> argv;
-    std::string qmpSocket;
-    std::string directory;
-};
-
-ReferenceLaunch prepareReference(pid_t hcsdQemu, const std::string& hcsdRoot, int index)
-{
-    ReferenceLaunch launch;
-    launch.directory = hcsdRoot + "-reference-" + std::to_string(index);
-    std::filesystem::create_directories(launch.directory);
-    launch.argv = hcs_bench::referenceCommandLine(hcs_bench::commandLineOf(hcsdQemu), hcsdRoot, launch.directory,
-                                                  launch.qmpSocket);
-    return launch;
-}
-
-// A directly launched copy of one of hcsd's QEMU processes, controlled over its own QMP socket.
-struct ReferenceVm {
-    ReferenceLaunch launch;
-    ChildProcess process;
-    hcs_bench::QmpConnection qmp;
-
-    explicit ReferenceVm(ReferenceLaunch prepared) : launch(std::move(prepared))
-    {
-        process = ChildProcess::spawn(launch.argv, {{}, "/dev/null", launch.directory + "/qemu.err"});
-        try {
-            qmp.open(launch.qmpSocket, 30s);
-            qmp.execute("cont");  // hcsd starts QEMU with -S and sends "cont" on Start
-        } catch (const std::exception& error) {
-            std::string said = hcs_test::readFile(launch.directory + "/qemu.err");
-            process.signal(SIGKILL);
-            process.wait(5s);
-            std::error_code ignored;
-            std::filesystem::remove_all(launch.directory, ignored);
-            throw std::runtime_error(std::string(error.what()) + "; QEMU said: " + said);
-        }
-    }
-    ~ReferenceVm()
-    {
-        process.signal(SIGKILL);
-        process.wait(5s);
-        std::error_code ignored;
-        std::filesystem::remove_all(launch.directory, ignored);
-    }
-};
-
-void printComparison(const char* what, double ours, double reference, const char* unit)
-{
-    std::printf("%-34s hcs %10.1f %-3s  reference %10.1f %-3s  ratio %.2fx\n", what, ours, unit, reference, unit,
-                reference > 0 ? ours / reference : 0.0);
-}
 
 std::string kernelDirectVm(const std::string& root)
 {
@@ -263,8 +157,10 @@ int main(int argc, char** argv)
 {
     std::string mode = argc > 1 ? argv[1] : "";
     int n = argc > 2 ? std::atoi(argv[2]) : 0;
-    if (mode != "props" && mode != "create-start" && mode != "memory") {
-        std::fprintf(stderr, "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4]\n");
+    if (mode != "props" && mode != "create-start" && mode != "memory" && mode != "agent") {
+        std::fprintf(stderr,
+                     "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4] | agent "
+                     "[ROUNDS=50]\n");
         return 2;
     }
     try {
@@ -275,6 +171,9 @@ int main(int argc, char** argv)
         }
         if (mode == "create-start") {
             return benchCreateStart(hcsd, n > 0 ? n : 10);
+        }
+        if (mode == "agent") {
+            return benchGuestAgent(hcsd, n > 0 ? n : 50);
         }
         return benchMemory(hcsd, n > 0 ? n : 4);
     } catch (const std::exception& error) {

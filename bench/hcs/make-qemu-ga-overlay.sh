@@ -42,8 +42,13 @@ done
 # QEMU's default port name for its agent; the bench adds the matching virtserialport.
 cat >"$tree/etc/hcs-guest/start.d/qemu-ga" <<'SCRIPT'
 #!/bin/sh
-port=/dev/virtio-ports/org.qemu.guest_agent.0
-[ -e "$port" ] || exit 0
+# Without udev there is no /dev/virtio-ports/<name> link: find the port's vportNpM by its sysfs name.
+port=
+for name in /sys/class/virtio-ports/*/name; do
+  [ -r "$name" ] && [ "$(cat "$name")" = org.qemu.guest_agent.0 ] || continue
+  port=/dev/$(basename "$(dirname "$name")")
+done
+[ -n "$port" ] && [ -e "$port" ] || exit 0
 /usr/sbin/qemu-ga --method=virtio-serial --path="$port" --daemonize --pidfile=/var/run/qemu-ga.pid
 SCRIPT
 chmod 0755 "$tree/etc/hcs-guest/start.d/qemu-ga"

@@ -182,7 +182,14 @@ VirtualMachineConfig readVirtualMachine(ObjectReader vmReader)
     vmReader.rejectUnsupported("RestoreState", "restoring saved state is not supported yet");
     vmReader.rejectUnsupported("RegistryChanges", "registry changes apply to Windows guests only");
     vmReader.rejectUnsupported("StorageQoS", kNoStorage);
-    vmReader.rejectUnsupported("GuestConnection", "the guest connection (guest agent) is not supported yet");
+    if (auto guest = vmReader.optObject("GuestConnection")) {
+        GuestConnectionConfig g;
+        g.useVsock = guest->optBool("UseVsock").value_or(false);
+        g.useConnectedSuspend = guest->optBool("UseConnectedSuspend").value_or(false);
+        g.useHostTimeZone = guest->optBool("UseHostTimeZone").value_or(false);
+        guest->finish();
+        vm.guestConnection = g;
+    }
     vmReader.rejectUnsupported("DebugOptions", "not supported yet");
     vmReader.rejectUnsupported("SecuritySettings", "not supported yet");
     vmReader.rejectUnsupported("Version", "not supported yet");

@@ -103,11 +103,15 @@ Result<PropertyQuery> parsePropertyQuery(std::string_view text)
                 query.statistics = true;
             } else if (t == "TerminateOnLastHandleClosed") {
                 query.terminateOnLastHandleClosed = true;
+            } else if (t == "ProcessList") {
+                query.processList = true;
+            } else if (t == "GuestConnection") {
+                query.guestConnection = true;
             } else {
                 failUnsupported("PropertyTypes[" + std::to_string(i) + "]",
                                 "property type \"" + t +
                                     "\" is not supported (supported: Statistics, "
-                                    "TerminateOnLastHandleClosed)");
+                                    "TerminateOnLastHandleClosed, ProcessList, GuestConnection)");
             }
         }
         return query;

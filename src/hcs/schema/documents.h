@@ -38,6 +38,8 @@ nlohmann::json toJson(const SystemExitStatus& status);
 struct PropertyQuery {
     bool statistics = false;
     bool terminateOnLastHandleClosed = false;
+    bool processList = false;
+    bool guestConnection = false;
 };
 // Unknown property types fail with E_NOTIMPL naming the type ("ProcessList", "GuestConnection", ...).
 Result<PropertyQuery> parsePropertyQuery(std::string_view query);
