@@ -28,8 +28,10 @@ constexpr size_t kReadChunk = 32 * 1024;
 std::string randomSession()
 {
     unsigned char bytes[8] = {};
-    if (getrandom(bytes, sizeof bytes, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof bytes)) {
-        uint64_t fallback = static_cast<uint64_t>(getpid()) ^
+    // Early in boot the kernel's pool may not be ready; a session only has to differ between agent starts,
+    // so take what the kernel has (GRND_INSECURE never blocks) and fall back to pid and time.
+    if (getrandom(bytes, sizeof bytes, GRND_INSECURE) != static_cast<ssize_t>(sizeof bytes)) {
+        uint64_t fallback = (static_cast<uint64_t>(getpid()) << 40) ^
                             static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
         for (int i = 0; i < 8; ++i)
             bytes[i] = static_cast<unsigned char>(fallback >> (8 * i));
@@ -79,15 +81,21 @@ void AgentCore::onPort(short revents)
     }
     if (!connected_ && (revents & POLLOUT)) {
         connected_ = true;
-        wire::Hello hello;
-        hello.agentVersion = options_.agentVersion;
-        for (const char* const* c = kAgentCapabilities; *c; ++c)
-            hello.capabilities.push_back(*c);
-        hello.session = session_;
-        send(FrameType::Hello, 0, wire::encode(hello));
+        sendHello();
     }
     if (revents & POLLIN) readPort();
     if (connected_ && (revents & POLLOUT)) flush();
+}
+
+void AgentCore::sendHello()
+{
+    wire::Hello hello;
+    hello.agentVersion = options_.agentVersion;
+    for (const char* const* c = kAgentCapabilities; *c; ++c)
+        hello.capabilities.push_back(*c);
+    hello.session = session_;
+    lastHello_ = std::chrono::steady_clock::now();
+    send(FrameType::Hello, 0, wire::encode(hello));
 }
 
 void AgentCore::hostGone()
@@ -148,12 +156,9 @@ void AgentCore::handleFrame(const wire::Frame& frame)
     auto requestId = [&](auto decoded) -> uint32_t { return decoded ? decoded->req : 0; };
     switch (frame.header.type) {
         case FrameType::HelloRequest: {
-            wire::Hello hello;
-            hello.agentVersion = options_.agentVersion;
-            for (const char* const* c = kAgentCapabilities; *c; ++c)
-                hello.capabilities.push_back(*c);
-            hello.session = session_;
-            send(FrameType::Hello, 0, wire::encode(hello));
+            // Requests the host repeated while the port was closed arrive together: one answer is enough.
+            auto now = std::chrono::steady_clock::now();
+            if (now - lastHello_ >= std::chrono::milliseconds(50)) sendHello();
             return;
         }
         case FrameType::CreateProcess:

@@ -77,6 +77,7 @@ private:
     void watchPort();
     void onPort(short revents);
     void hostGone();
+    void sendHello();
     void readPort();
     void handleFrame(const wire::Frame& frame);
     void createProcess(uint32_t id, const std::string& payload);
@@ -104,6 +105,7 @@ private:
     std::string sendQueue_;
     size_t sendOffset_ = 0;
     bool outputPaused_ = false;
+    std::chrono::steady_clock::time_point lastHello_{};
     std::map<uint32_t, std::unique_ptr<Process>> processes_;
 };
 

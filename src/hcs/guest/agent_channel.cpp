@@ -129,6 +129,10 @@ struct AgentChannel::Impl {
     std::string session;
     EventLoop::Clock::time_point unsolicitedWindow{};
     uint32_t unsolicitedCount = 0;
+    // HelloRequests sent on this connection and not yet answered. Requests sent while the guest had not
+    // opened its port yet are delivered together when it does, and each is answered: those Hellos are
+    // solicited, not a flood.
+    uint32_t unansweredHelloRequests = 0;
 
     uint32_t nextProcessId = 1;
     uint32_t nextRequest = 1;
@@ -179,6 +183,7 @@ struct AgentChannel::Impl {
         junk = 0;
         session.clear();
         unsolicitedCount = 0;
+        unansweredHelloRequests = 0;
         unsolicitedWindow = EventLoop::Clock::now();
         loop.watchFd(socket.get(), POLLIN, [this](short revents) { onSocket(revents); });
         socketWatched = true;
@@ -192,6 +197,7 @@ struct AgentChannel::Impl {
             wire::HelloRequest hello;
             hello.hostVersion = "hostcompute";
             send(FrameType::HelloRequest, 0, wire::encode(hello));
+            ++unansweredHelloRequests;
         }
         scheduleRetry(limits.helloInterval);
     }
@@ -402,7 +408,10 @@ struct AgentChannel::Impl {
 
     bool onHello(const wire::Frame& frame)
     {
-        if (!unsolicited("Hello")) return false;
+        if (unansweredHelloRequests > 0)
+            --unansweredHelloRequests;
+        else if (!unsolicited("Hello"))
+            return false;
         auto hello = wire::decodeHello(frame.payload);
         if (!hello) {
             violation(hello.error().message);

@@ -129,6 +129,9 @@ TEST_F(AgentVmTest, TrueAndExitCodes)
     ProcessRecord r;
     auto out = run(*good, r, s);
     EXPECT_EQ(readToEof(*loop, out.get(), 60s), "1000\n");
+    // The channel is shared by every test: no callback may outlive this test's records.
+    ASSERT_TRUE(runUntil(
+        *loop, [&] { return r.exited.has_value(); }, 60s));
 }
 
 TEST_F(AgentVmTest, SixtyFourMebibytesThroughCat)
@@ -274,9 +277,13 @@ TEST_F(AgentVmTest, ZzAgentKilledInTheGuestThenANewHello)
     size_t hellos = good->connected.size();
     ProcessRecord killer;
     run(*good, killer, spec({"sh", "-c", "kill -9 $PPID"}));
+    // The killer may take the agent down before its CreateProcess is answered: then `started` fails instead.
     ASSERT_TRUE(runUntil(
         *loop,
-        [&] { return sleeper.exited.has_value() && killer.exited.has_value() && good->connected.size() > hellos; },
+        [&] {
+            bool killerDone = killer.exited.has_value() || (killer.started && !killer.started->ok());
+            return sleeper.exited.has_value() && killerDone && good->connected.size() > hellos;
+        },
         60s))
         << good->vm.console();
     ASSERT_TRUE(sleeper.exited->error);

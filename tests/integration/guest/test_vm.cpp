@@ -1,8 +1,9 @@
 #include "test_vm.h"
 
+#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,8 +15,6 @@
 #include <vector>
 
 #include "hcs/guest/guest_channel.h"
-
-extern char** environ;
 
 namespace guest_it {
 
@@ -66,11 +65,23 @@ TestVm::TestVm(const std::string& extraAppend)
     for (auto& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (posix_spawnp(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) != 0)
-        throw std::runtime_error("cannot start qemu-system-x86_64 (install qemu-system-x86)");
+    std::string logPath = dir_ + "/qemu.log";
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+        // QEMU dies with the test program (a crashed test must not leave a VM holding its pipes).
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int log = open(logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (log >= 0) {
+            dup2(log, 1);
+            dup2(log, 2);
+        }
+        execvp(argv[0], argv.data());
+        _exit(127);
+    }
     // QEMU creates the socket before the guest runs; wait for it so the channel's first connect works.
     for (int i = 0; i < 200 && access(socketPath_.c_str(), F_OK) != 0; ++i) {
-        if (!running()) throw std::runtime_error("QEMU exited at start: " + console());
+        if (!running()) throw std::runtime_error("QEMU exited at start (install qemu-system-x86?): " + console());
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
 }
@@ -83,6 +94,7 @@ TestVm::~TestVm()
     }
     unlink(socketPath_.c_str());
     unlink(consolePath_.c_str());
+    unlink((dir_ + "/qemu.log").c_str());
     rmdir(dir_.c_str());
 }
 

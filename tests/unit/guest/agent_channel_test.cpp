@@ -435,7 +435,11 @@ protected:
         goodOptions.socketPath = goodQemu->path();
         good = std::make_unique<AgentChannel>(loop, goodOptions, goodRecord.callbacks());
         hostileQemu = std::make_unique<FakeQemuSocket>(loop, [this](hc::UniqueFd fd) {
-            if (hostile) return;  // one connection is enough to judge
+            if (hostile || deferred.valid()) return;  // one connection is enough to judge
+            if (deferAgent) {
+                deferred = std::move(fd);
+                return;
+            }
             hostile = std::make_unique<ScriptedAgent>(loop, std::move(fd));
             if (onAccept) onAccept(*hostile);
         });
@@ -449,13 +453,12 @@ protected:
         goodAgent.reset();
     }
 
-    void open(std::chrono::milliseconds replyTimeout = 10s)
+    void open(std::chrono::milliseconds replyTimeout = 10s, ChannelLimits limits = {})
     {
         ChannelOptions options;
         options.socketPath = hostileQemu->path();
         options.replyTimeout = replyTimeout;
         options.connectTimeout = 5s;
-        ChannelLimits limits;
         limits.reconnectDelay = 50ms;
         channel = std::make_unique<AgentChannel>(loop, options, record.callbacks(), limits);
     }
@@ -483,6 +486,8 @@ protected:
     std::unique_ptr<AgentChannel> good, channel;
     std::unique_ptr<ScriptedAgent> hostile;
     std::function<void(ScriptedAgent&)> onAccept;
+    bool deferAgent = false;  // keep the connection unread (a guest that has not opened its port yet)
+    hc::UniqueFd deferred;
 };
 
 TEST_F(HostileAgentTest, GarbageBeforeHello)
@@ -593,6 +598,29 @@ TEST_F(HostileAgentTest, WrongProtocolVersion)
     };
     open();
     expectDisconnected(HCS_E_CONNECTION_CLOSED, "protocol version 99");
+}
+
+TEST_F(HostileAgentTest, HelloRequestsQueuedBeforeTheAgentStartedAreNotAFlood)
+{
+    deferAgent = true;
+    ChannelLimits limits;
+    limits.helloInterval = 20ms;
+    open(10s, limits);
+    // The guest is slow to boot: HelloRequests pile up unread, then an agent answers every one of them.
+    ASSERT_TRUE(runUntil(loop, [&] { return deferred.valid(); }));
+    runUntil(
+        loop, [] { return false; }, 1500ms);
+    hostile = std::make_unique<ScriptedAgent>(loop, std::move(deferred));
+    ScriptedAgent* agent = hostile.get();
+    hostile->onFrame = [agent](const wire::Frame& f) {
+        if (f.header.type == wire::FrameType::HelloRequest) agent->sendHello();
+    };
+    ASSERT_TRUE(runUntil(loop, [&] { return !record.connected.empty(); }));
+    runUntil(
+        loop, [] { return false; }, 300ms);
+    EXPECT_TRUE(record.disconnected.empty()) << record.disconnected[0].message;
+    EXPECT_EQ(channel->stats().violations, 0u);
+    EXPECT_EQ(record.connected.size(), 1u);
 }
 
 }  // namespace
