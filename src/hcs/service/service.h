@@ -24,6 +24,7 @@
 #include "hcs/service/sessions.h"
 #include "hcs/service/system_store.h"
 #include "hcs/vm/accelerator.h"
+#include "hcs/vm/qemu_command.h"
 #include "hcs/vm/vm.h"
 
 namespace hc::hcs::service {
@@ -88,6 +89,10 @@ private:
 
     // The VM side.
     Result<vm::LaunchRequest> prepareLaunch(const ComputeSystem& system);
+    // The Unix sockets of ComPorts and VirtioSerial ports: named, free, and claimed for this system.
+    Status claimPipes(const ComputeSystem& system, vm::QemuLaunchSettings& settings);
+    // Disk images and shared directories opened with the caller's rights; host-dependent devices.
+    Status checkHostFiles(const schema::VirtualMachineConfig& vm, vm::QemuLaunchSettings& settings);
     vm::VmCallbacks vmCallbacks(const SystemPtr& system);
     void onVmReady(const SystemPtr& system, Status status);
     void onVmEvent(const SystemPtr& system, const std::string& event, const nlohmann::json& data);
