@@ -11,6 +11,12 @@
 #                       "HCS-TEST-GUEST: idle", then waits for the ACPI power button (QMP system_powerdown,
 #                       i.e. HcsShutDownComputeSystem) and prints "HCS-TEST-GUEST: power button" before
 #                       `poweroff -f` -> a GracefulExit initiated by the host
+#   virtio-serial-modules.cpio.gz
+#                       an initramfs overlay (no /init) with the modules a guest needs for virtio-serial
+#                       (this kernel builds them as modules): /lib/modules/virtio-serial/*.ko and
+#                       /lib/modules/virtio-serial/load-order, the insmod order. The agent guest
+#                       (guest/image) appends it to initrd-poweroff.gz; the kernel unpacks cpio archives
+#                       concatenated in one initrd in order.
 #   kernel-version      the kernel release the images were made for
 #
 # Use with: -kernel vmlinuz -initrd initrd-*.gz -append "console=ttyS0" (add "quiet" to boot faster).
@@ -23,10 +29,10 @@
 # no stdin; any failed step (download, unpack, missing busybox-static) fails the script loudly.
 set -euo pipefail
 
-recipe_version=3 # bump when the images' contents change, so caches rebuild
+recipe_version=4 # bump when the images' contents change, so caches rebuild
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/.cache/test-guest}
-files=(vmlinuz initrd-poweroff.gz initrd-idle.gz kernel-version)
+files=(vmlinuz initrd-poweroff.gz initrd-idle.gz virtio-serial-modules.cpio.gz kernel-version)
 
 up_to_date() {
   [ "$(cat "$out/recipe-version" 2>/dev/null)" = "$recipe_version" ] || return 1
@@ -87,6 +93,12 @@ moddir="$work/kernel/lib/modules/$release/kernel"
 for m in drivers/acpi/button.ko drivers/input/evdev.ko; do
   [ -s "$moddir/$m" ] || die "$deb has no $m (the idle guest needs it for the power button)"
 done
+# virtio-serial (the guest agent's port), in dependency order.
+virtio_serial_modules=(virtio/virtio_ring virtio/virtio virtio/virtio_pci_modern_dev virtio/virtio_pci_legacy_dev
+  virtio/virtio_pci char/virtio_console)
+for m in "${virtio_serial_modules[@]}"; do
+  [ -s "$moddir/drivers/$m.ko" ] || die "$deb has no drivers/$m.ko (the agent guest needs it for virtio-serial)"
+done
 
 # make_initramfs NAME INIT_SCRIPT [MODULE...]: a newc cpio (gzip) with busybox, its applet links,
 # the given kernel modules under /lib/modules and /init.
@@ -141,6 +153,15 @@ echo \"HCS-TEST-GUEST: idle\" >/dev/console
 dd of=/dev/null bs=24 count=1 <&3 2>/dev/null
 echo \"HCS-TEST-GUEST: power button\" >/dev/console
 poweroff -f" drivers/acpi/button.ko drivers/input/evdev.ko
+
+tree="$work/tree-virtio-serial"
+mkdir -p "$tree/lib/modules/virtio-serial"
+for m in "${virtio_serial_modules[@]}"; do
+  cp "$moddir/drivers/$m.ko" "$tree/lib/modules/virtio-serial/"
+  echo "${m##*/}" >>"$tree/lib/modules/virtio-serial/load-order"
+done
+(cd "$tree" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --owner=0:0) |
+  gzip -9n >"$work/virtio-serial-modules.cpio.gz" || die "building virtio-serial-modules.cpio.gz failed"
 
 cp "$vmlinuz" "$work/vmlinuz"
 echo "$release" >"$work/kernel-version"

@@ -38,6 +38,7 @@ struct Options {
     bool foreground = false;
     int idleExitSeconds = 0;  // 0 = never
     int monitorTimeoutMs = 15000;
+    int agentTimeoutMs = 60000;
 };
 
 void usage(FILE* out)
@@ -45,7 +46,7 @@ void usage(FILE* out)
     std::fprintf(
         out,
         "usage: hcsd [--socket PATH] [--state-dir DIR] [--foreground] [--idle-exit SECONDS] [--qemu BINARY]\n"
-        "            [--monitor-timeout MS]\n"
+        "            [--monitor-timeout MS] [--agent-timeout MS]\n"
         "  --socket PATH       listen here (default: $HCS_SOCKET, else $XDG_RUNTIME_DIR/hostcompute/hcsd.sock,\n"
         "                      else /tmp/hostcompute-<uid>/hcsd.sock)\n"
         "  --state-dir DIR     per-system state (default: <socket>.state)\n"
@@ -54,6 +55,8 @@ void usage(FILE* out)
         "  --qemu BINARY       QEMU system emulator (default: $HCSD_QEMU, else qemu-system-x86_64)\n"
         "  --monitor-timeout MS  how long QEMU's monitor may take to answer before the VM counts as\n"
         "                      wedged and is killed (default 15000)\n"
+        "  --agent-timeout MS  how long Start waits for a guest agent's hello, and CreateProcess for an\n"
+        "                      agent, in systems with a GuestConnection (default 60000)\n"
         "Logging: HOSTCOMPUTE_LOG=error|warn|info|debug. HCSD_ACCEL=tcg skips the KVM probe.\n");
 }
 
@@ -96,6 +99,10 @@ bool parseOptions(int argc, char** argv, Options& o)
             if (!number("--idle-exit", "seconds", 0, 86400 * 365, o.idleExitSeconds)) return false;
         } else if (a == "--monitor-timeout") {
             if (!number("--monitor-timeout", "milliseconds (100 or more)", 100, 3600 * 1000, o.monitorTimeoutMs)) {
+                return false;
+            }
+        } else if (a == "--agent-timeout") {
+            if (!number("--agent-timeout", "milliseconds (100 or more)", 100, 3600 * 1000, o.agentTimeoutMs)) {
                 return false;
             }
         } else if (a == "--foreground") {
@@ -230,6 +237,9 @@ int main(int argc, char** argv)
     serviceOptions.stateDirectory = options.stateDirectory;
     serviceOptions.qemuBinary = options.qemuBinary;
     serviceOptions.timeouts.monitorTimeout = std::chrono::milliseconds(options.monitorTimeoutMs);
+    serviceOptions.agentTimeout = std::chrono::milliseconds(options.agentTimeoutMs);
+    // No guest channel factory yet: systems with a GuestConnection are refused (E_NOTIMPL) until the
+    // agent channel (hcs::guest::AgentChannelFactory) is wired in here.
     int exitCode = 0;
     {
         vm::QemuLauncher launcher(loop);

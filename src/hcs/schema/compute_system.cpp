@@ -32,7 +32,6 @@ constexpr FieldRule kVirtualMachineRules[] = {
     {"Version", K::Object, Hint, "Hyper-V's configuration version"},
     {"ResourcePartitionId", K::String, Unsupported, "resource partitions are not supported"},
     {"MigrationOptions", K::Object, Unsupported, "live migration is not supported"},
-    {"GuestConnection", K::Object, Unsupported, "the guest connection (guest agent) is not supported yet"},
 };
 
 constexpr FieldRule kChipsetRules[] = {
@@ -266,6 +265,14 @@ VirtualMachineConfig DocumentReader::readVirtualMachine(ObjectReader reader)
     if (auto restore = reader.optObject("RestoreState")) {
         apply(*restore, kRestoreStateRules);
         restore->finish();
+    }
+    if (auto guest = reader.optObject("GuestConnection")) {
+        GuestConnectionConfig g;
+        g.useVsock = guest->optBool("UseVsock").value_or(false);
+        g.useConnectedSuspend = guest->optBool("UseConnectedSuspend").value_or(false);
+        g.useHostTimeZone = guest->optBool("UseHostTimeZone").value_or(false);
+        guest->finish();
+        vm.guestConnection = g;
     }
     apply(reader, kVirtualMachineRules);
     reader.finish();
@@ -518,6 +525,9 @@ void DocumentReader::readVirtioSerial(ObjectReader serial, VirtualMachineConfig&
                 if (!isalnum(c) && c != '.' && c != '_' && c != '-') {
                     port->fail("Name", "\"" + p.name + "\" may hold only letters, digits, '.', '_' and '-'");
                 }
+            }
+            if (p.name.rfind("org.hostcompute.agent", 0) == 0) {
+                port->fail("Name", "\"" + p.name + "\" is reserved for the guest agent's port (GuestConnection)");
             }
             if (!names.insert(p.name).second) port->fail("Name", "another port is named \"" + p.name + "\"");
             p.namedPipe = port->optString("NamedPipe").value_or("");

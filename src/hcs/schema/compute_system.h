@@ -95,6 +95,17 @@ struct VirtioSerialPort {
     std::string namedPipe;  // "\\.\pipe\name" or an absolute Unix socket path
 };
 
+// GuestConnection: present = the VM gets the guest agent's port and Start waits for the agent's
+// hello (docs/hcsd.md, "Processes"). The three flags are accepted for documents written for Hyper-V;
+// here: UseVsock does not change the transport (virtio-serial, the one channel every host here has),
+// UseConnectedSuspend is what virtio-serial does anyway (the connection survives Pause/Resume),
+// UseHostTimeZone has no effect yet (the agent does not set the guest's time zone).
+struct GuestConnectionConfig {
+    bool useVsock = false;
+    bool useConnectedSuspend = false;
+    bool useHostTimeZone = false;
+};
+
 struct VirtualMachineConfig {
     bool stopOnReset = false;
     std::optional<UefiSettings> uefi;
@@ -111,6 +122,7 @@ struct VirtualMachineConfig {
     std::map<uint32_t, VirtioSerialPort> virtioSerialPorts;  // port number -> port
     bool hvSocket = false;             // Devices.HvSocket present (vhost-vsock; checked at launch)
     bool guestCrashReporting = false;  // Devices.GuestCrashReporting present (pvpanic)
+    std::optional<GuestConnectionConfig> guestConnection;
 };
 
 struct ComputeSystemConfig {

@@ -1,21 +1,25 @@
 // One compute system as hcsd holds it: identity, configuration, its ONE lifecycle state (changed
 // only through setState, which checks service/lifecycle.h's table and logs), the supervised VM,
-// the calls queued on it, and the clients waiting for its exit. Owned by the Service's registry
+// the calls queued on it, the clients waiting for its exit, and — with a GuestConnection — the
+// guest agent's channel and the processes started through it (process_table.h). Owned by the Service's registry
 // and shared with the session handles that name it (a handle may outlive its removal: state Removed).
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "base/guid.h"
+#include "hcs/guest/guest_channel.h"
 #include "hcs/protocol/messages.h"
 #include "hcs/schema/compute_system.h"
 #include "hcs/schema/documents.h"
 #include "hcs/service/exit_waiters.h"
 #include "hcs/service/lifecycle.h"
+#include "hcs/service/process_table.h"
 #include "hcs/service/vm_supervisor.h"
 
 namespace hc::hcs::service {
@@ -28,6 +32,7 @@ struct QueuedCall {
     protocol::Method method = protocol::Method::GetComputeSystemProperties;
     std::string document;   // options / query / configuration
     bool internal = false;  // issued by hcsd itself (a re-synchronisation): no reply
+    ProcessPtr process;     // CreateProcess: the process it starts
 };
 
 // The queued call being carried out, while it waits for QEMU.
@@ -41,8 +46,8 @@ enum class StopRequest { None, ShutDown, Terminate };
 
 class ComputeSystem {
 public:
-    ComputeSystem(EventLoop& loop, std::string id, SystemState initial)
-        : id(std::move(id)), exitWaiters(loop), state_(initial)
+    ComputeSystem(EventLoop& loop, std::string id, SystemState initial, size_t processLimit = 256)
+        : id(std::move(id)), exitWaiters(loop), processes(loop, processLimit), state_(initial)
     {
     }
 
@@ -74,6 +79,26 @@ public:
     std::optional<InFlightCall> inFlight;
     ExitWaiters exitWaiters;
     uint64_t openHandles = 0;  // over every session
+
+    // The guest side (GuestConnection configured): the processes, then the channel (destroyed first;
+    // it never calls back while being destroyed). The channel lives from the VM's launch or
+    // re-adoption to its exit.
+    ProcessTable processes;
+    std::unique_ptr<guest::GuestChannel> guest;
+    // A Start whose `cont` succeeded, waiting for the agent's hello (bounded by the agent timeout).
+    struct AgentWait {
+        QueuedCall call;
+        uint64_t timer = 0;
+    };
+    std::optional<AgentWait> agentWait;
+    // Requests waiting for the channel's answer (signal, close stdin, resize), answered with an error
+    // if the channel goes away first.
+    struct GuestCall {
+        uint64_t session = 0;
+        uint64_t requestId = 0;
+    };
+    std::map<uint64_t, GuestCall> guestCalls;
+    uint64_t nextGuestCall = 1;
 
 private:
     SystemState state_;

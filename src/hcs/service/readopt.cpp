@@ -41,7 +41,8 @@ void Service::adoptSystem(const std::string& directory)
     // The recorded pid when it is still ours; a process naming the spawn token otherwise.
     pid_t pid = std::count(running.begin(), running.end(), record->pid) ? record->pid : running.front();
 
-    auto system = std::make_shared<ComputeSystem>(loop_, record->id, SystemState::Adopting);
+    auto system =
+        std::make_shared<ComputeSystem>(loop_, record->id, SystemState::Adopting, options_.maxProcessesPerSystem);
     system->configText = configText;
     system->config = std::move(*config);
     system->directory = directory;
@@ -57,6 +58,7 @@ void Service::adoptSystem(const std::string& directory)
         return discard("cannot re-attach: " + vm.error().message);
     }
     system->vm = std::move(*vm);
+    openGuestChannel(system);  // the agent's port is still QEMU's: the agent says hello again
     HC_LOG(Info, "hcsd", "re-adopting compute system \"" + system->id + "\" (QEMU pid " + std::to_string(pid) + ")");
 }
 

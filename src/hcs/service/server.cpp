@@ -4,9 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "base/log.h"
+#include "hcs/ipc/descriptor_passing.h"
 #include "hcs/protocol/messages.h"
 
 namespace hc::hcs::service {
@@ -14,6 +16,8 @@ namespace hc::hcs::service {
 namespace {
 // A client that lets this much output pile up without reading is dropped.
 constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
+// ... or this many replies carrying descriptors (each holds up to 3 of hcsd's descriptors).
+constexpr size_t kMaxPendingFdReplies = 1024;
 }  // namespace
 
 Server::Server(EventLoop& loop, Service& service, int listenFd) : loop_(loop), service_(service), listenFd_(listenFd)
@@ -44,7 +48,8 @@ void Server::accept()
     uint64_t id = nextConnection_++;
     Connection& c = connections_[id];
     c.fd = fd;
-    c.session = service_.openSession([this, id](const std::string& line) { send(id, line); });
+    c.session = service_.openSession(
+        [this, id](const std::string& line, std::vector<UniqueFd> fds) { send(id, line, std::move(fds)); });
     loop_.watchFd(fd, POLLIN, [this, id](short revents) {
         if (revents & POLLOUT) onWritable(id);
         if (revents & (POLLIN | POLLHUP | POLLERR)) onReadable(id);
@@ -139,13 +144,14 @@ void Server::handleLine(uint64_t id, const std::string& rawLine)
     service_.handle(c.session, *request);
 }
 
-void Server::send(uint64_t id, const std::string& line)
+void Server::send(uint64_t id, const std::string& line, std::vector<UniqueFd> fds)
 {
     auto it = connections_.find(id);
     if (it == connections_.end() || it->second.closing) return;
     Connection& c = it->second;
+    if (!fds.empty()) c.pendingFds.push_back({c.sentBytes + c.output.size(), std::move(fds)});
     c.output += line;
-    if (c.output.size() > kMaxPendingOutput) {
+    if (c.output.size() > kMaxPendingOutput || c.pendingFds.size() > kMaxPendingFdReplies) {
         HC_LOG(Warn, "hcsd", "connection " + std::to_string(id) + " does not read its replies; closing it");
         scheduleClose(id);
         return;
@@ -157,14 +163,27 @@ void Server::send(uint64_t id, const std::string& line)
 void Server::flush(Connection& c)
 {
     while (!c.output.empty()) {
-        ssize_t n = ::send(c.fd, c.output.data(), c.output.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) break;
+        // Write up to the next line that carries descriptors; that line's first byte goes with them.
+        const bool withFds = !c.pendingFds.empty() && c.pendingFds.front().position == c.sentBytes;
+        size_t limit = c.output.size();
+        const size_t next = withFds ? 1 : 0;
+        if (c.pendingFds.size() > next) {
+            limit = std::min<uint64_t>(limit, c.pendingFds[next].position - c.sentBytes);
+        }
+        std::vector<int> raw;
+        if (withFds) {
+            for (const auto& fd : c.pendingFds.front().fds)
+                raw.push_back(fd.get());
+        }
+        auto n = sendWithDescriptors(c.fd, std::string_view(c.output.data(), limit), raw);
+        if (!n) {
+            if (wouldBlock(n.error())) break;
             c.closing = true;  // peer gone; the read side reports it too
             return;
         }
-        c.output.erase(0, static_cast<size_t>(n));
+        if (withFds) c.pendingFds.pop_front();  // sent: the client owns its copies now
+        c.output.erase(0, *n);
+        c.sentBytes += *n;
     }
     loop_.setFdEvents(c.fd, c.output.empty() ? POLLIN : (POLLIN | POLLOUT));
 }

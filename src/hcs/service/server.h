@@ -4,10 +4,14 @@
 // never reaches the service; a client that floods without reading is disconnected. Hello is
 // negotiated here and only here. When descriptors run out, the listener is left unpolled (and the
 // condition logged once) until a connection closes or a retry timer fires, instead of spinning.
+// A reply that carries descriptors (CreateProcess's stdio) has them attached to the sendmsg() that
+// writes its line's first byte (ipc/descriptor_passing.h); until then the Connection owns them.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "base/event_loop.h"
 #include "hcs/service/service.h"
@@ -30,6 +34,13 @@ private:
         uint64_t session = 0;
         std::string input;
         std::string output;
+        // Descriptors waiting to go out, each with the absolute output position of its line's first byte.
+        struct PendingFds {
+            uint64_t position = 0;
+            std::vector<UniqueFd> fds;
+        };
+        std::deque<PendingFds> pendingFds;
+        uint64_t sentBytes = 0;  // bytes of output already written (absolute position of output[0])
         bool helloDone = false;
         bool closing = false;
     };
@@ -40,7 +51,7 @@ private:
     void onReadable(uint64_t id);
     void onWritable(uint64_t id);
     void handleLine(uint64_t id, const std::string& line);
-    void send(uint64_t id, const std::string& line);
+    void send(uint64_t id, const std::string& line, std::vector<UniqueFd> fds = {});
     void flush(Connection& c);
     // Closes after the current handler (never re-enters the Service from inside it).
     void scheduleClose(uint64_t id);

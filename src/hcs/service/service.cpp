@@ -1,5 +1,6 @@
 #include "hcs/service/service.h"
 
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,6 +29,8 @@ namespace {
 
 constexpr size_t kMaxIdBytes = 256;
 
+}  // namespace
+
 // "2026-11-22T03:30:00.1234567Z" (what Windows puts in Statistics timestamps).
 std::string rfc3339(int64_t filetime)
 {
@@ -40,6 +43,8 @@ std::string rfc3339(int64_t filetime)
              utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<long long>(unix100ns % 10000000));
     return text;
 }
+
+namespace {
 
 Status validateSystemId(const std::string& id)
 {
@@ -161,6 +166,7 @@ Service::Service(EventLoop& loop, ServiceOptions options, vm::AcceleratorChoice 
 Service::~Service()
 {
     for (auto& [id, system] : systems_) {
+        system->guest.reset();  // the agent sees its host end close; a later hcsd's channel reconnects
         if (system->state() == SystemState::Creating && system->vm) {
             // Nobody will ever get this Create's reply: the VM must not outlive it unlisted.
             HC_LOG(Info, "hcsd", "stopping: killing \"" + id + "\", whose creation had not finished");
@@ -195,13 +201,17 @@ uint64_t Service::openSession(Sender sender)
 void Service::closeSession(uint64_t session)
 {
     if (!sessions_.exists(session)) return;
-    auto systems = sessions_.close(session);
-    for (auto& [id, system] : systems_)
+    auto closed = sessions_.close(session);
+    for (auto& [id, system] : systems_) {
         system->exitWaiters.dropSession(session);
+        system->processes.dropSession(session);
+    }
     std::erase_if(waitingEnumerations_, [session](const WaitingEnumeration& w) { return w.session == session; });
     // A client that vanished closes its handles; this is what terminates a system configured with
     // ShouldTerminateOnLastHandleClosed when its creator is killed.
-    for (auto& system : systems)
+    for (auto& process : closed.processes)
+        releaseProcessHandle(process);
+    for (auto& system : closed.systems)
         releaseHandle(system);
 }
 
@@ -237,7 +247,7 @@ void Service::handle(uint64_t session, const protocol::Request& request)
         case Method::EnumerateComputeSystems:
             return enumerate(session, id, std::get<protocol::QueryParams>(request.params).query);
         case Method::GetServiceProperties:
-            return serviceProperties(session, id);
+            return serviceProperties(session, id, std::get<protocol::QueryParams>(request.params).query);
         case Method::WaitForComputeSystemExit:
             return waitForExit(session, id, std::get<protocol::WaitExitParams>(request.params));
         case Method::CloseComputeSystem: {
@@ -270,15 +280,19 @@ void Service::handle(uint64_t session, const protocol::Request& request)
             return enqueue(system, QueuedCall{session, id, params.handle, request.method, params.document, false});
         }
         case Method::CreateProcess:
+            return createProcess(session, id, std::get<protocol::CreateProcessParams>(request.params));
         case Method::OpenProcess:
+            return openProcess(session, id, std::get<protocol::OpenProcessParams>(request.params));
         case Method::CloseProcess:
+            return closeProcess(session, id, std::get<protocol::HandleParams>(request.params).handle);
+        case Method::WaitForProcessExit:
+            return waitForProcessExit(session, id, std::get<protocol::WaitExitParams>(request.params));
         case Method::TerminateProcess:
         case Method::SignalProcess:
         case Method::GetProcessInfo:
         case Method::GetProcessProperties:
         case Method::ModifyProcess:
-        case Method::WaitForProcessExit:
-            break;  // not handled yet (the guest agent): answered as unknown below
+            return processCall(session, request);
     }
     replyError(session, id,
                makeError(HCS_E_UNKNOWN_MESSAGE,
@@ -299,7 +313,8 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
     if (!config) return replyError(session, rid, config.error());
     if (Status st = checkKernelFiles(*config); !st) return replyError(session, rid, st.error());
 
-    auto system = std::make_shared<ComputeSystem>(loop_, params.id, SystemState::Creating);
+    auto system =
+        std::make_shared<ComputeSystem>(loop_, params.id, SystemState::Creating, options_.maxProcessesPerSystem);
     system->configText = params.configuration;
     system->config = std::move(*config);
     system->runtimeId = newGuid();
@@ -325,6 +340,7 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
     system->vm = std::move(*vm);
     persist(*system);  // now with the pid
     systems_[system->id] = system;
+    openGuestChannel(system);
     system->openHandles = 1;
     system->createReply = std::pair{session, rid};
     HC_LOG(Info, "hcsd", "creating compute system \"" + system->id + "\" in " + system->directory);
@@ -353,6 +369,20 @@ Result<vm::LaunchRequest> Service::prepareLaunch(const ComputeSystem& system)
     }
     vm::LaunchRequest request;
     request.args = vm::buildQemuCommand(vmConfig, settings);
+    if (vmConfig.guestConnection) {
+        if (!options_.guestChannels) {
+            return makeError(E_NOTIMPL, "VirtualMachine.GuestConnection: this hcsd has no guest agent channel");
+        }
+        // QEMU listens on the agent's port like on its monitor; the path must fit a sockaddr_un.
+        std::string agentSocket = SystemStore::agentSocketPath(system.directory);
+        if (agentSocket.size() >= sizeof(sockaddr_un{}.sun_path)) {
+            return makeError(E_INVALIDARG, "VirtualMachine.GuestConnection: the agent socket path " + agentSocket +
+                                               " is longer than a Unix socket path may be (use a shorter "
+                                               "state directory)");
+        }
+        auto agentArgs = guest::qemuAgentArguments(agentSocket);
+        request.args.insert(request.args.end(), agentArgs.begin(), agentArgs.end());
+    }
     // The pid file's path is the spawn token: unique to this directory, so a restarted hcsd finds
     // the process in /proc even if it never learnt the pid.
     request.args.insert(request.args.end(), {"-pidfile", SystemStore::spawnToken(system.directory)});
@@ -418,23 +448,35 @@ void Service::enumerate(uint64_t session, uint64_t requestId, const std::string&
     reply(session, requestId, list);
 }
 
-void Service::serviceProperties(uint64_t session, uint64_t requestId)
+void Service::serviceProperties(uint64_t session, uint64_t requestId, const std::string& queryText)
 {
-    json versions = json::array();
-    for (uint32_t minor = schema::kMinSchemaMinor; minor <= schema::kMaxSchemaMinor; ++minor) {
-        versions.push_back({{"Major", schema::kSchemaMajor}, {"Minor", minor}});
+    auto query = schema::parseServicePropertyQuery(queryText);
+    if (!query) return replyError(session, requestId, query.error());
+    json properties = json::array();
+    for (auto type : *query) {
+        switch (type) {
+            case schema::ServicePropertyType::Basic: {
+                json versions = json::array();
+                for (uint32_t minor = schema::kMinSchemaMinor; minor <= schema::kMaxSchemaMinor; ++minor) {
+                    versions.push_back({{"Major", schema::kSchemaMajor}, {"Minor", minor}});
+                }
+                properties.push_back({{"SupportedSchemaVersions", versions}});
+                break;
+            }
+            case schema::ServicePropertyType::HostCompute:
+                properties.push_back({{"Version", kServiceVersion},
+                                      {"ProtocolVersion", protocol::kProtocolVersion},
+                                      {"Accelerator", vm::acceleratorName(accelerator_.accelerator)},
+                                      {"AcceleratorDetail", accelerator_.reason},
+                                      {"QemuBinary", options_.qemuBinary},
+                                      {"StateDirectory", options_.stateDirectory},
+                                      {"PipeDirectory", store_.pipeDirectory()},
+                                      {"ComputeSystemCount", systems_.size()},
+                                      {"ProcessId", getpid()}});
+                break;
+        }
     }
-    reply(session, requestId,
-          json{{"Version", kServiceVersion},
-               {"ProtocolVersion", protocol::kProtocolVersion},
-               {"Accelerator", vm::acceleratorName(accelerator_.accelerator)},
-               {"AcceleratorDetail", accelerator_.reason},
-               {"SupportedSchemaVersions", versions},
-               {"QemuBinary", options_.qemuBinary},
-               {"StateDirectory", options_.stateDirectory},
-               {"PipeDirectory", store_.pipeDirectory()},
-               {"ComputeSystemCount", systems_.size()},
-               {"ProcessId", getpid()}});
+    reply(session, requestId, json{{"Properties", properties}});
 }
 
 void Service::waitForExit(uint64_t session, uint64_t requestId, const protocol::WaitExitParams& params)
@@ -475,7 +517,17 @@ void Service::cancel(uint64_t session, uint64_t requestId, uint64_t target)
             }
         }
         if (!cancelled) cancelled = system->exitWaiters.take(session, target).has_value();
+        if (!cancelled) cancelled = system->processes.takeWaiter(session, target).has_value();
         const auto& inFlight = system->inFlight;
+        if (!cancelled && system->agentWait && system->agentWait->call.session == session &&
+            system->agentWait->call.requestId == target) {
+            // A Start waiting for the agent: QEMU already runs the guest; stop waiting only.
+            loop_.cancelTimer(system->agentWait->timer);
+            system->agentWait.reset();
+            cancelled = true;
+            finishInFlight(system);
+            break;
+        }
         if (!cancelled && inFlight && !inFlight->call.internal && inFlight->call.session == session &&
             inFlight->call.requestId == target) {
             system->vm->abandon(inFlight->command);
@@ -542,6 +594,8 @@ void Service::run(const SystemPtr& system, const QueuedCall& call)
             return runShutDown(system, call);
         case Method::TerminateComputeSystem:
             return runTerminate(system, call);
+        case Method::CreateProcess:
+            return runCreateProcess(system, call);
         case Method::GetComputeSystemProperties: {
             if (!allowed()) return;
             auto query = schema::parsePropertyQuery(call.document);
@@ -590,6 +644,11 @@ void Service::runStateChange(const SystemPtr& system, const QueuedCall& call, co
             if (applied) {
                 if (call.method == Method::StartComputeSystem) system->startTime = filetimeNow();
                 persist(*system);
+                // With a GuestConnection, Start completes when the agent says hello (bounded).
+                if (call.method == Method::StartComputeSystem && system->config.virtualMachine.guestConnection &&
+                    !(system->guest && system->guest->agent())) {
+                    return waitForAgent(system, call);
+                }
                 reply(call.session, call.requestId, json::object());
             } else {
                 HRESULT hr = call.method == Method::StartComputeSystem       ? HCS_E_TERMINATED_DURING_START
@@ -754,6 +813,17 @@ void Service::onVmExit(const SystemPtr& system, const std::string& description)
     const bool wasAdopting = system->state() == SystemState::Adopting;
     system->setState(SystemState::Stopped, "QEMU " + how);
     system->exitStatus = status;
+    closeGuestChannel(system, makeError(HCS_E_CONNECTION_CLOSED, std::string("the compute system stopped (") +
+                                                                     schema::exitTypeName(status.type) + ")"));
+    if (system->agentWait) {
+        loop_.cancelTimer(system->agentWait->timer);
+        replyError(system->agentWait->call.session, system->agentWait->call.requestId,
+                   makeError(HCS_E_TERMINATED_DURING_START,
+                             "the compute system stopped while Start waited for the "
+                             "guest agent (QEMU " +
+                                 how + ")"));
+        system->agentWait.reset();
+    }
     system->inFlight.reset();  // its handler has run (the VM fails pending commands before onExit)
     const json data = schema::toJson(status);
     sessions_.forEachHandleOf(system.get(), [this, &data](uint64_t session, uint64_t handle) {
@@ -777,8 +847,9 @@ void Service::failCreation(const SystemPtr& system, const std::string& how)
     systems_.erase(system->id);
     store_.removeSystemDirectory(system->directory);
     const Error gone = makeError(HCS_E_SYSTEM_NOT_FOUND, "the compute system's creation failed");
+    closeGuestChannel(system, gone);  // answers queued CreateProcess calls
     for (auto& call : system->queue) {
-        if (call.internal) continue;
+        if (call.internal || call.method == Method::CreateProcess) continue;
         if (call.method == Method::CloseComputeSystem) {
             reply(call.session, call.requestId, json::object());
         } else {
@@ -822,6 +893,8 @@ json Service::properties(const ComputeSystem& system, const schema::PropertyQuer
     if (query.terminateOnLastHandleClosed) {
         p["TerminateOnLastHandleClosed"] = system.config.shouldTerminateOnLastHandleClosed;
     }
+    if (query.processList) p["ProcessList"] = processList(system);
+    if (query.guestConnection) p["GuestConnection"] = guestConnectionProperties(system);
     if (query.statistics) {
         int64_t now = filetimeNow();
         int64_t since = system.startTime ? system.startTime : system.createTime;

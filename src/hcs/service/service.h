@@ -6,6 +6,8 @@
 //   vm_supervisor.h   the VM behind a system, every wait on it bounded (vm/vm.h is the seam)
 //   system_store.h    the state directory: durable records, so a restarted hcsd finds every VM
 //   readopt.cpp       re-adoption of the VMs an earlier hcsd left
+//   process_table.h   the guest processes of a system; process_calls.cpp the process calls and the
+//                     guest channel (guest/guest_channel.h is the seam to the agent)
 // Runs entirely on the EventLoop thread. docs/hcsd.md maps every call to where it goes.
 #pragma once
 
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "base/event_loop.h"
+#include "hcs/guest/guest_channel.h"
 #include "hcs/protocol/messages.h"
 #include "hcs/service/managed_system.h"
 #include "hcs/service/sessions.h"
@@ -31,10 +34,19 @@ namespace hc::hcs::service {
 
 extern const char* const kServiceVersion;
 
+// "2026-11-22T03:30:00.1234567Z" from FILETIME ticks (Statistics and ProcessList timestamps).
+std::string rfc3339(int64_t filetime);
+
 struct ServiceOptions {
     std::string stateDirectory;  // private; holds systems/<dir>/ and pipes/
     std::string qemuBinary = "qemu-system-x86_64";
     SupervisionTimeouts timeouts;
+    // Makes the guest agent channel of systems with a GuestConnection; null = such systems are refused.
+    guest::GuestChannelFactory* guestChannels = nullptr;
+    // How long Start waits for the agent's hello, and CreateProcess for an agent (hcsd --agent-timeout).
+    std::chrono::milliseconds agentTimeout{60000};
+    // Live (starting or running) processes per system; one more fails CreateProcess.
+    size_t maxProcessesPerSystem = 256;
 };
 
 class Service {
@@ -69,7 +81,7 @@ private:
     void create(uint64_t session, uint64_t requestId, const protocol::CreateParams& params);
     void open(uint64_t session, uint64_t requestId, const protocol::OpenParams& params);
     void enumerate(uint64_t session, uint64_t requestId, const std::string& query);
-    void serviceProperties(uint64_t session, uint64_t requestId);
+    void serviceProperties(uint64_t session, uint64_t requestId, const std::string& query);
     void waitForExit(uint64_t session, uint64_t requestId, const protocol::WaitExitParams& params);
     void cancel(uint64_t session, uint64_t requestId, uint64_t target);
     SystemPtr systemForHandle(uint64_t session, uint64_t handle, uint64_t requestId);
@@ -110,6 +122,30 @@ private:
     void answerWaitingEnumerations();
 
     nlohmann::json properties(const ComputeSystem& system, const schema::PropertyQuery& query) const;
+
+    // Processes and the guest channel (process_calls.cpp).
+    void createProcess(uint64_t session, uint64_t requestId, const protocol::CreateProcessParams& params);
+    void openProcess(uint64_t session, uint64_t requestId, const protocol::OpenProcessParams& params);
+    void closeProcess(uint64_t session, uint64_t requestId, uint64_t handle);
+    void waitForProcessExit(uint64_t session, uint64_t requestId, const protocol::WaitExitParams& params);
+    // Terminate, Signal, GetInfo, GetProperties, Modify: deferred while the process is starting.
+    void processCall(uint64_t session, const protocol::Request& request);
+    void runProcessCall(const ProcessPtr& process, uint64_t session, const protocol::Request& request);
+    void runCreateProcess(const SystemPtr& system, const QueuedCall& call);
+    void onProcessStarted(const ProcessPtr& process, Result<uint32_t> pid);
+    void onProcessExited(const ProcessPtr& process, const guest::ProcessExit& exit);
+    void failProcessStart(const ProcessPtr& process, const Error& error);
+    void releaseProcessHandle(const ProcessPtr& process);
+    // A request answered when the channel completes it (or with `error` if the channel goes first).
+    void callGuest(const SystemPtr& system, uint64_t session, uint64_t requestId,
+                   const std::function<void(guest::CompletionHandler)>& start);
+    void openGuestChannel(const SystemPtr& system);
+    // The VM is gone: the channel is destroyed, every process ends with `error`, every guest call fails.
+    void closeGuestChannel(const SystemPtr& system, const Error& error);
+    void waitForAgent(const SystemPtr& system, const QueuedCall& start);
+    void onAgentConnected(const SystemPtr& system, const guest::AgentInfo& info);
+    nlohmann::json processList(const ComputeSystem& system) const;
+    nlohmann::json guestConnectionProperties(const ComputeSystem& system) const;
 
     EventLoop& loop_;
     ServiceOptions options_;

@@ -20,22 +20,26 @@ uint64_t Sessions::open(Sender sender)
     return id;
 }
 
-std::vector<SystemPtr> Sessions::close(uint64_t session)
+Sessions::ClosedHandles Sessions::close(uint64_t session)
 {
-    std::vector<SystemPtr> systems;
+    ClosedHandles closed;
     auto it = sessions_.find(session);
-    if (it == sessions_.end()) return systems;
+    if (it == sessions_.end()) return closed;
     for (auto& [number, handle] : it->second.handles) {
-        if (!handle.closing) systems.push_back(handle.system);
+        if (handle.process) {
+            closed.processes.push_back(handle.process);
+        } else if (!handle.closing) {
+            closed.systems.push_back(handle.system);
+        }
     }
     sessions_.erase(it);
-    return systems;
+    return closed;
 }
 
-void Sessions::send(uint64_t session, const std::string& line)
+void Sessions::send(uint64_t session, const std::string& line, std::vector<UniqueFd> fds)
 {
     auto it = sessions_.find(session);
-    if (it != sessions_.end()) it->second.send(line);
+    if (it != sessions_.end()) it->second.send(line, std::move(fds));
 }
 
 Status Sessions::addHandle(uint64_t session, uint64_t handle, SystemPtr system)
@@ -44,7 +48,17 @@ Status Sessions::addHandle(uint64_t session, uint64_t handle, SystemPtr system)
     if (handle == 0 || handles.count(handle)) {
         return makeError(E_INVALIDARG, "handle number " + std::to_string(handle) + " is already in use or 0");
     }
-    handles[handle] = Handle{std::move(system), false};
+    handles[handle] = Handle{std::move(system), nullptr, false};
+    return {};
+}
+
+Status Sessions::addProcessHandle(uint64_t session, uint64_t handle, ProcessPtr process)
+{
+    auto& handles = sessions_.at(session).handles;
+    if (handle == 0 || handles.count(handle)) {
+        return makeError(E_INVALIDARG, "handle number " + std::to_string(handle) + " is already in use or 0");
+    }
+    handles[handle] = Handle{nullptr, std::move(process), false};
     return {};
 }
 
@@ -53,14 +67,35 @@ Result<SystemPtr> Sessions::find(uint64_t session, uint64_t handle) const
     const auto& handles = sessions_.at(session).handles;
     auto it = handles.find(handle);
     if (it == handles.end() || it->second.closing) return notOpen(handle);
+    if (!it->second.system) {
+        return makeError(E_HANDLE, "handle " + std::to_string(handle) + " names a process, not a compute system");
+    }
     return it->second.system;
+}
+
+Result<ProcessPtr> Sessions::findProcess(uint64_t session, uint64_t handle) const
+{
+    const auto& handles = sessions_.at(session).handles;
+    auto it = handles.find(handle);
+    if (it == handles.end() || it->second.closing) return notOpen(handle);
+    if (!it->second.process) {
+        return makeError(E_HANDLE, "handle " + std::to_string(handle) + " names a compute system, not a process");
+    }
+    return it->second.process;
+}
+
+Result<ProcessPtr> Sessions::removeProcessHandle(uint64_t session, uint64_t handle)
+{
+    auto process = findProcess(session, handle);
+    if (process) sessions_.at(session).handles.erase(handle);
+    return process;
 }
 
 Result<SystemPtr> Sessions::beginClose(uint64_t session, uint64_t handle)
 {
     auto& handles = sessions_.at(session).handles;
     auto it = handles.find(handle);
-    if (it == handles.end() || it->second.closing) return notOpen(handle);
+    if (it == handles.end() || it->second.closing || !it->second.system) return notOpen(handle);
     it->second.closing = true;
     return it->second.system;
 }
@@ -75,7 +110,16 @@ void Sessions::forEachHandleOf(const ComputeSystem* system, const std::function<
 {
     for (const auto& [sessionId, session] : sessions_) {
         for (const auto& [number, handle] : session.handles) {
-            if (handle.system.get() == system) fn(sessionId, number);
+            if (handle.system && handle.system.get() == system) fn(sessionId, number);
+        }
+    }
+}
+
+void Sessions::forEachHandleOf(const GuestProcess* process, const std::function<void(uint64_t, uint64_t)>& fn) const
+{
+    for (const auto& [sessionId, session] : sessions_) {
+        for (const auto& [number, handle] : session.handles) {
+            if (handle.process && handle.process.get() == process) fn(sessionId, number);
         }
     }
 }

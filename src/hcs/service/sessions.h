@@ -1,5 +1,6 @@
 // hcsd's sessions: one per client connection, each with its own handle numbers naming compute
-// systems, and the function that sends it lines. A handle being closed stays in the table (marked
+// systems or guest processes (one number space per session), and the function that sends it lines
+// (with the descriptors a reply carries). A handle being closed stays in the table (marked
 // closing) until its queued Close runs: requests can no longer name it, but the system's exit
 // event still reaches it (a Close pipelined after Terminate must not hide SystemExited).
 // Runs on the event loop thread.
@@ -13,27 +14,42 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace hc::hcs::service {
 
 class ComputeSystem;
 using SystemPtr = std::shared_ptr<ComputeSystem>;
+class GuestProcess;
+using ProcessPtr = std::shared_ptr<GuestProcess>;
 
 class Sessions {
 public:
-    using Sender = std::function<void(const std::string& line)>;
+    // Sends one line; `fds` ride with its first byte (protocol/messages.h, "Descriptors").
+    using Sender = std::function<void(const std::string& line, std::vector<UniqueFd> fds)>;
+
+    struct ClosedHandles {
+        std::vector<SystemPtr> systems;  // named by open (not closing) system handles
+        std::vector<ProcessPtr> processes;
+    };
 
     uint64_t open(Sender sender);
-    // Forgets the session; returns the systems its open (not closing) handles named.
-    std::vector<SystemPtr> close(uint64_t session);
+    // Forgets the session; returns what its handles named.
+    ClosedHandles close(uint64_t session);
     bool exists(uint64_t session) const { return sessions_.count(session) != 0; }
     size_t count() const { return sessions_.size(); }
-    void send(uint64_t session, const std::string& line);
+    void send(uint64_t session, const std::string& line, std::vector<UniqueFd> fds = {});
 
     // E_INVALIDARG when the number is 0 or in use on this session.
     Status addHandle(uint64_t session, uint64_t handle, SystemPtr system);
-    // The system an open handle names; E_HANDLE (naming the handle) when it is not open.
+    Status addProcessHandle(uint64_t session, uint64_t handle, ProcessPtr process);
+    // The system an open handle names; E_HANDLE (naming the handle) when it is not open or names a process.
     Result<SystemPtr> find(uint64_t session, uint64_t handle) const;
+    // The process an open handle names; E_HANDLE when it is not open or names a system.
+    Result<ProcessPtr> findProcess(uint64_t session, uint64_t handle) const;
+    // Closes a process handle at once (nothing is queued behind it) and returns its process.
+    Result<ProcessPtr> removeProcessHandle(uint64_t session, uint64_t handle);
+    void forEachHandleOf(const GuestProcess* process, const std::function<void(uint64_t, uint64_t)>& fn) const;
     // Marks the handle closing (see above) and returns its system.
     Result<SystemPtr> beginClose(uint64_t session, uint64_t handle);
     void finishClose(uint64_t session, uint64_t handle);
@@ -42,7 +58,8 @@ public:
 
 private:
     struct Handle {
-        SystemPtr system;
+        SystemPtr system;    // a system handle, or
+        ProcessPtr process;  // a process handle
         bool closing = false;
     };
     struct Session {

@@ -2,6 +2,7 @@
 //   <state>/systems/<dir>/config.json   the Create document
 //   <state>/systems/<dir>/system.json   the record: id, runtime id, pid, state, times
 //   <state>/systems/<dir>/qemu.pid      QEMU's pid file; its path is QEMU's spawn token
+//   <state>/systems/<dir>/agent.sock    the guest agent's port (GuestConnection only)
 //   <state>/pipes/<name>                ComPort sockets named \\.\pipe\<name>
 // The record is written durably (file and directory fsync'd) with State "Creating" BEFORE QEMU is
 // spawned, and QEMU's command line names the spawn token, so a process can be found (and killed or
@@ -48,6 +49,8 @@ public:
     static std::string spawnToken(const std::string& directory) { return directory + "/qemu.pid"; }
     static std::string monitorPath(const std::string& directory) { return directory + "/qmp.sock"; }
     static std::string logPath(const std::string& directory) { return directory + "/qemu.log"; }
+    // The host end of the guest agent's port (GuestConnection): QEMU listens, hcsd's channel connects.
+    static std::string agentSocketPath(const std::string& directory) { return directory + "/agent.sock"; }
 
 private:
     std::string systemsDirectory() const { return stateDirectory_ + "/systems"; }

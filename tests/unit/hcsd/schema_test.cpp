@@ -241,8 +241,10 @@ const BadCase kBadCases[] = {
     {"restore state", "/VirtualMachine/RestoreState", json{{"SaveStateFilePath", "/vm.save"}}, false, E_NOTIMPL,
      "VirtualMachine.RestoreState.SaveStateFilePath"},
     {"container and vm", "/Container", json{{"Layers", json::array()}}, false, E_NOTIMPL, "Container: containers"},
-    {"guest connection", "/VirtualMachine/GuestConnection", json::object(), false, E_NOTIMPL,
-     "VirtualMachine.GuestConnection"},
+    {"guest connection flag as string", "/VirtualMachine/GuestConnection", json{{"UseVsock", "yes"}}, false,
+     HCS_E_INVALID_JSON, "VirtualMachine.GuestConnection.UseVsock: expected a boolean"},
+    {"guest connection unknown field", "/VirtualMachine/GuestConnection", json{{"UseHvSocket", true}}, false,
+     HCS_E_INVALID_JSON, "VirtualMachine.GuestConnection.UseHvSocket: unknown field"},
     {"com port 2", "/VirtualMachine/Devices", json{{"ComPorts", {{"2", {{"NamedPipe", "x"}}}}}}, false,
      HCS_E_INVALID_JSON, "VirtualMachine.Devices.ComPorts.2: unknown field"},
     {"com port without pipe", "/VirtualMachine/Devices", json{{"ComPorts", {{"0", json::object()}}}}, false,
@@ -314,10 +316,15 @@ TEST(Documents, PropertyQuery)
     auto q = parsePropertyQuery(R"({"PropertyTypes": ["Statistics"]})");
     ASSERT_TRUE(q.ok());
     EXPECT_TRUE(q->statistics);
-    auto bad = parsePropertyQuery(R"({"PropertyTypes": ["ProcessList"]})");
+    auto both = parsePropertyQuery(R"({"PropertyTypes": ["ProcessList", "GuestConnection"]})");
+    ASSERT_TRUE(both.ok());
+    EXPECT_TRUE(both->processList);
+    EXPECT_TRUE(both->guestConnection);
+    EXPECT_FALSE(both->statistics);
+    auto bad = parsePropertyQuery(R"({"PropertyTypes": ["Memory"]})");
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(bad.error().hr, E_NOTIMPL);
-    EXPECT_NE(bad.error().message.find("ProcessList"), std::string::npos);
+    EXPECT_NE(bad.error().message.find("PropertyTypes[0]"), std::string::npos);
     EXPECT_EQ(parsePropertyQuery(R"({"PropertyTypes": "Statistics"})").hr(), HCS_E_INVALID_JSON);
     EXPECT_EQ(parsePropertyQuery("{").hr(), HCS_E_INVALID_JSON);
 }

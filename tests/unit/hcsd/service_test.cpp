@@ -17,149 +17,41 @@
 #include <map>
 
 #include "hcs/ipc/unix_socket.h"
-#include "fake_vm.h"
-#include "hcs/service/service.h"
-#include "hcs/service/system_store.h"
+#include "service_fixture.h"
 
 namespace hc::hcs::service {
 namespace {
 
-using nlohmann::json;
-using protocol::Method;
-using testing::FakeVm;
-using namespace std::chrono_literals;
-namespace fs = std::filesystem;
+class ServiceTest : public ServiceFixture {};
 
-class ServiceTest : public ::testing::Test {
-public:  // the ExitAttribution cases call the helpers from lambdas
-    void SetUp() override
-    {
-        char tmpl[] = "/tmp/hcsd-service-test-XXXXXX";
-        dir_ = mkdtemp(tmpl);
-        kernel_ = dir_ + "/vmlinuz";
-        std::ofstream(kernel_) << "not really a kernel";
-        startService();
-    }
-    void TearDown() override
-    {
-        service_.reset();
-        fs::remove_all(dir_);
-    }
+// Windows' shape: {"Properties": [...]}, one element per requested type, in the query's order.
+TEST_F(ServiceTest, ServicePropertiesAnswerEachPropertyQueryInWindowsShape)
+{
+    uint64_t s = connect();
+    auto ask = [&](const std::string& query) {
+        return awaitReply(s, send(s, Method::GetServiceProperties, protocol::QueryParams{query}));
+    };
+    json basic = ask(R"({"PropertyTypes": ["Basic"]})")["result"];
+    ASSERT_EQ(basic["Properties"].size(), 1u) << basic.dump();
+    EXPECT_EQ(basic["Properties"][0]["SupportedSchemaVersions"][0], (json{{"Major", 2}, {"Minor", 0}}));
+    EXPECT_FALSE(basic["Properties"][0].contains("Accelerator"));
 
-    void startService()
-    {
-        ServiceOptions options;
-        options.stateDirectory = dir_ + "/state";
-        fs::create_directories(options.stateDirectory);
-        options.timeouts.monitorTimeout = monitorTimeout_;
-        options.timeouts.terminateGrace = terminateGrace_;
-        service_ = std::make_unique<Service>(loop_, options, vm::AcceleratorChoice{}, launcher_);
-    }
+    json both = ask(R"({"PropertyTypes": ["HostCompute", "Basic"]})")["result"];
+    ASSERT_EQ(both["Properties"].size(), 2u);
+    EXPECT_EQ(both["Properties"][0]["ProcessId"], getpid());  // hostcompute's facts, under their own names
+    EXPECT_TRUE(both["Properties"][0].contains("Accelerator"));
+    EXPECT_TRUE(both["Properties"][1].contains("SupportedSchemaVersions"));
 
-    json config(bool terminateOnLastHandle = false, const std::string& namedPipe = "") const
-    {
-        json c{{"SchemaVersion", {{"Major", 2}, {"Minor", 1}}},
-               {"Owner", "test"},
-               {"VirtualMachine",
-                {{"Chipset", {{"LinuxKernelDirect", {{"KernelFilePath", kernel_}}}}},
-                 {"ComputeTopology", {{"Memory", {{"SizeInMB", 256}}}, {"Processor", {{"Count", 1}}}}}}}};
-        if (terminateOnLastHandle) c["ShouldTerminateOnLastHandleClosed"] = true;
-        if (!namedPipe.empty()) c["VirtualMachine"]["Devices"]["ComPorts"]["0"]["NamedPipe"] = namedPipe;
-        return c;
+    for (const char* everything : {"", "null", "{}", R"({"PropertyTypes": []})"}) {
+        EXPECT_EQ(ask(everything)["result"]["Properties"].size(), 2u) << everything;
     }
-
-    uint64_t connect()
-    {
-        uint64_t index = clients_.size();
-        clients_.emplace_back();
-        uint64_t session = service_->openSession(
-            [this, index](const std::string& line) { clients_[index].push_back(json::parse(line)); });
-        sessionIndex_[session] = index;
-        return session;
-    }
-    std::vector<json>& lines(uint64_t session) { return clients_[sessionIndex_.at(session)]; }
-
-    uint64_t send(uint64_t session, Method method, protocol::Params params)
-    {
-        uint64_t id = nextRequest_++;
-        service_->handle(session, protocol::Request{id, method, std::move(params)});
-        return id;
-    }
-    uint64_t call(uint64_t session, Method method, uint64_t handle, std::string document = "")
-    {
-        return send(session, method, protocol::SystemCallParams{handle, std::move(document)});
-    }
-
-    std::optional<json> findReply(uint64_t session, uint64_t id)
-    {
-        for (const json& line : lines(session)) {
-            if (line.contains("id") && line["id"] == id) return line;
-        }
-        return std::nullopt;
-    }
-    // Runs the loop until the reply to `id` arrives (a missing reply fails the test after 5 s).
-    json awaitReply(uint64_t session, uint64_t id)
-    {
-        auto deadline = std::chrono::steady_clock::now() + 5s;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (auto r = findReply(session, id)) return *r;
-            loop_.runOnce(20ms);
-        }
-        ADD_FAILURE() << "no reply to request " << id;
-        return json::object();
-    }
-    // Lets every posted task and due timer run (no descriptors are watched with the fake).
-    void settle()
-    {
-        for (int i = 0; i < 5; ++i)
-            loop_.runOnce(0ms);
-    }
-    static HRESULT hrOf(const json& reply)
-    {
-        return reply.contains("error") ? static_cast<HRESULT>(reply["error"]["hr"].get<int64_t>()) : S_OK;
-    }
-    std::vector<json> events(uint64_t session, uint64_t handle)
-    {
-        std::vector<json> found;
-        for (const json& line : lines(session)) {
-            if (line.contains("event") && line["handle"] == handle) found.push_back(line);
-        }
-        return found;
-    }
-
-    // Creates system `id` on handle `handle` and answers QEMU's side; returns its fake VM.
-    FakeVm& createReady(uint64_t session, uint64_t handle, const std::string& id, const json& c)
-    {
-        uint64_t rid = send(session, Method::CreateComputeSystem, protocol::CreateParams{handle, id, c.dump()});
-        EXPECT_FALSE(findReply(session, rid)) << "Create replied before QEMU's monitor was ready";
-        FakeVm& vm = launcher_.lastVm();
-        vm.ready();
-        EXPECT_EQ(hrOf(awaitReply(session, rid)), S_OK);
-        return vm;
-    }
-    std::string stateOf(uint64_t session, uint64_t handle)
-    {
-        json r = awaitReply(session, call(session, Method::GetComputeSystemProperties, handle));
-        return r["result"].value("State", std::string("?"));
-    }
-    std::string onlySystemDirectory() const
-    {
-        SystemStore store(dir_ + "/state");
-        auto dirs = store.systemDirectories();
-        return dirs.size() == 1 ? dirs[0] : std::string();
-    }
-
-    std::chrono::milliseconds monitorTimeout_ = 5000ms;
-    std::chrono::milliseconds terminateGrace_ = 3000ms;
-    EventLoop loop_;
-    testing::FakeLauncher launcher_{loop_};
-    std::string dir_;
-    std::string kernel_;
-    std::unique_ptr<Service> service_;
-    std::vector<std::vector<json>> clients_;
-    std::map<uint64_t, uint64_t> sessionIndex_;
-    uint64_t nextRequest_ = 1;
-};
+    json refused = ask(R"({"PropertyTypes": ["Basic", "CpuGroup"]})");
+    EXPECT_EQ(hrOf(refused), E_NOTIMPL);
+    EXPECT_NE(refused["error"].dump().find("PropertyTypes[1]: service property type \\\"CpuGroup\\\" is not supported"),
+              std::string::npos)
+        << refused.dump();
+    EXPECT_EQ(hrOf(ask(R"({"PropertyTypes": "Basic"})")), HCS_E_INVALID_JSON);
+}
 
 TEST_F(ServiceTest, StartPauseResumeFollowQemusReplies)
 {

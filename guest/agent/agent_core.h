@@ -1,0 +1,113 @@
+// The guest agent's core: one connection to the host (the virtio-serial port, or a socketpair in
+// tests), the processes it started, and their stdio, all on one EventLoop (one thread, poll, every
+// descriptor non-blocking).
+//
+// Lifecycle of the connection: waiting for the host (the port reports POLLHUP while no host has the
+// socket open) -> connected: the agent sends Hello at once and answers every HelloRequest -> the host
+// goes away (POLLHUP or EOF): every process is killed (SIGKILL) and forgotten, the decoder and send
+// queue are cleared, and the agent waits for the next host. (A restarted hcsd therefore finds no
+// processes from before; docs/guest-agent.md.)
+//
+// Lifecycle of a process: CreateProcess -> Reply with the pid (or the failure) -> stdio flows under
+// per-stream credit -> the process is reaped (pidfd) and stdout/stderr reach EOF, in either order ->
+// the EOF frames have been queued, then Exited is queued -> forgotten. Frames for a forgotten id are
+// ignored (they crossed the Exited frame on the wire).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/event_loop.h"
+#include "base/unique_fd.h"
+#include "hcs/guest/control_messages.h"
+#include "hcs/guest/wire.h"
+
+namespace hc::guest_agent {
+
+namespace wire = hc::hcs::guest::wire;
+
+struct AgentOptions {
+    std::string agentVersion = "0.1.0";
+    std::string passwdPath = "/etc/passwd";
+    // While no host is connected the port polls as HUP; look again this often.
+    std::chrono::milliseconds hostPollInterval{100};
+    // Stop reading process output while this much is queued for the port (resume below half).
+    size_t sendHighWater = 1024 * 1024;
+};
+
+class AgentCore {
+public:
+    AgentCore(EventLoop& loop, UniqueFd port, AgentOptions options = {});
+    ~AgentCore();  // kills and reaps every process
+    AgentCore(const AgentCore&) = delete;
+    AgentCore& operator=(const AgentCore&) = delete;
+
+    const std::string& session() const { return session_; }
+    bool hostConnected() const { return connected_; }
+    size_t processCount() const { return processes_.size(); }
+    size_t queuedBytes() const { return sendQueue_.size() - sendOffset_; }
+
+private:
+    struct OutStream {
+        UniqueFd fd;
+        uint32_t credit = wire::kStreamWindow;
+        bool forward = false;  // false: read and discard (a console whose output was not requested)
+        bool watched = false;
+    };
+    struct InStream {
+        UniqueFd fd;
+        std::string queue;
+        bool eof = false;
+        bool watched = false;
+    };
+    struct Process {
+        uint32_t id = 0;
+        pid_t pid = -1;
+        UniqueFd pidfd;
+        UniqueFd ptyMaster;
+        InStream in;
+        OutStream out[2];  // stdout, stderr
+        bool reaped = false;
+        wire::ExitedMessage exit;
+    };
+
+    void watchPort();
+    void onPort(short revents);
+    void hostGone();
+    void readPort();
+    void handleFrame(const wire::Frame& frame);
+    void createProcess(uint32_t id, const std::string& payload);
+    void reply(wire::FrameType type, uint32_t id, const wire::Reply& r);
+    void send(wire::FrameType type, uint32_t id, std::string_view payload);
+    void flush();
+
+    void updateWatches(Process& p);
+    void onOutput(uint32_t id, int stream);
+    void onInput(uint32_t id);
+    void onReaped(uint32_t id);
+    void closeOutput(Process& p, int stream);
+    void closeInput(Process& p);
+    void maybeFinish(uint32_t id);
+    void killAll();
+
+    EventLoop& loop_;
+    UniqueFd port_;
+    AgentOptions options_;
+    std::string session_;
+    bool connected_ = false;
+    bool portWatched_ = false;
+    uint64_t pollTimer_ = 0;
+    wire::FrameDecoder decoder_;
+    std::string sendQueue_;
+    size_t sendOffset_ = 0;
+    bool outputPaused_ = false;
+    std::map<uint32_t, std::unique_ptr<Process>> processes_;
+};
+
+// Capabilities this agent announces in Hello.
+extern const char* const kAgentCapabilities[];
+
+}  // namespace hc::guest_agent
