@@ -57,11 +57,17 @@ TEST(HcsdRobustness, BadInputGetsDocumentedErrors)
     EXPECT_EQ(r.hr(), kInvalidJson);
     EXPECT_EQ(r.message(), "VirtualMachine.ComputeTopology.Memory.SizeInMB: expected an unsigned integer, got string");
     EXPECT_EQ(r.raw["error"]["document"]["ErrorMessage"], r.message());
-    json scsi = kernelGuestConfig("initrd-idle.gz");
-    scsi["VirtualMachine"]["Devices"] = {{"Scsi", json::object()}};
-    Reply unsupported = c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", scsi.dump()}});
+    json pmem = kernelGuestConfig("initrd-idle.gz");
+    pmem["VirtualMachine"]["Devices"] = {{"VirtualPMem", json::object()}};
+    Reply unsupported = c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", pmem.dump()}});
     EXPECT_EQ(unsupported.hr(), kNotImpl);
-    EXPECT_NE(unsupported.message().find("VirtualMachine.Devices.Scsi"), std::string::npos);
+    EXPECT_NE(unsupported.message().find("VirtualMachine.Devices.VirtualPMem"), std::string::npos);
+    // A feature this host lacks is refused at Create, naming the field (no /dev/vhost-vsock here).
+    json hvSocket = kernelGuestConfig("initrd-idle.gz");
+    hvSocket["VirtualMachine"]["Devices"] = {{"HvSocket", json::object()}};
+    Reply noVsock = c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", hvSocket.dump()}});
+    EXPECT_EQ(noVsock.hr(), kNotImpl);
+    EXPECT_NE(noVsock.message().find("VirtualMachine.Devices.HvSocket"), std::string::npos) << noVsock.message();
     EXPECT_EQ(c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", "{"}}).hr(), kInvalidJson);
     json missingKernel = kernelGuestConfig("initrd-idle.gz");
     missingKernel["VirtualMachine"]["Chipset"]["LinuxKernelDirect"]["KernelFilePath"] = "/nonexistent/vmlinuz";
