@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   nlohmann-json3-dev libfuse3-dev fuse3 libicu-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  qemu-system-x86 ovmf
+  qemu-system-x86 qemu-utils ovmf
   busybox-static cpio gzip socat ccache
   libgit2-dev
 )

@@ -120,6 +120,39 @@ Result<PropertyQuery> parsePropertyQuery(std::string_view text)
     }
 }
 
+Result<std::vector<ServicePropertyType>> parseServicePropertyQuery(std::string_view text)
+{
+    auto doc = parseOptionalDocument(text, "property query");
+    if (!doc) return doc.error();
+    const std::vector<ServicePropertyType> everything{ServicePropertyType::Basic, ServicePropertyType::HostCompute};
+    if (doc->is_null()) return everything;
+    try {
+        ObjectReader reader(*doc, "");
+        auto types = reader.optStringArray("PropertyTypes");
+        // Filters for property types (FilteredPropertyQuery); none of the types answered here has any.
+        if (const auto* queries = reader.optMember("Queries"); queries && !queries->empty()) {
+            failUnsupported("Queries", "filtered service property queries are not supported");
+        }
+        reader.finish();
+        if (types.empty()) return everything;
+        std::vector<ServicePropertyType> out;
+        for (size_t i = 0; i < types.size(); ++i) {
+            if (types[i] == "Basic") {
+                out.push_back(ServicePropertyType::Basic);
+            } else if (types[i] == "HostCompute") {
+                out.push_back(ServicePropertyType::HostCompute);
+            } else {
+                failUnsupported(
+                    "PropertyTypes[" + std::to_string(i) + "]",
+                    "service property type \"" + types[i] + "\" is not supported (supported: Basic, HostCompute)");
+            }
+        }
+        return out;
+    } catch (const SchemaError& e) {
+        return makeError(e.hr, e.what());
+    }
+}
+
 Result<EnumerateQuery> parseEnumerateQuery(std::string_view text)
 {
     auto doc = parseOptionalDocument(text, "enumerate query");

@@ -44,6 +44,13 @@ struct PropertyQuery {
 // Unknown property types fail with E_NOTIMPL naming the type ("ProcessList", "GuestConnection", ...).
 Result<PropertyQuery> parsePropertyQuery(std::string_view query);
 
+// The PropertyQuery of HcsGetServiceProperties. Windows answers {"Properties": [...]}, one element per
+// requested type in the query's order; the types answered here are "Basic" ({"SupportedSchemaVersions":
+// [...]}, Windows' BasicInformation) and "HostCompute" (hostcompute's own facts under their own names).
+// An empty or null query asks for both. Any other type fails with E_NOTIMPL naming it.
+enum class ServicePropertyType { Basic, HostCompute };
+Result<std::vector<ServicePropertyType>> parseServicePropertyQuery(std::string_view query);
+
 // Enumerate query {"Ids": [], "Names": [], "Types": [], "Owners": []}; an empty list matches everything.
 struct EnumerateQuery {
     std::vector<std::string> ids, names, types, owners;

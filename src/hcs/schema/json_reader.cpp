@@ -194,6 +194,26 @@ std::optional<ObjectReader> ObjectReader::optObject(std::string_view name)
     return ObjectReader(*v, fieldPath(name), invalidHr_);
 }
 
+std::vector<ObjectReader> ObjectReader::optObjectArray(std::string_view name)
+{
+    std::vector<ObjectReader> out;
+    const json* v = optMember(name);
+    if (!v) return out;
+    if (!v->is_array()) fail(name, "expected an array of objects, got " + describeJsonType(*v));
+    for (size_t i = 0; i < v->size(); ++i) {
+        out.emplace_back((*v)[i], fieldPath(name) + "[" + std::to_string(i) + "]", invalidHr_);
+    }
+    return out;
+}
+
+std::vector<std::string> ObjectReader::memberNames() const
+{
+    std::vector<std::string> names;
+    for (auto it = value_->begin(); it != value_->end(); ++it)
+        names.push_back(it.key());
+    return names;
+}
+
 void ObjectReader::rejectUnsupported(std::string_view name, std::string_view why)
 {
     if (optMember(name)) failUnsupported(fieldPath(name), why);

@@ -54,6 +54,10 @@ public:
     // The member itself (marked as read); nullptr when absent or null.
     const nlohmann::json* optMember(std::string_view name);
     std::optional<ObjectReader> optObject(std::string_view name);
+    // An array of objects ("Shares": [{...}]), each read at "<path>.<name>[i]"; empty when absent.
+    std::vector<ObjectReader> optObjectArray(std::string_view name);
+    // The names of this object's members, sorted (for maps such as "Scsi": {"<name>": {...}}).
+    std::vector<std::string> memberNames() const;
     // A document argument: a JSON string holding the document, or the document inline (object or
     // array, returned as text); "" when absent or null.
     std::string optDocumentText(std::string_view name);

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "hcs/ipc/stale_socket.h"
 #include "hcs/schema/json_limits.h"
+#include "hcs/vm/host_files.h"
 #include "hcs/vm/qemu_command.h"
 #include "hcs/vm/qemu_process.h"
 
@@ -78,7 +79,80 @@ Status checkKernelFiles(const schema::ComputeSystemConfig& config)
     return {};
 }
 
+// A Unix socket the document asks for: a ComPort or a VirtioSerial port.
+struct PipePort {
+    std::string field;  // the NamedPipe's path in the document
+    std::string namedPipe;
+    uint32_t port;
+    bool comPort;
+};
+
+std::vector<PipePort> pipePorts(const schema::VirtualMachineConfig& vm)
+{
+    std::vector<PipePort> ports;
+    for (const auto& [port, com] : vm.comPorts) {
+        ports.push_back(
+            {"VirtualMachine.Devices.ComPorts." + std::to_string(port) + ".NamedPipe", com.namedPipe, port, true});
+    }
+    for (const auto& [port, serial] : vm.virtioSerialPorts) {
+        ports.push_back({"VirtualMachine.Devices.VirtioSerial.Ports." + std::to_string(port) + ".NamedPipe",
+                         serial.namedPipe, port, false});
+    }
+    return ports;
+}
+
 }  // namespace
+
+Status Service::claimPipes(const ComputeSystem& system, vm::QemuLaunchSettings& settings)
+{
+    std::set<std::string> pipesInUse;
+    for (const auto& [id, other] : systems_) {
+        for (const auto& pipe : pipePorts(other->config.virtualMachine)) {
+            if (auto p = vm::namedPipeSocketPath(pipe.namedPipe, store_.pipeDirectory())) pipesInUse.insert(*p);
+        }
+    }
+    for (const auto& pipe : pipePorts(system.config.virtualMachine)) {
+        auto path = vm::namedPipeSocketPath(pipe.namedPipe, store_.pipeDirectory());
+        if (!path) return makeError(path.error().hr, pipe.field + ": " + path.error().message);
+        if (!pipesInUse.insert(*path).second) {
+            return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
+                             pipe.field + ": \"" + pipe.namedPipe + "\" is used by another port or compute system");
+        }
+        // Only a stale socket of this user is replaced: a file, link or live socket refuses the Create.
+        if (Status st = claimSocketPath(*path); !st) return makeError(st.hr(), pipe.field + ": " + st.error().message);
+        (pipe.comPort ? settings.comPortSockets : settings.virtioSerialSockets)[pipe.port] = *path;
+    }
+    return {};
+}
+
+Status Service::checkHostFiles(const schema::VirtualMachineConfig& vm, vm::QemuLaunchSettings& settings)
+{
+    if (vm.hvSocket) {
+        return makeError(E_NOTIMPL, vm::hostHasVhostVsock()
+                                        ? "VirtualMachine.Devices.HvSocket: Hyper-V sockets (vhost-vsock) are not "
+                                          "implemented yet"
+                                        : "VirtualMachine.Devices.HvSocket: Hyper-V sockets need vhost-vsock, and "
+                                          "this host has no /dev/vhost-vsock (modprobe vhost_vsock)");
+    }
+    for (const auto& [name, controller] : vm.scsi) {
+        for (const auto& [lun, disk] : controller.attachments) {
+            auto facts = vm::inspectDisk(disk);
+            if (!facts) {
+                return makeError(facts.error().hr, "VirtualMachine.Devices.Scsi." + name + ".Attachments." +
+                                                       std::to_string(lun) + ".Path: " + facts.error().message);
+            }
+            settings.disks[{name, lun}] = *facts;
+        }
+    }
+    for (size_t i = 0; i < vm.plan9Shares.size(); ++i) {
+        const auto& share = vm.plan9Shares[i];
+        if (Status st = vm::checkShareDirectory(share.path, share.readOnly()); !st) {
+            return makeError(
+                st.hr(), "VirtualMachine.Devices.Plan9.Shares[" + std::to_string(i) + "].Path: " + st.error().message);
+        }
+    }
+    return {};
+}
 
 Service::Service(EventLoop& loop, ServiceOptions options, vm::AcceleratorChoice accelerator, vm::VmLauncher& launcher)
     : loop_(loop),
@@ -174,7 +248,7 @@ void Service::handle(uint64_t session, const protocol::Request& request)
         case Method::EnumerateComputeSystems:
             return enumerate(session, id, std::get<protocol::QueryParams>(request.params).query);
         case Method::GetServiceProperties:
-            return serviceProperties(session, id);
+            return serviceProperties(session, id, std::get<protocol::QueryParams>(request.params).query);
         case Method::WaitForComputeSystemExit:
             return waitForExit(session, id, std::get<protocol::WaitExitParams>(request.params));
         case Method::CloseComputeSystem: {
@@ -281,23 +355,8 @@ Result<vm::LaunchRequest> Service::prepareLaunch(const ComputeSystem& system)
     settings.accelerator = accelerator_.accelerator;
     settings.name = system.id;
     settings.qmpListenFd = 3;
-    std::set<std::string> pipesInUse;
-    for (const auto& [id, other] : systems_) {
-        for (const auto& [port, com] : other->config.virtualMachine.comPorts) {
-            if (auto p = vm::namedPipeSocketPath(com.namedPipe, store_.pipeDirectory())) pipesInUse.insert(*p);
-        }
-    }
-    for (const auto& [port, com] : vmConfig.comPorts) {
-        std::string field = "VirtualMachine.Devices.ComPorts." + std::to_string(port) + ".NamedPipe: ";
-        auto path = vm::namedPipeSocketPath(com.namedPipe, store_.pipeDirectory());
-        if (!path) return makeError(path.error().hr, field + path.error().message);
-        if (pipesInUse.count(*path)) {
-            return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
-                             field + "\"" + com.namedPipe + "\" is used by another compute system");
-        }
-        if (Status st = claimSocketPath(*path); !st) return makeError(st.hr(), field + st.error().message);
-        settings.comPortSockets[port] = *path;
-    }
+    if (Status st = claimPipes(system, settings); !st) return st.error();
+    if (Status st = checkHostFiles(vmConfig, settings); !st) return st.error();
     if (vmConfig.uefi) {
         settings.ovmfCodePath = vm::kOvmfCode;
         settings.ovmfVarsPath = system.directory + "/OVMF_VARS.fd";
@@ -390,23 +449,35 @@ void Service::enumerate(uint64_t session, uint64_t requestId, const std::string&
     reply(session, requestId, list);
 }
 
-void Service::serviceProperties(uint64_t session, uint64_t requestId)
+void Service::serviceProperties(uint64_t session, uint64_t requestId, const std::string& queryText)
 {
-    json versions = json::array();
-    for (uint32_t minor = schema::kMinSchemaMinor; minor <= schema::kMaxSchemaMinor; ++minor) {
-        versions.push_back({{"Major", schema::kSchemaMajor}, {"Minor", minor}});
+    auto query = schema::parseServicePropertyQuery(queryText);
+    if (!query) return replyError(session, requestId, query.error());
+    json properties = json::array();
+    for (auto type : *query) {
+        switch (type) {
+            case schema::ServicePropertyType::Basic: {
+                json versions = json::array();
+                for (uint32_t minor = schema::kMinSchemaMinor; minor <= schema::kMaxSchemaMinor; ++minor) {
+                    versions.push_back({{"Major", schema::kSchemaMajor}, {"Minor", minor}});
+                }
+                properties.push_back({{"SupportedSchemaVersions", versions}});
+                break;
+            }
+            case schema::ServicePropertyType::HostCompute:
+                properties.push_back({{"Version", kServiceVersion},
+                                      {"ProtocolVersion", protocol::kProtocolVersion},
+                                      {"Accelerator", vm::acceleratorName(accelerator_.accelerator)},
+                                      {"AcceleratorDetail", accelerator_.reason},
+                                      {"QemuBinary", options_.qemuBinary},
+                                      {"StateDirectory", options_.stateDirectory},
+                                      {"PipeDirectory", store_.pipeDirectory()},
+                                      {"ComputeSystemCount", systems_.size()},
+                                      {"ProcessId", getpid()}});
+                break;
+        }
     }
-    reply(session, requestId,
-          json{{"Version", kServiceVersion},
-               {"ProtocolVersion", protocol::kProtocolVersion},
-               {"Accelerator", vm::acceleratorName(accelerator_.accelerator)},
-               {"AcceleratorDetail", accelerator_.reason},
-               {"SupportedSchemaVersions", versions},
-               {"QemuBinary", options_.qemuBinary},
-               {"StateDirectory", options_.stateDirectory},
-               {"PipeDirectory", store_.pipeDirectory()},
-               {"ComputeSystemCount", systems_.size()},
-               {"ProcessId", getpid()}});
+    reply(session, requestId, json{{"Properties", properties}});
 }
 
 void Service::waitForExit(uint64_t session, uint64_t requestId, const protocol::WaitExitParams& params)

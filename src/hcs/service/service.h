@@ -27,6 +27,7 @@
 #include "hcs/service/sessions.h"
 #include "hcs/service/system_store.h"
 #include "hcs/vm/accelerator.h"
+#include "hcs/vm/qemu_command.h"
 #include "hcs/vm/vm.h"
 
 namespace hc::hcs::service {
@@ -80,7 +81,7 @@ private:
     void create(uint64_t session, uint64_t requestId, const protocol::CreateParams& params);
     void open(uint64_t session, uint64_t requestId, const protocol::OpenParams& params);
     void enumerate(uint64_t session, uint64_t requestId, const std::string& query);
-    void serviceProperties(uint64_t session, uint64_t requestId);
+    void serviceProperties(uint64_t session, uint64_t requestId, const std::string& query);
     void waitForExit(uint64_t session, uint64_t requestId, const protocol::WaitExitParams& params);
     void cancel(uint64_t session, uint64_t requestId, uint64_t target);
     SystemPtr systemForHandle(uint64_t session, uint64_t handle, uint64_t requestId);
@@ -100,6 +101,10 @@ private:
 
     // The VM side.
     Result<vm::LaunchRequest> prepareLaunch(const ComputeSystem& system);
+    // The Unix sockets of ComPorts and VirtioSerial ports: named, free, and claimed for this system.
+    Status claimPipes(const ComputeSystem& system, vm::QemuLaunchSettings& settings);
+    // Disk images and shared directories opened with the caller's rights; host-dependent devices.
+    Status checkHostFiles(const schema::VirtualMachineConfig& vm, vm::QemuLaunchSettings& settings);
     vm::VmCallbacks vmCallbacks(const SystemPtr& system);
     void onVmReady(const SystemPtr& system, Status status);
     void onVmEvent(const SystemPtr& system, const std::string& event, const nlohmann::json& data);

@@ -2,6 +2,8 @@
 
 #include <sys/un.h>
 
+#include <nlohmann/json.hpp>
+
 namespace hc::hcs::vm {
 
 namespace {
@@ -15,6 +17,96 @@ std::string escapeOptionValue(const std::string& value)
         if (c == ',') out += ',';
     }
     return out;
+}
+
+using Args = std::vector<std::string>;
+
+void addSmbios(Args& args, const schema::VirtualMachineConfig& vm)
+{
+    if (!vm.baseBoardSerialNumber.empty()) {
+        args.insert(args.end(), {"-smbios", "type=2,serial=" + escapeOptionValue(vm.baseBoardSerialNumber)});
+    }
+    if (!vm.chassisSerialNumber.empty() || !vm.chassisAssetTag.empty()) {
+        std::string type3 = "type=3";
+        if (!vm.chassisSerialNumber.empty()) type3 += ",serial=" + escapeOptionValue(vm.chassisSerialNumber);
+        if (!vm.chassisAssetTag.empty()) type3 += ",asset=" + escapeOptionValue(vm.chassisAssetTag);
+        args.insert(args.end(), {"-smbios", type3});
+    }
+}
+
+// One virtio-scsi controller per Devices.Scsi entry (in name order); each attachment is a file node,
+// a format node and a scsi-hd / scsi-cd at its LUN. -blockdev takes JSON, so paths need no escaping.
+void addScsi(Args& args, const schema::VirtualMachineConfig& vm, const QemuLaunchSettings& s)
+{
+    using schema::CachingMode;
+    size_t index = 0;
+    for (const auto& [name, controller] : vm.scsi) {
+        const std::string bus = "hcs-scsi" + std::to_string(index++);
+        args.insert(args.end(), {"-device", "virtio-scsi-pci,id=" + bus});
+        for (const auto& [lun, disk] : controller.attachments) {
+            const std::string node = bus + "-lun" + std::to_string(lun);
+            auto facts = s.disks.find({name, lun});
+            const DiskSettings settings = facts == s.disks.end() ? DiskSettings{} : facts->second;
+            const bool cached = disk.cachingMode == CachingMode::Cached ||
+                                (disk.cachingMode == CachingMode::ReadOnlyCached && disk.readOnly);
+            nlohmann::json file{
+                {"driver", "file"},
+                {"filename", disk.path},
+                {"node-name", node + "-file"},
+                {"read-only", disk.readOnly},
+                {"cache", {{"direct", !cached && settings.directIo}, {"no-flush", disk.ignoreFlushes}}}};
+            nlohmann::json format{{"driver", settings.format},
+                                  {"file", node + "-file"},
+                                  {"node-name", node},
+                                  {"read-only", disk.readOnly}};
+            args.insert(args.end(), {"-blockdev", file.dump(), "-blockdev", format.dump()});
+            std::string device = disk.type == schema::AttachmentType::Iso ? "scsi-cd" : "scsi-hd";
+            device += ",bus=" + bus + ".0,channel=0,scsi-id=0,lun=" + std::to_string(lun) + ",drive=" + node;
+            const auto& boot = vm.uefi ? vm.uefi->bootThis : std::nullopt;
+            if (boot && boot->controller == name && boot->lun == lun) device += ",bootindex=0";
+            args.insert(args.end(), {"-device", device});
+        }
+    }
+}
+
+void addPlan9(Args& args, const schema::VirtualMachineConfig& vm)
+{
+    size_t index = 0;
+    for (const auto& share : vm.plan9Shares) {
+        const std::string id = "hcs-9p" + std::to_string(index++);
+        // security_model=none: files are created as hcsd's user, with the guest's modes where allowed.
+        std::string fsdev = "local,id=" + id + ",path=" + escapeOptionValue(share.path) + ",security_model=none";
+        if (share.readOnly()) fsdev += ",readonly=on";
+        args.insert(args.end(),
+                    {"-fsdev", fsdev, "-device", "virtio-9p-pci,fsdev=" + id + ",mount_tag=" + share.mountTag()});
+    }
+}
+
+void addNetworkAdapters(Args& args, const schema::VirtualMachineConfig& vm)
+{
+    size_t index = 0;
+    for (const auto& [name, adapter] : vm.networkAdapters) {
+        const std::string id = "hcs-net" + std::to_string(index++);
+        std::string device = "virtio-net-pci,netdev=" + id;
+        if (!adapter.macAddress.empty()) device += ",mac=" + adapter.macAddress;
+        args.insert(args.end(), {"-netdev", "user,id=" + id, "-device", device});
+    }
+}
+
+void addVirtioSerial(Args& args, const QemuLaunchSettings& s, const schema::VirtualMachineConfig& vm)
+{
+    if (vm.virtioSerialPorts.empty()) return;
+    args.insert(args.end(), {"-device", "virtio-serial-pci,id=hcs-vser"});
+    for (const auto& [number, port] : vm.virtioSerialPorts) {
+        auto socket = s.virtioSerialSockets.find(number);
+        if (socket == s.virtioSerialSockets.end()) continue;
+        const std::string id = "hcs-vser" + std::to_string(number);
+        args.insert(args.end(), {"-chardev", "socket,id=" + id + ",path=" + escapeOptionValue(socket->second) +
+                                                 ",server=on,wait=off"});
+        // nr 0 is the console port of a virtio-serial bus; named ports start at 1.
+        args.insert(args.end(), {"-device", "virtserialport,bus=hcs-vser.0,nr=" + std::to_string(number + 1) +
+                                                ",chardev=" + id + ",name=" + port.name});
+    }
 }
 
 }  // namespace
@@ -51,6 +143,12 @@ std::vector<std::string> buildQemuCommand(const schema::VirtualMachineConfig& vm
         add({"-chardev", "socket,id=" + id + ",path=" + escapeOptionValue(socketPath) + ",server=on,wait=off"});
         add({"-device", "isa-serial,chardev=" + id + ",index=" + std::to_string(port)});
     }
+    addSmbios(args, vm);
+    addScsi(args, vm, s);
+    addPlan9(args, vm);
+    addNetworkAdapters(args, vm);
+    addVirtioSerial(args, s, vm);
+    if (vm.guestCrashReporting) add({"-device", "pvpanic"});
     return args;
 }
 

@@ -12,14 +12,22 @@
 
 namespace hc::hcs::vm {
 
+// What hcsd learnt about one SCSI attachment's file when it opened it (vm/host_files.h).
+struct DiskSettings {
+    std::string format = "raw";  // QEMU's block driver: raw | qcow2 | vpc (VHD) | vhdx
+    bool directIo = false;       // O_DIRECT (CachingMode Uncached, where the file system allows it)
+};
+
 struct QemuLaunchSettings {
     std::string qemuBinary = "qemu-system-x86_64";
     Accelerator accelerator = Accelerator::Tcg;
-    std::string name;                                // shown in ps and QEMU messages
-    int qmpListenFd = 3;                             // a listening Unix socket QEMU inherits for its QMP monitor
-    std::string ovmfCodePath;                        // read-only firmware (Uefi)
-    std::string ovmfVarsPath;                        // this VM's writable copy of the variable store (Uefi)
-    std::map<uint32_t, std::string> comPortSockets;  // COM port number -> Unix socket path
+    std::string name;                                     // shown in ps and QEMU messages
+    int qmpListenFd = 3;                                  // a listening Unix socket QEMU inherits for its QMP monitor
+    std::string ovmfCodePath;                             // read-only firmware (Uefi)
+    std::string ovmfVarsPath;                             // this VM's writable copy of the variable store (Uefi)
+    std::map<uint32_t, std::string> comPortSockets;       // COM port number -> Unix socket path
+    std::map<uint32_t, std::string> virtioSerialSockets;  // virtio-serial port number -> Unix socket path
+    std::map<std::pair<std::string, uint32_t>, DiskSettings> disks;  // (controller, LUN) -> file facts
 };
 
 std::vector<std::string> buildQemuCommand(const schema::VirtualMachineConfig& vm, const QemuLaunchSettings& settings);

@@ -57,11 +57,17 @@ TEST(HcsdRobustness, BadInputGetsDocumentedErrors)
     EXPECT_EQ(r.hr(), kInvalidJson);
     EXPECT_EQ(r.message(), "VirtualMachine.ComputeTopology.Memory.SizeInMB: expected an unsigned integer, got string");
     EXPECT_EQ(r.raw["error"]["document"]["ErrorMessage"], r.message());
-    json scsi = kernelGuestConfig("initrd-idle.gz");
-    scsi["VirtualMachine"]["Devices"] = {{"Scsi", json::object()}};
-    Reply unsupported = c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", scsi.dump()}});
+    json pmem = kernelGuestConfig("initrd-idle.gz");
+    pmem["VirtualMachine"]["Devices"] = {{"VirtualPMem", json::object()}};
+    Reply unsupported = c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", pmem.dump()}});
     EXPECT_EQ(unsupported.hr(), kNotImpl);
-    EXPECT_NE(unsupported.message().find("VirtualMachine.Devices.Scsi"), std::string::npos);
+    EXPECT_NE(unsupported.message().find("VirtualMachine.Devices.VirtualPMem"), std::string::npos);
+    // A feature this host lacks is refused at Create, naming the field (no /dev/vhost-vsock here).
+    json hvSocket = kernelGuestConfig("initrd-idle.gz");
+    hvSocket["VirtualMachine"]["Devices"] = {{"HvSocket", json::object()}};
+    Reply noVsock = c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", hvSocket.dump()}});
+    EXPECT_EQ(noVsock.hr(), kNotImpl);
+    EXPECT_NE(noVsock.message().find("VirtualMachine.Devices.HvSocket"), std::string::npos) << noVsock.message();
     EXPECT_EQ(c.call("CreateComputeSystem", {{"handle", 1}, {"id", "bad"}, {"configuration", "{"}}).hr(), kInvalidJson);
     json missingKernel = kernelGuestConfig("initrd-idle.gz");
     missingKernel["VirtualMachine"]["Chipset"]["LinuxKernelDirect"]["KernelFilePath"] = "/nonexistent/vmlinuz";
@@ -75,9 +81,12 @@ TEST(HcsdRobustness, BadInputGetsDocumentedErrors)
     // Still alive and serving.
     Reply props = c.call("GetServiceProperties", json::object());
     ASSERT_TRUE(props.ok());
-    EXPECT_EQ(props.result()["ProcessId"], hcsd.pid());
-    EXPECT_TRUE(props.result()["Accelerator"] == "tcg" || props.result()["Accelerator"] == "kvm");
-    EXPECT_FALSE(props.result()["SupportedSchemaVersions"].empty());
+    // No query: Windows' Basic, then hostcompute's own facts.
+    const json basic = props.result()["Properties"][0];
+    const json facts = props.result()["Properties"][1];
+    EXPECT_EQ(facts["ProcessId"], hcsd.pid());
+    EXPECT_TRUE(facts["Accelerator"] == "tcg" || facts["Accelerator"] == "kvm");
+    EXPECT_FALSE(basic["SupportedSchemaVersions"].empty());
 }
 
 TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
@@ -92,10 +101,11 @@ TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
         if (e.type == HcsEventServiceDisconnect && disconnects.fetch_add(1) == 0) disconnected.set_value();
     });
     std::promise<hc::hcs::ServiceReply> first;
-    (*channel)->send(Method::GetServiceProperties, QueryParams{}, [&](hc::hcs::ServiceReply r) { first.set_value(std::move(r)); });
+    (*channel)->send(Method::GetServiceProperties, QueryParams{},
+                     [&](hc::hcs::ServiceReply r) { first.set_value(std::move(r)); });
     auto reply = first.get_future().get();
     ASSERT_EQ(reply.hr, S_OK) << reply.document;
-    EXPECT_EQ(json::parse(reply.document)["ProcessId"], hcsd.pid());
+    EXPECT_EQ(json::parse(reply.document)["Properties"][1]["ProcessId"], hcsd.pid());
 
     // A wait that is in flight when hcsd dies fails with HCS_E_SERVICE_DISCONNECT.
     std::promise<hc::hcs::ServiceReply> pending;
@@ -114,7 +124,8 @@ TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
     ASSERT_EQ(disconnected.get_future().wait_for(5s), std::future_status::ready);
     EXPECT_EQ(pending.get_future().get().hr, HCS_E_SERVICE_DISCONNECT);
     std::promise<hc::hcs::ServiceReply> after;
-    (*channel)->send(Method::GetServiceProperties, QueryParams{}, [&](hc::hcs::ServiceReply r) { after.set_value(std::move(r)); });
+    (*channel)->send(Method::GetServiceProperties, QueryParams{},
+                     [&](hc::hcs::ServiceReply r) { after.set_value(std::move(r)); });
     EXPECT_EQ(after.get_future().get().hr, HCS_E_SERVICE_DISCONNECT);
     EXPECT_EQ(disconnects.load(), 1);
     for (pid_t p : qemu)
@@ -126,10 +137,11 @@ TEST(HcsdRobustness, ClientChannelSeesServiceDisconnect)
     ASSERT_TRUE(again.ok()) << again.error().message;
     EXPECT_NE(again->get(), channel->get());
     std::promise<hc::hcs::ServiceReply> fresh;
-    (*again)->send(Method::GetServiceProperties, QueryParams{}, [&](hc::hcs::ServiceReply r) { fresh.set_value(std::move(r)); });
+    (*again)->send(Method::GetServiceProperties, QueryParams{},
+                   [&](hc::hcs::ServiceReply r) { fresh.set_value(std::move(r)); });
     auto props = fresh.get_future().get();
     ASSERT_EQ(props.hr, S_OK);
-    pid_t daemon = json::parse(props.document)["ProcessId"].get<pid_t>();
+    pid_t daemon = json::parse(props.document)["Properties"][1]["ProcessId"].get<pid_t>();
     EXPECT_NE(daemon, hcsd.pid());
     kill(daemon, SIGTERM);
     EXPECT_TRUE(waitProcessGone(daemon, 5s));
@@ -158,9 +170,10 @@ TEST(HcsdRobustness, RacingAutostartsMakeOneHcsd)
             int32_t pid = -1;
             if (ch) {
                 std::promise<hc::hcs::ServiceReply> r;
-                (*ch)->send(Method::GetServiceProperties, QueryParams{}, [&](hc::hcs::ServiceReply x) { r.set_value(std::move(x)); });
+                (*ch)->send(Method::GetServiceProperties, QueryParams{},
+                            [&](hc::hcs::ServiceReply x) { r.set_value(std::move(x)); });
                 auto reply = r.get_future().get();
-                if (reply.hr == S_OK) pid = json::parse(reply.document)["ProcessId"].get<int32_t>();
+                if (reply.hr == S_OK) pid = json::parse(reply.document)["Properties"][1]["ProcessId"].get<int32_t>();
             }
             if (write(out[1], &pid, sizeof pid) != sizeof pid) _exit(2);
             _exit(0);

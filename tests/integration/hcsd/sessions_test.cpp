@@ -154,7 +154,7 @@ void stopHcsdDuringCreate(int signal)
             a.post("CreateComputeSystem",
                    {{"handle", 1}, {"id", "half-made"}, {"configuration", kernelGuestConfig("initrd-idle.gz").dump()}});
         // hcsd records the pid right after the spawn, before it answers anything else.
-        ASSERT_EQ(a.call("GetServiceProperties", json::object()).result()["ComputeSystemCount"], 1);
+        ASSERT_EQ(a.call("GetServiceProperties", json::object()).result()["Properties"][1]["ComputeSystemCount"], 1);
         auto pids = hcsd.qemuPids();
         ASSERT_EQ(pids.size(), 1u);
         qemu = pids[0];

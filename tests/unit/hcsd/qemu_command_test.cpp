@@ -3,6 +3,17 @@
 
 #include <algorithm>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "hcs/vm/host_files.h"
 #include "hcs/vm/qemu_command.h"
 
 namespace hc::hcs::vm {
@@ -79,6 +90,146 @@ TEST(QemuCommand, NamedPipeMapping)
         EXPECT_EQ(r.hr(), E_INVALIDARG) << bad;
     }
     EXPECT_FALSE(namedPipeSocketPath("\\\\.\\pipe\\" + std::string(200, 'x'), "/run/p").ok());
+}
+
+// The arguments that follow each occurrence of `option`.
+std::vector<std::string> valuesOf(const std::vector<std::string>& args, const std::string& option)
+{
+    std::vector<std::string> values;
+    for (size_t i = 0; i + 1 < args.size(); ++i) {
+        if (args[i] == option) values.push_back(args[i + 1]);
+    }
+    return values;
+}
+
+TEST(QemuCommand, Devices)
+{
+    schema::VirtualMachineConfig vm;
+    vm.memorySizeInMB = 256;
+    vm.uefi = schema::UefiSettings{};
+    vm.uefi->bootThis = schema::UefiBootEntry{"b", 2};
+    vm.scsi["a"].attachments[0] = {schema::AttachmentType::Iso, "/srv/seed,1.iso", true, schema::CachingMode::Uncached,
+                                   false};
+    vm.scsi["b"].attachments[2] = {schema::AttachmentType::VirtualDisk, "/srv/root.vhdx", false,
+                                   schema::CachingMode::Uncached, true};
+    vm.plan9Shares.push_back({"src", "", "/srv/a,b", schema::kPlan9ReadOnly});
+    vm.plan9Shares.push_back({"home", "homeTag", "/home/u", 0});
+    vm.networkAdapters["eth0"] = {"endpoint", "00:15:5d:00:00:01"};
+    vm.networkAdapters["eth1"] = {"", ""};
+    vm.virtioSerialPorts[0] = {"org.test.port", "\\\\.\\pipe\\p"};
+    vm.guestCrashReporting = true;
+    vm.baseBoardSerialNumber = "board,1";
+    vm.chassisAssetTag = "asset";
+    QemuLaunchSettings s;
+    s.disks[{"b", 2}] = DiskSettings{"vhdx", true};
+    s.virtioSerialSockets[0] = "/run/p/p";
+    auto args = buildQemuCommand(vm, s);
+
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-scsi-pci,id=hcs-scsi0"));
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-scsi-pci,id=hcs-scsi1"));
+    auto blockdevs = valuesOf(args, "-blockdev");
+    ASSERT_EQ(blockdevs.size(), 4u);
+    auto isoFile = nlohmann::json::parse(blockdevs[0]);
+    EXPECT_EQ(isoFile["filename"], "/srv/seed,1.iso");  // JSON: a comma needs no escaping
+    EXPECT_EQ(isoFile["read-only"], true);
+    EXPECT_EQ(isoFile["cache"]["direct"], false);  // no DiskSettings: nothing known about O_DIRECT
+    EXPECT_EQ(nlohmann::json::parse(blockdevs[1])["driver"], "raw");
+    auto rootFile = nlohmann::json::parse(blockdevs[2]);
+    EXPECT_EQ(rootFile["cache"]["direct"], true);  // Uncached, and the file system takes O_DIRECT
+    EXPECT_EQ(rootFile["cache"]["no-flush"], true);
+    EXPECT_EQ(rootFile["read-only"], false);
+    auto rootFormat = nlohmann::json::parse(blockdevs[3]);
+    EXPECT_EQ(rootFormat["driver"], "vhdx");
+    EXPECT_EQ(rootFormat["file"], rootFile["node-name"]);
+    EXPECT_TRUE(hasPair(args, "-device", "scsi-cd,bus=hcs-scsi0.0,channel=0,scsi-id=0,lun=0,drive=hcs-scsi0-lun0"));
+    EXPECT_TRUE(
+        hasPair(args, "-device", "scsi-hd,bus=hcs-scsi1.0,channel=0,scsi-id=0,lun=2,drive=hcs-scsi1-lun2,bootindex=0"));
+
+    EXPECT_TRUE(hasPair(args, "-fsdev", "local,id=hcs-9p0,path=/srv/a,,b,security_model=none,readonly=on"));
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-9p-pci,fsdev=hcs-9p0,mount_tag=src"));
+    EXPECT_TRUE(hasPair(args, "-fsdev", "local,id=hcs-9p1,path=/home/u,security_model=none"));
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-9p-pci,fsdev=hcs-9p1,mount_tag=homeTag"));
+
+    EXPECT_TRUE(hasPair(args, "-netdev", "user,id=hcs-net0"));
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-net-pci,netdev=hcs-net0,mac=00:15:5d:00:00:01"));
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-net-pci,netdev=hcs-net1"));
+
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-serial-pci,id=hcs-vser"));
+    EXPECT_TRUE(hasPair(args, "-chardev", "socket,id=hcs-vser0,path=/run/p/p,server=on,wait=off"));
+    EXPECT_TRUE(hasPair(args, "-device", "virtserialport,bus=hcs-vser.0,nr=1,chardev=hcs-vser0,name=org.test.port"));
+    EXPECT_TRUE(hasPair(args, "-device", "pvpanic"));
+    EXPECT_TRUE(hasPair(args, "-smbios", "type=2,serial=board,,1"));
+    EXPECT_TRUE(hasPair(args, "-smbios", "type=3,asset=asset"));
+}
+
+class HostFiles : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        char pattern[] = "/tmp/hc-host-files-XXXXXX";
+        ASSERT_NE(mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+    std::string image(const std::string& name, const std::string& format)
+    {
+        std::string path = dir_ + "/" + name;
+        std::string command = "qemu-img create -q -f " + format + " '" + path + "' 4M";
+        EXPECT_EQ(std::system(command.c_str()), 0) << command << " (qemu-img comes with qemu-utils)";
+        return path;
+    }
+    std::string dir_;
+};
+
+TEST_F(HostFiles, FormatsAreProbedAndNamesMustAgree)
+{
+    using schema::AttachmentType;
+    for (const auto& [format, name, expected] : {std::tuple{"qcow2", "a.qcow2", "qcow2"},
+                                                 {"vpc", "b.vhd", "vpc"},
+                                                 {"vhdx", "c.vhdx", "vhdx"},
+                                                 {"raw", "d.img", "raw"},
+                                                 {"vhdx", "e.disk", "vhdx"},
+                                                 {"qcow2", "f", "qcow2"},
+                                                 {"raw", "g.bin", "raw"}}) {
+        auto facts = inspectDisk({AttachmentType::VirtualDisk, image(name, format), false});
+        ASSERT_TRUE(facts.ok()) << name << ": " << facts.error().message;
+        EXPECT_EQ(facts->format, expected) << name;
+    }
+    // A fixed VHD keeps its signature in a footer.
+    auto fixed = dir_ + "/fixed.vhd";
+    ASSERT_EQ(std::system(("qemu-img create -q -f vpc -o subformat=fixed '" + fixed + "' 4M").c_str()), 0);
+    EXPECT_EQ(inspectDisk({AttachmentType::VirtualDisk, fixed, true})->format, "vpc");
+    // A name that says raw is believed (no probing of raw disks); one that says VHDX must be VHDX.
+    auto qcowNamedImg = image("h.img", "qcow2");
+    EXPECT_EQ(inspectDisk({AttachmentType::VirtualDisk, qcowNamedImg, true})->format, "raw");
+    auto rawNamedVhdx = image("i.vhdx", "raw");
+    auto mismatch = inspectDisk({AttachmentType::VirtualDisk, rawNamedVhdx, true});
+    ASSERT_FALSE(mismatch.ok());
+    EXPECT_NE(mismatch.error().message.find("is named like a VHDX image but its content is raw"), std::string::npos)
+        << mismatch.error().message;
+    // An ISO is raw whatever its name.
+    EXPECT_EQ(inspectDisk({AttachmentType::Iso, image("j.iso", "raw"), true})->format, "raw");
+}
+
+TEST_F(HostFiles, PathsAreOpenedWithTheCallersRights)
+{
+    using schema::AttachmentType;
+    auto missing = inspectDisk({AttachmentType::VirtualDisk, dir_ + "/none.vhdx", false});
+    EXPECT_EQ(missing.hr(), HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
+    EXPECT_NE(missing.error().message.find("none.vhdx"), std::string::npos);
+    EXPECT_EQ(inspectDisk({AttachmentType::VirtualDisk, dir_, true}).hr(), E_INVALIDARG);  // a directory
+    auto readOnlyFile = image("ro.img", "raw");
+    ASSERT_EQ(chmod(readOnlyFile.c_str(), 0444), 0);
+    if (geteuid() != 0) {  // root passes every permission check
+        auto writable = inspectDisk({AttachmentType::VirtualDisk, readOnlyFile, false});
+        EXPECT_FALSE(writable.ok());
+        EXPECT_NE(writable.error().message.find("for reading and writing"), std::string::npos);
+    }
+    EXPECT_TRUE(inspectDisk({AttachmentType::VirtualDisk, readOnlyFile, true}).ok());
+
+    EXPECT_TRUE(checkShareDirectory(dir_, false).ok());
+    EXPECT_EQ(checkShareDirectory(readOnlyFile, true).hr(), E_INVALIDARG);
+    EXPECT_EQ(checkShareDirectory(dir_ + "/none", true).hr(), HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
 }
 
 TEST(Accelerator, ProbeFallsBackOrRunsAVcpu)

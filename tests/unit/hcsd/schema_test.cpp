@@ -53,6 +53,80 @@ TEST(Schema, KernelDirectAndComPortsParse)
     EXPECT_TRUE(config->virtualMachine.stopOnReset);
 }
 
+TEST(Schema, DevicesParse)
+{
+    json doc = validVm();
+    doc["VirtualMachine"]["Chipset"]["Uefi"]["BootThis"] = {
+        {"DeviceType", "ScsiDrive"}, {"DevicePath", "Primary"}, {"DiskNumber", 1}};
+    doc["VirtualMachine"]["Chipset"]["BaseBoardSerialNumber"] = "board-1";
+    doc["VirtualMachine"]["Devices"] = json::parse(R"({
+        "Scsi": {"Primary": {"Attachments": {
+            "0": {"Type": "Iso", "Path": "/srv/seed.iso"},
+            "1": {"Type": "VirtualDisk", "Path": "/srv/root.vhdx", "CachingMode": "Cached", "IgnoreFlushes": true,
+                  "NoWriteHardening": true}}}},
+        "Plan9": {"Shares": [{"Name": "src", "AccessName": "srcro", "Path": "/srv/src", "Flags": 5, "Port": 564}]},
+        "NetworkAdapters": {"eth0": {"EndpointId": "e", "MacAddress": "00-15-5D-AB-cd-01"}},
+        "VirtioSerial": {"Ports": {"2": {"Name": "org.hostcompute.test", "NamedPipe": "\\\\.\\pipe\\t"}}},
+        "GuestCrashReporting": {"WindowsCrashSettings": {"DumpFileName": "x"}},
+        "Keyboard": {}, "Mouse": {}
+    })");
+    doc["VirtualMachine"]["ComputeTopology"]["Memory"]["EnableColdDiscardHint"] = true;
+    auto config = parseComputeSystem(doc.dump());
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    const auto& vm = config->virtualMachine;
+    ASSERT_TRUE(vm.uefi->bootThis.has_value());
+    EXPECT_EQ(vm.uefi->bootThis->controller, "Primary");
+    EXPECT_EQ(vm.uefi->bootThis->lun, 1u);
+    EXPECT_EQ(vm.baseBoardSerialNumber, "board-1");
+    const auto& disks = vm.scsi.at("Primary").attachments;
+    EXPECT_EQ(disks.at(0).type, AttachmentType::Iso);
+    EXPECT_TRUE(disks.at(0).readOnly);  // an ISO is read-only whatever ReadOnly says
+    EXPECT_EQ(disks.at(1).cachingMode, CachingMode::Cached);
+    EXPECT_TRUE(disks.at(1).ignoreFlushes);
+    EXPECT_FALSE(disks.at(1).readOnly);
+    ASSERT_EQ(vm.plan9Shares.size(), 1u);
+    EXPECT_TRUE(vm.plan9Shares[0].readOnly());
+    EXPECT_EQ(vm.plan9Shares[0].mountTag(), "srcro");
+    EXPECT_EQ(vm.networkAdapters.at("eth0").macAddress, "00:15:5d:ab:cd:01");
+    EXPECT_EQ(vm.virtioSerialPorts.at(2).name, "org.hostcompute.test");
+    EXPECT_EQ(vm.virtioSerialPorts.at(2).namedPipe, "\\\\.\\pipe\\t");
+    EXPECT_TRUE(vm.guestCrashReporting);
+    EXPECT_FALSE(vm.hvSocket);
+    EXPECT_TRUE(config->unsupported.empty());
+}
+
+// Reading lists every unsupported feature; parsing refuses with the first, naming it.
+TEST(Schema, ReadListsUnsupportedFeaturesParseRefusesTheFirst)
+{
+    json doc = validVm();
+    doc["VirtualMachine"]["Devices"] = {{"VirtualSmb", {{"Shares", json::array()}}}, {"Battery", json::object()}};
+    doc["VirtualMachine"]["ComputeTopology"]["Processor"]["EnablePerfmonPmu"] = true;
+    doc["VirtualMachine"]["ComputeTopology"]["Processor"]["EnablePerfmonLbr"] = false;  // the default: no refusal
+    auto read = readComputeSystem(doc.dump());
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    std::vector<std::string> fields;
+    for (const auto& r : read->unsupported)
+        fields.push_back(r.field);
+    EXPECT_EQ(fields,
+              (std::vector<std::string>{"VirtualMachine.ComputeTopology.Processor.EnablePerfmonPmu",
+                                        "VirtualMachine.Devices.VirtualSmb", "VirtualMachine.Devices.Battery"}));
+    auto parsed = parseComputeSystem(doc.dump());
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.error().hr, E_NOTIMPL);
+    EXPECT_EQ(
+        parsed.error().message,
+        "VirtualMachine.ComputeTopology.Processor.EnablePerfmonPmu: guest performance counters are not supported");
+}
+
+TEST(Schema, MacAddresses)
+{
+    EXPECT_EQ(normaliseMacAddress("00-15-5D-0A-0b-FF"), "00:15:5d:0a:0b:ff");
+    EXPECT_EQ(normaliseMacAddress("00:15:5d:0a:0b:ff"), "00:15:5d:0a:0b:ff");
+    for (const char* bad : {"", "00-15-5D-0A-0B", "00-15-5D-0A-0B-FG", "00_15_5D_0A_0B_FF", "00-15-5D-0A-0B-FF-"}) {
+        EXPECT_FALSE(normaliseMacAddress(bad).has_value()) << bad;
+    }
+}
+
 struct BadCase {
     const char* name;
     const char* pointer;  // JSON pointer to change ("" = the whole document)
@@ -109,12 +183,64 @@ const BadCase kBadCases[] = {
      HCS_E_INVALID_JSON, "mutually exclusive"},
     {"relative kernel", "/VirtualMachine/Chipset", json{{"LinuxKernelDirect", {{"KernelFilePath", "vmlinuz"}}}}, false,
      HCS_E_INVALID_JSON, "KernelFilePath: expected an absolute path"},
-    {"scsi", "/VirtualMachine/Devices", json{{"Scsi", json::object()}}, false, E_NOTIMPL,
-     "VirtualMachine.Devices.Scsi: storage devices are not supported yet"},
-    {"network", "/VirtualMachine/Devices", json{{"NetworkAdapters", json::object()}}, false, E_NOTIMPL,
-     "VirtualMachine.Devices.NetworkAdapters"},
+    {"scsi lun not a number", "/VirtualMachine/Devices",
+     json{{"Scsi", {{"c", {{"Attachments", {{"x", {{"Type", "VirtualDisk"}, {"Path", "/d.img"}}}}}}}}}}, false,
+     HCS_E_INVALID_JSON, "VirtualMachine.Devices.Scsi.c.Attachments.x: a LUN is a number from 0 to 63"},
+    {"scsi passthru", "/VirtualMachine/Devices",
+     json{{"Scsi", {{"c", {{"Attachments", {{"0", {{"Type", "PassThru"}, {"Path", "/dev/sda"}}}}}}}}}}, false,
+     E_NOTIMPL, "VirtualMachine.Devices.Scsi.c.Attachments.0.Type: PassThru attachments are not supported"},
+    {"scsi relative path", "/VirtualMachine/Devices",
+     json{{"Scsi", {{"c", {{"Attachments", {{"0", {{"Type", "VirtualDisk"}, {"Path", "d.vhdx"}}}}}}}}}}, false,
+     HCS_E_INVALID_JSON, "Attachments.0.Path: expected an absolute path"},
+    {"scsi unknown attachment field", "/VirtualMachine/Devices",
+     json{{"Scsi", {{"c", {{"Attachments", {{"0", {{"Type", "Iso"}, {"Path", "/i.iso"}, {"Cache", true}}}}}}}}}}, false,
+     HCS_E_INVALID_JSON, "Attachments.0.Cache: unknown field"},
+    {"scsi hint of the wrong type", "/VirtualMachine/Devices",
+     json{
+         {"Scsi", {{"c", {{"Attachments", {{"0", {{"Type", "Iso"}, {"Path", "/i.iso"}, {"NoWriteHardening", 1}}}}}}}}}},
+     false, HCS_E_INVALID_JSON, "Attachments.0.NoWriteHardening: expected a boolean, got an unsigned integer"},
+    {"boot from a missing controller", "/VirtualMachine/Chipset/Uefi/BootThis",
+     json{{"DeviceType", "ScsiDrive"}, {"DevicePath", "Primary"}, {"DiskNumber", 0}}, false, HCS_E_INVALID_JSON,
+     "VirtualMachine.Chipset.Uefi.BootThis.DevicePath: no SCSI controller is named \"Primary\""},
+    {"boot from vmbfs", "/VirtualMachine/Chipset/Uefi/BootThis", json{{"DeviceType", "VmbFs"}}, false, E_NOTIMPL,
+     "BootThis.DeviceType: booting from VmbFs is not supported"},
+    {"bad mac", "/VirtualMachine/Devices", json{{"NetworkAdapters", {{"n", {{"MacAddress", "00-15-5D-12-34"}}}}}},
+     false, HCS_E_INVALID_JSON, "NetworkAdapters.n.MacAddress: \"00-15-5D-12-34\" is not a MAC address"},
+    {"multicast mac", "/VirtualMachine/Devices",
+     json{{"NetworkAdapters", {{"n", {{"MacAddress", "01-15-5D-12-34-56"}}}}}}, false, HCS_E_INVALID_JSON,
+     "is a multicast address"},
+    {"plan9 relative path", "/VirtualMachine/Devices",
+     json{{"Plan9", {{"Shares", json::array({{{"Name", "s"}, {"Path", "rel"}}})}}}}, false, HCS_E_INVALID_JSON,
+     "VirtualMachine.Devices.Plan9.Shares[0].Path: expected an absolute path"},
+    {"plan9 unknown flag", "/VirtualMachine/Devices",
+     json{{"Plan9", {{"Shares", json::array({{{"Name", "s"}, {"Path", "/s"}, {"Flags", 2}}})}}}}, false,
+     HCS_E_INVALID_JSON, "Shares[0].Flags: unknown Plan9ShareFlags bits 2"},
+    {"plan9 duplicate tag", "/VirtualMachine/Devices",
+     json{{"Plan9", {{"Shares", json::array({{{"Name", "s"}, {"Path", "/a"}}, {{"Name", "s"}, {"Path", "/b"}}})}}}},
+     false, HCS_E_INVALID_JSON, "Shares[1].Name: another share has the mount tag \"s\""},
+    {"plan9 allow-list", "/VirtualMachine/Devices",
+     json{{"Plan9", {{"Shares", json::array({{{"Name", "s"}, {"Path", "/a"}, {"AllowedFiles", {"x"}}}})}}}}, false,
+     E_NOTIMPL, "Shares[0].AllowedFiles: file allow-lists are not supported"},
+    {"virtio serial bad name", "/VirtualMachine/Devices",
+     json{{"VirtioSerial", {{"Ports", {{"0", {{"Name", "a b"}, {"NamedPipe", "/s"}}}}}}}}, false, HCS_E_INVALID_JSON,
+     "VirtioSerial.Ports.0.Name: \"a b\" may hold only"},
+    {"virtio serial without pipe", "/VirtualMachine/Devices",
+     json{{"VirtioSerial", {{"Ports", {{"3", {{"Name", "a"}}}}}}}}, false, HCS_E_INVALID_JSON,
+     "VirtioSerial.Ports.3.NamedPipe: required field is missing"},
+    {"virtual pmem", "/VirtualMachine/Devices", json{{"VirtualPMem", json::object()}}, false, E_NOTIMPL,
+     "VirtualMachine.Devices.VirtualPMem: virtual persistent memory"},
+    {"video", "/VirtualMachine/Devices", json{{"VideoMonitor", json::object()}}, false, E_NOTIMPL, "headless"},
+    {"memory hint of the wrong type", "/VirtualMachine/ComputeTopology/Memory/EnableColdDiscardHint", "yes", false,
+     HCS_E_INVALID_JSON, "Memory.EnableColdDiscardHint: expected a boolean, got string"},
+    {"pinned pages", "/VirtualMachine/ComputeTopology/Memory/PinBackingPages", true, false, E_NOTIMPL,
+     "Memory.PinBackingPages: pinned backing pages"},
+    {"numa", "/VirtualMachine/ComputeTopology/Numa", json::object(), false, E_NOTIMPL, "ComputeTopology.Numa"},
     {"container", "/Container", json::object(), false, E_NOTIMPL, "Container: containers are not supported"},
-    {"guest state", "/VirtualMachine/GuestState", json::object(), false, E_NOTIMPL, "VirtualMachine.GuestState"},
+    {"guest state file", "/VirtualMachine/GuestState", json{{"GuestStateFilePath", "/vm.vmgs"}}, false, E_NOTIMPL,
+     "VirtualMachine.GuestState.GuestStateFilePath: guest state files are not supported yet"},
+    {"restore state", "/VirtualMachine/RestoreState", json{{"SaveStateFilePath", "/vm.save"}}, false, E_NOTIMPL,
+     "VirtualMachine.RestoreState.SaveStateFilePath"},
+    {"container and vm", "/Container", json{{"Layers", json::array()}}, false, E_NOTIMPL, "Container: containers"},
     {"guest connection flag as string", "/VirtualMachine/GuestConnection", json{{"UseVsock", "yes"}}, false,
      HCS_E_INVALID_JSON, "VirtualMachine.GuestConnection.UseVsock: expected a boolean"},
     {"guest connection unknown field", "/VirtualMachine/GuestConnection", json{{"UseHvSocket", true}}, false,
@@ -126,6 +252,10 @@ const BadCase kBadCases[] = {
     {"vm not an object", "/VirtualMachine", json::array(), false, HCS_E_INVALID_JSON,
      "VirtualMachine: expected an object, got an array"},
     {"secure boot", "/VirtualMachine/Chipset/Uefi/ApplySecureBootTemplate", true, false, E_NOTIMPL, "secure boot"},
+    {"secure boot as hcsshim writes it", "/VirtualMachine/Chipset/Uefi/ApplySecureBootTemplate", "Apply", false,
+     E_NOTIMPL, "Uefi.ApplySecureBootTemplate: secure boot"},
+    {"secure boot bad value", "/VirtualMachine/Chipset/Uefi/ApplySecureBootTemplate", "Maybe", false,
+     HCS_E_INVALID_JSON, "ApplySecureBootTemplate: expected \"Apply\", \"Skip\" or a boolean"},
     {"nested virt", "/VirtualMachine/ComputeTopology/Processor/ExposeVirtualizationExtensions", true, false, E_NOTIMPL,
      "nested virtualization"},
 };

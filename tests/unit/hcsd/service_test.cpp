@@ -24,6 +24,35 @@ namespace {
 
 class ServiceTest : public ServiceFixture {};
 
+// Windows' shape: {"Properties": [...]}, one element per requested type, in the query's order.
+TEST_F(ServiceTest, ServicePropertiesAnswerEachPropertyQueryInWindowsShape)
+{
+    uint64_t s = connect();
+    auto ask = [&](const std::string& query) {
+        return awaitReply(s, send(s, Method::GetServiceProperties, protocol::QueryParams{query}));
+    };
+    json basic = ask(R"({"PropertyTypes": ["Basic"]})")["result"];
+    ASSERT_EQ(basic["Properties"].size(), 1u) << basic.dump();
+    EXPECT_EQ(basic["Properties"][0]["SupportedSchemaVersions"][0], (json{{"Major", 2}, {"Minor", 0}}));
+    EXPECT_FALSE(basic["Properties"][0].contains("Accelerator"));
+
+    json both = ask(R"({"PropertyTypes": ["HostCompute", "Basic"]})")["result"];
+    ASSERT_EQ(both["Properties"].size(), 2u);
+    EXPECT_EQ(both["Properties"][0]["ProcessId"], getpid());  // hostcompute's facts, under their own names
+    EXPECT_TRUE(both["Properties"][0].contains("Accelerator"));
+    EXPECT_TRUE(both["Properties"][1].contains("SupportedSchemaVersions"));
+
+    for (const char* everything : {"", "null", "{}", R"({"PropertyTypes": []})"}) {
+        EXPECT_EQ(ask(everything)["result"]["Properties"].size(), 2u) << everything;
+    }
+    json refused = ask(R"({"PropertyTypes": ["Basic", "CpuGroup"]})");
+    EXPECT_EQ(hrOf(refused), E_NOTIMPL);
+    EXPECT_NE(refused["error"].dump().find("PropertyTypes[1]: service property type \\\"CpuGroup\\\" is not supported"),
+              std::string::npos)
+        << refused.dump();
+    EXPECT_EQ(hrOf(ask(R"({"PropertyTypes": "Basic"})")), HCS_E_INVALID_JSON);
+}
+
 TEST_F(ServiceTest, StartPauseResumeFollowQemusReplies)
 {
     uint64_t s = connect();
