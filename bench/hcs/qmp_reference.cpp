@@ -37,13 +37,14 @@ void QmpConnection::openGuestAgent(const std::string& socketPath, std::chrono::m
 {
     connect(socketPath, timeout);
     // qemu-ga answers guest-sync-delimited with 0xFF before its reply; readLine() drops bytes up to
-    // it. Until the agent runs in the guest nothing answers, so the sync is repeated.
+    // it. Until the agent runs in the guest nothing answers, so the sync is repeated, each time with a
+    // new id: an agent that starts late answers every queued sync, and only the reply to the LAST one
+    // means the stream is in step (the earlier replies are read and dropped here).
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    const int64_t token = 0x5eed;
-    for (;;) {
+    for (int64_t token = 0x5eed;; ++token) {
         send({{"execute", "guest-sync-delimited"}, {"arguments", {{"id", token}}}});
         pollfd ready{fd_, POLLIN, 0};
-        if (::poll(&ready, 1, 500) == 1) {
+        while (::poll(&ready, 1, 500) == 1) {
             auto reply = nlohmann::json::parse(readLine());
             if (reply.value("return", int64_t{0}) == token) return;
         }
