@@ -63,12 +63,15 @@ Status Client::startCall(const std::shared_ptr<Operation>& operation, Operation:
     // A weak reference: an operation closed while in flight is freed once nobody waits on it, and
     // its late reply is dropped here.
     std::weak_ptr<Operation> weak = operation;
+    // The process only learns its id from the reply; a pending request must not keep a closed handle
+    // (and through it the channel that holds this very handler) alive.
+    std::weak_ptr<ProcessHandle> weakProcess = process;
     const uint64_t use = generation.value();
     uint64_t requestId = 0;
     try {
         requestId = channel->send(
             method, std::move(params),
-            [this, weak, use, keepsDocument, carriesProcessInfo, process](ServiceReply reply) {
+            [this, weak, use, keepsDocument, carriesProcessInfo, weakProcess](ServiceReply reply) {
                 auto op = weak.lock();
                 if (!op) return;  // closed and freed: the reply's descriptors are closed with it
                 std::optional<ProcessInfo> info;
@@ -84,7 +87,7 @@ Status Client::startCall(const std::shared_ptr<Operation>& operation, Operation:
                                                                       parsed.error().message));
                         return;
                     }
-                    if (process) process->setProcessId(parsed->processId);
+                    if (auto process = weakProcess.lock()) process->setProcessId(parsed->processId);
                     info = std::move(parsed.value());
                 }
                 if (SUCCEEDED(reply.hr) && !keepsDocument) reply.document.clear();
