@@ -256,9 +256,7 @@ void AgentCore::createProcess(uint32_t id, const std::string& payload)
         reply(FrameType::Reply, id, r);
         return;
     }
-    LaunchRequest request{m->argv, m->workingDirectory, m->environment, m->user,       m->console,
-                          m->rows, m->columns,          m->stdinPipe,   m->stdoutPipe, m->stderrPipe};
-    auto launched = launchProcess(request, options_.passwdPath);
+    auto launched = launchProcess(*m, options_.passwdPath);
     if (!launched) {
         r.hr = launched.error().hr, r.message = launched.error().message;
         reply(FrameType::Reply, id, r);

@@ -12,6 +12,7 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "hcs/guest/control_messages.h"
 
 namespace hc::guest_agent {
 
@@ -24,15 +25,8 @@ struct Credentials {
 // (gid defaults to the uid's passwd entry, else to the uid).
 Result<Credentials> resolveUser(const std::string& user, const std::string& passwdPath);
 
-struct LaunchRequest {
-    std::vector<std::string> argv;
-    std::string workingDirectory;
-    std::vector<std::pair<std::string, std::string>> environment;
-    std::string user;
-    bool console = false;
-    uint16_t rows = 0, columns = 0;
-    bool stdinPipe = false, stdoutPipe = false, stderrPipe = false;
-};
+// What to start is the wire's CreateProcessRequest itself (its `req` is not used here).
+using LaunchRequest = hcs::guest::wire::CreateProcessRequest;
 
 // The agent's ends. Unrequested streams are invalid (the process has /dev/null there). With a console,
 // stdinFd and stdoutFd are both the pty master (two descriptors), stderrFd is invalid, and ptyMaster

@@ -65,22 +65,6 @@ std::string contentIdOf(const PRJ_PLACEHOLDER_VERSION_INFO* version)
     return std::string(bytes, strnlen(bytes, PRJ_PLACEHOLDER_ID_LENGTH));
 }
 
-// One per enumeration GUID: created by Start, resumed by each Get, destroyed by End.
-struct GitProvider::EnumSession {
-    std::mutex mutex;
-    std::vector<GitEntry> entries;
-    int64_t time = 0;  // the placeholders' time
-    size_t next = 0;
-    bool completed = false;
-    bool expressionCaptured = false;
-    std::wstring expression;
-};
-
-bool GitProvider::GuidLess::operator()(const GUID& a, const GUID& b) const
-{
-    return std::memcmp(&a, &b, sizeof(GUID)) < 0;
-}
-
 GitProvider::GitProvider(GitOptions options) : options_(std::move(options)) {}
 
 GitProvider::~GitProvider()
@@ -232,63 +216,27 @@ HRESULT GitProvider::startEnumeration(const GUID& id, const std::wstring& path)
     const auto revision = currentRevision();
     auto resolved = revision->resolve(path.c_str());
     if (!resolved.ok()) return resolved.hr();
-    auto session = std::make_shared<EnumSession>();
-    session->time = state_->epoch();
+    std::vector<GitEntry> entries;
     if (resolved->entry.mode == GIT_FILEMODE_TREE) {
-        auto entries = revision->list(resolved->entry.id);
-        if (!entries.ok()) return entries.hr();
-        session->entries = std::move(*entries);
+        auto listed = revision->list(resolved->entry.id);
+        if (!listed.ok()) return listed.hr();
+        entries = std::move(*listed);
     } else if (resolved->entry.mode != GIT_FILEMODE_COMMIT) {  // a submodule projects as an empty directory
         return HRESULT_FROM_WIN32(ERROR_DIRECTORY);
     }
-    std::lock_guard lock(sessionsMutex_);
-    sessions_[id] = std::move(session);
+    enumerations_.start(id, std::move(entries));
     return S_OK;
-}
-
-void GitProvider::endEnumeration(const GUID& id)
-{
-    std::lock_guard lock(sessionsMutex_);
-    sessions_.erase(id);
 }
 
 HRESULT GitProvider::fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS flags, const std::wstring& expression,
                                      PRJ_DIR_ENTRY_BUFFER_HANDLE buffer)
 {
-    std::shared_ptr<EnumSession> session;
-    {
-        std::lock_guard lock(sessionsMutex_);
-        auto it = sessions_.find(id);
-        if (it == sessions_.end()) return E_INVALIDARG;
-        session = it->second;
-    }
-    std::lock_guard lock(session->mutex);
-    const bool restart = (flags & PRJ_CB_DATA_FLAG_ENUM_RESTART_SCAN) != 0;
-    if (!session->expressionCaptured || restart) {
-        session->expression = expression;
-        session->expressionCaptured = true;
-    }
-    if (restart) {
-        session->next = 0;
-        session->completed = false;
-    }
-    if (session->completed) return S_OK;
-    bool added = false;
-    for (; session->next < session->entries.size(); ++session->next) {
-        const GitEntry& entry = session->entries[session->next];
-        if (!PrjFileNameMatch(entry.name.c_str(), session->expression.c_str())) continue;
-        PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, session->time);
-        HRESULT hr = PrjFillDirEntryBuffer(entry.name.c_str(), &info.FileBasicInfo, buffer);
-        if (hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER)) return added ? S_OK : hr;  // resume here
-        if (FAILED(hr)) return hr;
-        added = true;
-        if (flags & PRJ_CB_DATA_FLAG_ENUM_RETURN_SINGLE_ENTRY) {
-            ++session->next;
-            return S_OK;
-        }
-    }
-    session->completed = true;
-    return S_OK;
+    const int64_t time = state_->epoch();
+    return enumerations_.fill(id, flags, expression, buffer,
+                              [time](const GitEntry& entry, PRJ_DIR_ENTRY_BUFFER_HANDLE into) {
+                                  PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, time);
+                                  return PrjFillDirEntryBuffer(entry.name.c_str(), &info.FileBasicInfo, into);
+                              });
 }
 
 HRESULT CALLBACK GitProvider::onStartEnum(const PRJ_CALLBACK_DATA* data, const GUID* enumerationId)
@@ -304,7 +252,7 @@ HRESULT CALLBACK GitProvider::onStartEnum(const PRJ_CALLBACK_DATA* data, const G
 HRESULT CALLBACK GitProvider::onEndEnum(const PRJ_CALLBACK_DATA* data, const GUID* enumerationId)
 {
     // Nothing slow to do: answered at once, so a session never outlives its enumeration.
-    self(data)->endEnumeration(*enumerationId);
+    self(data)->enumerations_.end(*enumerationId);
     return S_OK;
 }
 

@@ -14,6 +14,8 @@
 
 #include <projectedfslib.h>
 
+#include "enumeration_sessions.h"
+
 #include <atomic>
 #include <functional>
 #include <map>
@@ -50,11 +52,6 @@ public:
     hc::Result<CheckoutReport> checkout(const std::string& rev, bool force);
 
 private:
-    struct EnumSession;
-    struct GuidLess {
-        bool operator()(const GUID& a, const GUID& b) const;
-    };
-
     static GitProvider* self(const PRJ_CALLBACK_DATA* data);
     static HRESULT CALLBACK onStartEnum(const PRJ_CALLBACK_DATA* data, const GUID* enumerationId);
     static HRESULT CALLBACK onEndEnum(const PRJ_CALLBACK_DATA* data, const GUID* enumerationId);
@@ -68,7 +65,6 @@ private:
     static void CALLBACK onCancel(const PRJ_CALLBACK_DATA* data);
 
     HRESULT startEnumeration(const GUID& id, const std::wstring& path);
-    void endEnumeration(const GUID& id);
     HRESULT fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS flags, const std::wstring& expression,
                             PRJ_DIR_ENTRY_BUFFER_HANDLE buffer);
     HRESULT writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const std::wstring& path);
@@ -92,8 +88,7 @@ private:
     std::atomic<UINT32> writeAlignment_{0};
     std::unique_ptr<WorkerPool> pool_;
     CancellationTracker cancellations_;
-    std::mutex sessionsMutex_;
-    std::map<GUID, std::shared_ptr<EnumSession>, GuidLess> sessions_;
+    EnumerationSessions<GitEntry> enumerations_;
 };
 
 // The placeholder fields for a tree entry: size, `time` (seconds) for all four times, directory flag,

@@ -1,4 +1,5 @@
 #include "git_revision.h"
+#include "projfs_path.h"
 
 #include "base/strings.h"
 
@@ -27,22 +28,6 @@ using OdbPtr = GitPtr<git_odb, git_odb_free>;
 using StreamPtr = GitPtr<git_odb_stream, git_odb_stream_free>;
 using BlobPtr = GitPtr<git_blob, git_blob_free>;
 using RepoPtr = GitPtr<git_repository, git_repository_free>;
-
-std::vector<std::wstring> splitProjfsPath(PCWSTR path)
-{
-    std::vector<std::wstring> parts;
-    std::wstring current;
-    for (const wchar_t* p = path; p && *p; ++p) {
-        if (*p == L'\\' || *p == L'/') {
-            if (!current.empty()) parts.push_back(std::move(current));
-            current.clear();
-        } else {
-            current.push_back(*p);
-        }
-    }
-    if (!current.empty()) parts.push_back(std::move(current));
-    return parts;
-}
 
 GitEntry entryFrom(git_odb* odb, const git_tree_entry* item)
 {

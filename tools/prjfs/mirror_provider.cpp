@@ -30,22 +30,6 @@ struct AlignedBuffer {
 
 }  // namespace
 
-// One per enumeration GUID: created by Start, resumed by each Get, destroyed by End. ProjFS runs the
-// Gets of one enumeration one at a time; the mutex keeps a misbehaving caller from corrupting it.
-struct MirrorProvider::EnumSession {
-    std::mutex mutex;
-    std::vector<SourceEntry> entries;
-    size_t next = 0;
-    bool completed = false;
-    bool expressionCaptured = false;
-    std::wstring expression;
-};
-
-bool MirrorProvider::GuidLess::operator()(const GUID& a, const GUID& b) const
-{
-    return std::memcmp(&a, &b, sizeof(GUID)) < 0;
-}
-
 MirrorProvider::MirrorProvider(MirrorOptions options) : options_(std::move(options)), source_(options_.source) {}
 
 MirrorProvider::~MirrorProvider()
@@ -134,56 +118,18 @@ HRESULT MirrorProvider::startEnumeration(const GUID& id, const std::wstring& pat
     if (!S_ISDIR(resolved->st.st_mode)) return HRESULT_FROM_WIN32(ERROR_DIRECTORY);
     auto entries = source_.list(resolved->sourcePath);
     if (!entries.ok()) return entries.hr();
-    auto session = std::make_shared<EnumSession>();
-    session->entries = std::move(*entries);
-    std::lock_guard lock(sessionsMutex_);
-    sessions_[id] = std::move(session);
+    enumerations_.start(id, std::move(*entries));
     return S_OK;
-}
-
-void MirrorProvider::endEnumeration(const GUID& id)
-{
-    std::lock_guard lock(sessionsMutex_);
-    sessions_.erase(id);
 }
 
 HRESULT MirrorProvider::fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS flags, const std::wstring& expression,
                                         PRJ_DIR_ENTRY_BUFFER_HANDLE buffer)
 {
-    std::shared_ptr<EnumSession> session;
-    {
-        std::lock_guard lock(sessionsMutex_);
-        auto it = sessions_.find(id);
-        if (it == sessions_.end()) return E_INVALIDARG;
-        session = it->second;
-    }
-    std::lock_guard lock(session->mutex);
-    const bool restart = (flags & PRJ_CB_DATA_FLAG_ENUM_RESTART_SCAN) != 0;
-    if (!session->expressionCaptured || restart) {
-        session->expression = expression;
-        session->expressionCaptured = true;
-    }
-    if (restart) {
-        session->next = 0;
-        session->completed = false;
-    }
-    if (session->completed) return S_OK;
-    bool added = false;
-    for (; session->next < session->entries.size(); ++session->next) {
-        const SourceEntry& entry = session->entries[session->next];
-        if (!PrjFileNameMatch(entry.name.c_str(), session->expression.c_str())) continue;
-        PRJ_FILE_BASIC_INFO info = basicInfoFromStat(entry.st);
-        HRESULT hr = PrjFillDirEntryBuffer(entry.name.c_str(), &info, buffer);
-        if (hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER)) return added ? S_OK : hr;  // resume here
-        if (FAILED(hr)) return hr;
-        added = true;
-        if (flags & PRJ_CB_DATA_FLAG_ENUM_RETURN_SINGLE_ENTRY) {
-            ++session->next;
-            return S_OK;
-        }
-    }
-    session->completed = true;
-    return S_OK;
+    return enumerations_.fill(id, flags, expression, buffer,
+                              [](const SourceEntry& entry, PRJ_DIR_ENTRY_BUFFER_HANDLE into) {
+                                  PRJ_FILE_BASIC_INFO info = basicInfoFromStat(entry.st);
+                                  return PrjFillDirEntryBuffer(entry.name.c_str(), &info, into);
+                              });
 }
 
 HRESULT CALLBACK MirrorProvider::onStartEnum(const PRJ_CALLBACK_DATA* data, const GUID* enumerationId)
@@ -201,7 +147,7 @@ HRESULT CALLBACK MirrorProvider::onEndEnum(const PRJ_CALLBACK_DATA* data, const 
     MirrorProvider* provider = self(data);
     const GUID id = *enumerationId;
     return provider->dispatch(data, [provider, id](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
-        provider->endEnumeration(id);
+        provider->enumerations_.end(id);
         return S_OK;
     });
 }

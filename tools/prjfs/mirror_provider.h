@@ -10,6 +10,8 @@
 
 #include <projectedfslib.h>
 
+#include "enumeration_sessions.h"
+
 #include <atomic>
 #include <functional>
 #include <map>
@@ -40,11 +42,6 @@ public:
     void stop();
 
 private:
-    struct EnumSession;
-    struct GuidLess {
-        bool operator()(const GUID& a, const GUID& b) const;
-    };
-
     static MirrorProvider* self(const PRJ_CALLBACK_DATA* data);
     static HRESULT CALLBACK onStartEnum(const PRJ_CALLBACK_DATA* data, const GUID* enumerationId);
     static HRESULT CALLBACK onEndEnum(const PRJ_CALLBACK_DATA* data, const GUID* enumerationId);
@@ -56,7 +53,6 @@ private:
 
     // The work itself, independent of whether it runs in the callback or on a worker.
     HRESULT startEnumeration(const GUID& id, const std::wstring& path);
-    void endEnumeration(const GUID& id);
     HRESULT fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS flags, const std::wstring& expression,
                             PRJ_DIR_ENTRY_BUFFER_HANDLE buffer);
     HRESULT writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const std::wstring& path);
@@ -77,8 +73,7 @@ private:
     std::atomic<UINT32> writeAlignment_{0};  // from PrjGetVirtualizationInstanceInfo, on first use
     std::unique_ptr<WorkerPool> pool_;
     CancellationTracker cancellations_;
-    std::mutex sessionsMutex_;
-    std::map<GUID, std::shared_ptr<EnumSession>, GuidLess> sessions_;
+    EnumerationSessions<SourceEntry> enumerations_;
 };
 
 }  // namespace prjfs

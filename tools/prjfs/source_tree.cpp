@@ -1,4 +1,5 @@
 #include "source_tree.h"
+#include "projfs_path.h"
 
 #include "base/filetime.h"
 #include "base/hresult.h"
@@ -15,27 +16,6 @@
 
 namespace prjfs {
 namespace {
-
-std::vector<std::wstring> splitProjfsPath(PCWSTR path)
-{
-    std::vector<std::wstring> parts;
-    std::wstring current;
-    for (const wchar_t* p = path; p && *p; ++p) {
-        if (*p == L'\\' || *p == L'/') {
-            if (!current.empty()) parts.push_back(std::move(current));
-            current.clear();
-        } else {
-            current.push_back(*p);
-        }
-    }
-    if (!current.empty()) parts.push_back(std::move(current));
-    return parts;
-}
-
-hc::Error errnoError(int err, const std::string& what)
-{
-    return hc::makeError(hc::hresultFromErrno(err), what + ": " + std::strerror(err));
-}
 
 struct DirCloser {
     void operator()(DIR* dir) const { closedir(dir); }
@@ -60,7 +40,7 @@ PRJ_FILE_BASIC_INFO basicInfoFromStat(const struct stat& st)
 hc::Result<std::vector<SourceEntry>> SourceTree::list(const std::string& sourcePath) const
 {
     std::unique_ptr<DIR, DirCloser> dir(opendir(sourcePath.c_str()));
-    if (!dir) return errnoError(errno, "opendir " + sourcePath);
+    if (!dir) return hc::errnoError(errno, "opendir " + sourcePath);
     std::vector<SourceEntry> entries;
     const int dirFd = dirfd(dir.get());
     while (dirent* entry = readdir(dir.get())) {
@@ -86,7 +66,7 @@ hc::Result<ResolvedPath> SourceTree::resolve(PCWSTR projfsPath) const
     ResolvedPath resolved;
     resolved.sourcePath = root_;
     const auto parts = splitProjfsPath(projfsPath);
-    if (stat(root_.c_str(), &resolved.st) != 0) return errnoError(errno, "stat " + root_);
+    if (stat(root_.c_str(), &resolved.st) != 0) return hc::errnoError(errno, "stat " + root_);
     for (size_t i = 0; i < parts.size(); ++i) {
         const bool last = i + 1 == parts.size();
         const HRESULT notFound = HRESULT_FROM_WIN32(last ? ERROR_FILE_NOT_FOUND : ERROR_PATH_NOT_FOUND);
