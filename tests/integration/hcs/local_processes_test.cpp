@@ -18,10 +18,14 @@
 #include "hcs_session.h"
 #include "support/child_process.h"
 #include "support/private_hcsd.h"
+#include "support/process_support.h"
 
 using namespace std::chrono_literals;
 using hcs_test::ChildProcess;
 using hcs_test::ProgramResult;
+using hcs_test::ExitRecorder;
+using hcs_test::fdOf;
+using hcs_test::readAll;
 using nlohmann::json;
 
 namespace {
@@ -75,42 +79,6 @@ ProgramResult shell(const std::string& commandLine)
                            {"HCSCTL", hcs_test::buildDirectory() + "/tools/hcsctl/hcsctl"}};
     return hcs_test::runProgram({"/bin/sh", "-c", commandLine}, 30s, options);
 }
-
-int fdOf(HANDLE handle)
-{
-    return handle ? static_cast<int>(reinterpret_cast<intptr_t>(handle)) : -1;
-}
-
-std::string readAll(int fd)
-{
-    std::string data;
-    char buffer[65536];
-    ssize_t n;
-    while ((n = read(fd, buffer, sizeof buffer)) > 0)
-        data.append(buffer, static_cast<size_t>(n));
-    return data;
-}
-
-struct ExitRecorder {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::vector<std::string> statuses;
-
-    static void CALLBACK callback(HCS_EVENT* event, void* context)
-    {
-        auto* self = static_cast<ExitRecorder*>(context);
-        if (event->Type != HcsEventProcessExited) return;
-        std::lock_guard lock(self->mutex);
-        std::wstring data = event->EventData ? event->EventData : L"";
-        self->statuses.push_back(std::string(data.begin(), data.end()));  // ProcessStatus is ASCII JSON
-        self->changed.notify_all();
-    }
-    bool waitFor(size_t count)
-    {
-        std::unique_lock lock(mutex);
-        return changed.wait_for(lock, 10s, [&] { return statuses.size() >= count; });
-    }
-};
 
 struct Created {
     HCS_PROCESS process = nullptr;

@@ -12,6 +12,7 @@
 
 #include "support/child_process.h"
 #include "support/hcs_test_support.h"
+#include "support/process_support.h"
 #include "support/qemu_processes.h"
 
 namespace hcs_test {
@@ -28,42 +29,6 @@ std::string agentVm(bool terminateOnLastHandleClosed = true)
     document["VirtualMachine"]["GuestConnection"] = json::object();
     return document.dump();
 }
-
-int fdOf(HANDLE handle)
-{
-    return handle ? static_cast<int>(reinterpret_cast<intptr_t>(handle)) : -1;
-}
-
-std::string readAll(int fd)
-{
-    std::string data;
-    char buffer[65536];
-    ssize_t n;
-    while ((n = read(fd, buffer, sizeof buffer)) > 0)
-        data.append(buffer, static_cast<size_t>(n));
-    return data;
-}
-
-// Records ProcessExited on a process handle.
-struct ExitRecorder {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::vector<std::string> statuses;
-    static void CALLBACK callback(HCS_EVENT* event, void* context)
-    {
-        auto* self = static_cast<ExitRecorder*>(context);
-        if (event->Type != HcsEventProcessExited) return;
-        std::lock_guard lock(self->mutex);
-        self->statuses.push_back(utf8(event->EventData));
-        self->changed.notify_all();
-    }
-    std::optional<json> waitForExit(std::chrono::milliseconds timeout)
-    {
-        std::unique_lock lock(mutex);
-        if (!changed.wait_for(lock, timeout, [&] { return !statuses.empty(); })) return std::nullopt;
-        return json::parse(statuses.front(), nullptr, false);
-    }
-};
 
 // An HCS_PROCESS and its stdio, closed at the end of the test.
 struct GuestProcess {

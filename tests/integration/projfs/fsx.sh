@@ -15,29 +15,10 @@ if [ $# -lt 1 ]; then
 fi
 prjfs=$(realpath "$1")
 operations=${2:-3000}
-source_dir=$(cd "$(dirname "$0")/../../.." && pwd)
-third_party=${HC_THIRD_PARTY:-$source_dir/../shared/third_party}
-tarball=$third_party/fsx-xfstests-63a29724.tar.gz
-
-fail() {
-  echo "fsx.sh: FAIL: $*" >&2
-  exit 1
-}
-[ -f "$tarball" ] || fail "$tarball is missing: set HC_THIRD_PARTY to the folder holding fsx's tarball"
+harness_name=fsx
+. "$(dirname "$0")/mirror_harness.sh"
+tarball=$(third_party_tarball fsx-xfstests-63a29724.tar.gz fsx)
 command -v cc > /dev/null || fail "'cc' is needed to build fsx"
-
-work=$(mktemp -d /tmp/hc-fsx.XXXXXX)
-mirror_pid=
-cleanup() {
-  if [ -n "$mirror_pid" ] && kill -0 "$mirror_pid" 2> /dev/null; then
-    kill -TERM "$mirror_pid" 2> /dev/null || true
-    for _ in $(seq 100); do kill -0 "$mirror_pid" 2> /dev/null || break; sleep 0.1; done
-    kill -KILL "$mirror_pid" 2> /dev/null || true
-  fi
-  if mountpoint -q "$work/root" 2> /dev/null; then fusermount3 -u -z "$work/root" || umount -l "$work/root" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 tar xzf "$tarball" -C "$work"
 (cd "$work/fsx-src" && cc -O2 -D_GNU_SOURCE -DHAVE_CONFIG_H -include getopt.h -I. -o fsx fsx.c) > "$work/build.log" 2>&1 ||
@@ -48,14 +29,7 @@ mkdir -p "$work/source" "$work/root" "$work/logs"
 head -c 200000 /dev/urandom > "$work/source/hydrated.bin"
 head -c 250001 /dev/urandom > "$work/source/never-hydrated.bin"
 
-"$prjfs" mirror "$work/source" "$work/root" > "$work/mirror.log" 2>&1 &
-mirror_pid=$!
-for _ in $(seq 200); do
-  grep -q "^prjfs: mirroring" "$work/mirror.log" && break
-  kill -0 "$mirror_pid" 2> /dev/null || { cat "$work/mirror.log" >&2; fail "prjfs mirror exited"; }
-  sleep 0.1
-done
-grep -q "^prjfs: mirroring" "$work/mirror.log" || fail "prjfs mirror did not start within 20 s"
+start_mirror "$prjfs"
 
 cmp "$work/root/hydrated.bin" "$work/source/hydrated.bin" || fail "hydrated.bin differs from its source"
 status=0

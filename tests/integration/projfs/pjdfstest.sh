@@ -23,33 +23,17 @@ prjfs=$(realpath "$1")
 expected=$(realpath "$2")
 layout=$3
 shift 3
-source_dir=$(cd "$(dirname "$0")/../../.." && pwd)
-third_party=${HC_THIRD_PARTY:-$source_dir/../shared/third_party}
-tarball=$third_party/pjdfstest-85a8aea.tar.gz
-
-fail() {
-  echo "pjdfstest.sh: FAIL: $*" >&2
-  exit 1
+harness_name=pjdfstest
+harness_keep() {
+  if [ -n "${HC_PJDFSTEST_LOG:-}" ] && [ -f "$work/prove.log" ]; then cp "$work/prove.log" "$HC_PJDFSTEST_LOG"; fi
 }
+. "$(dirname "$0")/mirror_harness.sh"
 [ "$(id -u)" = 0 ] || fail "pjdfstest must run as root (it changes owners and uses other users' ids)"
-[ -f "$tarball" ] || fail "$tarball is missing: set HC_THIRD_PARTY to the folder holding pjdfstest's tarball"
+tarball=$(third_party_tarball pjdfstest-85a8aea.tar.gz pjdfstest)
 for tool in autoreconf make cc prove fusermount3 perl; do
   command -v "$tool" > /dev/null || fail "'$tool' is needed to build or run pjdfstest"
 done
 
-work=$(mktemp -d /tmp/hc-pjdfstest.XXXXXX)
-mirror_pid=
-cleanup() {
-  if [ -n "$mirror_pid" ] && kill -0 "$mirror_pid" 2> /dev/null; then
-    kill -TERM "$mirror_pid" 2> /dev/null || true
-    for _ in $(seq 100); do kill -0 "$mirror_pid" 2> /dev/null || break; sleep 0.1; done
-    kill -KILL "$mirror_pid" 2> /dev/null || true
-  fi
-  if mountpoint -q "$work/root" 2> /dev/null; then fusermount3 -u -z "$work/root" || umount -l "$work/root" || true; fi
-  if [ -n "${HC_PJDFSTEST_LOG:-}" ] && [ -f "$work/prove.log" ]; then cp "$work/prove.log" "$HC_PJDFSTEST_LOG"; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 start=$(date +%s)
 echo "pjdfstest.sh: building pjdfstest in $work"
@@ -67,14 +51,7 @@ head -c 300000 /dev/urandom > "$work/source/tree/sub/big.bin"
 printf '#!/bin/sh\necho hi\n' > "$work/source/tree/run.sh"
 chmod 0755 "$work/source/tree/run.sh"
 
-"$prjfs" mirror "$work/source" "$work/root" > "$work/mirror.log" 2>&1 &
-mirror_pid=$!
-for _ in $(seq 200); do
-  grep -q "^prjfs: mirroring" "$work/mirror.log" && break
-  kill -0 "$mirror_pid" 2> /dev/null || { cat "$work/mirror.log" >&2; fail "prjfs mirror exited"; }
-  sleep 0.1
-done
-grep -q "^prjfs: mirroring" "$work/mirror.log" || fail "prjfs mirror did not start within 20 s"
+start_mirror "$prjfs"
 
 case $layout in
   root) here=$work/root ;;
