@@ -1,168 +1,64 @@
 #include "hcs/guest/control_messages.h"
 
-#include <limits>
+#include <cstdint>
 #include <nlohmann/json.hpp>
+
+#include "hcs/schema/json_limits.h"
+#include "hcs/schema/json_reader.h"
 
 namespace hc::hcs::guest::wire {
 
 namespace {
 
 using nlohmann::json;
+using schema::ObjectReader;
 
-// Rejects nesting deeper than kMaxJsonDepth without building anything (brackets inside strings
-// do not count), so a payload of 64 KiB of '[' never reaches the parser.
-bool depthWithinLimit(std::string_view text)
+// A control message is a JSON object of at most kMaxPayload bytes and kMaxJsonDepth levels, checked
+// by the shared pre-scan before the parser builds anything; its fields are read by the shared
+// ObjectReader (every error names "<Message>.<field>"). Unlike hcsd's documents, fields this side does
+// not know are ignored (no finish()): a newer peer may add optional fields within a protocol version.
+constexpr schema::JsonLimits kControlLimits{kMaxPayload, kMaxJsonDepth};
+
+template <typename Message, typename Read>
+Result<Message> decodeMessage(std::string_view payload, const char* name, Read read)
 {
-    int depth = 0;
-    bool inString = false, escaped = false;
-    for (char c : text) {
-        if (inString) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                inString = false;
-            continue;
-        }
-        if (c == '"')
-            inString = true;
-        else if (c == '[' || c == '{') {
-            if (++depth > kMaxJsonDepth) return false;
-        } else if (c == ']' || c == '}')
-            --depth;
+    auto value = schema::parseJson(payload, kControlLimits, name, E_INVALIDARG);
+    if (!value) return value.error();
+    try {
+        ObjectReader fields(*value, name, E_INVALIDARG);
+        return Result<Message>(read(fields));
+    } catch (const schema::SchemaError& error) {
+        return makeError(error.hr, error.what());
     }
-    return true;
 }
 
-Error invalid(const char* message, const std::string& what)
+// A signed integer field within [min, max]; `fallback` when absent and not required.
+int64_t signedField(ObjectReader& fields, std::string_view name, int64_t min, int64_t max, bool required,
+                    int64_t fallback = 0)
 {
-    return makeError(E_INVALIDARG, std::string(message) + ": " + what);
+    auto value = fields.optSigned(name);
+    if (!value) {
+        if (required) fields.fail(name, "is missing");
+        return fallback;
+    }
+    if (*value < min || *value > max) fields.fail(name, "is out of range");
+    return *value;
 }
 
-Result<json> parseObject(std::string_view payload, const char* message)
+// "environment": [[name, value], ...]
+std::vector<std::pair<std::string, std::string>> stringPairs(ObjectReader& fields, std::string_view name)
 {
-    if (!depthWithinLimit(payload)) return invalid(message, "JSON nested too deeply");
-    json value = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) return invalid(message, "not valid JSON");
-    if (!value.is_object()) return invalid(message, "not a JSON object");
-    return value;
+    std::vector<std::pair<std::string, std::string>> out;
+    const json* member = fields.optMember(name);
+    if (!member) return out;
+    if (!member->is_array()) fields.fail(name, "must be an array of [name, value] string pairs");
+    for (const auto& item : *member) {
+        if (!item.is_array() || item.size() != 2 || !item[0].is_string() || !item[1].is_string())
+            fields.fail(name, "must be an array of [name, value] string pairs");
+        out.emplace_back(item[0].get<std::string>(), item[1].get<std::string>());
+    }
+    return out;
 }
-
-// Field readers: each names the field it found wrong.
-class Fields {
-public:
-    Fields(const json& object, const char* message) : object_(object), message_(message) {}
-
-    bool failed() const { return error_.has_value(); }
-    Error error() const { return *error_; }
-
-    template <typename T>
-    T integer(const char* name, T fallback, bool required)
-    {
-        auto it = object_.find(name);
-        if (it == object_.end()) {
-            if (required) fail(std::string("field '") + name + "' is missing");
-            return fallback;
-        }
-        if (!it->is_number_integer()) {
-            fail(std::string("field '") + name + "' must be an integer");
-            return fallback;
-        }
-        if (it->is_number_unsigned()) {
-            auto v = it->get<uint64_t>();
-            if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
-                fail(std::string("field '") + name + "' is out of range");
-                return fallback;
-            }
-            return static_cast<T>(v);
-        }
-        auto v = it->get<int64_t>();
-        if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
-            v > static_cast<int64_t>(std::numeric_limits<T>::max())) {
-            fail(std::string("field '") + name + "' is out of range");
-            return fallback;
-        }
-        return static_cast<T>(v);
-    }
-
-    std::string string(const char* name, bool required = false)
-    {
-        auto it = object_.find(name);
-        if (it == object_.end()) {
-            if (required) fail(std::string("field '") + name + "' is missing");
-            return {};
-        }
-        if (!it->is_string()) {
-            fail(std::string("field '") + name + "' must be a string");
-            return {};
-        }
-        return it->get<std::string>();
-    }
-
-    bool boolean(const char* name)
-    {
-        auto it = object_.find(name);
-        if (it == object_.end()) return false;
-        if (!it->is_boolean()) {
-            fail(std::string("field '") + name + "' must be true or false");
-            return false;
-        }
-        return it->get<bool>();
-    }
-
-    std::vector<std::string> strings(const char* name, bool required = false)
-    {
-        std::vector<std::string> out;
-        auto it = object_.find(name);
-        if (it == object_.end()) {
-            if (required) fail(std::string("field '") + name + "' is missing");
-            return out;
-        }
-        if (!it->is_array()) {
-            fail(std::string("field '") + name + "' must be an array of strings");
-            return out;
-        }
-        for (const auto& item : *it) {
-            if (!item.is_string()) {
-                fail(std::string("field '") + name + "' must be an array of strings");
-                return {};
-            }
-            out.push_back(item.get<std::string>());
-        }
-        return out;
-    }
-
-    std::vector<std::pair<std::string, std::string>> pairs(const char* name)
-    {
-        std::vector<std::pair<std::string, std::string>> out;
-        auto it = object_.find(name);
-        if (it == object_.end()) return out;
-        const char* shape = "' must be an array of [name, value] string pairs";
-        if (!it->is_array()) {
-            fail(std::string("field '") + name + shape);
-            return out;
-        }
-        for (const auto& item : *it) {
-            if (!item.is_array() || item.size() != 2 || !item[0].is_string() || !item[1].is_string()) {
-                fail(std::string("field '") + name + shape);
-                return {};
-            }
-            out.emplace_back(item[0].get<std::string>(), item[1].get<std::string>());
-        }
-        return out;
-    }
-
-private:
-    void fail(std::string what)
-    {
-        if (!error_) error_ = invalid(message_, what);
-    }
-
-    const json& object_;
-    const char* message_;
-    std::optional<Error> error_;
-};
 
 std::string dump(const json& value)
 {
@@ -235,113 +131,98 @@ std::string encode(const ExitedMessage& m)
 
 Result<HelloRequest> decodeHelloRequest(std::string_view payload)
 {
-    auto object = parseObject(payload, "HelloRequest");
-    if (!object) return object.error();
-    Fields f(*object, "HelloRequest");
-    HelloRequest m;
-    m.protocolVersion = f.integer<uint32_t>("protocolVersion", 0, true);
-    m.hostVersion = f.string("hostVersion");
-    if (f.failed()) return f.error();
-    return m;
+    return decodeMessage<HelloRequest>(payload, "HelloRequest", [](ObjectReader& f) {
+        HelloRequest m;
+        m.protocolVersion = static_cast<uint32_t>(f.reqUnsigned("protocolVersion", UINT32_MAX));
+        m.hostVersion = f.optString("hostVersion").value_or("");
+        return m;
+    });
 }
 
 Result<Hello> decodeHello(std::string_view payload)
 {
-    auto object = parseObject(payload, "Hello");
-    if (!object) return object.error();
-    Fields f(*object, "Hello");
-    Hello m;
-    m.protocolVersion = f.integer<uint32_t>("protocolVersion", 0, true);
-    m.agentVersion = f.string("agentVersion", true);
-    m.capabilities = f.strings("capabilities", true);
-    m.session = f.string("session", true);
-    if (f.failed()) return f.error();
-    if (m.session.empty()) return invalid("Hello", "field 'session' is empty");
-    return m;
+    return decodeMessage<Hello>(payload, "Hello", [](ObjectReader& f) {
+        Hello m;
+        m.protocolVersion = static_cast<uint32_t>(f.reqUnsigned("protocolVersion", UINT32_MAX));
+        m.agentVersion = f.reqString("agentVersion");
+        if (!f.has("capabilities")) f.fail("capabilities", "is missing");
+        m.capabilities = f.optStringArray("capabilities");
+        m.session = f.reqString("session");
+        if (m.session.empty()) f.fail("session", "is empty");
+        return m;
+    });
 }
 
 Result<CreateProcessRequest> decodeCreateProcess(std::string_view payload)
 {
-    auto object = parseObject(payload, "CreateProcess");
-    if (!object) return object.error();
-    Fields f(*object, "CreateProcess");
-    CreateProcessRequest m;
-    m.req = f.integer<uint32_t>("req", 0, true);
-    m.argv = f.strings("argv", true);
-    m.workingDirectory = f.string("workingDirectory");
-    m.environment = f.pairs("environment");
-    m.user = f.string("user");
-    m.console = f.boolean("console");
-    m.rows = f.integer<uint16_t>("rows", 0, false);
-    m.columns = f.integer<uint16_t>("columns", 0, false);
-    m.stdinPipe = f.boolean("stdin");
-    m.stdoutPipe = f.boolean("stdout");
-    m.stderrPipe = f.boolean("stderr");
-    if (f.failed()) return f.error();
-    if (m.argv.empty()) return invalid("CreateProcess", "field 'argv' is empty");
-    return m;
+    return decodeMessage<CreateProcessRequest>(payload, "CreateProcess", [](ObjectReader& f) {
+        CreateProcessRequest m;
+        m.req = static_cast<uint32_t>(f.reqUnsigned("req", UINT32_MAX));
+        m.argv = f.optStringArray("argv");
+        if (m.argv.empty()) f.fail("argv", "is missing or empty");
+        m.workingDirectory = f.optString("workingDirectory").value_or("");
+        m.environment = stringPairs(f, "environment");
+        m.user = f.optString("user").value_or("");
+        m.console = f.optBool("console").value_or(false);
+        m.rows = static_cast<uint16_t>(f.optUnsigned("rows", UINT16_MAX).value_or(0));
+        m.columns = static_cast<uint16_t>(f.optUnsigned("columns", UINT16_MAX).value_or(0));
+        m.stdinPipe = f.optBool("stdin").value_or(false);
+        m.stdoutPipe = f.optBool("stdout").value_or(false);
+        m.stderrPipe = f.optBool("stderr").value_or(false);
+        return m;
+    });
 }
 
 Result<SignalRequest> decodeSignal(std::string_view payload)
 {
-    auto object = parseObject(payload, "Signal");
-    if (!object) return object.error();
-    Fields f(*object, "Signal");
-    SignalRequest m;
-    m.req = f.integer<uint32_t>("req", 0, true);
-    m.signal = f.integer<int>("signal", 0, true);
-    if (f.failed()) return f.error();
-    return m;
+    return decodeMessage<SignalRequest>(payload, "Signal", [](ObjectReader& f) {
+        SignalRequest m;
+        m.req = static_cast<uint32_t>(f.reqUnsigned("req", UINT32_MAX));
+        m.signal = static_cast<int>(signedField(f, "signal", INT32_MIN, INT32_MAX, true));
+        return m;
+    });
 }
 
 Result<ResizeRequest> decodeResize(std::string_view payload)
 {
-    auto object = parseObject(payload, "Resize");
-    if (!object) return object.error();
-    Fields f(*object, "Resize");
-    ResizeRequest m;
-    m.req = f.integer<uint32_t>("req", 0, true);
-    m.rows = f.integer<uint16_t>("rows", 0, true);
-    m.columns = f.integer<uint16_t>("columns", 0, true);
-    if (f.failed()) return f.error();
-    return m;
+    return decodeMessage<ResizeRequest>(payload, "Resize", [](ObjectReader& f) {
+        ResizeRequest m;
+        m.req = static_cast<uint32_t>(f.reqUnsigned("req", UINT32_MAX));
+        m.rows = static_cast<uint16_t>(f.reqUnsigned("rows", UINT16_MAX));
+        m.columns = static_cast<uint16_t>(f.reqUnsigned("columns", UINT16_MAX));
+        return m;
+    });
 }
 
 Result<CloseStdinRequest> decodeCloseStdin(std::string_view payload)
 {
-    auto object = parseObject(payload, "CloseStdin");
-    if (!object) return object.error();
-    Fields f(*object, "CloseStdin");
-    CloseStdinRequest m;
-    m.req = f.integer<uint32_t>("req", 0, true);
-    if (f.failed()) return f.error();
-    return m;
+    return decodeMessage<CloseStdinRequest>(payload, "CloseStdin", [](ObjectReader& f) {
+        CloseStdinRequest m;
+        m.req = static_cast<uint32_t>(f.reqUnsigned("req", UINT32_MAX));
+        return m;
+    });
 }
 
 Result<Reply> decodeReply(std::string_view payload)
 {
-    auto object = parseObject(payload, "Reply");
-    if (!object) return object.error();
-    Fields f(*object, "Reply");
-    Reply m;
-    m.req = f.integer<uint32_t>("req", 0, true);
-    m.hr = f.integer<int32_t>("hr", 0, true);
-    m.message = f.string("message");
-    m.pid = f.integer<uint32_t>("pid", 0, false);
-    if (f.failed()) return f.error();
-    return m;
+    return decodeMessage<Reply>(payload, "Reply", [](ObjectReader& f) {
+        Reply m;
+        m.req = static_cast<uint32_t>(f.reqUnsigned("req", UINT32_MAX));
+        m.hr = static_cast<HRESULT>(signedField(f, "hr", INT32_MIN, INT32_MAX, true));
+        m.message = f.optString("message").value_or("");
+        m.pid = static_cast<uint32_t>(f.optUnsigned("pid", UINT32_MAX).value_or(0));
+        return m;
+    });
 }
 
 Result<ExitedMessage> decodeExited(std::string_view payload)
 {
-    auto object = parseObject(payload, "Exited");
-    if (!object) return object.error();
-    Fields f(*object, "Exited");
-    ExitedMessage m;
-    m.exitCode = f.integer<int>("exitCode", -1, true);
-    if (object->contains("signal")) m.signal = f.integer<int>("signal", 0, true);
-    if (f.failed()) return f.error();
-    return m;
+    return decodeMessage<ExitedMessage>(payload, "Exited", [](ObjectReader& f) {
+        ExitedMessage m;
+        m.exitCode = static_cast<int>(signedField(f, "exitCode", INT32_MIN, INT32_MAX, true, -1));
+        if (f.has("signal")) m.signal = static_cast<int>(signedField(f, "signal", INT32_MIN, INT32_MAX, true));
+        return m;
+    });
 }
 
 }  // namespace hc::hcs::guest::wire
