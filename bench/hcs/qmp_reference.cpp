@@ -157,11 +157,12 @@ std::vector<std::string> referenceCommandLine(const std::vector<std::string>& hc
 
 uint64_t residentBytes(pid_t pid)
 {
-    std::istringstream status(hcs_test::readFile("/proc/" + std::to_string(pid) + "/status"));
+    // smaps_rollup walks the page tables; status' VmRSS is made of per-CPU counters that lag behind.
+    std::istringstream rollup(hcs_test::readFile("/proc/" + std::to_string(pid) + "/smaps_rollup"));
     std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) {
-            return std::stoull(line.substr(6)) * 1024;
+    while (std::getline(rollup, line)) {
+        if (line.rfind("Rss:", 0) == 0) {
+            return std::stoull(line.substr(4)) * 1024;
         }
     }
     return 0;

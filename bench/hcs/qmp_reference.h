@@ -49,7 +49,7 @@ std::vector<std::string> commandLineOf(pid_t pid);
 std::vector<std::string> referenceCommandLine(const std::vector<std::string>& hcsdCommand, const std::string& hcsdRoot,
                                               const std::string& directory, std::string& qmpSocket);
 
-// Resident set size of a process in bytes (0 when it is gone).
+// Resident set size of a process in bytes, from /proc/<pid>/smaps_rollup (0 when it is gone).
 uint64_t residentBytes(pid_t pid);
 
 // Percentile (0..100) of a sample, in microseconds.

@@ -16,6 +16,7 @@
 #include "base/filetime.h"
 #include "base/hresult.h"
 #include "base/log.h"
+#include "hcs/guest/wire.h"
 #include "hcs/service/service.h"
 
 namespace hc::hcs::service {
@@ -36,6 +37,9 @@ Status makePipe(bool hostReads, UniqueFd& hostEnd, UniqueFd& clientEnd)
     hostEnd.reset(hostReads ? fds[0] : fds[1]);
     clientEnd.reset(hostReads ? fds[1] : fds[0]);
     fcntl(hostEnd.get(), F_SETFL, fcntl(hostEnd.get(), F_GETFL) | O_NONBLOCK);
+    // Room for a whole credit window: with the default 64 KiB, hcsd wakes and grants credit four times
+    // per window, and the agent stalls between grants. Best effort (capped by /proc/sys/fs/pipe-max-size).
+    (void)fcntl(hostEnd.get(), F_SETPIPE_SZ, static_cast<int>(guest::wire::kStreamWindow));
     return {};
 }
 
