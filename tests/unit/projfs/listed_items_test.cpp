@@ -2,7 +2,6 @@
 // enumeration (READDIRPLUS with the listing's attributes, lookups of listed names), and the placeholder is
 // written only when something needs the item on disk — an open, a change, its state. Also: node ids are
 // never reused, so a directory that gets a just-deleted directory's inode number is not taken for it.
-#include "projfs/api/running_instances.h"
 #include "projfs/core/executor.h"
 #include "projfs/core/virtualization_instance.h"
 #include "test_provider.h"
@@ -61,15 +60,6 @@ protected:
             out.emplace_back(name, st);
         }
         return out;
-    }
-    // Every invalidation queued so far has reached the kernel (they run on the instance's executor).
-    void settleInvalidations()
-    {
-        auto entry = findInstance(provider.context());
-        ASSERT_TRUE(entry && entry->instance);
-        std::promise<void> ran;
-        entry->instance->executor().post([&ran] { ran.set_value(); });
-        ran.get_future().wait();
     }
 
     TempRoot root;
@@ -163,7 +153,7 @@ TEST_F(ListedItemsTest, TheProviderChangesAListedItemMeanwhile)
     PRJ_UPDATE_FAILURE_CAUSES cause{};
     EXPECT_EQ(PrjUpdateFileIfNeeded(provider.context(), L"f6.txt", &info, sizeof info, PRJ_UPDATE_NONE, &cause),
               HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
-    settleInvalidations();
+    provider.settleInvalidations();
     ASSERT_EQ(::stat(at("f6.txt").c_str(), &st), 0);
     EXPECT_EQ(st.st_size, static_cast<off_t>(longer.size()));
 
@@ -171,7 +161,7 @@ TEST_F(ListedItemsTest, TheProviderChangesAListedItemMeanwhile)
     provider.removeItem(L"f8.txt");
     EXPECT_EQ(PrjDeleteFile(provider.context(), L"f8.txt", PRJ_UPDATE_NONE, &cause),
               HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
-    settleInvalidations();
+    provider.settleInvalidations();
     EXPECT_EQ(::stat(at("f8.txt").c_str(), &st), -1);
     EXPECT_EQ(errno, ENOENT);
 }

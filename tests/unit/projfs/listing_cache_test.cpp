@@ -1,6 +1,5 @@
 // The kernel's cache of projected directory listings (FOPEN_CACHE_DIR) on real FUSE mounts: a second listing
 // of an unchanged directory does not reach the provider, and every way a listing can change drops the cache.
-#include "projfs/api/running_instances.h"
 #include "projfs/core/executor.h"
 #include "projfs/core/virtualization_instance.h"
 #include "test_provider.h"
@@ -33,20 +32,10 @@ protected:
     void TearDown() override { provider.stop(); }
     std::string at(const std::string& rel) const { return root.path() + "/" + rel; }
 
-    // Returns once every invalidation queued so far has reached the kernel: they are sent from the
-    // instance's serial executor, so a task posted now runs after them.
-    void settleInvalidations()
-    {
-        auto entry = findInstance(provider.context());
-        ASSERT_TRUE(entry && entry->instance);
-        std::promise<void> ran;
-        entry->instance->executor().post([&ran] { ran.set_value(); });
-        ran.get_future().wait();
-    }
     // After a change (or the first time): the next listing of `dir` is a new enumeration showing `expected`.
     void expectFreshListing(const std::string& dir, const Names& expected)
     {
-        settleInvalidations();
+        provider.settleInvalidations();
         const int before = provider.startEnum;
         EXPECT_EQ(listDirectory(dir), expected);
         EXPECT_EQ(provider.startEnum, before + 1) << "the listing did not come from a new enumeration";
@@ -54,7 +43,7 @@ protected:
     // Nothing changed since the last listing: the kernel answers from its cache.
     void expectCachedListing(const std::string& dir, const Names& expected)
     {
-        settleInvalidations();
+        provider.settleInvalidations();
         const int before = provider.startEnum;
         EXPECT_EQ(listDirectory(dir), expected);
         EXPECT_EQ(provider.startEnum, before) << "the listing of an unchanged directory enumerated";
@@ -132,7 +121,7 @@ TEST_F(ListingCacheTest, ExtensionCallDropsAListingTheProviderChangedWithoutTouc
 {
     listTwiceFromCache(root.path(), {"a.txt", "Dir"});
     provider.replaceFile(L"c.txt", "cc");
-    settleInvalidations();
+    provider.settleInvalidations();
     EXPECT_EQ(listDirectory(root.path()), (Names{"a.txt", "Dir"}));  // nothing told the runtime yet
     ASSERT_EQ(PrjInvalidateDirectoryListing(provider.context(), L""), S_OK);
     expectFreshListing(root.path(), {"a.txt", "c.txt", "Dir"});

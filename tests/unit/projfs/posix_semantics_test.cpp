@@ -1,6 +1,5 @@
 // POSIX behaviour programs rely on inside a virtualization root (issue 14's pjdfstest causes), each on a
 // real mount: name length limits, the creator's mode and group, files used after unlink, hard links.
-#include "projfs/api/running_instances.h"
 #include "projfs/core/executor.h"
 #include "projfs/core/virtualization_instance.h"
 #include "test_provider.h"
@@ -47,16 +46,6 @@ protected:
         return st;
     }
 
-    // Returns once the listing invalidations queued so far reached the kernel (they are sent from the
-    // instance's serial executor, so a task posted now runs after them).
-    void settleInvalidations()
-    {
-        auto entry = findInstance(provider.context());
-        ASSERT_TRUE(entry && entry->instance);
-        std::promise<void> ran;
-        entry->instance->executor().post([&ran] { ran.set_value(); });
-        ran.get_future().wait();
-    }
 
     TempRoot root;
     TestProvider provider;
@@ -217,13 +206,13 @@ TEST_F(PosixSemanticsTest, ProviderListingFailureIsAnErrorNotAnEmptyDirectory)
         SCOPED_TRACE(failure == &provider.failStartEnum ? "Start fails" : "Get fails");
         *failure = true;
         ASSERT_EQ(PrjInvalidateDirectoryListing(provider.context(), L""), S_OK);
-        settleInvalidations();
+        provider.settleInvalidations();
         auto [names, err] = readAll(root.path());
         EXPECT_EQ(err, EIO);
         EXPECT_EQ(names, (std::vector<std::string>{".", "..", "mine", "projected.txt"}));
         *failure = false;
         ASSERT_EQ(PrjInvalidateDirectoryListing(provider.context(), L""), S_OK);
-        settleInvalidations();
+        provider.settleInvalidations();
         auto [again, againErr] = readAll(root.path());
         EXPECT_EQ(againErr, 0);
         EXPECT_EQ(again, (std::vector<std::string>{".", "..", "dir", "mine", "projected.txt"}));

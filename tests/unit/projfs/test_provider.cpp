@@ -1,6 +1,7 @@
 #include "test_provider.h"
 
 #include "base/guid.h"
+#include "projfs/api/running_instances.h"
 #include "projfs/api/start_virtualizing.h"
 
 #include <dirent.h>
@@ -11,6 +12,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
+#include <stdexcept>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -346,6 +349,15 @@ PRJ_FILE_STATE fileState(const std::string& path)
     std::wstring wide(path.begin(), path.end());
     if (FAILED(PrjGetOnDiskFileState(wide.c_str(), &state))) return static_cast<PRJ_FILE_STATE>(0);
     return state;
+}
+
+void TestProvider::settleInvalidations() const
+{
+    auto entry = findInstance(context_);
+    if (!entry || !entry->instance) throw std::logic_error("settleInvalidations: the provider is not running");
+    std::promise<void> ran;
+    entry->instance->executor().post([&ran] { ran.set_value(); });
+    ran.get_future().wait();
 }
 
 }  // namespace hc::projfs::test

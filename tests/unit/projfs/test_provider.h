@@ -38,6 +38,9 @@ public:
         nullptr;  // PRJ_CALLBACKS::NotificationCallback (InstanceContext = this)
     void stop();
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context() const { return context_; }
+    // Returns once every kernel invalidation the runtime queued so far has been sent: they go out from
+    // the instance's serial executor, so a task posted now runs after them.
+    void settleInvalidations() const;
 
     std::atomic<int> startEnum{0}, getEnum{0}, endEnum{0}, placeholderInfo{0}, fileData{0}, cancels{0};
     std::atomic<int> restartScans{0};
