@@ -17,6 +17,9 @@
 #                       /lib/modules/virtio-serial/load-order, the insmod order. The agent guest
 #                       (guest/image) appends it to initrd-poweroff.gz; the kernel unpacks cpio archives
 #                       concatenated in one initrd in order.
+#   crash-modules.cpio.gz
+#                       an overlay like the virtio-serial one with pvpanic (Devices.GuestCrashReporting: a
+#                       panicking guest tells QEMU, which reports GUEST_PANICKED): /lib/modules/crash/
 #   kernel-version      the kernel release the images were made for
 #
 # Use with: -kernel vmlinuz -initrd initrd-*.gz -append "console=ttyS0" (add "quiet" to boot faster).
@@ -29,10 +32,10 @@
 # no stdin; any failed step (download, unpack, missing busybox-static) fails the script loudly.
 set -euo pipefail
 
-recipe_version=4 # bump when the images' contents change, so caches rebuild
+recipe_version=6 # bump when the images' contents change, so caches rebuild
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/.cache/test-guest}
-files=(vmlinuz initrd-poweroff.gz initrd-idle.gz virtio-serial-modules.cpio.gz kernel-version)
+files=(vmlinuz initrd-poweroff.gz initrd-idle.gz virtio-serial-modules.cpio.gz crash-modules.cpio.gz kernel-version)
 
 up_to_date() {
   [ "$(cat "$out/recipe-version" 2>/dev/null)" = "$recipe_version" ] || return 1
@@ -162,6 +165,18 @@ for m in "${virtio_serial_modules[@]}"; do
 done
 (cd "$tree" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --owner=0:0) |
   gzip -9n >"$work/virtio-serial-modules.cpio.gz" || die "building virtio-serial-modules.cpio.gz failed"
+
+# pvpanic for GuestCrashReporting (the agent guest loads it; a guest crash then reaches hcsd).
+crash_modules=(misc/pvpanic/pvpanic misc/pvpanic/pvpanic-mmio)
+tree="$work/tree-crash"
+mkdir -p "$tree/lib/modules/crash"
+for m in "${crash_modules[@]}"; do
+  [ -s "$moddir/drivers/$m.ko" ] || die "$deb has no drivers/$m.ko (the agent guest needs it for pvpanic)"
+  cp "$moddir/drivers/$m.ko" "$tree/lib/modules/crash/"
+  echo "${m##*/}" >>"$tree/lib/modules/crash/load-order"
+done
+(cd "$tree" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --owner=0:0) |
+  gzip -9n >"$work/crash-modules.cpio.gz" || die "building crash-modules.cpio.gz failed"
 
 cp "$vmlinuz" "$work/vmlinuz"
 echo "$release" >"$work/kernel-version"
