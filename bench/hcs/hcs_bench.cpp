@@ -3,10 +3,14 @@
 //   hcs_bench create-start [N]  create+start of the seed's empty VM vs launching its QEMU until QMP answers
 //   hcs_bench memory [N]        RSS of hcsd + N idle empty VMs vs the same N QEMU processes launched directly
 //   hcs_bench agent [N]         guest processes through hcs-guest vs qemu-ga (guest_agent_bench.h)
+//   hcs_bench save-restore [N]  Save of a paused 256 MiB guest + restore (Create with RestoreState, Start) vs
+//                               the same QMP migrate into a file / -incoming defer + migrate-incoming by hand
 // Starts its own private hcsd (like the integration tests). Not run in CI; docs/performance-hcs.md
 // records results. Prints ours next to the reference and the ratio.
 #include <computecore.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -151,16 +155,136 @@ int benchMemory(hcs_test::PrivateHcsd& hcsd, int count)
     return 0;
 }
 
+// The by-hand reference: the QMP a program driving QEMU itself sends to save into a file it opened.
+std::chrono::nanoseconds referenceSave(QmpConnection& qmp, const std::string& file)
+{
+    auto start = Clock::now();
+    qmp.execute("migrate-set-capabilities", {{"capabilities", {{{"capability", "events"}, {"state", true}}}}});
+    qmp.execute("migrate-set-parameters", {{"max-bandwidth", int64_t{1} << 40}});
+    int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot create " + file);
+    qmp.executeWithDescriptor("getfd", {{"fdname", "save"}}, fd);
+    close(fd);
+    qmp.execute("migrate", {{"uri", "fd:save"}});
+    for (;;) {
+        std::string status = qmp.execute("query-migrate").value("status", std::string());
+        if (status == "completed") break;
+        if (status == "failed" || status == "cancelled") throw std::runtime_error("reference save " + status);
+        std::this_thread::sleep_for(1ms);
+    }
+    return Clock::now() - start;
+}
+
+// Spawn with -incoming defer, load the file, "cont": what Create with RestoreState + Start do.
+std::chrono::nanoseconds referenceRestore(ReferenceLaunch launch, const std::string& file)
+{
+    auto start = Clock::now();
+    auto process = hcs_test::ChildProcess::spawn(launch.argv, {{}, "/dev/null", launch.directory + "/qemu.err"});
+    std::chrono::nanoseconds took{};
+    try {
+        QmpConnection qmp;
+        qmp.open(launch.qmpSocket, 30s);
+        qmp.execute("migrate-set-capabilities", {{"capabilities", {{{"capability", "events"}, {"state", true}}}}});
+        int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw std::runtime_error("cannot open " + file);
+        qmp.executeWithDescriptor("getfd", {{"fdname", "restore"}}, fd);
+        close(fd);
+        qmp.execute("migrate-incoming", {{"uri", "fd:restore"}});
+        for (;;) {
+            std::string status = qmp.execute("query-migrate").value("status", std::string());
+            if (status == "completed") break;
+            if (status == "failed") throw std::runtime_error("reference restore failed");
+            std::this_thread::sleep_for(1ms);
+        }
+        qmp.execute("cont");
+        took = Clock::now() - start;
+    } catch (const std::exception& error) {
+        process.signal(SIGKILL);
+        process.wait(5s);
+        throw std::runtime_error(std::string(error.what()) +
+                                 "; QEMU said: " + hcs_test::readFile(launch.directory + "/qemu.err"));
+    }
+    process.signal(SIGKILL);
+    process.wait(5s);
+    std::error_code ignored;
+    std::filesystem::remove_all(launch.directory, ignored);
+    return took;
+}
+
+// A 256 MiB kernel-direct guest, booted for a while so that its memory holds a running system.
+int benchSaveRestore(hcs_test::PrivateHcsd& hcsd, int rounds)
+{
+    const std::string document = kernelDirectVm(hcsd.root());
+    SystemHandle source;
+    createAndStart("bench-save-source", document, source);
+    auto qemu = newQemu(hcsd, {});
+    if (qemu.size() != 1) throw std::runtime_error("cannot find the VM's QEMU process");
+    std::vector<ReferenceLaunch> restores;
+    for (int i = 0; i < rounds; ++i)
+        restores.push_back(prepareReference(qemu.front(), hcsd.root(), 1 + i, {"-incoming", "defer"}));
+    ReferenceVm direct(prepareReference(qemu.front(), hcsd.root(), 0));
+    std::this_thread::sleep_for(10s);  // both guests boot
+    check(runOperation(c_TimeoutMs, [&](HCS_OPERATION op) { return HcsPauseComputeSystem(source.get(), op, nullptr); }),
+          "pause");
+    direct.qmp.execute("stop");
+
+    std::vector<std::chrono::nanoseconds> ourSave, ourRestore, refSave, refRestore;
+    uint64_t ourBytes = 0, refBytes = 0;
+    for (int i = 0; i < rounds; ++i) {
+        const std::string ours = hcsd.root() + "/ours-" + std::to_string(i) + ".save";
+        const std::string options = R"({"SaveType":"ToFile","SaveStateFilePath":")" + ours + ""
+    }
+    ";
+        auto start = Clock::now();
+    check(runOperation(c_TimeoutMs,
+                       [&](HCS_OPERATION op) { return HcsSaveComputeSystem(source.get(), op, wide(options).c_str()); }),
+          "save");
+    ourSave.push_back(Clock::now() - start);
+    ourBytes = std::filesystem::file_size(ours);
+
+    // The restored system: the same document, its own console socket, RestoreState.
+    auto restored = nlohmann::json::parse(document);
+    restored["VirtualMachine"]["Devices"]["ComPorts"]["0"]["NamedPipe"] =
+        hcsd.root() + "/restored-" + std::to_string(i) + ".sock";
+    restored["VirtualMachine"]["RestoreState"] = {{"SaveStateFilePath", ours}};
+    SystemHandle copy;
+    start = Clock::now();
+    createAndStart("bench-restored-" + std::to_string(i), restored.dump(), copy);
+    ourRestore.push_back(Clock::now() - start);
+    terminate(copy);
+
+    const std::string reference = hcsd.root() + "-reference-" + std::to_string(i) + ".save";
+    refSave.push_back(referenceSave(direct.qmp, reference));
+    refBytes = std::filesystem::file_size(reference);
+    refRestore.push_back(referenceRestore(std::move(restores[i]), reference));
+    std::filesystem::remove(ours);
+    std::filesystem::remove(reference);
+}
+terminate(source);
+std::printf(
+    "save of a paused 256 MiB guest (files: ours %.1f MiB, reference %.1f MiB) and restore to running, "
+    "%d rounds
+    ",
+        ourBytes /
+        1048576.0,
+    refBytes / 1048576.0, rounds);
+printComparison("save p50", hcs_bench::percentileMicros(ourSave, 50) / 1000,
+                hcs_bench::percentileMicros(refSave, 50) / 1000, "ms");
+printComparison("restore p50", hcs_bench::percentileMicros(ourRestore, 50) / 1000,
+                hcs_bench::percentileMicros(refRestore, 50) / 1000, "ms");
+return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
     std::string mode = argc > 1 ? argv[1] : "";
     int n = argc > 2 ? std::atoi(argv[2]) : 0;
-    if (mode != "props" && mode != "create-start" && mode != "memory" && mode != "agent") {
+    if (mode != "props" && mode != "create-start" && mode != "memory" && mode != "agent" && mode != "save-restore") {
         std::fprintf(stderr,
                      "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4] | agent "
-                     "[ROUNDS=50]\n");
+                     "[ROUNDS=50] | save-restore [ROUNDS=3]\n");
         return 2;
     }
     try {
@@ -171,6 +295,9 @@ int main(int argc, char** argv)
         }
         if (mode == "create-start") {
             return benchCreateStart(hcsd, n > 0 ? n : 10);
+        }
+        if (mode == "save-restore") {
+            return benchSaveRestore(hcsd, n > 0 ? n : 3);
         }
         if (mode == "agent") {
             return benchGuestAgent(hcsd, n > 0 ? n : 50);

@@ -1,5 +1,6 @@
 #include "qmp_reference.h"
 
+#include "hcs/ipc/descriptor_passing.h"
 #include "hcs/ipc/unix_socket.h"
 
 #include <poll.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -98,11 +100,27 @@ void QmpConnection::send(const nlohmann::json& request)
     }
 }
 
+nlohmann::json QmpConnection::executeWithDescriptor(const std::string& command, const nlohmann::json& arguments,
+                                                    int descriptor)
+{
+    nlohmann::json request{{"execute", command}, {"arguments", arguments}};
+    std::string line = request.dump() + "\n";
+    if (!hc::hcs::sendAllWithDescriptors(fd_, line, std::span<const int>(&descriptor, 1))) {
+        throw std::runtime_error("QMP write failed");
+    }
+    return awaitReturn(command);
+}
+
 nlohmann::json QmpConnection::execute(const std::string& command, const nlohmann::json& arguments)
 {
     nlohmann::json request{{"execute", command}};
     if (!arguments.is_null()) request["arguments"] = arguments;
     send(request);
+    return awaitReturn(command);
+}
+
+nlohmann::json QmpConnection::awaitReturn(const std::string& command)
+{
     for (;;) {
         auto reply = nlohmann::json::parse(readLine());
         if (reply.contains("return")) {

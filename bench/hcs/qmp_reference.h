@@ -31,10 +31,13 @@ public:
     // Sends {"execute": command, "arguments": arguments} and returns the "return" member; throws on an
     // "error" reply.
     nlohmann::json execute(const std::string& command, const nlohmann::json& arguments = nullptr);
+    // The same with `descriptor` sent along (SCM_RIGHTS), for getfd.
+    nlohmann::json executeWithDescriptor(const std::string& command, const nlohmann::json& arguments, int descriptor);
 
 private:
     void connect(const std::string& socketPath, std::chrono::milliseconds timeout);
     void send(const nlohmann::json& request);
+    nlohmann::json awaitReturn(const std::string& command);
     std::string readLine();
     int fd_ = -1;
     std::string buffer_;

@@ -1,4 +1,4 @@
-// computecore.h functions this version does not implement yet: live migration, service settings and state files. Each
+// computecore.h functions this version does not implement yet: live migration and service settings. Each
 // validates its arguments like the real function would (so callers see the same argument errors) and then returns
 // E_NOTIMPL.
 #include <computecore.h>
@@ -86,22 +86,6 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsSubmitWerReport(PCWSTR settings)
     return guarded(__func__, [&] {
         if (HRESULT hr = checkText(__func__, settings, "settings", true); FAILED(hr)) return hr;
         return notImplemented(__func__, "Windows Error Reporting");
-    });
-}
-
-HOSTCOMPUTE_API HRESULT WINAPI HcsCreateEmptyGuestStateFile(PCWSTR guestStateFilePath)
-{
-    return guarded(__func__, [&] {
-        if (HRESULT hr = checkText(__func__, guestStateFilePath, "guestStateFilePath", true); FAILED(hr)) return hr;
-        return notImplemented(__func__, "guest state files");
-    });
-}
-
-HOSTCOMPUTE_API HRESULT WINAPI HcsCreateEmptyRuntimeStateFile(PCWSTR runtimeStateFilePath)
-{
-    return guarded(__func__, [&] {
-        if (HRESULT hr = checkText(__func__, runtimeStateFilePath, "runtimeStateFilePath", true); FAILED(hr)) return hr;
-        return notImplemented(__func__, "runtime state files");
     });
 }
 

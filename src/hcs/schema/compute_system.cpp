@@ -139,15 +139,9 @@ constexpr FieldRule kGuestCrashRules[] = {
 };
 
 constexpr FieldRule kGuestStateRules[] = {
-    {"GuestStateFilePath", K::String, Unsupported, "guest state files are not supported yet"},
-    {"RuntimeStateFilePath", K::String, Unsupported, "runtime state files are not supported yet"},
-    {"GuestStateFileType", K::String, Hint, "the format of a guest state file (none is used)"},
-    {"ForceTransientState", K::Boolean, Hint, "state is always transient here"},
-};
-
-constexpr FieldRule kRestoreStateRules[] = {
-    {"SaveStateFilePath", K::String, Unsupported, "restoring saved state is not supported yet"},
-    {"TemplateSystemId", K::String, Unsupported, "restoring from a template is not supported yet"},
+    {"GuestStateFileType", K::String, Hint, "the format of a guest state file (always a UEFI variable store here)"},
+    {"RuntimeStateFileType", K::String, Hint, "the format of a runtime state file (always QEMU's here)"},
+    {"ForceTransientState", K::Boolean, Hint, "nothing is kept beyond the files the document names"},
 };
 
 constexpr uint32_t kMaxScsiControllers = 4;  // as many as Hyper-V offers
@@ -174,6 +168,14 @@ std::string requireAbsolutePath(ObjectReader& reader, std::string_view name)
     if (!path || path->empty()) reader.fail(name, "required field is missing");
     if ((*path)[0] != '/') reader.fail(name, "expected an absolute path, got \"" + *path + "\"");
     return *path;
+}
+
+// An optional absolute path: "" when absent or empty.
+std::string optAbsolutePath(ObjectReader& reader, std::string_view name)
+{
+    auto path = reader.optString(name).value_or("");
+    if (!path.empty() && path[0] != '/') reader.fail(name, "expected an absolute path, got \"" + path + "\"");
+    return path;
 }
 
 class DocumentReader {
@@ -259,12 +261,23 @@ VirtualMachineConfig DocumentReader::readVirtualMachine(ObjectReader reader)
     if (auto devices = reader.optObject("Devices")) readDevices(*devices, vm);
     if (vm.uefi && vm.uefi->bootThis) checkBootEntry(vm, chipset->fieldPath("Uefi.BootThis"));
     if (auto state = reader.optObject("GuestState")) {
+        vm.guestState.guestStateFilePath = optAbsolutePath(*state, "GuestStateFilePath");
+        vm.guestState.runtimeStateFilePath = optAbsolutePath(*state, "RuntimeStateFilePath");
         apply(*state, kGuestStateRules);
         state->finish();
     }
     if (auto restore = reader.optObject("RestoreState")) {
-        apply(*restore, kRestoreStateRules);
+        RestoreStateConfig r;
+        r.saveStateFilePath = optAbsolutePath(*restore, "SaveStateFilePath");
+        r.templateSystemId = restore->optString("TemplateSystemId").value_or("");
+        if (r.saveStateFilePath.empty() && r.templateSystemId.empty()) {
+            restore->fail("SaveStateFilePath", "required: RestoreState names a save file or a TemplateSystemId");
+        }
+        if (!r.saveStateFilePath.empty() && !r.templateSystemId.empty()) {
+            restore->fail("TemplateSystemId", "give either SaveStateFilePath or TemplateSystemId, not both");
+        }
         restore->finish();
+        vm.restoreState = r;
     }
     if (auto guest = reader.optObject("GuestConnection")) {
         GuestConnectionConfig g;

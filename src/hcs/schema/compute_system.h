@@ -106,6 +106,22 @@ struct GuestConnectionConfig {
     bool useHostTimeZone = false;
 };
 
+// GuestState (docs/hcsd.md, "Save and restore"): GuestStateFilePath is the UEFI variable store the VM
+// uses instead of a private copy (HcsCreateEmptyGuestStateFile makes one), so firmware settings
+// persist; RuntimeStateFilePath is where Save writes when SaveOptions names no file
+// (HcsCreateEmptyRuntimeStateFile makes an empty one).
+struct GuestStateConfig {
+    std::string guestStateFilePath;    // absolute; empty = none
+    std::string runtimeStateFilePath;  // absolute; empty = none
+};
+
+// RestoreState: the VM starts from saved state (a Save's file, or the file of a system saved
+// AsTemplate) instead of booting; its devices must be those of the saved VM.
+struct RestoreStateConfig {
+    std::string saveStateFilePath;  // absolute; empty = TemplateSystemId's file
+    std::string templateSystemId;   // a system in state SavedAsTemplate; empty = none
+};
+
 struct VirtualMachineConfig {
     bool stopOnReset = false;
     std::optional<UefiSettings> uefi;
@@ -123,6 +139,8 @@ struct VirtualMachineConfig {
     bool hvSocket = false;             // Devices.HvSocket present (vhost-vsock; checked at launch)
     bool guestCrashReporting = false;  // Devices.GuestCrashReporting present (pvpanic)
     std::optional<GuestConnectionConfig> guestConnection;
+    GuestStateConfig guestState;
+    std::optional<RestoreStateConfig> restoreState;
 };
 
 struct ComputeSystemConfig {

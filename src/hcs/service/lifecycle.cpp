@@ -18,9 +18,9 @@ struct Row {
     S to;
 };
 
-// Everything not listed is refused. Save/Crash/Modify rows say the state allows them; the backend
-// then reports what it does not implement (E_NOTIMPL) rather than pretending to succeed. Terminate
-// from Stopping joins the stop already under way (or escalates a guest power-off to a kill).
+// Everything not listed is refused. Save leaves the system Paused (ToFile) or SavedAsTemplate
+// (AsTemplate: the table says Paused; service/save_restore.cpp moves it on). Crash ends in Stopped.
+// Terminate from Stopping joins the stop already under way (or escalates a guest power-off to a kill).
 constexpr std::array kCalls{
     Row{S::Created, M::StartComputeSystem, S::Running},
     Row{S::Created, M::TerminateComputeSystem, S::Stopped},
@@ -36,12 +36,15 @@ constexpr std::array kCalls{
     Row{S::Paused, M::TerminateComputeSystem, S::Stopped},
     Row{S::Paused, M::SaveComputeSystem, S::Paused},
     Row{S::Paused, M::GetComputeSystemProperties, S::Paused},
+    Row{S::SavedAsTemplate, M::TerminateComputeSystem, S::Stopped},
+    Row{S::SavedAsTemplate, M::GetComputeSystemProperties, S::SavedAsTemplate},
     Row{S::Stopping, M::TerminateComputeSystem, S::Stopped},
     Row{S::Stopping, M::GetComputeSystemProperties, S::Stopping},
     Row{S::Stopped, M::GetComputeSystemProperties, S::Stopped},
 };
 
-constexpr std::array<std::pair<S, S>, 18> kTransitions{{
+// clang-format off
+constexpr std::array<std::pair<S, S>, 21> kTransitions{{
     {S::Creating, S::Created},
     {S::Creating, S::Removed},
     {S::Adopting, S::Created},
@@ -58,9 +61,13 @@ constexpr std::array<std::pair<S, S>, 18> kTransitions{{
     {S::Paused, S::Running},
     {S::Paused, S::Stopping},
     {S::Paused, S::Stopped},
+    {S::Paused, S::SavedAsTemplate},
+    {S::SavedAsTemplate, S::Stopping},
+    {S::SavedAsTemplate, S::Stopped},
     {S::Stopping, S::Stopped},
     {S::Stopped, S::Removed},
 }};
+// clang-format on
 
 }  // namespace
 
@@ -77,6 +84,8 @@ const char* stateName(SystemState state)
             return "Running";
         case S::Paused:
             return "Paused";
+        case S::SavedAsTemplate:
+            return "SavedAsTemplate";
         case S::Stopping:
             return "Stopping";
         case S::Stopped:
@@ -89,7 +98,7 @@ const char* stateName(SystemState state)
 
 bool isActive(SystemState state)
 {
-    return state == S::Created || state == S::Running || state == S::Paused;
+    return state == S::Created || state == S::Running || state == S::Paused || state == S::SavedAsTemplate;
 }
 
 const char* callName(protocol::Method call)

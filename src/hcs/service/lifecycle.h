@@ -6,7 +6,9 @@
 //
 //   Creating --ready--> Created --Start--> Running <--Pause/Resume--> Paused
 //   Adopting --query-status--> Created | Running | Paused
-//   Created/Running/Paused --Terminate, guest power-off--> Stopping --exit--> Stopped --last user--> Removed
+//   Paused --Save AsTemplate--> SavedAsTemplate (QEMU up, its state in the save file; Terminate only)
+//   Created/Running/Paused/SavedAsTemplate --Terminate, guest power-off--> Stopping --exit--> Stopped
+//   Stopped --last user--> Removed
 //   any live state --QEMU exit--> Stopped;  Creating --QEMU exit / Create abandoned--> Removed
 #pragma once
 
@@ -21,14 +23,15 @@ enum class SystemState {
     Created,   // QEMU up, paused before the first instruction (-S)
     Running,
     Paused,
-    Stopping,  // Terminate sent "quit", or the guest powered off: the exit is coming
-    Stopped,   // QEMU is gone; the system stays while handles name it
-    Removed,   // gone from the registry; handles that still name it see "not found"
+    SavedAsTemplate,  // saved with SaveType AsTemplate: a RestoreState.TemplateSystemId names it
+    Stopping,         // Terminate sent "quit", or the guest powered off: the exit is coming
+    Stopped,          // QEMU is gone; the system stays while handles name it
+    Removed,          // gone from the registry; handles that still name it see "not found"
 };
 
 const char* stateName(SystemState state);
 
-// Created, Running or Paused: QEMU is up and nothing is setting it up or taking it down.
+// Created, Running, Paused or SavedAsTemplate: QEMU is up and nothing is setting it up or taking it down.
 bool isActive(SystemState state);
 
 // "Pause" for PauseComputeSystem: how error messages name a call.

@@ -5,14 +5,18 @@
 // and shared with the session handles that name it (a handle may outlive its removal: state Removed).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "base/guid.h"
+#include "base/unique_fd.h"
 #include "hcs/guest/guest_channel.h"
 #include "hcs/protocol/messages.h"
 #include "hcs/schema/compute_system.h"
@@ -42,7 +46,14 @@ struct InFlightCall {
 };
 
 // Who asked the system to stop, for the exit's attribution.
-enum class StopRequest { None, ShutDown, Terminate };
+enum class StopRequest { None, ShutDown, Terminate, Crash };
+
+// A save or restore under way: QEMU's migration stream to or from a file (service/save_restore.cpp).
+// Ends once: QEMU's MIGRATION event (completed / failed / cancelled), the bound, the VM's exit, or a cancel.
+struct MigrationWait {
+    std::function<void(Status)> onDone;
+    uint64_t timer = 0;
+};
 
 class ComputeSystem {
 public:
@@ -72,6 +83,16 @@ public:
     StopRequest stopRequest = StopRequest::None;
     schema::ExitInitiator terminateInitiator = schema::ExitInitiator::Client;
     std::optional<schema::SystemExitStatus> exitStatus;
+
+    // Save and restore (service/save_restore.cpp).
+    std::optional<MigrationWait> migration;
+    UniqueFd restoreFile;        // the save file a restoring Create loads (Creating only)
+    std::string savedStatePath;  // the file of the last successful Save (a template's state)
+    // Crash: what the guest reported (QMP GUEST_PANICKED), as a CrashReport document.
+    std::optional<nlohmann::json> crashReport;
+    uint64_t crashTimer = 0;  // a Crash waiting for the guest to panic
+    // Why hcsd stopped a Creating system itself (named in the Create's error); empty = QEMU stopped.
+    std::string failureReason;
 
     // Who gets the Create reply once QEMU is ready (Creating only).
     std::optional<std::pair<uint64_t, uint64_t>> createReply;

@@ -16,6 +16,7 @@
 #include "hcs/vm/host_files.h"
 #include "hcs/vm/qemu_command.h"
 #include "hcs/vm/qemu_process.h"
+#include "hcs/vm/state_files.h"
 
 namespace hc::hcs::service {
 
@@ -318,6 +319,7 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
         std::make_shared<ComputeSystem>(loop_, params.id, SystemState::Creating, options_.maxProcessesPerSystem);
     system->configText = params.configuration;
     system->config = std::move(*config);
+    if (Status st = openRestoreFile(*system); !st) return replyError(session, rid, st.error());
     system->runtimeId = newGuid();
     system->createTime = filetimeNow();
     if (Status st = sessions_.addHandle(session, params.handle, system); !st) {
@@ -357,7 +359,15 @@ Result<vm::LaunchRequest> Service::prepareLaunch(const ComputeSystem& system)
     settings.qmpListenFd = 3;
     if (Status st = claimPipes(system, settings); !st) return st.error();
     if (Status st = checkHostFiles(vmConfig, settings); !st) return st.error();
-    if (vmConfig.uefi) {
+    settings.restoring = system.restoreFile.valid();
+    if (vmConfig.uefi && !vmConfig.guestState.guestStateFilePath.empty()) {
+        // The caller's guest state file is the variable store itself (vm/state_files.h).
+        if (Status st = vm::checkGuestStateFile(vmConfig.guestState.guestStateFilePath); !st) {
+            return makeError(st.hr(), "VirtualMachine.GuestState.GuestStateFilePath: " + st.error().message);
+        }
+        settings.ovmfCodePath = vm::kOvmfCode;
+        settings.ovmfVarsPath = vmConfig.guestState.guestStateFilePath;
+    } else if (vmConfig.uefi) {
         settings.ovmfCodePath = vm::kOvmfCode;
         settings.ovmfVarsPath = system.directory + "/OVMF_VARS.fd";
         std::error_code ec;
@@ -534,6 +544,11 @@ void Service::cancel(uint64_t session, uint64_t requestId, uint64_t target)
             system->vm->abandon(inFlight->command);
             system->inFlight.reset();
             cancelled = true;
+            if (system->migration) {  // a Save writing its file: QEMU stops writing
+                loop_.cancelTimer(system->migration->timer);
+                system->migration.reset();
+                system->vm->execute("migrate_cancel", json::object(), [](Result<json>) {});
+            }
             // QEMU may still carry the command out: ask it where the system stands now.
             resynchronise(system);
         }
@@ -604,15 +619,9 @@ void Service::run(const SystemPtr& system, const QueuedCall& call)
             return reply(call.session, call.requestId, properties(*system, *query));
         }
         case Method::SaveComputeSystem:
-            if (!allowed()) return;
-            return fail(makeError(E_NOTIMPL,
-                                  "SaveComputeSystem is not supported: the QEMU backend cannot save a "
-                                  "compute system's state to a file yet"));
+            return runSave(system, call);
         case Method::CrashComputeSystem:
-            if (!allowed()) return;
-            return fail(makeError(E_NOTIMPL,
-                                  "CrashComputeSystem is not supported: the QEMU backend cannot inject a "
-                                  "guest crash yet"));
+            return runCrash(system, call);
         case Method::ModifyComputeSystem: {
             if (!allowed()) return;
             auto doc = schema::parseJson(call.document, schema::kDocumentLimits, "the Modify configuration",
@@ -698,16 +707,19 @@ void Service::runTerminate(const SystemPtr& system, const QueuedCall& call)
         if (!call.internal) replyError(call.session, call.requestId, next.error());
         return;
     }
-    if (!call.internal) {
-        ExitWaiter waiter;
-        waiter.session = call.session;
-        waiter.requestId = call.requestId;
-        waiter.onExit = [this, call](const schema::SystemExitStatus&) {
-            reply(call.session, call.requestId, json::object());
-        };
-        system->exitWaiters.add(std::move(waiter));
-    }
+    if (!call.internal) replyOnExit(system, call);
     beginTerminate(system, schema::ExitInitiator::Client);
+}
+
+void Service::replyOnExit(const SystemPtr& system, const QueuedCall& call)
+{
+    ExitWaiter waiter;
+    waiter.session = call.session;
+    waiter.requestId = call.requestId;
+    waiter.onExit = [this, call](const schema::SystemExitStatus&) {
+        reply(call.session, call.requestId, json::object());
+    };
+    system->exitWaiters.add(std::move(waiter));
 }
 
 void Service::resynchronise(const SystemPtr& system)
@@ -766,7 +778,14 @@ void Service::onVmReady(const SystemPtr& system, Status status)
     }
     if (system->state() == SystemState::Adopting) return finishAdoption(system);
     if (system->state() != SystemState::Creating) return;
-    system->setState(SystemState::Created, "QEMU's monitor is ready");
+    if (system->restoreFile.valid()) return beginRestore(system);
+    finishCreate(system);
+}
+
+void Service::finishCreate(const SystemPtr& system)
+{
+    system->setState(SystemState::Created, system->config.virtualMachine.restoreState ? "its saved state is loaded"
+                                                                                      : "QEMU's monitor is ready");
     persist(*system);
     auto [session, rid] = *system->createReply;
     system->createReply.reset();
@@ -780,6 +799,16 @@ void Service::onVmReady(const SystemPtr& system, Status status)
 void Service::onVmEvent(const SystemPtr& system, const std::string& event, const json& data)
 {
     HC_LOG(Debug, "hcsd", "QMP event " + event + " from \"" + system->id + "\": " + data.dump());
+    if (event == "MIGRATION" && system->migration) {
+        const std::string status = data.value("status", std::string());
+        if (status == "completed") return endMigration(system, {});
+        if (status == "failed" || status == "cancelled") {
+            return endMigration(system, makeError(E_FAIL, "QEMU's migration stream " + status));
+        }
+        return;
+    }
+    if (event == "GUEST_PANICKED") return onGuestPanicked(system, data);
+    if (event == "SHUTDOWN" && data.value("reason", std::string()) == "guest-panic") return;
     if (event == "SHUTDOWN" && data.value("guest", false) && isActive(system->state())) {
         system->setState(SystemState::Stopping, "the guest powered off");
     }
@@ -787,6 +816,11 @@ void Service::onVmEvent(const SystemPtr& system, const std::string& event, const
 
 schema::SystemExitStatus Service::exitStatusOf(const ComputeSystem& system) const
 {
+    if (system.crashReport || system.stopRequest == StopRequest::Crash) {  // the guest crashed
+        return {
+            HCS_E_UNEXPECTED_EXIT, schema::ExitType::UnexpectedExit, schema::ExitDetail::UnexpectedExit,
+            system.stopRequest == StopRequest::Crash ? schema::ExitInitiator::Client : schema::ExitInitiator::GuestOS};
+    }
     if (system.stopRequest == StopRequest::Terminate) {
         return {S_OK, schema::ExitType::ForcedExit, schema::ExitDetail::Terminate, system.terminateInitiator};
     }
@@ -805,8 +839,13 @@ void Service::onVmExit(const SystemPtr& system, const std::string& description)
     std::shared_ptr<VmSupervisor> dead(system->vm.release());
     loop_.post([dead] {});
     std::string how = description.empty() ? std::string("exited") : description;
-    if (system->state() == SystemState::Creating) return failCreation(system, how);
+    if (system->migration) endMigration(system, makeError(HCS_E_UNEXPECTED_EXIT, "QEMU " + how));
+    if (system->crashTimer) loop_.cancelTimer(std::exchange(system->crashTimer, 0));
+    if (system->state() == SystemState::Creating) {
+        return failCreation(system, system->failureReason.empty() ? how : system->failureReason + "; QEMU " + how);
+    }
 
+    if (system->crashReport) sendSystemEvent(*system, "SystemCrashReport", *system->crashReport);
     schema::SystemExitStatus status = exitStatusOf(*system);
     HC_LOG(
         Info, "hcsd",
@@ -826,10 +865,7 @@ void Service::onVmExit(const SystemPtr& system, const std::string& description)
         system->agentWait.reset();
     }
     system->inFlight.reset();  // its handler has run (the VM fails pending commands before onExit)
-    const json data = schema::toJson(status);
-    sessions_.forEachHandleOf(system.get(), [this, &data](uint64_t session, uint64_t handle) {
-        sessions_.send(session, protocol::encodeEvent("SystemExited", handle, data));
-    });
+    sendSystemEvent(*system, "SystemExited", schema::toJson(status));
     for (auto& waiter : system->exitWaiters.takeAll())
         waiter.onExit(status);
     if (wasAdopting) answerWaitingEnumerations();
@@ -891,6 +927,7 @@ json Service::properties(const ComputeSystem& system, const schema::PropertyQuer
            {"State", stateName(system.state())},
            {"Stopped", system.state() == SystemState::Stopped}};
     if (system.exitStatus) p["ExitType"] = schema::exitTypeName(system.exitStatus->type);
+    if (system.crashReport) p["CrashReport"] = *system.crashReport;  // hostcompute's own: the last crash
     if (query.terminateOnLastHandleClosed) {
         p["TerminateOnLastHandleClosed"] = system.config.shouldTerminateOnLastHandleClosed;
     }

@@ -43,6 +43,10 @@ struct ServiceOptions {
     SupervisionTimeouts timeouts;
     // Makes the guest agent channel of systems with a GuestConnection; null = such systems are refused.
     guest::GuestChannelFactory* guestChannels = nullptr;
+    // How long a Save may take to write its file, and a restoring Create to load it.
+    std::chrono::milliseconds migrationTimeout{600000};
+    // How long Crash waits for the guest to panic after the NMI before hcsd kills the VM.
+    std::chrono::milliseconds crashTimeout{30000};
     // How long Start waits for the agent's hello, and CreateProcess for an agent (hcsd --agent-timeout).
     std::chrono::milliseconds agentTimeout{60000};
     // Live (starting or running) processes per system; one more fails CreateProcess.
@@ -94,6 +98,8 @@ private:
     void runStateChange(const SystemPtr& system, const QueuedCall& call, const char* qmpCommand);
     void runShutDown(const SystemPtr& system, const QueuedCall& call);
     void runTerminate(const SystemPtr& system, const QueuedCall& call);
+    // `call` is answered (success) when the system has exited: Terminate, Crash.
+    void replyOnExit(const SystemPtr& system, const QueuedCall& call);
     void resynchronise(const SystemPtr& system);
     void beginTerminate(const SystemPtr& system, schema::ExitInitiator initiator);
     void releaseHandle(const SystemPtr& system);
@@ -115,6 +121,20 @@ private:
     // later ones are logged (persist).
     Status writeRecord(const ComputeSystem& system);
     void persist(const ComputeSystem& system);
+
+    // Save, restore and crash (save_restore.cpp).
+    void runSave(const SystemPtr& system, const QueuedCall& call);
+    void runCrash(const SystemPtr& system, const QueuedCall& call);
+    // RestoreState: the save file opened for the Create (with the caller's rights); error names the field.
+    Status openRestoreFile(ComputeSystem& system);
+    // A restoring Create once QEMU's monitor is up: load the file, then finishCreate().
+    void beginRestore(const SystemPtr& system);
+    void finishCreate(const SystemPtr& system);
+    // Waits (bounded) for QEMU's migration to end; `onDone` runs once.
+    void awaitMigration(const SystemPtr& system, std::function<void(Status)> onDone);
+    void endMigration(const SystemPtr& system, Status status);
+    void onGuestPanicked(const SystemPtr& system, const nlohmann::json& data);
+    void sendSystemEvent(const ComputeSystem& system, const char* event, const nlohmann::json& data);
 
     // Re-adoption (readopt.cpp).
     void adoptSystem(const std::string& directory);

@@ -81,9 +81,17 @@ Result<std::unique_ptr<VmSupervisor>> VmSupervisor::adopt(EventLoop& loop, vm::V
 
 uint64_t VmSupervisor::execute(const std::string& command, const json& arguments, vm::ReplyHandler handler)
 {
+    return executeWithDescriptor(command, arguments, -1, std::move(handler));
+}
+
+uint64_t VmSupervisor::executeWithDescriptor(const std::string& command, const json& arguments, int descriptor,
+                                             vm::ReplyHandler handler)
+{
     uint64_t key = nextCommand_++;
     pending_[key] = Pending{std::move(handler), 0, 0};
-    uint64_t vmCommand = vm_->execute(command, arguments, [this, key](Result<json> r) { complete(key, std::move(r)); });
+    auto onReply = [this, key](Result<json> r) { complete(key, std::move(r)); };
+    uint64_t vmCommand = descriptor >= 0 ? vm_->executeWithDescriptor(command, arguments, descriptor, onReply)
+                                         : vm_->execute(command, arguments, onReply);
     auto it = pending_.find(key);
     if (it == pending_.end()) return key;  // failed to send: already answered
     it->second.vmCommand = vmCommand;

@@ -41,6 +41,9 @@ public:
     bool exited() const { return vm_->exited(); }
     // A bounded monitor command (see above). Returns an id for abandon().
     uint64_t execute(const std::string& command, const nlohmann::json& arguments, vm::ReplyHandler handler);
+    // The same with a descriptor for QEMU (vm::Vm::executeWithDescriptor).
+    uint64_t executeWithDescriptor(const std::string& command, const nlohmann::json& arguments, int descriptor,
+                                   vm::ReplyHandler handler);
     // Stops waiting for a command: its handler never runs (a cancelled call).
     void abandon(uint64_t command);
     // "quit", then SIGKILL after the grace period. Idempotent.

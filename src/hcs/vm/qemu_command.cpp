@@ -125,6 +125,7 @@ std::vector<std::string> buildQemuCommand(const schema::VirtualMachineConfig& vm
     add({"-S"});
     add({"-chardev", "socket,id=hcs-qmp,fd=" + std::to_string(s.qmpListenFd) + ",server=on,wait=off", "-mon",
          "chardev=hcs-qmp,mode=control"});
+    if (s.restoring) add({"-incoming", "defer"});
     if (vm.stopOnReset) add({"-no-reboot"});
     if (vm.useUtc) add({"-rtc", "base=utc"});
     if (vm.uefi) {

@@ -28,6 +28,7 @@ struct QemuLaunchSettings {
     std::map<uint32_t, std::string> comPortSockets;       // COM port number -> Unix socket path
     std::map<uint32_t, std::string> virtioSerialSockets;  // virtio-serial port number -> Unix socket path
     std::map<std::pair<std::string, uint32_t>, DiskSettings> disks;  // (controller, LUN) -> file facts
+    bool restoring = false;  // -incoming defer: the state comes from a save file, sent later over QMP
 };
 
 std::vector<std::string> buildQemuCommand(const schema::VirtualMachineConfig& vm, const QemuLaunchSettings& settings);

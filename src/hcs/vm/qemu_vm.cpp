@@ -87,6 +87,16 @@ uint64_t QemuVm::execute(const std::string& command, const nlohmann::json& argum
     return qmp_->execute(command, arguments, std::move(handler));
 }
 
+uint64_t QemuVm::executeWithDescriptor(const std::string& command, const nlohmann::json& arguments, int descriptor,
+                                       ReplyHandler handler)
+{
+    if (!qmp_) {
+        handler(makeError(HCS_E_CONNECTION_CLOSED, "no QEMU monitor connection"));
+        return 0;
+    }
+    return qmp_->execute(command, arguments, std::move(handler), descriptor);
+}
+
 void QemuVm::abandon(uint64_t command)
 {
     if (qmp_) qmp_->abandon(command);

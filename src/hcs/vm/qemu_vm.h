@@ -26,6 +26,8 @@ public:
     pid_t pid() const override { return pid_; }
     bool exited() const override { return exited_; }
     uint64_t execute(const std::string& command, const nlohmann::json& arguments, ReplyHandler handler) override;
+    uint64_t executeWithDescriptor(const std::string& command, const nlohmann::json& arguments, int descriptor,
+                                   ReplyHandler handler) override;
     void abandon(uint64_t command) override;
     void kill() override;
 

@@ -5,8 +5,10 @@
 
 #include <cerrno>
 #include <ctime>
+#include <span>
 
 #include "base/log.h"
+#include "hcs/ipc/descriptor_passing.h"
 #include "hcs/ipc/unix_socket.h"
 #include "hcs/schema/json_limits.h"
 
@@ -91,7 +93,7 @@ void QmpClient::handleLine(const std::string& line)
     }
 }
 
-uint64_t QmpClient::execute(const std::string& command, const json& arguments, ReplyHandler handler)
+uint64_t QmpClient::execute(const std::string& command, const json& arguments, ReplyHandler handler, int descriptor)
 {
     if (closed_) {
         handler(makeError(HCS_E_CONNECTION_CLOSED, "the QEMU monitor connection is closed"));
@@ -101,7 +103,10 @@ uint64_t QmpClient::execute(const std::string& command, const json& arguments, R
     json message{{"execute", command}, {"id", id}};
     if (!arguments.empty()) message["arguments"] = arguments;
     pending_[id] = std::move(handler);
-    if (auto st = writeAll(fd_, message.dump() + "\n"); !st) {
+    const std::string line = message.dump() + "\n";
+    Status st =
+        descriptor >= 0 ? sendAllWithDescriptors(fd_, line, std::span<const int>(&descriptor, 1)) : writeAll(fd_, line);
+    if (!st) {
         failAll(makeError(HCS_E_CONNECTION_CLOSED, "cannot send to the QEMU monitor: " + st.error().message));
     }
     return id;

@@ -36,7 +36,9 @@ public:
 
     // Sends {"execute": command, "arguments": args, "id": n} and returns n. The handler runs once,
     // later, from onReadable() (or from failAll()); on a send failure it runs before execute() returns.
-    uint64_t execute(const std::string& command, const nlohmann::json& arguments, ReplyHandler handler);
+    // `descriptor` (>= 0) is sent with the command's bytes (SCM_RIGHTS), for getfd / add-fd.
+    uint64_t execute(const std::string& command, const nlohmann::json& arguments, ReplyHandler handler,
+                     int descriptor = -1);
     // Drops the handler of command `id`: its reply, if it ever comes, is ignored.
     void abandon(uint64_t id) { pending_.erase(id); }
 

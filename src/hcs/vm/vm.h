@@ -40,6 +40,10 @@ public:
     virtual bool exited() const = 0;
     // Sends a monitor command; `handler` runs once with its reply. Returns an id for abandon().
     virtual uint64_t execute(const std::string& command, const nlohmann::json& arguments, ReplyHandler handler) = 0;
+    // The same with a descriptor riding on the command (SCM_RIGHTS), for QEMU's getfd / add-fd. The
+    // caller keeps (and closes) its own descriptor; QEMU receives a copy.
+    virtual uint64_t executeWithDescriptor(const std::string& command, const nlohmann::json& arguments, int descriptor,
+                                           ReplyHandler handler) = 0;
     // Forgets a pending command: its handler never runs (a late reply is dropped).
     virtual void abandon(uint64_t command) = 0;
     // SIGKILL (through a pidfd: never a recycled pid). onExit follows.

@@ -271,7 +271,7 @@ TEST_F(SystemTest, UnimplementedFunctionsCheckArgumentsThenSayNotImplemented)
     HCS_OPERATION op = HcsCreateOperation(nullptr, nullptr);
     EXPECT_EQ(HcsModifyServiceSettings(L"{}", nullptr), E_NOTIMPL);
     EXPECT_EQ(HcsModifyServiceSettings(nullptr, nullptr), E_INVALIDARG);
-    EXPECT_EQ(HcsCreateEmptyGuestStateFile(L"/tmp/x.vmgs"), E_NOTIMPL);
+    EXPECT_EQ(HcsCreateEmptyGuestStateFile(L"x.vmgs"), E_INVALIDARG);  // implemented: a relative path is refused
     EXPECT_EQ(HcsCreateEmptyRuntimeStateFile(nullptr), E_INVALIDARG);
     EXPECT_EQ(HcsGrantVmAccess(L"vm", L"/tmp/f"), E_NOTIMPL);
     EXPECT_EQ(HcsRevokeVmAccess(L"vm", nullptr), E_INVALIDARG);

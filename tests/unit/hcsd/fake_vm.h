@@ -50,6 +50,14 @@ public:
         sent_.push_back(command);
         return id;
     }
+    // The descriptor is not kept: the test sees the command (and whether one came with it).
+    uint64_t executeWithDescriptor(const std::string& command, const nlohmann::json& arguments, int descriptor,
+                                   vm::ReplyHandler handler) override
+    {
+        if (descriptor >= 0) descriptorsSent_++;
+        return execute(command, arguments, std::move(handler));
+    }
+    size_t descriptorsSent() const { return descriptorsSent_; }
     // QEMU still carries an abandoned command out; only nobody waits for its answer any more.
     void abandon(uint64_t command) override
     {
@@ -125,6 +133,7 @@ private:
     std::deque<Pending> pending_;
     std::vector<std::string> sent_;
     uint64_t nextId_ = 1;
+    size_t descriptorsSent_ = 0;
     bool exited_ = false;
 };
 

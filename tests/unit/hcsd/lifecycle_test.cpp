@@ -37,6 +37,14 @@ const Expect kExpected[] = {
     {S::Paused, M::StartComputeSystem, HCS_E_INVALID_STATE, S::Paused},
     {S::Paused, M::TerminateComputeSystem, S_OK, S::Stopped},
     {S::Paused, M::ShutDownComputeSystem, HCS_E_INVALID_STATE, S::Paused},
+    {S::Paused, M::SaveComputeSystem, S_OK, S::Paused},  // AsTemplate then moves on to SavedAsTemplate
+    {S::Running, M::CrashComputeSystem, S_OK, S::Stopped},
+    {S::Paused, M::CrashComputeSystem, HCS_E_INVALID_STATE, S::Paused},
+    {S::SavedAsTemplate, M::TerminateComputeSystem, S_OK, S::Stopped},
+    {S::SavedAsTemplate, M::GetComputeSystemProperties, S_OK, S::SavedAsTemplate},
+    {S::SavedAsTemplate, M::ResumeComputeSystem, HCS_E_INVALID_STATE, S::SavedAsTemplate},
+    {S::SavedAsTemplate, M::SaveComputeSystem, HCS_E_INVALID_STATE, S::SavedAsTemplate},
+    {S::SavedAsTemplate, M::StartComputeSystem, HCS_E_INVALID_STATE, S::SavedAsTemplate},
     {S::Stopping, M::TerminateComputeSystem, S_OK, S::Stopped},
     {S::Stopping, M::StartComputeSystem, HCS_E_INVALID_STATE, S::Stopping},
     {S::Stopping, M::ShutDownComputeSystem, HCS_E_INVALID_STATE, S::Stopping},
@@ -63,8 +71,8 @@ TEST(Lifecycle, CallTableMatchesExpectations)
 
 TEST(Lifecycle, EveryAllowedCallLeadsWhereTheTransitionTableAllows)
 {
-    const S states[] = {S::Creating, S::Adopting, S::Created, S::Running,
-                        S::Paused,   S::Stopping, S::Stopped, S::Removed};
+    const S states[] = {S::Creating,        S::Adopting, S::Created, S::Running, S::Paused,
+                        S::SavedAsTemplate, S::Stopping, S::Stopped, S::Removed};
     for (S from : states) {
         for (int m = 0; m <= static_cast<int>(M::GetServiceProperties); ++m) {
             auto r = checkCall(from, static_cast<M>(m));
@@ -86,6 +94,9 @@ TEST(Lifecycle, TransitionsThatMustNeverHappen)
     EXPECT_TRUE(validTransition(S::Creating, S::Removed));
     EXPECT_TRUE(validTransition(S::Adopting, S::Paused));
     EXPECT_TRUE(validTransition(S::Stopped, S::Removed));
+    EXPECT_TRUE(validTransition(S::Paused, S::SavedAsTemplate));
+    EXPECT_FALSE(validTransition(S::SavedAsTemplate, S::Running));
+    EXPECT_FALSE(validTransition(S::Running, S::SavedAsTemplate));
 }
 
 TEST(Lifecycle, SetStateRefusesWhatTheTableRefuses)

@@ -127,6 +127,24 @@ TEST(Schema, MacAddresses)
     }
 }
 
+TEST(Schema, GuestStateAndRestoreStateAreRead)
+{
+    json doc = validVm();
+    doc["VirtualMachine"]["GuestState"] = {
+        {"GuestStateFilePath", "/vm.vmgs"}, {"RuntimeStateFilePath", "/vm.vmrs"}, {"ForceTransientState", true}};
+    doc["VirtualMachine"]["RestoreState"] = {{"SaveStateFilePath", "/vm.save"}};
+    auto config = parseComputeSystem(doc.dump());
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->virtualMachine.guestState.guestStateFilePath, "/vm.vmgs");
+    EXPECT_EQ(config->virtualMachine.guestState.runtimeStateFilePath, "/vm.vmrs");
+    ASSERT_TRUE(config->virtualMachine.restoreState);
+    EXPECT_EQ(config->virtualMachine.restoreState->saveStateFilePath, "/vm.save");
+    doc["VirtualMachine"]["RestoreState"] = {{"TemplateSystemId", "golden"}};
+    config = parseComputeSystem(doc.dump());
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->virtualMachine.restoreState->templateSystemId, "golden");
+}
+
 struct BadCase {
     const char* name;
     const char* pointer;  // JSON pointer to change ("" = the whole document)
@@ -236,10 +254,13 @@ const BadCase kBadCases[] = {
      "Memory.PinBackingPages: pinned backing pages"},
     {"numa", "/VirtualMachine/ComputeTopology/Numa", json::object(), false, E_NOTIMPL, "ComputeTopology.Numa"},
     {"container", "/Container", json::object(), false, E_NOTIMPL, "Container: containers are not supported"},
-    {"guest state file", "/VirtualMachine/GuestState", json{{"GuestStateFilePath", "/vm.vmgs"}}, false, E_NOTIMPL,
-     "VirtualMachine.GuestState.GuestStateFilePath: guest state files are not supported yet"},
-    {"restore state", "/VirtualMachine/RestoreState", json{{"SaveStateFilePath", "/vm.save"}}, false, E_NOTIMPL,
-     "VirtualMachine.RestoreState.SaveStateFilePath"},
+    {"relative guest state file", "/VirtualMachine/GuestState", json{{"RuntimeStateFilePath", "vm.vmrs"}}, false,
+     HCS_E_INVALID_JSON, "VirtualMachine.GuestState.RuntimeStateFilePath: expected an absolute path"},
+    {"restore state without a source", "/VirtualMachine/RestoreState", json::object(), false, HCS_E_INVALID_JSON,
+     "VirtualMachine.RestoreState.SaveStateFilePath: required"},
+    {"restore state with both sources", "/VirtualMachine/RestoreState",
+     json{{"SaveStateFilePath", "/vm.save"}, {"TemplateSystemId", "t"}}, false, HCS_E_INVALID_JSON,
+     "VirtualMachine.RestoreState.TemplateSystemId: give either"},
     {"container and vm", "/Container", json{{"Layers", json::array()}}, false, E_NOTIMPL, "Container: containers"},
     {"guest connection flag as string", "/VirtualMachine/GuestConnection", json{{"UseVsock", "yes"}}, false,
      HCS_E_INVALID_JSON, "VirtualMachine.GuestConnection.UseVsock: expected a boolean"},

@@ -56,6 +56,7 @@ public:  // the ExitAttribution cases call the helpers from lambdas
         options.guestChannels = guestChannels_;
         options.agentTimeout = agentTimeout_;
         options.maxProcessesPerSystem = maxProcesses_;
+        options.crashTimeout = crashTimeout_;
         service_ = std::make_unique<Service>(loop_, options, vm::AcceleratorChoice{}, launcher_);
     }
 
@@ -169,6 +170,7 @@ public:  // the ExitAttribution cases call the helpers from lambdas
     guest::GuestChannelFactory* guestChannels_ = nullptr;
     std::chrono::milliseconds agentTimeout_ = 60000ms;
     size_t maxProcesses_ = 256;
+    std::chrono::milliseconds crashTimeout_ = 30000ms;
     EventLoop loop_;
     testing::FakeLauncher launcher_{loop_};
     std::string dir_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <stdexcept>
 
 #include "base/strings.h"
@@ -46,6 +47,14 @@ std::wstring wide(const std::string& text)
 std::string utf8(PCWSTR text)
 {
     return text == nullptr ? std::string() : hc::toUtf8Lossy(text);
+}
+
+std::string freshTestDirectory()
+{
+    std::string dir = hcsd().root() + "/" + testSystemId("files");
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
 }
 
 std::string testSystemId(const std::string& suffix)

@@ -32,6 +32,10 @@ std::string utf8(PCWSTR text);
 // A system id unique to the running test: "<suite>.<test>[-suffix]".
 std::string testSystemId(const std::string& suffix = {});
 
+// An empty directory for the running test's files below hcsd's root ("<root>/<testSystemId(files)>",
+// emptied first so that reruns start clean).
+std::string freshTestDirectory();
+
 // The files scripts/make-test-guest.sh makes; throws (failing the test loudly) when they are missing.
 struct TestGuest {
     std::string kernel;
