@@ -233,47 +233,43 @@ int benchSaveRestore(hcs_test::PrivateHcsd& hcsd, int rounds)
     uint64_t ourBytes = 0, refBytes = 0;
     for (int i = 0; i < rounds; ++i) {
         const std::string ours = hcsd.root() + "/ours-" + std::to_string(i) + ".save";
-        const std::string options = R"({"SaveType":"ToFile","SaveStateFilePath":")" + ours + ""
-    }
-    ";
+        const std::string options = nlohmann::json{{"SaveType", "ToFile"}, {"SaveStateFilePath", ours}}.dump();
         auto start = Clock::now();
-    check(runOperation(c_TimeoutMs,
-                       [&](HCS_OPERATION op) { return HcsSaveComputeSystem(source.get(), op, wide(options).c_str()); }),
-          "save");
-    ourSave.push_back(Clock::now() - start);
-    ourBytes = std::filesystem::file_size(ours);
+        check(runOperation(
+                  c_TimeoutMs,
+                  [&](HCS_OPERATION op) { return HcsSaveComputeSystem(source.get(), op, wide(options).c_str()); }),
+              "save");
+        ourSave.push_back(Clock::now() - start);
+        ourBytes = std::filesystem::file_size(ours);
 
-    // The restored system: the same document, its own console socket, RestoreState.
-    auto restored = nlohmann::json::parse(document);
-    restored["VirtualMachine"]["Devices"]["ComPorts"]["0"]["NamedPipe"] =
-        hcsd.root() + "/restored-" + std::to_string(i) + ".sock";
-    restored["VirtualMachine"]["RestoreState"] = {{"SaveStateFilePath", ours}};
-    SystemHandle copy;
-    start = Clock::now();
-    createAndStart("bench-restored-" + std::to_string(i), restored.dump(), copy);
-    ourRestore.push_back(Clock::now() - start);
-    terminate(copy);
+        // The restored system: the same document, its own console socket, RestoreState.
+        auto restored = nlohmann::json::parse(document);
+        restored["VirtualMachine"]["Devices"]["ComPorts"]["0"]["NamedPipe"] =
+            hcsd.root() + "/restored-" + std::to_string(i) + ".sock";
+        restored["VirtualMachine"]["RestoreState"] = {{"SaveStateFilePath", ours}};
+        SystemHandle copy;
+        start = Clock::now();
+        createAndStart("bench-restored-" + std::to_string(i), restored.dump(), copy);
+        ourRestore.push_back(Clock::now() - start);
+        terminate(copy);
 
-    const std::string reference = hcsd.root() + "-reference-" + std::to_string(i) + ".save";
-    refSave.push_back(referenceSave(direct.qmp, reference));
-    refBytes = std::filesystem::file_size(reference);
-    refRestore.push_back(referenceRestore(std::move(restores[i]), reference));
-    std::filesystem::remove(ours);
-    std::filesystem::remove(reference);
-}
-terminate(source);
-std::printf(
-    "save of a paused 256 MiB guest (files: ours %.1f MiB, reference %.1f MiB) and restore to running, "
-    "%d rounds
-    ",
-        ourBytes /
-        1048576.0,
-    refBytes / 1048576.0, rounds);
-printComparison("save p50", hcs_bench::percentileMicros(ourSave, 50) / 1000,
-                hcs_bench::percentileMicros(refSave, 50) / 1000, "ms");
-printComparison("restore p50", hcs_bench::percentileMicros(ourRestore, 50) / 1000,
-                hcs_bench::percentileMicros(refRestore, 50) / 1000, "ms");
-return 0;
+        const std::string reference = hcsd.root() + "-reference-" + std::to_string(i) + ".save";
+        refSave.push_back(referenceSave(direct.qmp, reference));
+        refBytes = std::filesystem::file_size(reference);
+        refRestore.push_back(referenceRestore(std::move(restores[i]), reference));
+        std::filesystem::remove(ours);
+        std::filesystem::remove(reference);
+    }
+    terminate(source);
+    std::printf(
+        "save of a paused 256 MiB guest (files: ours %.1f MiB, reference %.1f MiB) and restore to "
+        "running, %d rounds\n",
+        ourBytes / 1048576.0, refBytes / 1048576.0, rounds);
+    printComparison("save p50", hcs_bench::percentileMicros(ourSave, 50) / 1000,
+                    hcs_bench::percentileMicros(refSave, 50) / 1000, "ms");
+    printComparison("restore p50", hcs_bench::percentileMicros(ourRestore, 50) / 1000,
+                    hcs_bench::percentileMicros(refRestore, 50) / 1000, "ms");
+    return 0;
 }
 
 }  // namespace
@@ -288,10 +284,12 @@ int main(int argc, char** argv)
     if (mode == "--help" || mode == "-h") {
         std::printf(
             "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4] | agent [ROUNDS=50]\n"
+            "                 | save-restore [ROUNDS=3]\n"
             "  props         GetComputeSystemProperties round trip on a running VM vs QMP query-status\n"
             "  create-start  create+start of the seed's empty VM vs launching its QEMU until QMP answers\n"
             "  memory        RSS of hcsd + N idle empty VMs vs the same N QEMU processes launched directly\n"
             "  agent         guest processes through hcs-guest vs qemu-ga\n"
+            "  save-restore  Save + restore of a 256 MiB guest vs QMP migrate to a file / migrate-incoming by hand\n"
             "Starts a private hcsd; figures go in docs/performance-hcs.md.\n");
         return 0;
     }

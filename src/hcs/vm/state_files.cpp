@@ -28,6 +28,9 @@ Error openError(const std::string& path, const char* purpose, int err)
     } else if (err == EISDIR) {
         hr = E_INVALIDARG;
         why = "it is a directory";
+    } else if (err == ENXIO) {  // a FIFO nobody reads, or a socket
+        hr = E_INVALIDARG;
+        why = "it is not a regular file";
     } else if (err == EEXIST) {
         hr = HRESULT_FROM_WIN32(ERROR_FILE_EXISTS);
         why = "a file of that name exists";

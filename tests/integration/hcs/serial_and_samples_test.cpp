@@ -165,7 +165,8 @@ void pointAtTestFiles(json& value, const std::string& key, const std::string& di
         }
         value = path;
     } else if (key == "NamedPipe" && text.rfind("\\\\.\\pipe\\", 0) == 0) {
-        value = dir + "/" + text.substr(9) + ".sock";  // a private socket: parallel runs cannot collide
+        // A socket in hcsd's private root: no collision with other runs, and short enough for sun_path.
+        value = hcsd().root() + "/" + text.substr(9) + ".sock";
     }
 }
 
@@ -201,10 +202,14 @@ TEST(Samples, EveryOfficialSampleCreatesOrIsRefusedWhereExpected)
             CallOutcome retried =
                 createSystem(testSystemId(entry.path().stem().string() + "-novsock"), document.dump(), again);
             EXPECT_EQ(retried.hr, S_OK) << describe(retried.hr) << " " << retried.document;
-            if (SUCCEEDED(retried.hr)) EXPECT_EQ(terminate(again.get()).hr, S_OK);
+            if (SUCCEEDED(retried.hr)) {
+                EXPECT_EQ(terminate(again.get()).hr, S_OK);
+            }
         } else {
             EXPECT_EQ(created.hr, S_OK) << describe(created.hr) << " " << created.document;
-            if (SUCCEEDED(created.hr)) EXPECT_EQ(terminate(system.get()).hr, S_OK);
+            if (SUCCEEDED(created.hr)) {
+                EXPECT_EQ(terminate(system.get()).hr, S_OK);
+            }
         }
     }
     EXPECT_GE(tried, 5u);

@@ -184,7 +184,9 @@ TEST_F(ServiceSaveTest, CrashReportsThePanicAndEndsWithUnexpectedExit)
     json exitData;
     for (const json& e : events(s, 1)) {
         names.push_back(e["event"]);
-        if (e["event"] == "SystemCrashInitiated") EXPECT_EQ(e["data"]["SystemId"], "vm");
+        if (e["event"] == "SystemCrashInitiated") {
+            EXPECT_EQ(e["data"]["SystemId"], "vm");
+        }
         if (e["event"] == "SystemExited") exitData = e["data"];
     }
     EXPECT_EQ(names, (std::vector<std::string>{"SystemCrashInitiated", "SystemCrashReport", "SystemExited"}));
@@ -196,6 +198,7 @@ TEST_F(ServiceSaveTest, CrashReportsThePanicAndEndsWithUnexpectedExit)
 TEST_F(ServiceSaveTest, AGuestThatIgnoresTheNmiIsKilledAfterTheCrashTimeout)
 {
     crashTimeout_ = 50ms;
+    startService();  // with the short crash timeout
     uint64_t s = connect();
     FakeVm& vm = createReady(s, 1, "vm", config());
     uint64_t start = call(s, Method::StartComputeSystem, 1);
