@@ -11,6 +11,7 @@ packages=(
   busybox-static cpio gzip socat ccache
   runc
   libgit2-dev
+  go-md2man acl systemd bash-completion
 )
 
 missing=()
