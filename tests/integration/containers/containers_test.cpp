@@ -14,6 +14,7 @@
 #include "support/child_process.h"
 #include "support/hcs_test_support.h"
 #include "support/process_support.h"
+#include "support/test_process.h"
 
 namespace hcs_test {
 namespace {
@@ -21,8 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-constexpr DWORD c_ProcessTimeoutMs = 60'000;
 
 void writeText(const std::string& path, const std::string& text)
 {
@@ -110,62 +109,14 @@ struct Mapping {
     bool readOnly = false;
 };
 
-// An HCS_PROCESS and its stdio, closed at the end of the test.
-struct ContainerProcess {
-    HCS_PROCESS process = nullptr;
-    HCS_PROCESS_INFORMATION info{};
-    HRESULT hr = E_FAIL;
-    std::string error;
-    ContainerProcess() = default;
-    ContainerProcess(const ContainerProcess&) = delete;
-    ContainerProcess& operator=(const ContainerProcess&) = delete;
-    ~ContainerProcess()
-    {
-        for (HANDLE handle : {info.StdInput, info.StdOutput, info.StdError})
-            if (handle) close(fdOf(handle));
-        if (process) HcsCloseProcess(process);
-    }
-    void closeStdIn()
-    {
-        if (info.StdInput) close(fdOf(info.StdInput));
-        info.StdInput = nullptr;
-    }
-    json waitForExit(DWORD timeoutMs = c_ProcessTimeoutMs)
-    {
-        PWSTR result = nullptr;
-        HRESULT waited = HcsWaitForProcessExit(process, timeoutMs, &result);
-        std::string text = hcsctl::takeResultString(result);
-        EXPECT_EQ(waited, S_OK) << describe(waited) << " " << text;
-        return json::parse(text, nullptr, false);
-    }
-    std::string out() { return readAll(fdOf(info.StdOutput)); }
-};
-
-json command(std::vector<std::string> argv, bool in = false, bool out = true, bool err = true)
-{
-    return {{"CommandArgs", argv}, {"CreateStdInPipe", in}, {"CreateStdOutPipe", out}, {"CreateStdErrPipe", err}};
-}
-
-void createProcess(HCS_SYSTEM system, const json& parameters, ContainerProcess& out)
-{
-    HCS_OPERATION op = HcsCreateOperation(nullptr, nullptr);
-    out.hr = HcsCreateProcess(system, wide(parameters.dump()).c_str(), op, nullptr, &out.process);
-    PWSTR document = nullptr;
-    if (SUCCEEDED(out.hr)) {
-        out.hr = HcsWaitForOperationResultAndProcessInfo(op, c_ProcessTimeoutMs, &out.info, &document);
-    }
-    out.error = hcsctl::takeResultString(document);
-    HcsCloseOperation(op);
-}
-
 // Runs `script` with sh -c to its end: {exit code, stdout}.
 std::pair<int, std::string> run(HCS_SYSTEM system, const std::string& script)
 {
-    ContainerProcess p;
+    TestProcess p;
     createProcess(system, command({"sh", "-c", script}, false, true, false), p);
     EXPECT_EQ(p.hr, S_OK) << describe(p.hr) << " " << p.error;
     if (FAILED(p.hr)) return {-1, ""};
-    std::string out = p.out();
+    std::string out = p.readStdOut();
     json status = p.waitForExit();
     return {status.value("ExitCode", -1), out};
 }
@@ -239,13 +190,13 @@ TEST_F(Containers, EchoAndExitCodes)
     EXPECT_EQ(props["SystemType"], "Container");
     EXPECT_EQ(props["State"], "Running");
     // A signal's death is 128 + N, and says which signal.
-    ContainerProcess killed;
+    TestProcess killed;
     createProcess(system.get(), command({"sh", "-c", "kill -TERM $$"}), killed);
     ASSERT_EQ(killed.hr, S_OK) << killed.error;
     json status = killed.waitForExit();
     EXPECT_EQ(status["ExitCode"], 128 + SIGTERM) << status.dump();
     // A program the image does not have fails CreateProcess, it is not a process that exits 127.
-    ContainerProcess missing;
+    TestProcess missing;
     createProcess(system.get(), command({"no-such-program"}), missing);
     EXPECT_EQ(missing.hr, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) << describe(missing.hr) << " " << missing.error;
 }
@@ -254,21 +205,21 @@ TEST_F(Containers, StdinToStdoutAndConsole)
 {
     SystemHandle system;
     startContainer(testSystemId(), containerDocument(), system);
-    ContainerProcess cat;
+    TestProcess cat;
     createProcess(system.get(), command({"cat"}, true, true, true), cat);
     ASSERT_EQ(cat.hr, S_OK) << cat.error;
     const std::string text = "line one\nline two\n";
     ASSERT_EQ(write(fdOf(cat.info.StdInput), text.data(), text.size()), static_cast<ssize_t>(text.size()));
     cat.closeStdIn();
-    EXPECT_EQ(cat.out(), text);
+    EXPECT_EQ(cat.readStdOut(), text);
     EXPECT_EQ(cat.waitForExit()["ExitCode"], 0);
 
     json console = command({"sh", "-c", "tty; exit 4"}, false, true, false);
     console["EmulateConsole"] = true;
-    ContainerProcess tty;
+    TestProcess tty;
     createProcess(system.get(), console, tty);
     ASSERT_EQ(tty.hr, S_OK) << tty.error;
-    EXPECT_NE(tty.out().find("/dev/pts/"), std::string::npos);
+    EXPECT_NE(tty.readStdOut().find("/dev/pts/"), std::string::npos);
     EXPECT_EQ(tty.waitForExit()["ExitCode"], 4);
 }
 
@@ -277,7 +228,7 @@ TEST_F(Containers, SignalAndOpenByPidFromAnotherClient)
     const std::string id = testSystemId();
     SystemHandle system;
     startContainer(id, containerDocument(), system);
-    ContainerProcess sleeper;
+    TestProcess sleeper;
     createProcess(system.get(), command({"sh", "-c", "read x; exit 5"}, true), sleeper);
     ASSERT_EQ(sleeper.hr, S_OK) << sleeper.error;
     ChildProcess::Options options;
@@ -296,7 +247,7 @@ TEST_F(Containers, SignalAndOpenByPidFromAnotherClient)
     EXPECT_EQ(WEXITSTATUS(*status), 0) << readText(out);
     EXPECT_EQ(json::parse(readText(out).substr(readText(out).find('{')))["ExitCode"], 5);
 
-    ContainerProcess signalled;
+    TestProcess signalled;
     createProcess(system.get(), command({"sleep", "1000"}), signalled);
     ASSERT_EQ(signalled.hr, S_OK) << signalled.error;
     HCS_OPERATION op = HcsCreateOperation(nullptr, nullptr);
@@ -359,7 +310,7 @@ TEST_F(Containers, MemoryLimitKillsProcessOverIt)
     SystemHandle system;
     startContainer(testSystemId(), containerDocument({}, {{"Memory", {{"SizeInMB", 32}}}}), system);
     // dd allocates its block size: 128 MiB does not fit in 32 MB.
-    ContainerProcess hog;
+    TestProcess hog;
     createProcess(system.get(), command({"dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=4"}), hog);
     ASSERT_EQ(hog.hr, S_OK) << hog.error;
     json status = hog.waitForExit();
@@ -375,7 +326,7 @@ TEST_F(Containers, PauseStopsCountingProcessAndResumeContinues)
     const std::string shared = directory("counter");
     SystemHandle system;
     startContainer(testSystemId(), containerDocument({{shared, "/c", false}}), system);
-    ContainerProcess counter;
+    TestProcess counter;
     createProcess(system.get(),
                   command({"sh", "-c",
                            "i=0; while true; do i=$((i+1)); echo $i > /c/n.tmp; mv /c/n.tmp /c/n; "
@@ -407,9 +358,9 @@ TEST_F(Containers, TerminateEndsEveryProcess)
     json props = properties(system.get());
     const std::string containerId = "hcs-" + props["RuntimeId"].get<std::string>();
     ExitRecorder exits;
-    std::vector<std::unique_ptr<ContainerProcess>> sleepers;
+    std::vector<std::unique_ptr<TestProcess>> sleepers;
     for (int i = 0; i < 3; ++i) {
-        sleepers.push_back(std::make_unique<ContainerProcess>());
+        sleepers.push_back(std::make_unique<TestProcess>());
         createProcess(system.get(), command({"sleep", "1000"}), *sleepers.back());
         ASSERT_EQ(sleepers.back()->hr, S_OK) << sleepers.back()->error;
         ASSERT_EQ(HcsSetProcessCallback(sleepers.back()->process, HcsEventOptionNone, &exits, ExitRecorder::callback),
@@ -468,7 +419,7 @@ TEST_F(Containers, HcsdKilledWithTwoContainersRunningReadoptsBoth)
         SystemHandle a, b;
         startContainer(first, containerDocument({}, json::object(), false), a);
         startContainer(second, containerDocument({}, json::object(), false), b);
-        ContainerProcess stuck;
+        TestProcess stuck;
         createProcess(b.get(), command({"sleep", "1000"}), stuck);
         ASSERT_EQ(stuck.hr, S_OK) << stuck.error;
         hcsd().kill(SIGKILL);
