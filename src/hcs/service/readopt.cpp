@@ -5,6 +5,8 @@
 // found by its spawn token even if its pid was never recorded, and the directory removed. A container
 // is found by asking the OCI runtime for its init (container/container_backend.h); one that cannot be
 // re-adopted is killed and its cgroups, runtime state and root file system mount freed.
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "base/guid.h"
@@ -55,6 +57,7 @@ void Service::adoptSystem(const std::string& directory)
     system->config = std::move(*config);
     system->directory = directory;
     system->createTime = record->createTime;
+    system->ownerUid = record->ownerUid.value_or(geteuid());
     system->startTime = record->startTime;
     auto runtimeId = parseGuid(record->runtimeId);
     system->runtimeId = runtimeId ? *runtimeId : newGuid();
