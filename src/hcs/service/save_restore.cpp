@@ -20,6 +20,7 @@
 #include "base/hresult.h"
 #include "base/log.h"
 #include "hcs/schema/save_options.h"
+#include "hcs/service/file_identity.h"
 #include "hcs/service/service.h"
 #include "hcs/vm/state_files.h"
 
@@ -85,6 +86,9 @@ void Service::runSave(const SystemPtr& system, const QueuedCall& call)
     auto fail = [&](const Error& e) { replyError(call.session, call.requestId, e); };
     auto next = checkCall(system->state(), call.method);
     if (!next) return fail(next.error());
+    if (system->config.container) {
+        return fail(makeError(E_NOTIMPL, "Save: a process-isolated container has no machine state to save"));
+    }
     auto options = schema::parseSaveOptions(call.document);
     if (!options) return fail(options.error());
     std::string field = "SaveOptions.SaveStateFilePath";
@@ -98,7 +102,11 @@ void Service::runSave(const SystemPtr& system, const QueuedCall& call)
                               "SaveOptions.SaveStateFilePath: required (the compute system's "
                               "GuestState names no RuntimeStateFilePath)"));
     }
-    auto file = vm::openSaveFileForWriting(path);
+    auto file = [&]() -> Result<UniqueFd> {
+        FileIdentity asCaller(sessions_.uid(call.session));  // written with the caller's rights
+        if (!asCaller.status()) return asCaller.status().error();
+        return vm::openSaveFileForWriting(path);
+    }();
     if (!file) return fail(makeError(file.error().hr, field + ": " + file.error().message));
 
     const bool asTemplate = options->type == schema::SaveType::AsTemplate;
@@ -198,6 +206,12 @@ void Service::runCrash(const SystemPtr& system, const QueuedCall& call)
     if (!next) return replyError(call.session, call.requestId, next.error());
     if (Status st = schema::parseCrashOptions(call.document); !st) {
         return replyError(call.session, call.requestId, st.error());
+    }
+    if (system->config.container) {
+        return replyError(call.session, call.requestId,
+                          makeError(E_NOTIMPL,
+                                    "Crash: a process-isolated container has no guest kernel to crash "
+                                    "(Terminate it)"));
     }
     if (system->stopRequest == StopRequest::None) system->stopRequest = StopRequest::Crash;
     replyOnExit(system, call);
