@@ -259,6 +259,15 @@ int benchSaveRestore(hcs_test::PrivateHcsd& hcsd, int rounds)
         refRestore.push_back(referenceRestore(std::move(restores[i]), reference));
         std::filesystem::remove(ours);
         std::filesystem::remove(reference);
+        // QEMU migrates a VM once per run: both sources run again before the next round's save.
+        check(runOperation(c_TimeoutMs,
+                           [&](HCS_OPERATION op) { return HcsResumeComputeSystem(source.get(), op, nullptr); }),
+              "resume");
+        check(runOperation(c_TimeoutMs,
+                           [&](HCS_OPERATION op) { return HcsPauseComputeSystem(source.get(), op, nullptr); }),
+              "pause");
+        direct.qmp.execute("cont");
+        direct.qmp.execute("stop");
     }
     terminate(source);
     std::printf(

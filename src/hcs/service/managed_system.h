@@ -88,8 +88,10 @@ public:
 
     // Save and restore (service/save_restore.cpp).
     std::optional<MigrationWait> migration;
-    UniqueFd restoreFile;        // the save file a restoring Create loads (Creating only)
-    std::string savedStatePath;  // the file of the last successful Save (a template's state)
+    UniqueFd restoreFile;              // the save file a restoring Create loads (Creating only)
+    std::string savedStatePath;        // the file of the last successful Save (a template's state)
+    uint64_t runs = 0;                 // transitions to Running (Start, Resume)
+    uint64_t savedInRun = UINT64_MAX;  // `runs` when the last Save completed: QEMU saves a VM once per run
     // Crash: what the guest reported (QMP GUEST_PANICKED), as a CrashReport document.
     std::optional<nlohmann::json> crashReport;
     uint64_t crashTimer = 0;  // a Crash waiting for the guest to panic

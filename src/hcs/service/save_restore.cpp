@@ -91,6 +91,11 @@ void Service::runSave(const SystemPtr& system, const QueuedCall& call)
     }
     auto options = schema::parseSaveOptions(call.document);
     if (!options) return fail(options.error());
+    if (system->savedInRun == system->runs) {
+        return fail(makeError(HCS_E_INVALID_STATE,
+                              "Save: the compute system was saved and has not run since; "
+                              "Resume it before saving again (QEMU migrates a VM once per run)"));
+    }
     std::string field = "SaveOptions.SaveStateFilePath";
     std::string path = options->saveStateFilePath;
     if (path.empty()) {
@@ -118,6 +123,7 @@ void Service::runSave(const SystemPtr& system, const QueuedCall& call)
         if (!current) return;
         if (st) {
             system->savedStatePath = path;
+            system->savedInRun = system->runs;
             if (asTemplate) system->setState(SystemState::SavedAsTemplate, "saved as a template");
             persist(*system);
             HC_LOG(Info, "hcsd", "compute system \"" + system->id + "\" saved to " + path);

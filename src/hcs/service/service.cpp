@@ -707,6 +707,7 @@ void Service::runStateChange(const SystemPtr& system, const QueuedCall& call, co
             const bool applied = r && system->state() == from && system->setState(target, callName(call.method));
             if (applied) {
                 if (call.method == Method::StartComputeSystem) system->startTime = filetimeNow();
+                if (target == SystemState::Running) system->runs++;  // a Save is possible again
                 persist(*system);
                 // With a GuestConnection, Start completes when the agent says hello (bounded).
                 if (call.method == Method::StartComputeSystem && system->config.hasGuestAgent() &&

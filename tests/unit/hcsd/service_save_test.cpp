@@ -57,6 +57,16 @@ TEST_F(ServiceSaveTest, SaveMigratesIntoTheFileAndAsTemplateEndsSavedAsTemplate)
     vm.event("MIGRATION", {{"status", "completed"}});
     EXPECT_EQ(hrOf(awaitReply(s, save)), S_OK);
     EXPECT_EQ(stateOf(s, 1), "Paused");
+    // QEMU migrates a VM once per run: a second Save before Resume is refused by name.
+    json again = awaitReply(s, call(s, Method::SaveComputeSystem, 1, json{{"SaveStateFilePath", file}}.dump()));
+    EXPECT_EQ(hrOf(again), HCS_E_INVALID_STATE);
+    EXPECT_NE(errorText(again).find("Resume it before saving again"), std::string::npos) << again.dump();
+    uint64_t resume = call(s, Method::ResumeComputeSystem, 1);
+    ASSERT_TRUE(vm.reply("cont"));
+    ASSERT_EQ(hrOf(awaitReply(s, resume)), S_OK);
+    uint64_t pause = call(s, Method::PauseComputeSystem, 1);
+    ASSERT_TRUE(vm.reply("stop"));
+    ASSERT_EQ(hrOf(awaitReply(s, pause)), S_OK);
     struct stat st {};
     ASSERT_EQ(stat(file.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
