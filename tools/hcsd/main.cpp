@@ -5,8 +5,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +24,7 @@
 #include "hcs/guest/agent_channel.h"
 #include "hcs/ipc/runtime_paths.h"
 #include "hcs/ipc/stale_socket.h"
+#include "hcs/ipc/system_instance.h"
 #include "hcs/ipc/unix_socket.h"
 #include "hcs/service/server.h"
 #include "hcs/service/service.h"
@@ -37,17 +41,39 @@ struct Options {
     std::string stateDirectory;
     std::string qemuBinary;
     bool foreground = false;
+    bool system = false;      // the system instance (--system)
     int idleExitSeconds = 0;  // 0 = never
     int monitorTimeoutMs = 15000;
     int agentTimeoutMs = 60000;
+    std::string containerInit;
+    std::string ociRuntime;
 };
+
+// The static hcs-guest every container runs as its init: next to hcsd when installed, else where the
+// build tree puts it (build/tools/hcsd/hcsd -> build/guest/agent/hcs-guest).
+std::string defaultContainerInit()
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return "hcs-guest";
+    std::string dir(self, static_cast<size_t>(n));
+    dir.erase(dir.rfind('/'));
+    for (const std::string& candidate : {dir + "/hcs-guest", dir + "/../../guest/agent/hcs-guest"}) {
+        if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    return dir + "/hcs-guest";
+}
 
 void usage(FILE* out)
 {
     std::fprintf(
         out,
-        "usage: hcsd [--socket PATH] [--state-dir DIR] [--foreground] [--idle-exit SECONDS] [--qemu BINARY]\n"
-        "            [--monitor-timeout MS] [--agent-timeout MS]\n"
+        "usage: hcsd [--system] [--socket PATH] [--state-dir DIR] [--foreground] [--idle-exit SECONDS]\n"
+        "            [--qemu BINARY] [--monitor-timeout MS] [--agent-timeout MS] [--container-init PATH]\n"
+        "            [--oci-runtime BINARY] | --help | --version\n"
+        "  --system            the machine's instance (as root; hcsd.socket starts it): socket\n"
+        "                      /run/hostcompute/hcsd.sock for the group hostcompute (0660), state in\n"
+        "                      /var/lib/hostcompute, foreground; a socket systemd passes (LISTEN_FDS) is used\n"
         "  --socket PATH       listen here (default: $HCS_SOCKET, else $XDG_RUNTIME_DIR/hostcompute/hcsd.sock,\n"
         "                      else /tmp/hostcompute-<uid>/hcsd.sock)\n"
         "  --state-dir DIR     per-system state (default: <socket>.state)\n"
@@ -58,6 +84,10 @@ void usage(FILE* out)
         "                      wedged and is killed (default 15000)\n"
         "  --agent-timeout MS  how long Start waits for a guest agent's hello, and CreateProcess for an\n"
         "                      agent, in systems with a GuestConnection (default 60000)\n"
+        "  --container-init PATH  the static hcs-guest containers run as their init (default:\n"
+        "                      $HCSD_CONTAINER_INIT, else hcs-guest next to hcsd or in its build tree)\n"
+        "  --oci-runtime BINARY   the OCI runtime for containers (default: $HCSD_OCI_RUNTIME, else probed:\n"
+        "                      crun on a unified cgroup hierarchy, else runc)\n"
         "Logging: HOSTCOMPUTE_LOG=error|warn|info|debug. HCSD_ACCEL=tcg skips the KVM probe.\n");
 }
 
@@ -92,6 +122,10 @@ bool parseOptions(int argc, char** argv, Options& o)
             const char* v = value("--state-dir");
             if (!v) return false;
             o.stateDirectory = v;
+        } else if (a == "--container-init" || a == "--oci-runtime") {
+            const char* v = value(a.c_str());
+            if (!v) return false;
+            (a == "--container-init" ? o.containerInit : o.ociRuntime) = v;
         } else if (a == "--qemu") {
             const char* v = value("--qemu");
             if (!v) return false;
@@ -108,6 +142,8 @@ bool parseOptions(int argc, char** argv, Options& o)
             }
         } else if (a == "--foreground") {
             o.foreground = true;
+        } else if (a == "--system") {
+            o.system = true;
         } else if (a == "--help" || a == "-h") {
             usage(stdout);
             std::exit(0);
@@ -120,6 +156,16 @@ bool parseOptions(int argc, char** argv, Options& o)
             return false;
         }
     }
+    if (o.system) {
+        if (geteuid() != 0) {
+            std::fprintf(stderr, "hcsd: --system runs as root (it serves every member of the group %s)\n",
+                         kSystemGroup);
+            return false;
+        }
+        o.foreground = true;
+        if (o.socketPath.empty()) o.socketPath = systemSocketPath();
+        if (o.stateDirectory.empty()) o.stateDirectory = kSystemStateDirectory;
+    }
     if (o.socketPath.empty()) {
         auto path = serviceSocketPath();
         if (!path) {
@@ -129,6 +175,14 @@ bool parseOptions(int argc, char** argv, Options& o)
         o.socketPath = *path;
     }
     if (o.stateDirectory.empty()) o.stateDirectory = o.socketPath + ".state";
+    if (o.containerInit.empty()) {
+        const char* env = std::getenv("HCSD_CONTAINER_INIT");
+        o.containerInit = env && env[0] ? env : defaultContainerInit();
+    }
+    if (o.ociRuntime.empty()) {
+        const char* env = std::getenv("HCSD_OCI_RUNTIME");
+        if (env) o.ociRuntime = env;
+    }
     if (o.qemuBinary.empty()) {
         const char* env = std::getenv("HCSD_QEMU");
         o.qemuBinary = env && env[0] ? env : "qemu-system-x86_64";
@@ -175,9 +229,15 @@ int daemonize(const std::string& logPath)
 
 int main(int argc, char** argv)
 {
-    // Nothing hcsd inherited (an autostarting client's pipes and sockets) stays open in a daemon that
-    // outlives that client: someone waiting for EOF on such a pipe would wait for hcsd's lifetime.
-    vm::closeDescriptorsFrom(3);
+    // A socket systemd passed (hcsd.socket) is taken before anything else is closed.
+    auto activated = takeActivatedSocket();
+    if (!activated) {
+        std::fprintf(stderr, "hcsd: %s\n", activated.error().message.c_str());
+        return 1;
+    }
+    // Nothing else hcsd inherited (an autostarting client's pipes and sockets) stays open in a daemon
+    // that outlives that client: someone waiting for EOF on such a pipe would wait for hcsd's lifetime.
+    vm::closeDescriptorsFrom(3, *activated);
     Options options;
     if (!parseOptions(argc, argv, options)) return 2;
     signal(SIGPIPE, SIG_IGN);
@@ -186,7 +246,19 @@ int main(int argc, char** argv)
     umask(077);
 
     // The socket's directory: private when hcsd creates it, and never one another user controls.
-    if (auto st = prepareSocketDirectory(options.socketPath); !st) {
+    if (*activated >= 0) {
+        // systemd made the socket (hcsd.socket says where and for whom); it must agree with ours.
+        sockaddr_un bound{};
+        socklen_t size = sizeof bound;
+        if (getsockname(*activated, reinterpret_cast<sockaddr*>(&bound), &size) != 0 ||
+            options.socketPath != bound.sun_path) {
+            std::fprintf(stderr, "hcsd: the activated socket is \"%s\", not %s (--socket)\n", bound.sun_path,
+                         options.socketPath.c_str());
+            return 1;
+        }
+    } else if (auto st = options.system ? prepareSystemSocketDirectory(options.socketPath)
+                                        : prepareSocketDirectory(options.socketPath);
+               !st) {
         std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
         return 1;
     }
@@ -223,14 +295,24 @@ int main(int argc, char** argv)
 
     // --socket is the caller's choice: replace only a stale socket (we hold the lock, so no hcsd of
     // ours listens there), never a file or another user's socket.
-    if (auto st = claimSocketPath(options.socketPath); !st) {
-        std::fprintf(stderr, "hcsd: --socket: %s\n", st.error().message.c_str());
-        return 1;
-    }
-    auto listenFd = hc::hcs::listenUnixSocket(options.socketPath);
-    if (!listenFd) {
-        std::fprintf(stderr, "hcsd: %s\n", listenFd.error().message.c_str());
-        return 1;
+    hc::Result<int> listenFd = *activated;
+    if (*activated < 0) {
+        if (auto st = claimSocketPath(options.socketPath); !st) {
+            std::fprintf(stderr, "hcsd: --socket: %s\n", st.error().message.c_str());
+            return 1;
+        }
+        listenFd = hc::hcs::listenUnixSocket(options.socketPath);
+        if (!listenFd) {
+            std::fprintf(stderr, "hcsd: %s\n", listenFd.error().message.c_str());
+            return 1;
+        }
+        if (options.system) {
+            if (auto st = shareSocketWithGroup(options.socketPath); !st) {
+                std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
+                unlink(options.socketPath.c_str());
+                return 1;
+            }
+        }
     }
 
     hc::EventLoop loop;
@@ -239,6 +321,12 @@ int main(int argc, char** argv)
     serviceOptions.qemuBinary = options.qemuBinary;
     serviceOptions.timeouts.monitorTimeout = std::chrono::milliseconds(options.monitorTimeoutMs);
     serviceOptions.agentTimeout = std::chrono::milliseconds(options.agentTimeoutMs);
+    serviceOptions.containerInit = options.containerInit;
+    serviceOptions.ociRuntime = options.ociRuntime;
+    serviceOptions.socketPath = options.socketPath;
+    // A container's init is forked by the OCI runtime, which exits: as a subreaper hcsd becomes the
+    // init's parent, so it learns how the container ended and no zombie is left behind.
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     // Systems with a GuestConnection talk to their guest agent through AgentChannel (docs/guest-agent.md).
     guest::AgentChannelFactory agentChannels;
     serviceOptions.guestChannels = &agentChannels;
@@ -277,7 +365,7 @@ int main(int argc, char** argv)
             close(readyFd);
         }
         loop.run();
-        unlink(options.socketPath.c_str());
+        if (*activated < 0) unlink(options.socketPath.c_str());  // systemd's socket stays for the next start
     }
     close(lockFd);
     return exitCode;

@@ -1,5 +1,6 @@
 #include "hcs/service/service.h"
 
+#include <fcntl.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "base/log.h"
 #include "hcs/ipc/stale_socket.h"
 #include "hcs/schema/json_limits.h"
+#include "hcs/service/file_identity.h"
 #include "hcs/vm/host_files.h"
 #include "hcs/vm/qemu_command.h"
 #include "hcs/vm/qemu_process.h"
@@ -70,7 +72,8 @@ Status checkKernelFiles(const schema::ComputeSystemConfig& config)
     if (!lkd) return {};
     for (const auto& [field, path] :
          {std::pair{"KernelFilePath", lkd->kernelFilePath}, {"InitRdPath", lkd->initRdPath}}) {
-        if (!path.empty() && access(path.c_str(), R_OK) != 0) {
+        // AT_EACCESS: judged with the file-system identity (the owner's, in the system instance).
+        if (!path.empty() && faccessat(AT_FDCWD, path.c_str(), R_OK, AT_EACCESS) != 0) {
             return makeError(
                 HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
                 std::string("VirtualMachine.Chipset.LinuxKernelDirect.") + field + ": cannot read \"" + path + "\"");
@@ -114,6 +117,13 @@ Status Service::claimPipes(const ComputeSystem& system, vm::QemuLaunchSettings& 
     for (const auto& pipe : pipePorts(system.config.virtualMachine)) {
         auto path = vm::namedPipeSocketPath(pipe.namedPipe, store_.pipeDirectory());
         if (!path) return makeError(path.error().hr, pipe.field + ": " + path.error().message);
+        // hcsd and QEMU create the socket with hcsd's rights: for another user (the system instance)
+        // only inside hcsd's own pipe directory, never where that user points.
+        if (system.ownerUid != 0 && system.ownerUid != geteuid() && path->rfind(store_.pipeDirectory() + "/", 0) != 0) {
+            return makeError(E_ACCESSDENIED, pipe.field + ": \"" + pipe.namedPipe +
+                                                 "\" is outside hcsd's pipe directory; in the system instance a "
+                                                 "port's NamedPipe must be a plain name");
+        }
         if (!pipesInUse.insert(*path).second) {
             return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
                              pipe.field + ": \"" + pipe.namedPipe + "\" is used by another port or compute system");
@@ -159,7 +169,11 @@ Service::Service(EventLoop& loop, ServiceOptions options, vm::AcceleratorChoice 
       options_(std::move(options)),
       accelerator_(std::move(accelerator)),
       launcher_(launcher),
-      store_(options_.stateDirectory)
+      store_(options_.stateDirectory),
+      containers_(loop, {options_.stateDirectory,
+                         options_.containerInit,
+                         options_.ociRuntime,
+                         {options_.stateDirectory, options_.socketPath}})
 {
 }
 
@@ -194,9 +208,15 @@ void Service::replyError(uint64_t session, uint64_t requestId, const Error& erro
 
 // --------------------------------------------------------------------------------------- sessions
 
-uint64_t Service::openSession(Sender sender)
+uint64_t Service::openSession(Sender sender, uid_t uid)
 {
-    return sessions_.open(std::move(sender));
+    return sessions_.open(std::move(sender), uid);
+}
+
+bool Service::mayAccess(uint64_t session, const ComputeSystem& system) const
+{
+    uid_t uid = sessions_.uid(session);
+    return uid == 0 || uid == geteuid() || uid == system.ownerUid;
 }
 
 void Service::closeSession(uint64_t session)
@@ -312,7 +332,20 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
     }
     auto config = schema::parseComputeSystem(params.configuration);
     if (!config) return replyError(session, rid, config.error());
-    if (Status st = checkKernelFiles(*config); !st) return replyError(session, rid, st.error());
+    const uid_t owner = sessions_.uid(session);
+    {
+        FileIdentity asOwner(owner);
+        if (!asOwner.status()) return replyError(session, rid, asOwner.status().error());
+        if (Status st = checkKernelFiles(*config); !st) return replyError(session, rid, st.error());
+    }
+    // A container's root is the host's root (no user namespace yet: docs/containers.md), so only a
+    // client who is root or hcsd's own user already may create one.
+    if (config->container && owner != 0 && owner != geteuid()) {
+        return replyError(session, rid,
+                          makeError(E_ACCESSDENIED, "Container: process-isolated containers run as root on this host; "
+                                                    "only root or hcsd's own user may create them (uid " +
+                                                        std::to_string(owner) + " may not)"));
+    }
 
     auto system =
         std::make_shared<ComputeSystem>(loop_, params.id, SystemState::Creating, options_.maxProcessesPerSystem);
@@ -320,6 +353,7 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
     system->config = std::move(*config);
     system->runtimeId = newGuid();
     system->createTime = filetimeNow();
+    system->ownerUid = owner;
     if (Status st = sessions_.addHandle(session, params.handle, system); !st) {
         return replyError(session, rid, st.error());
     }
@@ -331,12 +365,20 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
     auto directory = store_.createSystemDirectory(formatGuid(system->runtimeId));
     if (!directory) return undo(directory.error());
     system->directory = *directory;
-    auto launch = prepareLaunch(*system);
+    const bool isContainer = system->config.container.has_value();
+    auto launch = isContainer ? Result<vm::LaunchRequest>(vm::LaunchRequest{}) : prepareLaunch(*system);
     if (!launch) return undo(launch.error());
     // Durably recorded before QEMU exists: whatever happens next, a later hcsd finds this VM.
     if (Status st = store_.writeConfig(system->directory, system->configText); !st) return undo(st.error());
     if (Status st = writeRecord(*system); !st) return undo(st.error());
-    auto vm = VmSupervisor::launch(loop_, launcher_, *launch, vmCallbacks(system), options_.timeouts, system->id);
+    auto vm =
+        isContainer
+            ? VmSupervisor::supervise(loop_, vmCallbacks(system), options_.timeouts, system->id,
+                                      [&](vm::VmCallbacks callbacks) {
+                                          return containers_.launch(containerIdentity(*system),
+                                                                    *system->config.container, std::move(callbacks));
+                                      })
+            : VmSupervisor::launch(loop_, launcher_, *launch, vmCallbacks(system), options_.timeouts, system->id);
     if (!vm) return undo(vm.error());
     system->vm = std::move(*vm);
     persist(*system);  // now with the pid
@@ -356,7 +398,11 @@ Result<vm::LaunchRequest> Service::prepareLaunch(const ComputeSystem& system)
     settings.name = system.id;
     settings.qmpListenFd = 3;
     if (Status st = claimPipes(system, settings); !st) return st.error();
-    if (Status st = checkHostFiles(vmConfig, settings); !st) return st.error();
+    {
+        FileIdentity asOwner(system.ownerUid);
+        if (!asOwner.status()) return asOwner.status().error();
+        if (Status st = checkHostFiles(vmConfig, settings); !st) return st.error();
+    }
     if (vmConfig.uefi) {
         settings.ovmfCodePath = vm::kOvmfCode;
         settings.ovmfVarsPath = system.directory + "/OVMF_VARS.fd";
@@ -416,7 +462,8 @@ vm::VmCallbacks Service::vmCallbacks(const SystemPtr& system)
 void Service::open(uint64_t session, uint64_t requestId, const protocol::OpenParams& params)
 {
     auto it = systems_.find(params.id);
-    if (it == systems_.end() || !it->second->listed()) {
+    // A system this user may not access is not there for it (the same answer as a missing one).
+    if (it == systems_.end() || !it->second->listed() || !mayAccess(session, *it->second)) {
         return replyError(session, requestId,
                           makeError(HCS_E_SYSTEM_NOT_FOUND, "no compute system with id \"" + params.id + "\""));
     }
@@ -439,10 +486,10 @@ void Service::enumerate(uint64_t session, uint64_t requestId, const std::string&
     }
     json list = json::array();
     for (const auto& [id, system] : systems_) {
-        if (!system->listed()) continue;
+        if (!system->listed() || !mayAccess(session, *system)) continue;
         if (!query->ids.empty() && !contains(query->ids, id)) continue;
         if (!query->names.empty() && !contains(query->names, id)) continue;
-        if (!query->types.empty() && !contains(query->types, "VirtualMachine")) continue;
+        if (!query->types.empty() && !contains(query->types, system->config.systemType())) continue;
         if (!query->owners.empty() && !contains(query->owners, system->config.owner)) continue;
         list.push_back(properties(*system, {}));
     }
@@ -473,6 +520,7 @@ void Service::serviceProperties(uint64_t session, uint64_t requestId, const std:
                                       {"StateDirectory", options_.stateDirectory},
                                       {"PipeDirectory", store_.pipeDirectory()},
                                       {"ComputeSystemCount", systems_.size()},
+                                      {"Containers", containers_.properties()},
                                       {"ProcessId", getpid()}});
                 break;
         }
@@ -646,7 +694,7 @@ void Service::runStateChange(const SystemPtr& system, const QueuedCall& call, co
                 if (call.method == Method::StartComputeSystem) system->startTime = filetimeNow();
                 persist(*system);
                 // With a GuestConnection, Start completes when the agent says hello (bounded).
-                if (call.method == Method::StartComputeSystem && system->config.virtualMachine.guestConnection &&
+                if (call.method == Method::StartComputeSystem && system->config.hasGuestAgent() &&
                     !(system->guest && system->guest->agent())) {
                     return waitForAgent(system, call);
                 }
@@ -785,6 +833,11 @@ void Service::onVmEvent(const SystemPtr& system, const std::string& event, const
     }
 }
 
+container::SystemIdentity Service::containerIdentity(const ComputeSystem& system) const
+{
+    return {system.id, system.directory, formatGuid(system.runtimeId), SystemStore::logPath(system.directory)};
+}
+
 schema::SystemExitStatus Service::exitStatusOf(const ComputeSystem& system) const
 {
     if (system.stopRequest == StopRequest::Terminate) {
@@ -841,9 +894,11 @@ void Service::failCreation(const SystemPtr& system, const std::string& how)
     std::string log = vm::tailOfFile(SystemStore::logPath(system->directory));
     auto [session, rid] = *system->createReply;
     system->createReply.reset();
-    replyError(session, rid,
-               makeError(HCS_E_TERMINATED_DURING_START, "QEMU stopped while the compute system was being created (" +
-                                                            how + ")" + (log.empty() ? std::string() : ": " + log)));
+    replyError(
+        session, rid,
+        makeError(HCS_E_TERMINATED_DURING_START, std::string(system->config.container ? "the container" : "QEMU") +
+                                                     " stopped while the compute system was being created (" + how +
+                                                     ")" + (log.empty() ? std::string() : ": " + log)));
     system->setState(SystemState::Removed, "its creation failed");
     systems_.erase(system->id);
     store_.removeSystemDirectory(system->directory);
@@ -871,6 +926,7 @@ Status Service::writeRecord(const ComputeSystem& system)
     record.state = stateName(system.state());
     record.createTime = system.createTime;
     record.startTime = system.startTime;
+    record.ownerUid = system.ownerUid;
     return store_.writeRecord(system.directory, record);
 }
 
@@ -884,7 +940,7 @@ void Service::persist(const ComputeSystem& system)
 json Service::properties(const ComputeSystem& system, const schema::PropertyQuery& query) const
 {
     json p{{"Id", system.id},
-           {"SystemType", "VirtualMachine"},
+           {"SystemType", system.config.systemType()},
            {"Name", system.id},
            {"Owner", system.config.owner},
            {"RuntimeId", formatGuid(system.runtimeId)},
@@ -904,7 +960,18 @@ json Service::properties(const ComputeSystem& system, const schema::PropertyQuer
             {"ContainerStartTime", rfc3339(since)},
             {"Uptime100ns", system.startTime && system.state() != SystemState::Stopped ? now - system.startTime : 0}};
         vm::ProcessStats usage;
-        if (system.vm) {
+        std::optional<uint64_t> oomKills;
+        if (system.config.container && system.vm) {
+            // A container's use is its cgroups' (every process), not one process's.
+            if (auto s = containers_.statistics(formatGuid(system.runtimeId))) {
+                usage = {s->userRuntime100ns, s->kernelRuntime100ns, s->memoryUsageBytes,
+                         s->memoryPeakBytes,  s->memoryPrivateBytes, 0};
+                if (s->totalRuntime100ns > usage.userTime100ns + usage.kernelTime100ns) {
+                    usage.kernelTime100ns = s->totalRuntime100ns - usage.userTime100ns;
+                }
+                oomKills = s->oomKills;
+            }
+        } else if (system.vm) {
             if (auto s = vm::readProcessStats(system.vm->pid())) usage = *s;
         }
         stats["Processor"] = {{"TotalRuntime100ns", usage.userTime100ns + usage.kernelTime100ns},
@@ -913,6 +980,8 @@ json Service::properties(const ComputeSystem& system, const schema::PropertyQuer
         stats["Memory"] = {{"MemoryUsageCommitBytes", usage.residentBytes},
                            {"MemoryUsageCommitPeakBytes", usage.peakResidentBytes},
                            {"MemoryUsagePrivateWorkingSetBytes", usage.anonymousBytes}};
+        // hostcompute's: processes of the container the kernel's OOM killer ended (its memory limit).
+        if (oomKills) stats["Memory"]["OomKillCount"] = *oomKills;
         p["Statistics"] = stats;
     }
     return p;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/event_loop.h"
+#include "hcs/container/container_backend.h"
 #include "hcs/guest/guest_channel.h"
 #include "hcs/protocol/messages.h"
 #include "hcs/service/managed_system.h"
@@ -47,6 +48,11 @@ struct ServiceOptions {
     std::chrono::milliseconds agentTimeout{60000};
     // Live (starting or running) processes per system; one more fails CreateProcess.
     size_t maxProcessesPerSystem = 256;
+    // Process-isolated containers (container/container_backend.h): the init every container runs
+    // (the static hcs-guest) and the OCI runtime ("" = probe).
+    std::string containerInit;
+    std::string ociRuntime;
+    std::string socketPath;  // hcsd's own socket: never mapped into a container
 };
 
 class Service {
@@ -60,7 +66,8 @@ public:
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
 
-    uint64_t openSession(Sender sender);
+    // `uid`: the connected user (SO_PEERCRED); it owns the systems the session creates.
+    uint64_t openSession(Sender sender, uid_t uid);
     // The connection is gone: its handles close (which may terminate systems), its waits end.
     void closeSession(uint64_t session);
     // Every method except Hello (the Server's business).
@@ -85,6 +92,8 @@ private:
     void waitForExit(uint64_t session, uint64_t requestId, const protocol::WaitExitParams& params);
     void cancel(uint64_t session, uint64_t requestId, uint64_t target);
     SystemPtr systemForHandle(uint64_t session, uint64_t handle, uint64_t requestId);
+    // Who may see and control a system (docs/hcsd.md): root, hcsd's own user, the system's owner.
+    bool mayAccess(uint64_t session, const ComputeSystem& system) const;
 
     // The per-system queue.
     void enqueue(const SystemPtr& system, QueuedCall call);
@@ -109,6 +118,7 @@ private:
     void onVmReady(const SystemPtr& system, Status status);
     void onVmEvent(const SystemPtr& system, const std::string& event, const nlohmann::json& data);
     void onVmExit(const SystemPtr& system, const std::string& description);
+    container::SystemIdentity containerIdentity(const ComputeSystem& system) const;
     void failCreation(const SystemPtr& system, const std::string& how);
     schema::SystemExitStatus exitStatusOf(const ComputeSystem& system) const;
     // The system's record (system_store.h). Before QEMU is spawned a failure refuses the Create;
@@ -152,6 +162,7 @@ private:
     vm::AcceleratorChoice accelerator_;
     vm::VmLauncher& launcher_;
     SystemStore store_;
+    container::ContainerBackend containers_;
     Sessions sessions_;
     std::map<std::string, SystemPtr> systems_;  // the registry, by id
     // Enumerations that arrived while systems were being re-adopted: answered once none is
