@@ -134,6 +134,13 @@ void setNonBlocking(int fd)
     if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+// An output pipe holds one credit window, so the process can write a window ahead of the agent instead
+// of waiting for it every 64 KiB (best effort: the pipe keeps its default size if this fails).
+void enlargeOutputPipe(int fd)
+{
+    (void)fcntl(fd, F_SETPIPE_SZ, static_cast<int>(hcs::guest::wire::kStreamWindow));
+}
+
 }  // namespace
 
 Result<Credentials> resolveUser(const std::string& user, const std::string& passwdPath)
@@ -223,10 +230,12 @@ Result<LaunchedProcess> launchProcess(const LaunchRequest& request, const std::s
         if (request.stdoutPipe) {
             if (!makePipe(launched.stdoutFd, childOut)) return lastErrnoError("pipe2");
             setNonBlocking(launched.stdoutFd.get());
+            enlargeOutputPipe(launched.stdoutFd.get());
         }
         if (request.stderrPipe) {
             if (!makePipe(launched.stderrFd, childErr)) return lastErrnoError("pipe2");
             setNonBlocking(launched.stderrFd.get());
+            enlargeOutputPipe(launched.stderrFd.get());
         }
     }
     int report[2];
