@@ -33,11 +33,17 @@ constexpr double kMiB = 1024.0 * 1024.0;
 // The streams' producer, the same in both guests: dd in 64 KiB blocks. busybox's `head -c` copies one byte
 // at a time through stdio, which under TCG took 6 s of guest CPU for 64 MiB by itself (agent-profile
 // prints the producer alone), so it measured busybox rather than either output path.
+// HCS_BENCH_PRODUCER=head selects the old producer, for comparison.
 constexpr uint64_t kProducerBlock = 64 * 1024;
 
-std::vector<std::string> producerArgs(uint64_t bytes)
+// argv of a guest command writing `bytes` zero bytes to stdout.
+std::vector<std::string> producerArgv(uint64_t bytes)
 {
-    return {"if=/dev/zero", "bs=" + std::to_string(kProducerBlock), "count=" + std::to_string(bytes / kProducerBlock)};
+    const char* choice = std::getenv("HCS_BENCH_PRODUCER");
+    if (choice != nullptr && std::string(choice) == "head")
+        return {"/bin/head", "-c", std::to_string(bytes), "/dev/zero"};
+    return {"/bin/dd", "if=/dev/zero", "bs=" + std::to_string(kProducerBlock),
+            "count=" + std::to_string(bytes / kProducerBlock)};
 }
 
 // The agent guest's initrd with the qemu-ga overlay appended (the kernel unpacks both archives).
@@ -176,10 +182,7 @@ std::chrono::nanoseconds execTrueQemuGa(QmpConnection& agent)
 double streamOurs(HCS_SYSTEM system)
 {
     auto start = Clock::now();
-    std::vector<std::string> argv = {"/bin/dd"};
-    for (auto& a : producerArgs(kStreamBytes))
-        argv.push_back(a);
-    GuestProcess stream(system, {{"CommandArgs", argv}, {"CreateStdOutPipe", true}});
+    GuestProcess stream(system, {{"CommandArgs", producerArgv(kStreamBytes)}, {"CreateStdOutPipe", true}});
     uint64_t bytes = drain(stream.stdoutFd());
     if (stream.waitExit() != 0 || bytes != kStreamBytes) {
         throw std::runtime_error("the 64 MiB stream through hcs-guest delivered " + std::to_string(bytes) + " bytes");
@@ -192,7 +195,8 @@ double streamQemuGa(QmpConnection& agent)
     auto start = Clock::now();
     uint64_t bytes = 0;
     for (uint64_t done = 0; done < kStreamBytes; done += kQemuGaChunkBytes) {
-        json status = qemuGaRun(agent, "/bin/dd", producerArgs(kQemuGaChunkBytes), true);
+        auto argv = producerArgv(kQemuGaChunkBytes);
+        json status = qemuGaRun(agent, argv[0], std::vector<std::string>(argv.begin() + 1, argv.end()), true);
         bytes += base64DecodedSize(status.value("out-data", std::string()));
     }
     if (bytes != kStreamBytes) {
@@ -306,8 +310,9 @@ int benchGuestAgent(hcs_test::PrivateHcsd& hcsd, int rounds)
     printComparison("p50", percentileMicros(ours, 50) / 1000, percentileMicros(reference, 50) / 1000, "ms");
     printComparison("p90", percentileMicros(ours, 90) / 1000, percentileMicros(reference, 90) / 1000, "ms");
     std::printf(
-        "64 MiB of stdout, median of 3 alternating runs: hcs-guest pipe vs qemu-ga captured output "
-        "(4 x 16 MiB, base64)\n");
+        "64 MiB of stdout from %s, median of 3 alternating runs: hcs-guest pipe vs qemu-ga captured output "
+        "(4 x 16 MiB, base64)\n",
+        producerArgv(kStreamBytes)[0].c_str());
     printComparison("throughput", median(ourStreams), median(referenceStreams), "MB/s");
     return 0;
 }
@@ -498,9 +503,9 @@ int profileGuestAgent(hcs_test::PrivateHcsd& hcsd, int rounds)
     auto qemu = newQemu(hcsd, {});
     if (qemu.size() != 1) throw std::runtime_error("cannot find the VM's QEMU process");
     // The producer, alone in the guest (into /dev/null), is the floor of every stream.
-    std::string producer = "dd";
-    for (auto& a : producerArgs(kStreamBytes))
-        producer += " " + a;
+    std::string producer;
+    for (auto& a : producerArgv(kStreamBytes))
+        producer += (producer.empty() ? "" : " ") + a;
     if (const char* p = std::getenv("HCS_PROFILE_PRODUCER")) producer = p;
     {
         GuestProcess alone(system.get(), {{"CommandArgs", {"sh", "-c", "time " + producer + " >/dev/null"}},
