@@ -46,12 +46,17 @@ std::vector<std::string> producerArgv(uint64_t bytes)
             "count=" + std::to_string(bytes / kProducerBlock)};
 }
 
+// The agent test guest's initrd (HCS_AGENT_INITRD, else the build tree's).
+std::string agentInitrd()
+{
+    const char* fromEnvironment = std::getenv("HCS_AGENT_INITRD");
+    return fromEnvironment != nullptr ? fromEnvironment : hcs_test::buildDirectory() + "/guest/initrd-agent.gz";
+}
+
 // The agent guest's initrd with the qemu-ga overlay appended (the kernel unpacks both archives).
 std::string makeBenchInitrd(const std::string& directory)
 {
-    const char* fromEnvironment = std::getenv("HCS_AGENT_INITRD");
-    std::string agentInitrd =
-        fromEnvironment != nullptr ? fromEnvironment : hcs_test::buildDirectory() + "/guest/initrd-agent.gz";
+    std::string agentInitrd = hcs_bench::agentInitrd();
     if (!std::filesystem::exists(agentInitrd)) {
         throw std::runtime_error(agentInitrd +
                                  " is missing: build the hcs_agent_initrd target (or set HCS_AGENT_INITRD)");
@@ -129,6 +134,18 @@ private:
     HCS_PROCESS process_ = nullptr;
     HCS_PROCESS_INFORMATION info_{};
 };
+
+// Runs `sh -c script` in the guest and returns what it wrote to stderr.
+std::string guestStderr(HCS_SYSTEM system, const std::string& script)
+{
+    GuestProcess process(system, {{"CommandArgs", {"sh", "-c", script}}, {"CreateStdErrPipe", true}});
+    std::string text;
+    char buffer[4096];
+    for (ssize_t n; (n = read(process.stderrFd(), buffer, sizeof buffer)) > 0;)
+        text.append(buffer, static_cast<size_t>(n));
+    process.waitExit();
+    return text;
+}
 
 uint64_t drain(int fd)
 {
@@ -475,17 +492,8 @@ void profileExec(HCS_SYSTEM system, int rounds)
         "p90 %.2f ms\n",
         percentileMicros(create, 50) / 1000, percentileMicros(create, 90) / 1000, percentileMicros(signal, 50) / 1000,
         percentileMicros(signal, 90) / 1000);
-    GuestProcess loop(system, {{"CommandArgs",
-                                {"sh", "-c",
-                                 "time sh -c 'i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); "
-                                 "done'"}},
-                               {"CreateStdErrPipe", true}});
-    std::string text;
-    char buffer[4096];
-    for (ssize_t n; (n = read(loop.stderrFd(), buffer, sizeof buffer)) > 0;)
-        text.append(buffer, static_cast<size_t>(n));
-    loop.waitExit();
-    std::printf("100 x /bin/true from busybox sh inside the guest: %s", text.c_str());
+    std::printf("100 x /bin/true from busybox sh inside the guest: %s",
+                guestStderr(system, "time sh -c 'i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done'").c_str());
     (void)hcsctl::runOperation(c_TimeoutMs, [&](HCS_OPERATION operation) {
         return HcsTerminateProcess(sleeper.handle(), operation, nullptr);
     });
@@ -495,28 +503,16 @@ void profileExec(HCS_SYSTEM system, int rounds)
 
 int profileGuestAgent(hcs_test::PrivateHcsd& hcsd, int rounds)
 {
-    const char* fromEnvironment = std::getenv("HCS_AGENT_INITRD");
-    std::string initrd =
-        fromEnvironment != nullptr ? fromEnvironment : hcs_test::buildDirectory() + "/guest/initrd-agent.gz";
     hcsctl::SystemHandle system;
-    createAndStart("bench-agent-profile", agentVm(initrd), system);
+    createAndStart("bench-agent-profile", agentVm(agentInitrd()), system);
     auto qemu = newQemu(hcsd, {});
     if (qemu.size() != 1) throw std::runtime_error("cannot find the VM's QEMU process");
     // The producer, alone in the guest (into /dev/null), is the floor of every stream.
     std::string producer;
     for (auto& a : producerArgv(kStreamBytes))
         producer += (producer.empty() ? "" : " ") + a;
-    if (const char* p = std::getenv("HCS_PROFILE_PRODUCER")) producer = p;
-    {
-        GuestProcess alone(system.get(), {{"CommandArgs", {"sh", "-c", "time " + producer + " >/dev/null"}},
-                                          {"CreateStdErrPipe", true}});
-        std::string text;
-        char buffer[4096];
-        for (ssize_t n; (n = read(alone.stderrFd(), buffer, sizeof buffer)) > 0;)
-            text.append(buffer, static_cast<size_t>(n));
-        alone.waitExit();
-        std::printf("producer '%s' into /dev/null in the guest: %s", producer.c_str(), text.c_str());
-    }
+    std::printf("producer '%s' into /dev/null in the guest: %s", producer.c_str(),
+                guestStderr(system.get(), "time " + producer + " >/dev/null").c_str());
     // The guest's counters go to stderr around the stream, which goes to stdout.
     std::string script = "a=$(pidof hcs-guest); head -n1 /proc/stat >&2; cat /proc/$a/stat >&2; " + producer +
                          "; head -n1 /proc/stat >&2; cat /proc/$a/stat >&2";
