@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,6 +46,10 @@ struct AgentOptions {
     size_t sendHighWater = 1024 * 1024;
     // Move forwarded pipe output to the port with splice() instead of read()+write().
     bool splice = true;
+    // Set when the port is a connected socket (container mode): the host going away ends this core's
+    // connection for good, so instead of polling the port again the core posts this (its owner then
+    // destroys it and serves the next host on a new connection).
+    std::function<void()> onHostGone;
 };
 
 class AgentCore {

@@ -15,6 +15,7 @@
 #include "exec.h"
 #include "hcs/protocol/calls.h"
 #include "hostcompute_version.h"
+#include "run_image.h"
 
 namespace {
 
@@ -29,6 +30,14 @@ constexpr const char* c_EventsHelp = "print the system's events as JSON lines un
 constexpr const char* c_ExecVerb = "exec";
 constexpr const char* c_ExecArguments = "ID [-i] [-t] [-e K=V] [-w DIR] [-u USER] -- CMD [ARGS...]";
 constexpr const char* c_ExecHelp = "run CMD in the system with this terminal's stdio; exits with its exit code";
+// A container from a local image tarball, attached (run_image.h).
+constexpr const char* c_RunVerb = "run";
+constexpr const char* c_RunArguments =
+    "[--isolation process] [--keep] [--name ID] [-m MB] [-v HOST:CTR[:ro]] [--net=host] [--hostname NAME] "
+    "[--cache DIR] [-i] [-t] [-e K=V] [-w DIR] [-u USER] IMAGE.tar [-- CMD [ARGS...]]";
+constexpr const char* c_RunHelp =
+    "run CMD (else the image's command) in a new container from an OCI layout or docker-archive tarball, "
+    "attached; removes the container afterwards unless --keep; exits with its exit code";
 constexpr const char* c_PsVerb = "ps";
 constexpr const char* c_PsArguments = "ID";
 constexpr const char* c_PsHelp = "list the system's processes (ProcessList)";
@@ -46,6 +55,7 @@ void printUsage(std::ostream& out)
     line(c_EventsVerb, c_EventsArguments, c_EventsHelp);
     line(c_PsVerb, c_PsArguments, c_PsHelp);
     line(c_ExecVerb, c_ExecArguments, c_ExecHelp);
+    line(c_RunVerb, c_RunArguments, c_RunHelp);
     out << R"(
 Options:
   --timeout MS   bound for every operation (default 300000; "infinite" = no bound)
@@ -145,6 +155,12 @@ int main(int argc, char** argv)
         std::string error;
         if (!parseExecArguments(args, request, error)) return usageError(error);
         return execProcess(options, request);
+    }
+    if (name == c_RunVerb) {
+        RunRequest request;
+        std::string error;
+        if (!parseRunArguments(args, request, error)) return usageError("run: " + error);
+        return runImage(options, std::move(request));
     }
     if (name == c_PsVerb) {
         if (args.size() != 1) return usageError("ps takes 1 argument(s)");
