@@ -2,7 +2,7 @@
 # a pkg-config file per library and a CMake package so that find_package(hostcompute) works.
 include(CMakePackageConfigHelpers)
 
-install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
 
 # The .pc files find the prefix relative to their own location, so `cmake --install --prefix <dir>`
 # (which does not re-run configure) and moved install trees still give correct flags.
@@ -20,18 +20,18 @@ foreach(lib computecore projectedfslib)
     list(APPEND HC_EXPORTED_LIBRARIES ${lib})
     set(HC_PC_NAME ${lib})
     configure_file(${PROJECT_SOURCE_DIR}/cmake/library.pc.in ${PROJECT_BINARY_DIR}/pkgconfig/${lib}.pc @ONLY)
-    install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/${lib}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+    install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/${lib}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
   endif()
 endforeach()
 
 if(HC_EXPORTED_LIBRARIES)
   install(TARGETS ${HC_EXPORTED_LIBRARIES} EXPORT hostcomputeTargets
-    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime
     INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   install(EXPORT hostcomputeTargets NAMESPACE hostcompute::
-    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute)
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute COMPONENT dev)
 endif()
 
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/hostcomputeConfig.cmake.in
@@ -40,7 +40,7 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/hostcomputeConfig.cmak
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/hostcomputeConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/hostcomputeConfig.cmake ${PROJECT_BINARY_DIR}/hostcomputeConfigVersion.cmake
-  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute)
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute COMPONENT dev)
 
 # The opt-in Win32 compatibility component (issue 11): its headers are installed above, under
 # include/compat/ so that <windows.h> is only found by those who ask for it, through
@@ -48,11 +48,11 @@ install(FILES ${PROJECT_BINARY_DIR}/hostcomputeConfig.cmake ${PROJECT_BINARY_DIR
 # pkg-config hostcompute-win32 / hostcompute-win32-wmain.
 if(TARGET hostcompute_win32 AND TARGET hostcompute_win32_wmain)
   install(TARGETS hostcompute_win32 hostcompute_win32_wmain EXPORT hostcomputeWin32Targets
-    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
     INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} ${CMAKE_INSTALL_INCLUDEDIR}/compat)
   install(EXPORT hostcomputeWin32Targets NAMESPACE hostcompute::
-    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute)
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute COMPONENT dev)
   foreach(pc IN ITEMS hostcompute-win32 hostcompute-win32-wmain)
     if(pc STREQUAL "hostcompute-win32")
       set(HC_PC_WIN32_DESCRIPTION "Win32 compatibility headers (windows.h, wil/) and functions for HCS and ProjFS programs")
@@ -76,6 +76,8 @@ Version: @PROJECT_VERSION@
 Libs: @HC_PC_WIN32_LIBS@
 Cflags: -I${includedir}/compat -I${includedir}
 ]])
-    install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+    install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
   endforeach()
 endif()
+
+include(${PROJECT_SOURCE_DIR}/cmake/Package.cmake)

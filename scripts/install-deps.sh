@@ -10,6 +10,7 @@ packages=(
   qemu-system-x86 qemu-utils ovmf
   busybox-static cpio gzip socat ccache
   libgit2-dev
+  go-md2man acl systemd bash-completion
 )
 
 missing=()

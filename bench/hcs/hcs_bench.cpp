@@ -20,6 +20,7 @@
 #include "base/strings.h"
 #include "bench_vm.h"
 #include "guest_agent_bench.h"
+#include "hostcompute_version.h"
 #include "support/qemu_processes.h"
 
 namespace {
@@ -156,6 +157,20 @@ int benchMemory(hcs_test::PrivateHcsd& hcsd, int count)
 int main(int argc, char** argv)
 {
     std::string mode = argc > 1 ? argv[1] : "";
+    if (mode == "--version") {
+        std::printf("hcs_bench (hostcompute) %s\n", HOSTCOMPUTE_VERSION);
+        return 0;
+    }
+    if (mode == "--help" || mode == "-h") {
+        std::printf(
+            "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4] | agent [ROUNDS=50]\n"
+            "  props         GetComputeSystemProperties round trip on a running VM vs QMP query-status\n"
+            "  create-start  create+start of the seed's empty VM vs launching its QEMU until QMP answers\n"
+            "  memory        RSS of hcsd + N idle empty VMs vs the same N QEMU processes launched directly\n"
+            "  agent         guest processes through hcs-guest vs qemu-ga\n"
+            "Starts a private hcsd; figures go in docs/performance-hcs.md.\n");
+        return 0;
+    }
     int n = argc > 2 ? std::atoi(argv[2]) : 0;
     if (mode != "props" && mode != "create-start" && mode != "memory" && mode != "agent") {
         std::fprintf(stderr,

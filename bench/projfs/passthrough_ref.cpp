@@ -11,7 +11,10 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
+
+#include "hostcompute_version.h"
 
 namespace {
 
@@ -70,6 +73,17 @@ void* refInit(fuse_conn_info*, fuse_config* config)
 
 int main(int argc, char** argv)
 {
+    if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+        std::printf("passthrough_ref (hostcompute) %s\n", HOSTCOMPUTE_VERSION);
+        return 0;
+    }
+    if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+        std::printf(
+            "usage: %s SOURCE MOUNTPOINT\nMounts a read-only libfuse high-level mirror of SOURCE (projfs_bench's "
+            "reference) until unmounted.\n",
+            argv[0]);
+        return 0;
+    }
     if (argc != 3) {
         std::fprintf(stderr, "usage: %s SOURCE MOUNTPOINT\n", argv[0]);
         return 2;

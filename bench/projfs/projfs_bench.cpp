@@ -15,6 +15,7 @@
 //   HC_BENCH_LIBPROJFS=PROG         github/libprojfs's t/test_simple, run as PROG SRC MNT (a projfs mount
 //                                   without a provider: its mirror mode)
 // Not run in CI; results and the command line go in docs/performance-projfs.md.
+#include "hostcompute_version.h"
 #include "test_provider.h"
 #include "virtualization_root.h"
 
@@ -391,6 +392,22 @@ int main(int argc, char** argv)
     int rounds = 3;
     int latencyFiles = 0;
     bool projfsOnly = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string option = argv[i];
+        if (option == "--help" || option == "-h") {
+            std::printf(
+                "usage: projfs_bench [--dirs D] [--files F] [--file-bytes B] [--big-mib M] [--rounds R]\n"
+                "                    [--latency-files K] [--projfs-only 1]\n"
+                "ProjFS next to native ext4 and other FUSE file systems serving the same tree, in interleaved\n"
+                "rounds (defaults: 100 directories of 110 files of 167 bytes, a 1024 MiB file, 3 rounds).\n"
+                "Peers: passthrough_ref (built beside it), HC_BENCH_PASSTHROUGH_HP=PROG, HC_BENCH_LIBPROJFS=PROG.\n");
+            return 0;
+        }
+        if (option == "--version") {
+            std::printf("projfs_bench (hostcompute) %s\n", HOSTCOMPUTE_VERSION);
+            return 0;
+        }
+    }
     for (int i = 1; i < argc; i += 2) {
         const std::string option = argv[i];
         if (i + 1 >= argc) die("option " + option + " needs a value");

@@ -1,7 +1,9 @@
 #include "base/log.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -35,6 +37,34 @@ const char* levelName(LogLevel level)
     return "?";
 }
 
+// systemd sets JOURNAL_STREAM=<device>:<inode> of the stream it connected to the journal. When stderr
+// is that stream, lines carry a syslog priority prefix ("<3>") and no timestamp: the journal adds its own.
+bool stderrIsJournal()
+{
+    const char* env = std::getenv("JOURNAL_STREAM");
+    if (env == nullptr) return false;
+    unsigned long long device = 0, inode = 0;
+    if (std::sscanf(env, "%llu:%llu", &device, &inode) != 2) return false;
+    struct stat st {};
+    if (fstat(STDERR_FILENO, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == device && static_cast<unsigned long long>(st.st_ino) == inode;
+}
+
+int syslogPriority(LogLevel level)
+{
+    switch (level) {
+        case LogLevel::Error:
+            return 3;
+        case LogLevel::Warn:
+            return 4;
+        case LogLevel::Info:
+            return 6;
+        case LogLevel::Debug:
+            return 7;
+    }
+    return 6;
+}
+
 }  // namespace
 
 bool logEnabled(LogLevel level)
@@ -46,6 +76,12 @@ bool logEnabled(LogLevel level)
 void logWrite(LogLevel level, const char* component, const std::string& message)
 {
     static std::mutex mutex;
+    static const bool journal = stderrIsJournal();
+    if (journal) {
+        std::lock_guard lock(mutex);
+        std::fprintf(stderr, "<%d>%s: %s\n", syslogPriority(level), component, message.c_str());
+        return;
+    }
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
     std::lock_guard lock(mutex);

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "exec.h"
 #include "hcs/protocol/calls.h"
+#include "hostcompute_version.h"
 
 namespace {
 
@@ -55,6 +56,7 @@ Options:
   --timeout MS   bound for every operation (default 300000; "infinite" = no bound)
   --compact      print JSON on one line
   -h, --help     this text
+  --version      print the version and exit
 
 Results are printed as JSON on stdout. On failure the HRESULT's name and the service's error
 message go to stderr and the exit code is 64 + the low byte of an HCS_E_* HRESULT, 1 for any other
@@ -120,6 +122,10 @@ int main(int argc, char** argv)
         std::string arg = argv[index];
         if (arg == "-h" || arg == "--help") {
             printUsage(std::cout);
+            return 0;
+        }
+        if (arg == "--version") {
+            std::cout << "hcsctl (hostcompute) " << HOSTCOMPUTE_VERSION << std::endl;
             return 0;
         }
         if (arg == "--compact") {

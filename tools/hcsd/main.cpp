@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +23,7 @@
 #include "hcs/guest/agent_channel.h"
 #include "hcs/ipc/runtime_paths.h"
 #include "hcs/ipc/stale_socket.h"
+#include "hcs/ipc/system_instance.h"
 #include "hcs/ipc/unix_socket.h"
 #include "hcs/service/server.h"
 #include "hcs/service/service.h"
@@ -37,6 +40,7 @@ struct Options {
     std::string stateDirectory;
     std::string qemuBinary;
     bool foreground = false;
+    bool system = false;      // the system instance (--system)
     int idleExitSeconds = 0;  // 0 = never
     int monitorTimeoutMs = 15000;
     int agentTimeoutMs = 60000;
@@ -46,8 +50,11 @@ void usage(FILE* out)
 {
     std::fprintf(
         out,
-        "usage: hcsd [--socket PATH] [--state-dir DIR] [--foreground] [--idle-exit SECONDS] [--qemu BINARY]\n"
-        "            [--monitor-timeout MS] [--agent-timeout MS]\n"
+        "usage: hcsd [--system] [--socket PATH] [--state-dir DIR] [--foreground] [--idle-exit SECONDS]\n"
+        "            [--qemu BINARY] [--monitor-timeout MS] [--agent-timeout MS] | --help | --version\n"
+        "  --system            the machine's instance (as root; hcsd.socket starts it): socket\n"
+        "                      /run/hostcompute/hcsd.sock for the group hostcompute (0660), state in\n"
+        "                      /var/lib/hostcompute, foreground; a socket systemd passes (LISTEN_FDS) is used\n"
         "  --socket PATH       listen here (default: $HCS_SOCKET, else $XDG_RUNTIME_DIR/hostcompute/hcsd.sock,\n"
         "                      else /tmp/hostcompute-<uid>/hcsd.sock)\n"
         "  --state-dir DIR     per-system state (default: <socket>.state)\n"
@@ -108,6 +115,8 @@ bool parseOptions(int argc, char** argv, Options& o)
             }
         } else if (a == "--foreground") {
             o.foreground = true;
+        } else if (a == "--system") {
+            o.system = true;
         } else if (a == "--help" || a == "-h") {
             usage(stdout);
             std::exit(0);
@@ -119,6 +128,16 @@ bool parseOptions(int argc, char** argv, Options& o)
             usage(stderr);
             return false;
         }
+    }
+    if (o.system) {
+        if (geteuid() != 0) {
+            std::fprintf(stderr, "hcsd: --system runs as root (it serves every member of the group %s)\n",
+                         kSystemGroup);
+            return false;
+        }
+        o.foreground = true;
+        if (o.socketPath.empty()) o.socketPath = systemSocketPath();
+        if (o.stateDirectory.empty()) o.stateDirectory = kSystemStateDirectory;
     }
     if (o.socketPath.empty()) {
         auto path = serviceSocketPath();
@@ -175,9 +194,15 @@ int daemonize(const std::string& logPath)
 
 int main(int argc, char** argv)
 {
-    // Nothing hcsd inherited (an autostarting client's pipes and sockets) stays open in a daemon that
-    // outlives that client: someone waiting for EOF on such a pipe would wait for hcsd's lifetime.
-    vm::closeDescriptorsFrom(3);
+    // A socket systemd passed (hcsd.socket) is taken before anything else is closed.
+    auto activated = takeActivatedSocket();
+    if (!activated) {
+        std::fprintf(stderr, "hcsd: %s\n", activated.error().message.c_str());
+        return 1;
+    }
+    // Nothing else hcsd inherited (an autostarting client's pipes and sockets) stays open in a daemon
+    // that outlives that client: someone waiting for EOF on such a pipe would wait for hcsd's lifetime.
+    vm::closeDescriptorsFrom(3, *activated);
     Options options;
     if (!parseOptions(argc, argv, options)) return 2;
     signal(SIGPIPE, SIG_IGN);
@@ -186,7 +211,19 @@ int main(int argc, char** argv)
     umask(077);
 
     // The socket's directory: private when hcsd creates it, and never one another user controls.
-    if (auto st = prepareSocketDirectory(options.socketPath); !st) {
+    if (*activated >= 0) {
+        // systemd made the socket (hcsd.socket says where and for whom); it must agree with ours.
+        sockaddr_un bound{};
+        socklen_t size = sizeof bound;
+        if (getsockname(*activated, reinterpret_cast<sockaddr*>(&bound), &size) != 0 ||
+            options.socketPath != bound.sun_path) {
+            std::fprintf(stderr, "hcsd: the activated socket is \"%s\", not %s (--socket)\n", bound.sun_path,
+                         options.socketPath.c_str());
+            return 1;
+        }
+    } else if (auto st = options.system ? prepareSystemSocketDirectory(options.socketPath)
+                                        : prepareSocketDirectory(options.socketPath);
+               !st) {
         std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
         return 1;
     }
@@ -223,14 +260,24 @@ int main(int argc, char** argv)
 
     // --socket is the caller's choice: replace only a stale socket (we hold the lock, so no hcsd of
     // ours listens there), never a file or another user's socket.
-    if (auto st = claimSocketPath(options.socketPath); !st) {
-        std::fprintf(stderr, "hcsd: --socket: %s\n", st.error().message.c_str());
-        return 1;
-    }
-    auto listenFd = hc::hcs::listenUnixSocket(options.socketPath);
-    if (!listenFd) {
-        std::fprintf(stderr, "hcsd: %s\n", listenFd.error().message.c_str());
-        return 1;
+    hc::Result<int> listenFd = *activated;
+    if (*activated < 0) {
+        if (auto st = claimSocketPath(options.socketPath); !st) {
+            std::fprintf(stderr, "hcsd: --socket: %s\n", st.error().message.c_str());
+            return 1;
+        }
+        listenFd = hc::hcs::listenUnixSocket(options.socketPath);
+        if (!listenFd) {
+            std::fprintf(stderr, "hcsd: %s\n", listenFd.error().message.c_str());
+            return 1;
+        }
+        if (options.system) {
+            if (auto st = shareSocketWithGroup(options.socketPath); !st) {
+                std::fprintf(stderr, "hcsd: %s\n", st.error().message.c_str());
+                unlink(options.socketPath.c_str());
+                return 1;
+            }
+        }
     }
 
     hc::EventLoop loop;
@@ -277,7 +324,7 @@ int main(int argc, char** argv)
             close(readyFd);
         }
         loop.run();
-        unlink(options.socketPath.c_str());
+        if (*activated < 0) unlink(options.socketPath.c_str());  // systemd's socket stays for the next start
     }
     close(lockFd);
     return exitCode;

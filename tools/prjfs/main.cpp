@@ -4,6 +4,7 @@
 //   prjfs git ...                                      project a git revision (see git_command.h)
 #include "base/hresult.h"
 #include "git_command.h"
+#include "hostcompute_version.h"
 #include "mirror_provider.h"
 #include "state_command.h"
 #include "stop_signals.h"
@@ -20,7 +21,14 @@ constexpr const char* kUsage =
     "       prjfs state PATH...\n"
     "       prjfs git REPO ROOT [--rev REV] [--threads N]\n"
     "       prjfs git status ROOT\n"
-    "       prjfs git checkout ROOT REV [--force]\n";
+    "       prjfs git checkout ROOT REV [--force]\n"
+    "       prjfs --help | --version\n"
+    "\n"
+    "  mirror    project the directory SOURCE into the virtualization root ROOT until SIGINT/SIGTERM\n"
+    "            (--async: answer callbacks from a worker pool; --threads N: its size, 1..256)\n"
+    "  state     print the on-disk ProjFS state of each PATH inside a virtualization root\n"
+    "  git       project the git revision REV (default HEAD) of REPO into ROOT; `git status` and\n"
+    "            `git checkout` work on such a root (man prjfs)\n";
 
 int usage()
 {
@@ -84,6 +92,13 @@ int runMirror(int argc, char** argv)
 int main(int argc, char** argv)
 {
     if (argc < 2) return usage();
+    // --help anywhere (`prjfs mirror --help`) answers with the usage instead of running anything.
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+    }
     const std::string command = argv[1];
     if (command == "mirror") return runMirror(argc - 2, argv + 2);
     if (command == "git") return prjfs::runGitCommand(argc - 2, argv + 2);
@@ -91,8 +106,12 @@ int main(int argc, char** argv)
         if (argc < 3) return usage();
         return prjfs::runStateCommand(argc - 2, argv + 2);
     }
-    if (command == "--help" || command == "-h" || command == "help") {
+    if (command == "help") {
         std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (command == "--version") {
+        std::printf("prjfs (hostcompute) %s\n", HOSTCOMPUTE_VERSION);
         return 0;
     }
     return usage();

@@ -1,5 +1,6 @@
 // The client side of the hcsd connection: ServiceChannel over a Unix socket (one reader thread) and
-// connectService(), which checks the path and the daemon's credentials, and autostarts a private hcsd
+// connectService(), which finds the daemon (HCS_SOCKET, else the system instance, else the per-user
+// one), checks the path and the daemon's credentials, and autostarts a private hcsd
 // (hcsd_launcher.h) when nobody listens.
 #include <poll.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -19,6 +21,7 @@
 #include "hcs/client/service_channel.h"
 #include "hcs/ipc/descriptor_passing.h"
 #include "hcs/ipc/runtime_paths.h"
+#include "hcs/ipc/system_instance.h"
 #include "hcs/ipc/unix_socket.h"
 #include "hcs/protocol/messages.h"
 #include "hcs/schema/documents.h"
@@ -333,6 +336,22 @@ Result<std::shared_ptr<ServiceChannel>> connectService()
     std::lock_guard lock(mutex);
     if (current && !current->disconnected()) return std::shared_ptr<ServiceChannel>(current);
     current.reset();
+    // Without HCS_SOCKET: the system instance when it is there and this user may use it (root or a
+    // member of its group); a system socket nobody listens on (hcsd.socket stopped) falls through.
+    if (std::getenv("HCS_SOCKET") == nullptr) {
+        const std::string systemSocket = systemSocketPath();
+        if (maySystemSocket(systemSocket)) {
+            auto channel = connectAt(systemSocket);
+            if (channel) {
+                current = *channel;
+                return std::shared_ptr<ServiceChannel>(current);
+            }
+            if (channel.error().hr == E_ACCESSDENIED) return channel.error();
+            HC_LOG(Info, "hcs",
+                   "the system hcsd at " + systemSocket + " does not answer (" + channel.error().message +
+                       "): using a per-user hcsd");
+        }
+    }
     auto path = serviceSocketPath();
     if (!path) return makeError(HCS_E_SERVICE_NOT_AVAILABLE, "no safe hcsd socket path: " + path.error().message);
     auto channel = connectAt(*path);

@@ -67,6 +67,8 @@ public:
     GUID runtimeId{};
     int64_t createTime = 0;  // FILETIME ticks
     int64_t startTime = 0;   // FILETIME ticks of the last Start (0 = never started)
+    // The user whose session created it (docs/hcsd.md, "Who may see and control a system").
+    uid_t ownerUid = 0;
 
     std::unique_ptr<VmSupervisor> vm;
     StopRequest stopRequest = StopRequest::None;

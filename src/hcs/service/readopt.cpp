@@ -3,6 +3,8 @@
 // holds what is needed to attach again (service/system_store.h). A directory whose Create never
 // finished (record "Creating", or no record at all) had a QEMU nobody was told about: it is killed,
 // found by its spawn token even if its pid was never recorded, and the directory removed.
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "base/guid.h"
@@ -47,6 +49,7 @@ void Service::adoptSystem(const std::string& directory)
     system->config = std::move(*config);
     system->directory = directory;
     system->createTime = record->createTime;
+    system->ownerUid = record->ownerUid.value_or(geteuid());
     system->startTime = record->startTime;
     auto runtimeId = parseGuid(record->runtimeId);
     system->runtimeId = runtimeId ? *runtimeId : newGuid();

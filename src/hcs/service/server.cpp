@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "hcs/ipc/descriptor_passing.h"
+#include "hcs/ipc/unix_socket.h"
 #include "hcs/protocol/messages.h"
 
 namespace hc::hcs::service {
@@ -45,16 +46,24 @@ void Server::accept()
         return;
     }
     exhaustionLogged_ = false;
+    // The peer's user decides what the session may see (Service::mayAccess); unknown = refused.
+    auto peer = peerCredentials(fd);
+    if (!peer) {
+        HC_LOG(Warn, "hcsd", "no peer credentials on a new connection: closed (" + peer.error().message + ")");
+        close(fd);
+        return;
+    }
     uint64_t id = nextConnection_++;
     Connection& c = connections_[id];
     c.fd = fd;
     c.session = service_.openSession(
-        [this, id](const std::string& line, std::vector<UniqueFd> fds) { send(id, line, std::move(fds)); });
+        [this, id](const std::string& line, std::vector<UniqueFd> fds) { send(id, line, std::move(fds)); }, peer->uid);
     loop_.watchFd(fd, POLLIN, [this, id](short revents) {
         if (revents & POLLOUT) onWritable(id);
         if (revents & (POLLIN | POLLHUP | POLLERR)) onReadable(id);
     });
-    HC_LOG(Info, "hcsd", "client connected (connection " + std::to_string(id) + ")");
+    HC_LOG(Info, "hcsd",
+           "client connected (connection " + std::to_string(id) + ", uid " + std::to_string(peer->uid) + ")");
     send(id, protocol::encodeGreeting(kServiceVersion));
 }
 

@@ -1,5 +1,6 @@
 #include "hcs/service/service.h"
 
+#include <fcntl.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "base/log.h"
 #include "hcs/ipc/stale_socket.h"
 #include "hcs/schema/json_limits.h"
+#include "hcs/service/file_identity.h"
 #include "hcs/vm/host_files.h"
 #include "hcs/vm/qemu_command.h"
 #include "hcs/vm/qemu_process.h"
@@ -70,7 +72,8 @@ Status checkKernelFiles(const schema::ComputeSystemConfig& config)
     if (!lkd) return {};
     for (const auto& [field, path] :
          {std::pair{"KernelFilePath", lkd->kernelFilePath}, {"InitRdPath", lkd->initRdPath}}) {
-        if (!path.empty() && access(path.c_str(), R_OK) != 0) {
+        // AT_EACCESS: judged with the file-system identity (the owner's, in the system instance).
+        if (!path.empty() && faccessat(AT_FDCWD, path.c_str(), R_OK, AT_EACCESS) != 0) {
             return makeError(
                 HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
                 std::string("VirtualMachine.Chipset.LinuxKernelDirect.") + field + ": cannot read \"" + path + "\"");
@@ -114,6 +117,13 @@ Status Service::claimPipes(const ComputeSystem& system, vm::QemuLaunchSettings& 
     for (const auto& pipe : pipePorts(system.config.virtualMachine)) {
         auto path = vm::namedPipeSocketPath(pipe.namedPipe, store_.pipeDirectory());
         if (!path) return makeError(path.error().hr, pipe.field + ": " + path.error().message);
+        // hcsd and QEMU create the socket with hcsd's rights: for another user (the system instance)
+        // only inside hcsd's own pipe directory, never where that user points.
+        if (system.ownerUid != 0 && system.ownerUid != geteuid() && path->rfind(store_.pipeDirectory() + "/", 0) != 0) {
+            return makeError(E_ACCESSDENIED, pipe.field + ": \"" + pipe.namedPipe +
+                                                 "\" is outside hcsd's pipe directory; in the system instance a "
+                                                 "port's NamedPipe must be a plain name");
+        }
         if (!pipesInUse.insert(*path).second) {
             return makeError(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
                              pipe.field + ": \"" + pipe.namedPipe + "\" is used by another port or compute system");
@@ -194,9 +204,15 @@ void Service::replyError(uint64_t session, uint64_t requestId, const Error& erro
 
 // --------------------------------------------------------------------------------------- sessions
 
-uint64_t Service::openSession(Sender sender)
+uint64_t Service::openSession(Sender sender, uid_t uid)
 {
-    return sessions_.open(std::move(sender));
+    return sessions_.open(std::move(sender), uid);
+}
+
+bool Service::mayAccess(uint64_t session, const ComputeSystem& system) const
+{
+    uid_t uid = sessions_.uid(session);
+    return uid == 0 || uid == geteuid() || uid == system.ownerUid;
 }
 
 void Service::closeSession(uint64_t session)
@@ -312,7 +328,12 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
     }
     auto config = schema::parseComputeSystem(params.configuration);
     if (!config) return replyError(session, rid, config.error());
-    if (Status st = checkKernelFiles(*config); !st) return replyError(session, rid, st.error());
+    const uid_t owner = sessions_.uid(session);
+    {
+        FileIdentity asOwner(owner);
+        if (!asOwner.status()) return replyError(session, rid, asOwner.status().error());
+        if (Status st = checkKernelFiles(*config); !st) return replyError(session, rid, st.error());
+    }
 
     auto system =
         std::make_shared<ComputeSystem>(loop_, params.id, SystemState::Creating, options_.maxProcessesPerSystem);
@@ -320,6 +341,7 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
     system->config = std::move(*config);
     system->runtimeId = newGuid();
     system->createTime = filetimeNow();
+    system->ownerUid = owner;
     if (Status st = sessions_.addHandle(session, params.handle, system); !st) {
         return replyError(session, rid, st.error());
     }
@@ -356,7 +378,11 @@ Result<vm::LaunchRequest> Service::prepareLaunch(const ComputeSystem& system)
     settings.name = system.id;
     settings.qmpListenFd = 3;
     if (Status st = claimPipes(system, settings); !st) return st.error();
-    if (Status st = checkHostFiles(vmConfig, settings); !st) return st.error();
+    {
+        FileIdentity asOwner(system.ownerUid);
+        if (!asOwner.status()) return asOwner.status().error();
+        if (Status st = checkHostFiles(vmConfig, settings); !st) return st.error();
+    }
     if (vmConfig.uefi) {
         settings.ovmfCodePath = vm::kOvmfCode;
         settings.ovmfVarsPath = system.directory + "/OVMF_VARS.fd";
@@ -416,7 +442,8 @@ vm::VmCallbacks Service::vmCallbacks(const SystemPtr& system)
 void Service::open(uint64_t session, uint64_t requestId, const protocol::OpenParams& params)
 {
     auto it = systems_.find(params.id);
-    if (it == systems_.end() || !it->second->listed()) {
+    // A system this user may not access is not there for it (the same answer as a missing one).
+    if (it == systems_.end() || !it->second->listed() || !mayAccess(session, *it->second)) {
         return replyError(session, requestId,
                           makeError(HCS_E_SYSTEM_NOT_FOUND, "no compute system with id \"" + params.id + "\""));
     }
@@ -439,7 +466,7 @@ void Service::enumerate(uint64_t session, uint64_t requestId, const std::string&
     }
     json list = json::array();
     for (const auto& [id, system] : systems_) {
-        if (!system->listed()) continue;
+        if (!system->listed() || !mayAccess(session, *system)) continue;
         if (!query->ids.empty() && !contains(query->ids, id)) continue;
         if (!query->names.empty() && !contains(query->names, id)) continue;
         if (!query->types.empty() && !contains(query->types, "VirtualMachine")) continue;
@@ -871,6 +898,7 @@ Status Service::writeRecord(const ComputeSystem& system)
     record.state = stateName(system.state());
     record.createTime = system.createTime;
     record.startTime = system.startTime;
+    record.ownerUid = system.ownerUid;
     return store_.writeRecord(system.directory, record);
 }
 

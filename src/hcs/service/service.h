@@ -60,7 +60,8 @@ public:
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
 
-    uint64_t openSession(Sender sender);
+    // `uid`: the connected user (SO_PEERCRED); it owns the systems the session creates.
+    uint64_t openSession(Sender sender, uid_t uid);
     // The connection is gone: its handles close (which may terminate systems), its waits end.
     void closeSession(uint64_t session);
     // Every method except Hello (the Server's business).
@@ -85,6 +86,8 @@ private:
     void waitForExit(uint64_t session, uint64_t requestId, const protocol::WaitExitParams& params);
     void cancel(uint64_t session, uint64_t requestId, uint64_t target);
     SystemPtr systemForHandle(uint64_t session, uint64_t handle, uint64_t requestId);
+    // Who may see and control a system (docs/hcsd.md): root, hcsd's own user, the system's owner.
+    bool mayAccess(uint64_t session, const ComputeSystem& system) const;
 
     // The per-system queue.
     void enqueue(const SystemPtr& system, QueuedCall call);

@@ -1,5 +1,7 @@
 #include "hcs/service/sessions.h"
 
+#include <unistd.h>
+
 #include "base/hresult.h"
 
 namespace hc::hcs::service {
@@ -13,11 +15,17 @@ Error notOpen(uint64_t handle)
 
 }  // namespace
 
-uint64_t Sessions::open(Sender sender)
+uint64_t Sessions::open(Sender sender, uid_t uid)
 {
     uint64_t id = next_++;
-    sessions_[id] = Session{std::move(sender), {}};
+    sessions_[id] = Session{std::move(sender), uid, {}};
     return id;
+}
+
+uid_t Sessions::uid(uint64_t session) const
+{
+    auto it = sessions_.find(session);
+    return it == sessions_.end() ? geteuid() : it->second.uid;
 }
 
 Sessions::ClosedHandles Sessions::close(uint64_t session)

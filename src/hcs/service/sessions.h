@@ -6,6 +6,8 @@
 // Runs on the event loop thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -33,7 +35,10 @@ public:
         std::vector<ProcessPtr> processes;
     };
 
-    uint64_t open(Sender sender);
+    // `uid` is the connected peer's user (SO_PEERCRED), which decides what the session may see.
+    uint64_t open(Sender sender, uid_t uid);
+    // The session's user; hcsd's own when the session is unknown.
+    uid_t uid(uint64_t session) const;
     // Forgets the session; returns what its handles named.
     ClosedHandles close(uint64_t session);
     bool exists(uint64_t session) const { return sessions_.count(session) != 0; }
@@ -64,6 +69,7 @@ private:
     };
     struct Session {
         Sender send;
+        uid_t uid = 0;
         std::map<uint64_t, Handle> handles;
     };
     std::map<uint64_t, Session> sessions_;

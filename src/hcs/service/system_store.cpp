@@ -115,7 +115,8 @@ Status SystemStore::writeRecord(const std::string& directory, const SystemRecord
               {"State", record.state},
               {"CreateTime", record.createTime},
               {"StartTime", record.startTime}};
-    if (record.pid > 0) text["Pid"] = record.pid;  // absent until QEMU is spawned (never a 0 to kill)
+    if (record.pid > 0) text["Pid"] = record.pid;
+    if (record.ownerUid) text["OwnerUid"] = *record.ownerUid;  // absent until QEMU is spawned (never a 0 to kill)
     return writeFileDurably(directory + "/system.json", text.dump(2));
 }
 
@@ -133,6 +134,7 @@ std::optional<SystemRecord> SystemStore::readRecord(const std::string& directory
         record.state = text.value("State", std::string());
         record.createTime = text.value("CreateTime", int64_t{0});
         record.startTime = text.value("StartTime", int64_t{0});
+        if (text.contains("OwnerUid")) record.ownerUid = text.at("OwnerUid").get<uid_t>();
     } catch (const json::exception&) {
         return std::nullopt;  // a field of the wrong type: not a record this hcsd wrote
     }

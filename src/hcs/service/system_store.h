@@ -27,6 +27,7 @@ struct SystemRecord {
     std::string state;       // "Creating" until the Create reply; then the lifecycle state's name
     int64_t createTime = 0;  // FILETIME ticks
     int64_t startTime = 0;
+    std::optional<uid_t> ownerUid;  // absent in records of older hcsd versions (then: hcsd's own user)
 };
 
 class SystemStore {

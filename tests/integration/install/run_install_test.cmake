@@ -102,6 +102,25 @@ foreach(lib IN LISTS LIBRARIES)
   endif()
   message(STATUS "install test: lib${lib}.so exports all ${count} functions of ${lib}.h and those of win.h")
 endforeach()
+# The tools run from the prefix without LD_LIBRARY_PATH (their RPATH is $ORIGIN/../<libdir>), and the
+# man pages, completion and systemd units are in place.
+foreach(tool hcsctl prjfs hcsd)
+  run_step("${tool} --version from the prefix" ENV --unset=LD_LIBRARY_PATH COMMAND "${prefix}/bin/${tool}" --version)
+  if(NOT step_output MATCHES "${VERSION}")
+    message(FATAL_ERROR "install test: ${tool} --version does not say ${VERSION}: ${step_output}")
+  endif()
+endforeach()
+run_step("prjfs --help from the prefix" ENV --unset=LD_LIBRARY_PATH COMMAND "${prefix}/bin/prjfs" --help)
+foreach(file share/man/man1/hcsctl.1 share/man/man1/prjfs.1 share/man/man8/hcsd.8
+             share/bash-completion/completions/hcsctl share/bash-completion/completions/prjfs
+             lib/systemd/system/hcsd.socket lib/systemd/system/hcsd.service lib/sysusers.d/hostcompute.conf)
+  expect_file("${prefix}/${file}")
+endforeach()
+file(READ "${prefix}/lib/systemd/system/hcsd.service" unit)
+if(NOT unit MATCHES "ExecStart=[^\n]*/bin/hcsd --system")
+  message(FATAL_ERROR "install test: hcsd.service does not start hcsd --system:\n${unit}")
+endif()
+
 expect_file("${libdir}/cmake/hostcompute/hostcomputeConfig.cmake")
 expect_file("${libdir}/cmake/hostcompute/hostcomputeConfigVersion.cmake")
 

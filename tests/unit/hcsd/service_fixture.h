@@ -71,15 +71,18 @@ public:  // the ExitAttribution cases call the helpers from lambdas
         return c;
     }
 
-    uint64_t connect()
+    // A client connected as `uid` (the peer credentials the Server passes on).
+    uint64_t connect(uid_t uid = geteuid())
     {
         uint64_t index = clients_.size();
         clients_.emplace_back();
-        uint64_t session = service_->openSession([this, index](const std::string& line, std::vector<UniqueFd> fds) {
-            json parsed = json::parse(line);
-            if (!fds.empty()) descriptors_[{index, parsed.value("id", uint64_t{0})}] = std::move(fds);
-            clients_[index].push_back(std::move(parsed));
-        });
+        uint64_t session = service_->openSession(
+            [this, index](const std::string& line, std::vector<UniqueFd> fds) {
+                json parsed = json::parse(line);
+                if (!fds.empty()) descriptors_[{index, parsed.value("id", uint64_t{0})}] = std::move(fds);
+                clients_[index].push_back(std::move(parsed));
+            },
+            uid);
         sessionIndex_[session] = index;
         return session;
     }

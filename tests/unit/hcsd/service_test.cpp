@@ -367,5 +367,29 @@ TEST_F(ServiceTest, LastHandleClosedTerminatesAHandleBoundSystem)
     EXPECT_TRUE(awaitReply(t, send(t, Method::EnumerateComputeSystems, protocol::QueryParams{}))["result"].empty());
 }
 
+// The system instance's access model (docs/hcsd.md): a system belongs to the user that created it;
+// another user neither lists nor opens it (the answers are those for a missing system), root does.
+TEST_F(ServiceTest, ASystemIsSeenOnlyByItsOwnerHcsdsUserAndRoot)
+{
+    const uid_t stranger = geteuid() == 4242 ? 4243 : 4242;
+    uint64_t owner = connect();
+    createReady(owner, 1, "mine", config());
+    auto listed = [&](uint64_t s) {
+        return awaitReply(s, send(s, Method::EnumerateComputeSystems, protocol::QueryParams{}))["result"].size();
+    };
+    EXPECT_EQ(listed(owner), 1u);
+
+    uint64_t other = connect(stranger);
+    EXPECT_EQ(listed(other), 0u);
+    EXPECT_EQ(hrOf(awaitReply(other, send(other, Method::OpenComputeSystem, protocol::OpenParams{3, "mine"}))),
+              HCS_E_SYSTEM_NOT_FOUND);
+    // Handles name only what Open or Create gave: a guessed number is refused.
+    EXPECT_EQ(hrOf(awaitReply(other, call(other, Method::GetComputeSystemProperties, 1))), E_HANDLE);
+
+    uint64_t root = connect(0);
+    EXPECT_EQ(listed(root), 1u);
+    EXPECT_EQ(hrOf(awaitReply(root, send(root, Method::OpenComputeSystem, protocol::OpenParams{3, "mine"}))), S_OK);
+}
+
 }  // namespace
 }  // namespace hc::hcs::service
