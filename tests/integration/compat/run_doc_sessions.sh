@@ -56,13 +56,13 @@ hcsd_pid=$!
 for _ in $(seq 1 300); do [ -S "$HCS_SOCKET" ] && break; sleep 0.1; done
 [ -S "$HCS_SOCKET" ] || { echo "doc sessions: hcsd did not listen:" >&2; cat "$work/hcsd.log" >&2; exit 1; }
 
-# extract FILE: prints "LINE<TAB>base64(block)" for every marked block.
+# extract FILE PREFIX: writes every marked block to PREFIX-<line>.sh and prints its starting line.
 extract() {
-    awk '
+    awk -v prefix="$2" '
         /^<!-- doc-test -->[ \t]*$/ { marked = 1; next }
-        marked && /^```/ && !inside { inside = 1; start = NR + 1; block = ""; next }
-        inside && /^```[ \t]*$/ { print start "\t" block; inside = 0; marked = 0; next }
-        inside { gsub(/\\/, "\\\\"); block = block $0 "\\n"; next }
+        marked && /^```/ && !inside { inside = 1; start = NR + 1; out = prefix "-" start ".sh"; printf "" > out; next }
+        inside && /^```[ \t]*$/ { close(out); print start; inside = 0; marked = 0; next }
+        inside { print > out; next }
         marked && !/^[ \t]*$/ { marked = 0 }
     ' "$1"
 }
@@ -73,11 +73,10 @@ for doc in "$@"; do
     path="$source_dir/$doc"
     [ -f "$path" ] || { echo "doc sessions: no such file $doc" >&2; exit 1; }
     found=0
-    while IFS=$'\t' read -r line block; do
+    while read -r line; do
         found=$((found + 1))
         blocks=$((blocks + 1))
-        script="$work/block-$blocks.sh"
-        printf '%b' "$block" > "$script"
+        script="$work/$(basename "$doc" .md)-$line.sh"
         echo "== $doc:$line"
         # timeout puts the block in its own process group (pgid = its pid), killed afterwards: background
         # jobs a block forgot do not outlive it.
@@ -95,7 +94,7 @@ for doc in "$@"; do
             echo "-- output:" >&2
             sed 's/^/   /' "$work/out" >&2
         fi
-    done < <(extract "$path")
+    done < <(extract "$path" "$work/$(basename "$doc" .md)")
     [ "$found" -gt 0 ] || { echo "doc sessions: $doc has no <!-- doc-test --> block" >&2; exit 1; }
 done
 echo "doc sessions: $blocks blocks, $failures failed"
