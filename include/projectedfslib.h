@@ -368,6 +368,38 @@ HOSTCOMPUTE_API STDAPI_(BOOLEAN) PrjDoesNameContainWildCards(_In_ LPCWSTR fileNa
 HOSTCOMPUTE_API STDAPI PrjInvalidateDirectoryListing(
     _In_ PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT namespaceVirtualizationContext, _In_ PCWSTR directoryName);
 
+/* PRJ_HOSTCOMPUTE_POSIX_INFO: POSIX attributes of a projected item, an entry of the ExtendedInfo chain of
+ * PrjWritePlaceholderInfo2 and PrjFillDirEntryBuffer2 (pass its address cast to PRJ_EXTENDED_INFO*; chain
+ * it after or before a PRJ_EXT_INFO_TYPE_SYMLINK entry with NextInfoOffset, as Windows chains entries:
+ * the byte offset from the start of this entry to the next, 0 = last).
+ * Its type is a plain constant, not a PRJ_EXT_INFO_TYPE enumerator, so code written against Windows'
+ * header (a switch over PRJ_EXT_INFO_TYPE, an enum that may only hold 0..1) never meets it, and
+ * PRJ_EXTENDED_INFO keeps Windows' size. The value, 'H' 'C' in the high bytes, is far from Windows' own
+ * types (small integers counting up from 1) so a future Windows type cannot collide with it.
+ * Fields says which of Mode, Uid, Gid are given; the others take the defaults (mode 0644, 0444 with
+ * FILE_ATTRIBUTE_READONLY, 0755 for directories, less the provider's umask; the provider's owner).
+ * Mode: permission bits only (07777); given, it is exact (no umask) and wins over FILE_ATTRIBUTE_READONLY.
+ * Uid/Gid: applied only when the provider process may give files away (effective uid 0); otherwise the
+ * item is the provider's, silently, both when listed and on disk (docs/projfs-design.md, "POSIX attributes").
+ * Ignored for symbolic links (Linux links have no mode). Unknown Fields bits, mode bits outside 07777, a
+ * repeated entry type or an unknown type in the chain: E_INVALIDARG. */
+#define PRJ_EXT_INFO_TYPE_HOSTCOMPUTE_POSIX 0x48430001u
+
+typedef enum PRJ_HOSTCOMPUTE_POSIX_FIELDS {
+    PRJ_HOSTCOMPUTE_POSIX_MODE = 0x1,
+    PRJ_HOSTCOMPUTE_POSIX_UID = 0x2,
+    PRJ_HOSTCOMPUTE_POSIX_GID = 0x4
+} PRJ_HOSTCOMPUTE_POSIX_FIELDS;
+
+typedef struct PRJ_HOSTCOMPUTE_POSIX_INFO {
+    UINT32 InfoType;       /* PRJ_EXT_INFO_TYPE_HOSTCOMPUTE_POSIX; where PRJ_EXTENDED_INFO has InfoType */
+    ULONG NextInfoOffset;  /* as in PRJ_EXTENDED_INFO */
+    UINT32 Fields;         /* PRJ_HOSTCOMPUTE_POSIX_FIELDS, or-ed */
+    UINT32 Mode;
+    UINT32 Uid;
+    UINT32 Gid;
+} PRJ_HOSTCOMPUTE_POSIX_INFO;
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -9,6 +9,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 qemu-utils ovmf
   busybox-static cpio gzip socat ccache
+  runc
   libgit2-dev
   go-md2man acl systemd bash-completion
 )

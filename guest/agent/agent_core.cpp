@@ -111,6 +111,10 @@ void AgentCore::hostGone()
         loop_.unwatchFd(port_.get());
         portWatched_ = false;
     }
+    if (options_.onHostGone) {
+        loop_.post(options_.onHostGone);
+        return;
+    }
     // The port polls as HUP until a host connects: look again later instead of spinning.
     if (!pollTimer_) pollTimer_ = loop_.addTimer(options_.hostPollInterval, [this] { watchPort(); });
 }

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,6 +37,10 @@ struct AgentOptions {
     std::chrono::milliseconds hostPollInterval{100};
     // Stop reading process output while this much is queued for the port (resume below half).
     size_t sendHighWater = 1024 * 1024;
+    // Set when the port is a connected socket (container mode): the host going away ends this core's
+    // connection for good, so instead of polling the port again the core posts this (its owner then
+    // destroys it and serves the next host on a new connection).
+    std::function<void()> onHostGone;
 };
 
 class AgentCore {

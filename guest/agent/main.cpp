@@ -1,5 +1,7 @@
 // hcs-guest: the hostcompute guest agent. Opens the virtio-serial port named org.hostcompute.agent.0
 // (or the path given with --port) and serves the host on it until killed; init restarts it if it dies.
+// With --container it is instead the init of a process-isolated container, serving hcsd on the
+// listening socket it inherits as descriptor 3 (container_init.h).
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 #include <thread>
 
 #include "agent_core.h"
+#include "container_init.h"
 #include "hcs/guest/guest_channel.h"
 
 namespace {
@@ -44,13 +47,16 @@ int main(int argc, char** argv)
 {
     std::string port;
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+        if (std::strcmp(argv[i], "--container") == 0) {
+            signal(SIGPIPE, SIG_IGN);
+            hc::guest_agent::runContainerInit(3, HCS_GUEST_VERSION);
+        } else if (std::strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
             port = argv[++i];
         } else if (std::strcmp(argv[i], "--version") == 0) {
             std::printf("hcs-guest %s\n", HCS_GUEST_VERSION);
             return 0;
         } else {
-            std::fprintf(stderr, "usage: hcs-guest [--port PATH] [--version]\n");
+            std::fprintf(stderr, "usage: hcs-guest [--port PATH | --container] [--version]\n");
             return 2;
         }
     }

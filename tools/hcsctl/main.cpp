@@ -15,6 +15,7 @@
 #include "exec.h"
 #include "hcs/protocol/calls.h"
 #include "hostcompute_version.h"
+#include "run_image.h"
 
 namespace {
 
@@ -29,10 +30,18 @@ constexpr const char* c_EventsHelp = "print the system's events as JSON lines un
 constexpr const char* c_ExecVerb = "exec";
 constexpr const char* c_ExecArguments = "ID [-i] [-t] [-e K=V] [-w DIR] [-u USER] -- CMD [ARGS...]";
 constexpr const char* c_ExecHelp = "run CMD in the system with this terminal's stdio; exits with its exit code";
-// create + start + wait on one handle (several C calls).
+// A container from a local image tarball, attached (run_image.h).
 constexpr const char* c_RunVerb = "run";
-constexpr const char* c_RunArguments = "ID FILE [TIMEOUT_MS]";
-constexpr const char* c_RunHelp = "create, start and wait for the system; print its exit status";
+constexpr const char* c_RunArguments =
+    "[--isolation process] [--keep] [--name ID] [-m MB] [-v HOST:CTR[:ro]] [--net=host] [--hostname NAME] "
+    "[--cache DIR] [-i] [-t] [-e K=V] [-w DIR] [-u USER] IMAGE.tar [-- CMD [ARGS...]]";
+constexpr const char* c_RunHelp =
+    "run CMD (else the image's command) in a new container from an OCI layout or docker-archive tarball, "
+    "attached; removes the container afterwards unless --keep; exits with its exit code";
+// create + start + wait on one handle (several C calls).
+constexpr const char* c_RunSystemVerb = "run-system";
+constexpr const char* c_RunSystemArguments = "ID FILE [TIMEOUT_MS]";
+constexpr const char* c_RunSystemHelp = "create, start and wait for the system; print its exit status";
 constexpr const char* c_PsVerb = "ps";
 constexpr const char* c_PsArguments = "ID";
 constexpr const char* c_PsHelp = "list the system's processes (ProcessList)";
@@ -48,9 +57,10 @@ void printUsage(std::ostream& out)
         if (!call.hcsctlVerb.empty()) line(call.hcsctlVerb, call.hcsctlArguments, call.hcsctlHelp);
     }
     line(c_EventsVerb, c_EventsArguments, c_EventsHelp);
-    line(c_RunVerb, c_RunArguments, c_RunHelp);
+    line(c_RunSystemVerb, c_RunSystemArguments, c_RunSystemHelp);
     line(c_PsVerb, c_PsArguments, c_PsHelp);
     line(c_ExecVerb, c_ExecArguments, c_ExecHelp);
+    line(c_RunVerb, c_RunArguments, c_RunHelp);
     out << R"(
 Options:
   --timeout MS   bound for every operation (default 300000; "infinite" = no bound)
@@ -60,7 +70,7 @@ Options:
 
 Results are printed as JSON on stdout. On failure the HRESULT's name and the service's error
 message go to stderr and the exit code is 64 + the low byte of an HCS_E_* HRESULT, 1 for any other
-failure, 2 for a usage error. run exits 0 when the guest powered off, 3 when it was terminated, 4 when
+failure, 2 for a usage error. run-system exits 0 when the guest powered off, 3 when it was terminated, 4 when
 it stopped unexpectedly. exec exits with the process's exit code (128 + N when signal N ended it).
 )";
 }
@@ -153,10 +163,16 @@ int main(int argc, char** argv)
         return execProcess(options, request);
     }
     if (name == c_RunVerb) {
+        RunRequest request;
+        std::string error;
+        if (!parseRunArguments(args, request, error)) return usageError("run: " + error);
+        return runImage(options, std::move(request));
+    }
+    if (name == c_RunSystemVerb) {
         DWORD waitMs = INFINITE;
-        if (args.size() < 2 || args.size() > 3) return usageError("run takes 2-3 argument(s)");
+        if (args.size() < 2 || args.size() > 3) return usageError("run-system takes 2-3 argument(s)");
         if (args.size() == 3 && !parseMilliseconds(args[2], waitMs)) {
-            return usageError("run: TIMEOUT_MS must be a number of milliseconds or \"infinite\"");
+            return usageError("run-system: TIMEOUT_MS must be a number of milliseconds or \"infinite\"");
         }
         return runSystem(options, args[0], args[1], waitMs);
     }

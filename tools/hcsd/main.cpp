@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -44,14 +45,32 @@ struct Options {
     int idleExitSeconds = 0;  // 0 = never
     int monitorTimeoutMs = 15000;
     int agentTimeoutMs = 60000;
+    std::string containerInit;
+    std::string ociRuntime;
 };
+
+// The static hcs-guest every container runs as its init: next to hcsd when installed, else where the
+// build tree puts it (build/tools/hcsd/hcsd -> build/guest/agent/hcs-guest).
+std::string defaultContainerInit()
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return "hcs-guest";
+    std::string dir(self, static_cast<size_t>(n));
+    dir.erase(dir.rfind('/'));
+    for (const std::string& candidate : {dir + "/hcs-guest", dir + "/../../guest/agent/hcs-guest"}) {
+        if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    return dir + "/hcs-guest";
+}
 
 void usage(FILE* out)
 {
     std::fprintf(
         out,
         "usage: hcsd [--system] [--socket PATH] [--state-dir DIR] [--foreground] [--idle-exit SECONDS]\n"
-        "            [--qemu BINARY] [--monitor-timeout MS] [--agent-timeout MS] | --help | --version\n"
+        "            [--qemu BINARY] [--monitor-timeout MS] [--agent-timeout MS] [--container-init PATH]\n"
+        "            [--oci-runtime BINARY] | --help | --version\n"
         "  --system            the machine's instance (as root; hcsd.socket starts it): socket\n"
         "                      /run/hostcompute/hcsd.sock for the group hostcompute (0660), state in\n"
         "                      /var/lib/hostcompute, foreground; a socket systemd passes (LISTEN_FDS) is used\n"
@@ -65,6 +84,10 @@ void usage(FILE* out)
         "                      wedged and is killed (default 15000)\n"
         "  --agent-timeout MS  how long Start waits for a guest agent's hello, and CreateProcess for an\n"
         "                      agent, in systems with a GuestConnection (default 60000)\n"
+        "  --container-init PATH  the static hcs-guest containers run as their init (default:\n"
+        "                      $HCSD_CONTAINER_INIT, else hcs-guest next to hcsd or in its build tree)\n"
+        "  --oci-runtime BINARY   the OCI runtime for containers (default: $HCSD_OCI_RUNTIME, else probed:\n"
+        "                      crun on a unified cgroup hierarchy, else runc)\n"
         "Logging: HOSTCOMPUTE_LOG=error|warn|info|debug. HCSD_ACCEL=tcg skips the KVM probe.\n");
 }
 
@@ -99,6 +122,10 @@ bool parseOptions(int argc, char** argv, Options& o)
             const char* v = value("--state-dir");
             if (!v) return false;
             o.stateDirectory = v;
+        } else if (a == "--container-init" || a == "--oci-runtime") {
+            const char* v = value(a.c_str());
+            if (!v) return false;
+            (a == "--container-init" ? o.containerInit : o.ociRuntime) = v;
         } else if (a == "--qemu") {
             const char* v = value("--qemu");
             if (!v) return false;
@@ -148,6 +175,14 @@ bool parseOptions(int argc, char** argv, Options& o)
         o.socketPath = *path;
     }
     if (o.stateDirectory.empty()) o.stateDirectory = o.socketPath + ".state";
+    if (o.containerInit.empty()) {
+        const char* env = std::getenv("HCSD_CONTAINER_INIT");
+        o.containerInit = env && env[0] ? env : defaultContainerInit();
+    }
+    if (o.ociRuntime.empty()) {
+        const char* env = std::getenv("HCSD_OCI_RUNTIME");
+        if (env) o.ociRuntime = env;
+    }
     if (o.qemuBinary.empty()) {
         const char* env = std::getenv("HCSD_QEMU");
         o.qemuBinary = env && env[0] ? env : "qemu-system-x86_64";
@@ -286,6 +321,12 @@ int main(int argc, char** argv)
     serviceOptions.qemuBinary = options.qemuBinary;
     serviceOptions.timeouts.monitorTimeout = std::chrono::milliseconds(options.monitorTimeoutMs);
     serviceOptions.agentTimeout = std::chrono::milliseconds(options.agentTimeoutMs);
+    serviceOptions.containerInit = options.containerInit;
+    serviceOptions.ociRuntime = options.ociRuntime;
+    serviceOptions.socketPath = options.socketPath;
+    // A container's init is forked by the OCI runtime, which exits: as a subreaper hcsd becomes the
+    // init's parent, so it learns how the container ended and no zombie is left behind.
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     // Systems with a GuestConnection talk to their guest agent through AgentChannel (docs/guest-agent.md).
     guest::AgentChannelFactory agentChannels;
     serviceOptions.guestChannels = &agentChannels;

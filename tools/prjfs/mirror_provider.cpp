@@ -128,7 +128,8 @@ HRESULT MirrorProvider::fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS 
     return enumerations_.fill(id, flags, expression, buffer,
                               [](const SourceEntry& entry, PRJ_DIR_ENTRY_BUFFER_HANDLE into) {
                                   PRJ_FILE_BASIC_INFO info = basicInfoFromStat(entry.st);
-                                  return PrjFillDirEntryBuffer(entry.name.c_str(), &info, into);
+                                  SourceExtendedInfo extended(entry.st, entry.linkTarget);
+                                  return PrjFillDirEntryBuffer2(into, entry.name.c_str(), &info, extended.head());
                               });
 }
 
@@ -176,7 +177,14 @@ HRESULT MirrorProvider::writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT co
     if (!resolved.ok()) return resolved.hr();
     PRJ_PLACEHOLDER_INFO info = {};
     info.FileBasicInfo = basicInfoFromStat(resolved->st);
-    return PrjWritePlaceholderInfo(context, resolved->spelling.c_str(), &info, sizeof(info));
+    std::wstring target;
+    if (S_ISLNK(resolved->st.st_mode)) {
+        auto read = readSymlinkTarget(resolved->sourcePath);
+        if (!read.ok()) return read.hr();
+        target = std::move(*read);
+    }
+    SourceExtendedInfo extended(resolved->st, std::move(target));
+    return PrjWritePlaceholderInfo2(context, resolved->spelling.c_str(), &info, sizeof(info), extended.head());
 }
 
 size_t MirrorProvider::dataChunkSize(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context)

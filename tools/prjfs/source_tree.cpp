@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <memory>
 
@@ -37,6 +38,43 @@ PRJ_FILE_BASIC_INFO basicInfoFromStat(const struct stat& st)
     return info;
 }
 
+PRJ_HOSTCOMPUTE_POSIX_INFO posixInfoFromStat(const struct stat& st)
+{
+    PRJ_HOSTCOMPUTE_POSIX_INFO info = {};
+    info.InfoType = PRJ_EXT_INFO_TYPE_HOSTCOMPUTE_POSIX;
+    info.Fields = PRJ_HOSTCOMPUTE_POSIX_MODE | PRJ_HOSTCOMPUTE_POSIX_UID | PRJ_HOSTCOMPUTE_POSIX_GID;
+    info.Mode = st.st_mode & 07777;
+    info.Uid = st.st_uid;
+    info.Gid = st.st_gid;
+    return info;
+}
+
+hc::Result<std::wstring> readSymlinkTarget(const std::string& sourcePath)
+{
+    std::string target(PATH_MAX, '\0');
+    ssize_t n = readlink(sourcePath.c_str(), target.data(), target.size());
+    if (n < 0) return hc::errnoError(errno, "readlink " + sourcePath);
+    target.resize(static_cast<size_t>(n));
+    return hc::fromUtf8(target);
+}
+
+SourceExtendedInfo::SourceExtendedInfo(const struct stat& st, std::wstring linkTarget)
+    : target_(std::move(linkTarget)), posix_(posixInfoFromStat(st))
+{
+    if (!S_ISLNK(st.st_mode)) return;
+    posix_.Fields &= ~PRJ_HOSTCOMPUTE_POSIX_MODE;  // a link has no mode of its own
+    link_.InfoType = PRJ_EXT_INFO_TYPE_SYMLINK;
+    link_.Symlink.TargetName = target_.c_str();
+    link_.NextInfoOffset =
+        static_cast<ULONG>(reinterpret_cast<const char*>(&posix_) - reinterpret_cast<const char*>(&link_));
+}
+
+PRJ_EXTENDED_INFO* SourceExtendedInfo::head()
+{
+    if (link_.Symlink.TargetName != nullptr) return &link_;
+    return reinterpret_cast<PRJ_EXTENDED_INFO*>(&posix_);
+}
+
 hc::Result<std::vector<SourceEntry>> SourceTree::list(const std::string& sourcePath) const
 {
     std::unique_ptr<DIR, DirCloser> dir(opendir(sourcePath.c_str()));
@@ -50,9 +88,14 @@ hc::Result<std::vector<SourceEntry>> SourceTree::list(const std::string& sourceP
         if (!wide.ok() || wide->find(L'\\') != std::wstring::npos) continue;
         SourceEntry item;
         item.name = std::move(*wide);
-        // Follow symbolic links: the mirror projects what they point at. Dangling ones are left out.
-        if (fstatat(dirFd, entry->d_name, &item.st, 0) != 0) continue;
-        if (!S_ISREG(item.st.st_mode) && !S_ISDIR(item.st.st_mode)) continue;
+        // Symbolic links are projected as links (PRJ_EXT_INFO_TYPE_SYMLINK), wherever they point.
+        if (fstatat(dirFd, entry->d_name, &item.st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (!S_ISREG(item.st.st_mode) && !S_ISDIR(item.st.st_mode) && !S_ISLNK(item.st.st_mode)) continue;
+        if (S_ISLNK(item.st.st_mode)) {
+            auto target = readSymlinkTarget(sourcePath + "/" + std::string(name));
+            if (!target.ok()) continue;  // removed meanwhile, or not Unicode
+            item.linkTarget = std::move(*target);
+        }
         entries.push_back(std::move(item));
     }
     std::sort(entries.begin(), entries.end(), [](const SourceEntry& a, const SourceEntry& b) {
@@ -74,7 +117,7 @@ hc::Result<ResolvedPath> SourceTree::resolve(PCWSTR projfsPath) const
         std::wstring spelling;
         auto utf8 = hc::toUtf8(parts[i]);
         struct stat st {};
-        if (utf8.ok() && stat((resolved.sourcePath + "/" + *utf8).c_str(), &st) == 0) {
+        if (utf8.ok() && lstat((resolved.sourcePath + "/" + *utf8).c_str(), &st) == 0) {
             spelling = parts[i];  // the exact spelling exists: it wins over other case variants
         } else {
             auto entries = list(resolved.sourcePath);

@@ -19,7 +19,6 @@ constexpr FieldFate Unsupported = FieldFate::Unsupported;
 
 // What each type of schema 2.x defines beyond the fields read by hand below (docs/hcsd.md, "Schema").
 constexpr FieldRule kComputeSystemRules[] = {
-    {"Container", K::Object, Unsupported, "containers are not supported yet (virtual machines only)"},
     {"HostedSystem", K::Object, Unsupported, "hosted systems are not supported yet"},
     {"HostingSystemId", K::String, Unsupported, "hosted systems are not supported yet"},
 };
@@ -212,10 +211,14 @@ ComputeSystemConfig DocumentReader::read(const json& doc)
     config.shouldTerminateOnLastHandleClosed = root.optBool("ShouldTerminateOnLastHandleClosed").value_or(false);
     apply(root, kComputeSystemRules);
     auto vm = root.optObject("VirtualMachine");
+    auto container = root.optObject("Container");
+    if (vm && container) failInvalid("Container", "a compute system is a VirtualMachine or a Container, not both");
     if (vm) {
         config.virtualMachine = readVirtualMachine(*vm);
+    } else if (container) {
+        config.container = readContainer(*container, refusals_);
     } else if (refusals_.empty()) {
-        failInvalid("VirtualMachine", "required field is missing (only virtual machines are supported)");
+        failInvalid("VirtualMachine", "required field is missing (a VirtualMachine or a Container)");
     }
     root.finish();
     config.unsupported = std::move(refusals_);

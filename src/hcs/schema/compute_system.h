@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "hcs/schema/container.h"
 #include "hcs/schema/field_rules.h"
 
 namespace hc::hcs::schema {
@@ -129,8 +130,15 @@ struct ComputeSystemConfig {
     SchemaVersion schemaVersion;
     std::string owner;
     bool shouldTerminateOnLastHandleClosed = false;
-    VirtualMachineConfig virtualMachine;
-    std::vector<Refusal> unsupported;  // known features this backend lacks, in document order
+    VirtualMachineConfig virtualMachine;       // unused when `container` is set
+    std::optional<ContainerConfig> container;  // a process-isolated container instead of a VM
+    std::vector<Refusal> unsupported;
+    // Processes come from the guest agent: a VM's GuestConnection, or a container's init.
+    bool hasGuestAgent() const { return container.has_value() || virtualMachine.guestConnection.has_value(); }
+    const char* systemType() const
+    {
+        return container ? "Container" : "VirtualMachine";
+    }  // known features this backend lacks, in document order
 };
 
 // Limits the backend accepts (QEMU q35 under TCG/KVM on this host class).

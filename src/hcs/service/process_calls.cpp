@@ -121,7 +121,7 @@ void Service::createProcess(uint64_t session, uint64_t rid, const protocol::Crea
 {
     SystemPtr system = systemForHandle(session, params.handle, rid);
     if (!system) return;
-    if (!system->config.virtualMachine.guestConnection) return replyError(session, rid, notConfigured(*system));
+    if (!system->config.hasGuestAgent()) return replyError(session, rid, notConfigured(*system));
     auto parameters = schema::parseProcessParameters(params.parameters);
     if (!parameters) return replyError(session, rid, parameters.error());
     auto added = system->processes.add(system);
@@ -174,7 +174,7 @@ void Service::openProcess(uint64_t session, uint64_t rid, const protocol::OpenPr
 {
     SystemPtr system = systemForHandle(session, params.handle, rid);
     if (!system) return;
-    if (!system->config.virtualMachine.guestConnection) return replyError(session, rid, notConfigured(*system));
+    if (!system->config.hasGuestAgent()) return replyError(session, rid, notConfigured(*system));
     ProcessPtr process = system->processes.findByPid(params.processId);
     if (!process) {
         return replyError(session, rid,
@@ -395,7 +395,7 @@ void Service::onProcessExited(const ProcessPtr& process, const guest::ProcessExi
 
 void Service::openGuestChannel(const SystemPtr& system)
 {
-    if (!system->config.virtualMachine.guestConnection || !options_.guestChannels) return;
+    if (!system->config.hasGuestAgent() || !options_.guestChannels) return;
     ComputeSystem* raw = system.get();
     auto find = [this, raw]() -> SystemPtr {
         auto it = systems_.find(raw->id);
@@ -473,7 +473,7 @@ json Service::processList(const ComputeSystem& system) const
 
 json Service::guestConnectionProperties(const ComputeSystem& system) const
 {
-    json g{{"Configured", system.config.virtualMachine.guestConnection.has_value()}, {"Connected", false}};
+    json g{{"Configured", system.config.hasGuestAgent()}, {"Connected", false}};
     if (system.guest) {
         if (auto agent = system.guest->agent()) {
             g["Connected"] = true;

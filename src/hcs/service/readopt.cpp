@@ -2,7 +2,9 @@
 // (they live in their own sessions and hold their own monitor sockets). Each system directory
 // holds what is needed to attach again (service/system_store.h). A directory whose Create never
 // finished (record "Creating", or no record at all) had a QEMU nobody was told about: it is killed,
-// found by its spawn token even if its pid was never recorded, and the directory removed.
+// found by its spawn token even if its pid was never recorded, and the directory removed. A container
+// is found by asking the OCI runtime for its init (container/container_backend.h); one that cannot be
+// re-adopted is killed and its cgroups, runtime state and root file system mount freed.
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,9 +28,15 @@ void Service::adoptSystem(const std::string& directory)
     auto record = store_.readRecord(directory);
     std::string configText = store_.readConfig(directory);
     auto config = schema::parseComputeSystem(configText);
-    std::vector<pid_t> running = launcher_.findByArgument(SystemStore::spawnToken(directory));
+    const bool isContainer = config && config->container && record;
+    std::optional<container::ContainerBackend::Found> init;
+    if (isContainer) init = containers_.find(record->runtimeId);
+    std::vector<pid_t> running =
+        isContainer ? std::vector<pid_t>() : launcher_.findByArgument(SystemStore::spawnToken(directory));
+    if (init) running.push_back(init->pid);
     auto discard = [&](const std::string& why) {
-        for (pid_t pid : running) {
+        if (isContainer) containers_.discard(record->runtimeId);
+        for (pid_t pid : isContainer ? std::vector<pid_t>() : running) {
             HC_LOG(Info, "hcsd", "killing QEMU pid " + std::to_string(pid) + " of " + directory + ": " + why);
             launcher_.killProcess(pid);
         }
@@ -39,7 +47,7 @@ void Service::adoptSystem(const std::string& directory)
     if (record->state == stateName(SystemState::Creating)) return discard("its Create never finished");
     if (!config) return discard("its configuration is unreadable: " + config.error().message);
     if (record->id.empty() || systems_.count(record->id)) return discard("no usable compute system id");
-    if (running.empty()) return discard("its QEMU is gone");
+    if (running.empty()) return discard(isContainer ? "its container is gone" : "its QEMU is gone");
     // The recorded pid when it is still ours; a process naming the spawn token otherwise.
     pid_t pid = std::count(running.begin(), running.end(), record->pid) ? record->pid : running.front();
 
@@ -54,8 +62,13 @@ void Service::adoptSystem(const std::string& directory)
     auto runtimeId = parseGuid(record->runtimeId);
     system->runtimeId = runtimeId ? *runtimeId : newGuid();
     systems_[system->id] = system;
-    auto vm = VmSupervisor::adopt(loop_, launcher_, pid, SystemStore::monitorPath(directory), vmCallbacks(system),
-                                  options_.timeouts, system->id);
+    auto vm = isContainer ? VmSupervisor::supervise(loop_, vmCallbacks(system), options_.timeouts, system->id,
+                                                    [&](vm::VmCallbacks callbacks) {
+                                                        return containers_.adopt(containerIdentity(*system), *init,
+                                                                                 std::move(callbacks));
+                                                    })
+                          : VmSupervisor::adopt(loop_, launcher_, pid, SystemStore::monitorPath(directory),
+                                                vmCallbacks(system), options_.timeouts, system->id);
     if (!vm) {
         systems_.erase(system->id);
         return discard("cannot re-attach: " + vm.error().message);

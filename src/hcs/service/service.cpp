@@ -169,7 +169,11 @@ Service::Service(EventLoop& loop, ServiceOptions options, vm::AcceleratorChoice 
       options_(std::move(options)),
       accelerator_(std::move(accelerator)),
       launcher_(launcher),
-      store_(options_.stateDirectory)
+      store_(options_.stateDirectory),
+      containers_(loop, {options_.stateDirectory,
+                         options_.containerInit,
+                         options_.ociRuntime,
+                         {options_.stateDirectory, options_.socketPath}})
 {
 }
 
@@ -334,6 +338,14 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
         if (!asOwner.status()) return replyError(session, rid, asOwner.status().error());
         if (Status st = checkKernelFiles(*config); !st) return replyError(session, rid, st.error());
     }
+    // A container's root is the host's root (no user namespace yet: docs/containers.md), so only a
+    // client who is root or hcsd's own user already may create one.
+    if (config->container && owner != 0 && owner != geteuid()) {
+        return replyError(session, rid,
+                          makeError(E_ACCESSDENIED, "Container: process-isolated containers run as root on this host; "
+                                                    "only root or hcsd's own user may create them (uid " +
+                                                        std::to_string(owner) + " may not)"));
+    }
 
     auto system =
         std::make_shared<ComputeSystem>(loop_, params.id, SystemState::Creating, options_.maxProcessesPerSystem);
@@ -353,12 +365,20 @@ void Service::create(uint64_t session, uint64_t rid, const protocol::CreateParam
     auto directory = store_.createSystemDirectory(formatGuid(system->runtimeId));
     if (!directory) return undo(directory.error());
     system->directory = *directory;
-    auto launch = prepareLaunch(*system);
+    const bool isContainer = system->config.container.has_value();
+    auto launch = isContainer ? Result<vm::LaunchRequest>(vm::LaunchRequest{}) : prepareLaunch(*system);
     if (!launch) return undo(launch.error());
     // Durably recorded before QEMU exists: whatever happens next, a later hcsd finds this VM.
     if (Status st = store_.writeConfig(system->directory, system->configText); !st) return undo(st.error());
     if (Status st = writeRecord(*system); !st) return undo(st.error());
-    auto vm = VmSupervisor::launch(loop_, launcher_, *launch, vmCallbacks(system), options_.timeouts, system->id);
+    auto vm =
+        isContainer
+            ? VmSupervisor::supervise(loop_, vmCallbacks(system), options_.timeouts, system->id,
+                                      [&](vm::VmCallbacks callbacks) {
+                                          return containers_.launch(containerIdentity(*system),
+                                                                    *system->config.container, std::move(callbacks));
+                                      })
+            : VmSupervisor::launch(loop_, launcher_, *launch, vmCallbacks(system), options_.timeouts, system->id);
     if (!vm) return undo(vm.error());
     system->vm = std::move(*vm);
     persist(*system);  // now with the pid
@@ -469,7 +489,7 @@ void Service::enumerate(uint64_t session, uint64_t requestId, const std::string&
         if (!system->listed() || !mayAccess(session, *system)) continue;
         if (!query->ids.empty() && !contains(query->ids, id)) continue;
         if (!query->names.empty() && !contains(query->names, id)) continue;
-        if (!query->types.empty() && !contains(query->types, "VirtualMachine")) continue;
+        if (!query->types.empty() && !contains(query->types, system->config.systemType())) continue;
         if (!query->owners.empty() && !contains(query->owners, system->config.owner)) continue;
         list.push_back(properties(*system, {}));
     }
@@ -500,6 +520,7 @@ void Service::serviceProperties(uint64_t session, uint64_t requestId, const std:
                                       {"StateDirectory", options_.stateDirectory},
                                       {"PipeDirectory", store_.pipeDirectory()},
                                       {"ComputeSystemCount", systems_.size()},
+                                      {"Containers", containers_.properties()},
                                       {"ProcessId", getpid()}});
                 break;
         }
@@ -673,7 +694,7 @@ void Service::runStateChange(const SystemPtr& system, const QueuedCall& call, co
                 if (call.method == Method::StartComputeSystem) system->startTime = filetimeNow();
                 persist(*system);
                 // With a GuestConnection, Start completes when the agent says hello (bounded).
-                if (call.method == Method::StartComputeSystem && system->config.virtualMachine.guestConnection &&
+                if (call.method == Method::StartComputeSystem && system->config.hasGuestAgent() &&
                     !(system->guest && system->guest->agent())) {
                     return waitForAgent(system, call);
                 }
@@ -812,6 +833,11 @@ void Service::onVmEvent(const SystemPtr& system, const std::string& event, const
     }
 }
 
+container::SystemIdentity Service::containerIdentity(const ComputeSystem& system) const
+{
+    return {system.id, system.directory, formatGuid(system.runtimeId), SystemStore::logPath(system.directory)};
+}
+
 schema::SystemExitStatus Service::exitStatusOf(const ComputeSystem& system) const
 {
     if (system.stopRequest == StopRequest::Terminate) {
@@ -868,9 +894,11 @@ void Service::failCreation(const SystemPtr& system, const std::string& how)
     std::string log = vm::tailOfFile(SystemStore::logPath(system->directory));
     auto [session, rid] = *system->createReply;
     system->createReply.reset();
-    replyError(session, rid,
-               makeError(HCS_E_TERMINATED_DURING_START, "QEMU stopped while the compute system was being created (" +
-                                                            how + ")" + (log.empty() ? std::string() : ": " + log)));
+    replyError(
+        session, rid,
+        makeError(HCS_E_TERMINATED_DURING_START, std::string(system->config.container ? "the container" : "QEMU") +
+                                                     " stopped while the compute system was being created (" + how +
+                                                     ")" + (log.empty() ? std::string() : ": " + log)));
     system->setState(SystemState::Removed, "its creation failed");
     systems_.erase(system->id);
     store_.removeSystemDirectory(system->directory);
@@ -912,7 +940,7 @@ void Service::persist(const ComputeSystem& system)
 json Service::properties(const ComputeSystem& system, const schema::PropertyQuery& query) const
 {
     json p{{"Id", system.id},
-           {"SystemType", "VirtualMachine"},
+           {"SystemType", system.config.systemType()},
            {"Name", system.id},
            {"Owner", system.config.owner},
            {"RuntimeId", formatGuid(system.runtimeId)},
@@ -932,7 +960,18 @@ json Service::properties(const ComputeSystem& system, const schema::PropertyQuer
             {"ContainerStartTime", rfc3339(since)},
             {"Uptime100ns", system.startTime && system.state() != SystemState::Stopped ? now - system.startTime : 0}};
         vm::ProcessStats usage;
-        if (system.vm) {
+        std::optional<uint64_t> oomKills;
+        if (system.config.container && system.vm) {
+            // A container's use is its cgroups' (every process), not one process's.
+            if (auto s = containers_.statistics(formatGuid(system.runtimeId))) {
+                usage = {s->userRuntime100ns, s->kernelRuntime100ns, s->memoryUsageBytes,
+                         s->memoryPeakBytes,  s->memoryPrivateBytes, 0};
+                if (s->totalRuntime100ns > usage.userTime100ns + usage.kernelTime100ns) {
+                    usage.kernelTime100ns = s->totalRuntime100ns - usage.userTime100ns;
+                }
+                oomKills = s->oomKills;
+            }
+        } else if (system.vm) {
             if (auto s = vm::readProcessStats(system.vm->pid())) usage = *s;
         }
         stats["Processor"] = {{"TotalRuntime100ns", usage.userTime100ns + usage.kernelTime100ns},
@@ -941,6 +980,8 @@ json Service::properties(const ComputeSystem& system, const schema::PropertyQuer
         stats["Memory"] = {{"MemoryUsageCommitBytes", usage.residentBytes},
                            {"MemoryUsageCommitPeakBytes", usage.peakResidentBytes},
                            {"MemoryUsagePrivateWorkingSetBytes", usage.anonymousBytes}};
+        // hostcompute's: processes of the container the kernel's OOM killer ended (its memory limit).
+        if (oomKills) stats["Memory"]["OomKillCount"] = *oomKills;
         p["Statistics"] = stats;
     }
     return p;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/event_loop.h"
+#include "hcs/container/container_backend.h"
 #include "hcs/guest/guest_channel.h"
 #include "hcs/protocol/messages.h"
 #include "hcs/service/managed_system.h"
@@ -47,6 +48,11 @@ struct ServiceOptions {
     std::chrono::milliseconds agentTimeout{60000};
     // Live (starting or running) processes per system; one more fails CreateProcess.
     size_t maxProcessesPerSystem = 256;
+    // Process-isolated containers (container/container_backend.h): the init every container runs
+    // (the static hcs-guest) and the OCI runtime ("" = probe).
+    std::string containerInit;
+    std::string ociRuntime;
+    std::string socketPath;  // hcsd's own socket: never mapped into a container
 };
 
 class Service {
@@ -112,6 +118,7 @@ private:
     void onVmReady(const SystemPtr& system, Status status);
     void onVmEvent(const SystemPtr& system, const std::string& event, const nlohmann::json& data);
     void onVmExit(const SystemPtr& system, const std::string& description);
+    container::SystemIdentity containerIdentity(const ComputeSystem& system) const;
     void failCreation(const SystemPtr& system, const std::string& how);
     schema::SystemExitStatus exitStatusOf(const ComputeSystem& system) const;
     // The system's record (system_store.h). Before QEMU is spawned a failure refuses the Create;
@@ -155,6 +162,7 @@ private:
     vm::AcceleratorChoice accelerator_;
     vm::VmLauncher& launcher_;
     SystemStore store_;
+    container::ContainerBackend containers_;
     Sessions sessions_;
     std::map<std::string, SystemPtr> systems_;  // the registry, by id
     // Enumerations that arrived while systems were being re-adopted: answered once none is

@@ -33,6 +33,11 @@ public:
     static Result<std::unique_ptr<VmSupervisor>> adopt(EventLoop& loop, vm::VmLauncher& launcher, pid_t pid,
                                                        const std::string& qmpPath, vm::VmCallbacks callbacks,
                                                        SupervisionTimeouts timeouts, std::string name);
+    // Any other Vm (a container, container/container_vm.h): `start` gets the supervised callbacks and
+    // returns the Vm; the monitor's readiness is then awaited with the monitor timeout.
+    static Result<std::unique_ptr<VmSupervisor>> supervise(
+        EventLoop& loop, vm::VmCallbacks callbacks, SupervisionTimeouts timeouts, std::string name,
+        const std::function<Result<std::unique_ptr<vm::Vm>>(vm::VmCallbacks)>& start);
     ~VmSupervisor();
     VmSupervisor(const VmSupervisor&) = delete;
     VmSupervisor& operator=(const VmSupervisor&) = delete;
@@ -49,11 +54,6 @@ public:
 
 private:
     VmSupervisor(EventLoop& loop, vm::VmCallbacks callbacks, SupervisionTimeouts timeouts, std::string name);
-    // launch() and adopt(): `start` gets the supervised callbacks and returns the Vm; the monitor's
-    // readiness is then awaited with the monitor timeout.
-    static Result<std::unique_ptr<VmSupervisor>> supervise(
-        EventLoop& loop, vm::VmCallbacks callbacks, SupervisionTimeouts timeouts, std::string name,
-        const std::function<Result<std::unique_ptr<vm::Vm>>(vm::VmCallbacks)>& start);
     vm::VmCallbacks supervisedCallbacks();
     void cancelTimers();
     void complete(uint64_t key, Result<nlohmann::json> reply);

@@ -1,6 +1,7 @@
 #include "projfs/core/dir_entry_buffer.h"
 
 #include "base/strings.h"
+#include "projfs/core/extended_info.h"
 
 #include <cstring>
 #include <mutex>
@@ -21,14 +22,6 @@ std::unordered_set<const void*>& registry()
 }
 
 }  // namespace
-
-bool isSymlinkInfo(const PRJ_EXTENDED_INFO& info)
-{
-    // Read as an integer: a caller's out-of-range enum value must not be undefined behaviour here.
-    uint32_t type = 0;
-    std::memcpy(&type, &info.InfoType, sizeof(type));
-    return type == PRJ_EXT_INFO_TYPE_SYMLINK;
-}
 
 size_t DirEntryBuffer::encodedSize(size_t utf8NameLength)
 {
@@ -72,10 +65,9 @@ HRESULT DirEntryBuffer::add(PCWSTR fileName, const PRJ_FILE_BASIC_INFO* info, co
     ProviderDirEntry entry;
     entry.name = fileName;
     if (info != nullptr) entry.info = *info;
-    if (extended != nullptr) {
-        if (!isSymlinkInfo(*extended) || extended->Symlink.TargetName == nullptr) return E_INVALIDARG;
-        entry.symlinkTarget = extended->Symlink.TargetName;
-    }
+    auto extras = readExtendedInfo(extended);
+    if (!extras) return extras.hr();
+    entry.extras = std::move(extras).value();
     size_t size = encodedSize(utf8->size());
     if (used_ + size > capacity_) return HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
     used_ += size;

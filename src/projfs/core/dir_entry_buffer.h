@@ -5,6 +5,8 @@
 // never a crash.
 #pragma once
 
+#include "projfs/store/backing_store.h"
+
 #include <projectedfslib.h>
 
 #include <optional>
@@ -16,11 +18,8 @@ namespace hc::projfs {
 struct ProviderDirEntry {
     std::wstring name;
     PRJ_FILE_BASIC_INFO info{};
-    std::optional<std::wstring> symlinkTarget;
+    ProviderExtras extras;  // from PrjFillDirEntryBuffer2's ExtendedInfo chain
 };
-
-// True when `info` describes a symbolic link (checked without trusting the enum value).
-bool isSymlinkInfo(const PRJ_EXTENDED_INFO& info);
 
 class DirEntryBuffer {
 public:

@@ -93,12 +93,12 @@ Result<std::string> Dispatcher::pathOf(uint64_t ino)
 // A listed item (only the provider's listing knows it) as a program sees it before anything is on disk:
 // what its placeholder will look like (store/backing_store.h), with a number that stays put while listed.
 struct stat Dispatcher::listedAttributes(const std::string& dirRel, const std::string& name,
-                                         const PRJ_FILE_BASIC_INFO& info)
+                                         const PRJ_FILE_BASIC_INFO& info, const ProviderExtras& extras)
 {
     PRJ_PLACEHOLDER_INFO placeholder{};
     placeholder.FileBasicInfo = info;
     std::string rel = joinRel(dirRel, name);
-    struct stat st = placeholderAttributes(placeholderSpecFrom(placeholder, rel));
+    struct stat st = placeholderAttributes(placeholderSpecFrom(placeholder, rel, extras));
     st.st_ino = listedNumber(rel);
     return st;
 }
@@ -177,7 +177,7 @@ std::optional<EntryAnswer> Dispatcher::listedEntry(const RequestContext& ctx, ui
     auto onDisk = instance_.store().findChild(parentRel, name);
     if (!onDisk || onDisk->has_value()) return std::nullopt;
     if (!instance_.isProviderBacked(ctx, parentRel)) return std::nullopt;
-    struct stat attr = listedAttributes(parentRel, listed->name, listed->info);
+    struct stat attr = listedAttributes(parentRel, listed->name, listed->info, listed->extras);
     auto ino = inodes_.rememberListed(parent, listed->name, attr);
     if (!ino) return std::nullopt;
     return EntryAnswer{*ino, attr};
@@ -439,16 +439,38 @@ void Dispatcher::removeEntry(const RequestContext& ctx, uint64_t parent, const s
     if (auto bad = nameError(name, kNoSuchItem)) return done(*bad);
     std::string actual = diskName(*parentRel, name);
     std::string rel = joinRel(*parentRel, actual);
+    auto remove = [this, parent, actual, rel, isDirectory, done](bool providerHasIt) {
+        Status status = instance_.removeItem(rel, isDirectory, providerHasIt);
+        if (status) inodes_.removed(parent, actual);
+        done(std::move(status));
+    };
     // PRE_DELETE may veto (the caller gets EACCES); without a listener this runs at once.
-    instance_.notifications().preDelete(ctx, rel, isDirectory,
-                                        [this, parent, actual, rel, isDirectory, done](HRESULT vetoed) {
-                                            if (FAILED(vetoed)) {
-                                                return done(makeError(vetoed, "the provider refused the delete"));
-                                            }
-                                            Status status = instance_.removeItem(rel, isDirectory);
-                                            if (status) inodes_.removed(parent, actual);
-                                            done(std::move(status));
-                                        });
+    instance_.notifications().preDelete(
+        ctx, rel, isDirectory, [this, ctx, parentRel = *parentRel, rel, remove, done](HRESULT vetoed) {
+            if (FAILED(vetoed)) return done(makeError(vetoed, "the provider refused the delete"));
+            auto unknown = stateCannotTell(ctx, parentRel, rel);
+            if (!unknown) return remove(false);
+            // Whether it leaves a tombstone depends on the provider having the name (QueryFileName).
+            instance_.providerHasItem(ctx, rel, *unknown == Unknown::Link, [remove, done](Result<bool> has) {
+                if (!has) return done(has.error());
+                remove(*has);
+            });
+        });
+}
+
+// An item in a provider-backed directory whose on-disk state cannot say whether the provider has its
+// name: a symbolic link (links carry no state) or a local item that never was projected (made over the
+// provider's name after a delete, or never the provider's). nullopt: the state says enough.
+std::optional<Dispatcher::Unknown> Dispatcher::stateCannotTell(const RequestContext& ctx, const std::string& parentRel,
+                                                               const std::string& rel)
+{
+    if (instance_.isProviderRequest(ctx) || !instance_.isProviderBacked(ctx, parentRel)) return std::nullopt;
+    auto st = instance_.store().statItem(rel);
+    if (!st) return std::nullopt;
+    if (S_ISLNK(st->st_mode)) return Unknown::Link;
+    auto record = instance_.record(rel);
+    if (!record || record->projected || record->state != ItemState::Full) return std::nullopt;
+    return Unknown::LocalItem;
 }
 
 void Dispatcher::unlink(const RequestContext& ctx, uint64_t parent, const std::string& name, Completion<void> done)
@@ -616,7 +638,7 @@ DirEntryAnswer Dispatcher::directoryEntry(uint64_t dirIno, const EnumerationSess
     const MergedEntry& entry = session.entries().at(index);
     DirEntryAnswer out;
     out.name = entry.name;
-    out.attr.st_mode = entry.isDirectory ? S_IFDIR : S_IFREG;
+    out.attr.st_mode = entry.isDirectory ? S_IFDIR : entry.symlink ? S_IFLNK : S_IFREG;
     // Virtual entries have no inode yet; any non-zero number keeps readdir() from skipping them.
     out.attr.st_ino = entry.onDisk ? entry.inode : listedNumber(joinRel(session.directory(), entry.name));
     out.attr.st_size = entry.info.FileSize;
@@ -630,7 +652,7 @@ DirEntryAnswer Dispatcher::directoryEntry(uint64_t dirIno, const EnumerationSess
     } else if (!entry.symlink && session.providerBacked()) {
         // A listed item: the kernel may cache it with the listing's attributes; nothing is written to disk
         // until a program opens or changes it.
-        struct stat attr = listedAttributes(session.directory(), entry.name, entry.info);
+        struct stat attr = listedAttributes(session.directory(), entry.name, entry.info, entry.extras);
         if (auto ino = inodes_.rememberListed(dirIno, entry.name, attr)) {
             out.ino = *ino;
             out.attr = attr;

@@ -173,8 +173,12 @@ private:
     Result<EntryAnswer> entryAt(uint64_t parent, const std::string& name, const std::string& rel);
     // Listed items (docs/projfs-design.md, "Listed items").
     static struct stat listedAttributes(const std::string& dirRel, const std::string& name,
-                                        const PRJ_FILE_BASIC_INFO& info);
+                                        const PRJ_FILE_BASIC_INFO& info, const ProviderExtras& extras);
     static uint64_t listedNumber(const std::string& rel);
+    // Deleting an item whose on-disk state cannot say whether the provider has its name.
+    enum class Unknown { Link, LocalItem };
+    std::optional<Unknown> stateCannotTell(const RequestContext& ctx, const std::string& parentRel,
+                                           const std::string& rel);
     std::optional<EntryAnswer> listedEntry(const RequestContext& ctx, uint64_t parent, const std::string& parentRel,
                                            const std::string& name);
     // The item's root-relative path once it is on disk: a listed node is written first (GetPlaceholderInfo,

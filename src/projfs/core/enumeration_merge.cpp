@@ -57,9 +57,10 @@ void EnumerationMerge::addProviderEntry(const ProviderDirEntry& entry, std::vect
     emitted_.insert(entry.name);
     MergedEntry merged;
     merged.name = std::move(utf8).value();
-    merged.isDirectory = entry.info.IsDirectory != 0;
-    merged.symlink = entry.symlinkTarget.has_value();
+    merged.symlink = entry.extras.symlinkTarget.has_value();
+    merged.isDirectory = entry.info.IsDirectory != 0 && !merged.symlink;  // a link is a link, whatever it names
     merged.info = entry.info;
+    merged.extras = entry.extras;
     out.push_back(std::move(merged));
 }
 

@@ -20,6 +20,7 @@ struct MergedEntry {
     bool symlink = false;        // a provider entry that is a symbolic link
     uint64_t inode = 0;          // backing inode (on-disk entries)
     PRJ_FILE_BASIC_INFO info{};  // provider's information (virtual entries)
+    ProviderExtras extras;       // the provider's ExtendedInfo (virtual entries)
 };
 
 class EnumerationMerge {

@@ -180,7 +180,7 @@ void EnumerationSession::publishListing()
     std::vector<VirtualizationInstance::ListedItem> items;
     for (const MergedEntry& entry : entries_) {
         if (entry.onDisk || entry.symlink) continue;
-        items.push_back({entry.name, entry.info});
+        items.push_back({entry.name, entry.info, entry.extras});
     }
     instance_.rememberListing(dirRel_, generation_, items);
 }

@@ -112,14 +112,19 @@ bool sameContentId(const ItemRecord& record, const PRJ_PLACEHOLDER_VERSION_INFO&
 }
 
 // After writePlaceholder updated an item in place: no local change remains, and the read-only attribute
-// follows the provider's (a new placeholder gets both from writePlaceholder itself).
+// follows the provider's (a new placeholder gets both from writePlaceholder itself). PRJ_PLACEHOLDER_INFO
+// carries no mode, so the other permission bits stay (an executable the provider projected with
+// PRJ_HOSTCOMPUTE_POSIX_INFO stays executable): read-only clears every write bit, writable adds the owner's.
 Status finishInPlaceUpdate(BackingStore& store, const std::string& rel, const PlaceholderSpec& spec)
 {
     if (auto s = store.clearDirty(rel); !s) return s;
     int flags = (spec.isDirectory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK;
     auto fd = store.openItem(rel, flags);
     if (!fd) return fd.error();
-    if (!spec.isDirectory && ::fchmod(fd->get(), spec.readOnly ? 0444 : 0644) != 0) {
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return makeError(hresultFromErrno(errno), "stat of the updated item");
+    mode_t mode = spec.readOnly ? (st.st_mode & 07777 & ~0222) : ((st.st_mode & 07777) | S_IWUSR);
+    if (!spec.isDirectory && ::fchmod(fd->get(), mode) != 0) {
         return makeError(hresultFromErrno(errno), std::string("setting read-only attribute: ") + std::strerror(errno));
     }
     return {};
@@ -161,7 +166,7 @@ Status replaceWithPlaceholder(VirtualizationInstance& instance, const Target& ta
 
 }  // namespace
 
-PlaceholderSpec placeholderSpecFrom(const PRJ_PLACEHOLDER_INFO& info, const std::string& rel)
+PlaceholderSpec placeholderSpecFrom(const PRJ_PLACEHOLDER_INFO& info, const std::string& rel, ProviderExtras extras)
 {
     auto timeOrNow = [](const LARGE_INTEGER& ticks) {
         return timespecFromFiletime(ticks.QuadPart == 0 ? filetimeNow() : ticks.QuadPart);
@@ -175,6 +180,8 @@ PlaceholderSpec placeholderSpecFrom(const PRJ_PLACEHOLDER_INFO& info, const std:
     spec.readOnly = (basic.FileAttributes & FILE_ATTRIBUTE_READONLY) != 0;
     spec.version = info.VersionInfo;
     spec.originPath = rel;
+    spec.extras = std::move(extras);
+    if (spec.extras.symlinkTarget) spec.isDirectory = false;  // Linux links are untyped (Windows' may name a directory)
     return spec;
 }
 

@@ -23,7 +23,8 @@ class VirtualizationInstance;
 
 // What the store writes for the provider's placeholder info at `rel` (PrjWritePlaceholderInfo and updates):
 // zero times mean now, FILE_ATTRIBUTE_READONLY makes it read-only. The caller has checked FileSize >= 0.
-PlaceholderSpec placeholderSpecFrom(const PRJ_PLACEHOLDER_INFO& info, const std::string& rel);
+PlaceholderSpec placeholderSpecFrom(const PRJ_PLACEHOLDER_INFO& info, const std::string& rel,
+                                    ProviderExtras extras = {});
 
 // The PRJ_UPDATE_FAILURE_CAUSES bits for the states of `record` that `flags` do not allow (0: allowed).
 // `readOnly`: the item has the read-only attribute (no owner write permission).

@@ -31,6 +31,7 @@ enum class CommandKind {
     EndEnumeration,
     GetPlaceholderInfo,
     GetFileData,
+    QueryFileName,
     Notification
 };
 

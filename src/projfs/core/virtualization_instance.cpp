@@ -6,6 +6,7 @@
 #include "base/strings.h"
 #include "projfs/core/dir_entry_buffer.h"
 #include "projfs/core/enumeration_session.h"
+#include "projfs/core/extended_info.h"
 #include "projfs/core/hydration.h"
 #include "projfs/core/item_updates.h"
 #include "projfs/store/rel_path.h"
@@ -129,6 +130,24 @@ void VirtualizationInstance::resolveChild(const RequestContext& ctx, const std::
         });
 }
 
+void VirtualizationInstance::providerHasItem(const RequestContext& ctx, const std::string& rel, bool fallback,
+                                             std::function<void(Result<bool>)> done)
+{
+    const PRJ_CALLBACKS& callbacks = options_.callbacks;
+    if (callbacks.QueryFileNameCallback == nullptr) return done(fallback);
+    Invocation invocation;
+    invocation.kind = CommandKind::QueryFileName;
+    invocation.filePathName = providerPathFromRel(rel);
+    invoke(
+        ctx, invocation, [&callbacks](const PRJ_CALLBACK_DATA& data) { return callbacks.QueryFileNameCallback(&data); },
+        [done = std::move(done)](HRESULT hr) {
+            if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND))
+                return done(false);
+            if (FAILED(hr)) return done(makeError(hr, "QueryFileName failed: " + hresultName(hr)));
+            done(true);
+        });
+}
+
 void VirtualizationInstance::ensureHydrated(const RequestContext& ctx, const std::shared_ptr<Inode>& inode,
                                             const std::string& rel, std::function<void(HRESULT)> done)
 {
@@ -242,13 +261,13 @@ void VirtualizationInstance::markParentDirty(const std::string& rel)
         (void)setItemDirty(nullptr, parentRel);
 }
 
-Status VirtualizationInstance::removeItem(const std::string& rel, bool isDirectory)
+Status VirtualizationInstance::removeItem(const std::string& rel, bool isDirectory, bool providerHasIt)
 {
     auto current = record(rel);
     if (!current) return current.error();
     if (current->state == ItemState::Tombstone)
         return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
-    bool projected = current->projected || current->state != ItemState::Full;
+    bool projected = current->projected || current->state != ItemState::Full || providerHasIt;
     Status removed;
     if (isDirectory) {
         if (auto s = store_->clearTombstonesIn(rel); !s) return s;
@@ -294,16 +313,14 @@ HRESULT VirtualizationInstance::writePlaceholderInfo(PCWSTR destinationFileName,
 {
     if (destinationFileName == nullptr || info == nullptr) return E_INVALIDARG;
     if (size < sizeof(PRJ_PLACEHOLDER_INFO)) return HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
-    if (extended != nullptr) {
-        if (!isSymlinkInfo(*extended)) return E_INVALIDARG;
-        return HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED);  // symbolic link placeholders: not yet
-    }
+    auto extras = readExtendedInfo(extended);
+    if (!extras) return extras.hr();
     auto rel = relFromProviderPath(destinationFileName, "destinationFileName");
     if (!rel) return rel.hr();
     if (rel->empty()) return E_INVALIDARG;
     const PRJ_FILE_BASIC_INFO& basic = info->FileBasicInfo;
     if (basic.FileSize < 0) return E_INVALIDARG;
-    PlaceholderSpec spec = placeholderSpecFrom(*info, *rel);
+    PlaceholderSpec spec = placeholderSpecFrom(*info, *rel, std::move(extras).value());
     bool existed = false;
     Status status = store_->writePlaceholder(*rel, spec, &existed);
     if (!status) {

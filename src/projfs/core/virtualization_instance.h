@@ -95,8 +95,9 @@ public:
     Status metadataChanged(Inode* inode, const std::string& rel);
     // Before a new item takes `rel`: drop a tombstone there, mark the parent placeholder dirty.
     Status prepareNewItem(const std::string& rel);
-    // Deletes an item; a projected item leaves a tombstone so it stays gone.
-    Status removeItem(const std::string& rel, bool isDirectory);
+    // Deletes an item; a projected item — or one the provider has (`providerHasIt`, providerHasItem's
+    // answer for items whose state cannot say) — leaves a tombstone so it stays gone.
+    Status removeItem(const std::string& rel, bool isDirectory, bool providerHasIt = false);
     // Renames within the root; the source of a projected item leaves a tombstone. Directory
     // placeholders cannot move (ERROR_NOT_SAME_DEVICE -> EXDEV, so mv copies them).
     Status renameItem(const std::string& fromRel, const std::string& toRel, unsigned flags);
@@ -128,6 +129,11 @@ public:
     void invoke(const RequestContext& ctx, const Invocation& invocation,
                 const std::function<HRESULT(const PRJ_CALLBACK_DATA&)>& call, PendingCommand::Handler done,
                 bool hookInterrupt = true, const std::function<void(int32_t)>& onRegistered = {});
+    // Whether the provider has `rel`, for an item whose on-disk state cannot say (a symbolic link, a local
+    // file): QueryFileNameCallback, as Windows asks it; a provider without one is taken to have it when
+    // `fallback` (Windows would enumerate the directory instead). Errors reach `done`.
+    void providerHasItem(const RequestContext& ctx, const std::string& rel, bool fallback,
+                         std::function<void(Result<bool>)> done);
     // Cancels a command (interrupt): its request fails and the provider's CancelCommandCallback runs.
     void cancelCommand(int32_t commandId);
     // True on a thread that is delivering the provider's PrjCompleteCommand.
@@ -167,6 +173,7 @@ public:
     struct ListedItem {
         std::string name;  // UTF-8, as the provider spelled it
         PRJ_FILE_BASIC_INFO info{};
+        ProviderExtras extras;
     };
     // What the provider's last complete enumeration of `dirRel` said about `name` (case-insensitively),
     // while no provider call changed that listing since; nullopt otherwise. The disk is not consulted.

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace hc::projfs {
 namespace {
@@ -45,17 +46,38 @@ mode_t processUmask()
     return mask;
 }
 
+// Whether this process may give items away (chown to another user): only as root. A provider running as
+// another user keeps its items, whatever owner it asked for (read once, like the umask).
+bool mayGiveAway()
+{
+    static const bool root = ::geteuid() == 0;
+    return root;
+}
+
+// The owner a placeholder gets: the provider's choice where the process may give it, else the process's.
+std::pair<uid_t, gid_t> placeholderOwner(const ProviderExtras& extras)
+{
+    static const uid_t ownUid = ::geteuid();
+    static const gid_t ownGid = ::getegid();
+    if (!mayGiveAway()) return {ownUid, ownGid};
+    return {extras.uid.value_or(ownUid), extras.gid.value_or(ownGid)};
+}
+
 }  // namespace
+
+mode_t placeholderMode(const PlaceholderSpec& spec)
+{
+    if (spec.extras.mode) return *spec.extras.mode & 07777;
+    mode_t permissions = spec.isDirectory ? 0755 : spec.readOnly ? 0444 : 0644;
+    return permissions & ~processUmask();
+}
 
 struct stat placeholderAttributes(const PlaceholderSpec& spec)
 {
     struct stat st {};
-    mode_t permissions = spec.isDirectory ? 0755 : spec.readOnly ? 0444 : 0644;
-    st.st_mode = (spec.isDirectory ? S_IFDIR : S_IFREG) | (permissions & ~processUmask());
+    st.st_mode = (spec.isDirectory ? S_IFDIR : S_IFREG) | placeholderMode(spec);
     st.st_nlink = spec.isDirectory ? 2 : 1;
-    // The owner a placeholder gets: this process's (read once, like the umask).
-    static const uid_t uid = ::geteuid();
-    static const gid_t gid = ::getegid();
+    auto [uid, gid] = placeholderOwner(spec.extras);
     st.st_uid = uid;
     st.st_gid = gid;
     st.st_size = spec.isDirectory ? 4096 : spec.size;
@@ -237,6 +259,15 @@ Status applyPlaceholderAttributes(int fd, const PlaceholderSpec& spec, bool dirt
     record.version = spec.version;
     auto item = ItemXattrs::ofDescriptor(fd);
     if (auto s = writeItemRecord(item, record, legacyFormat); !s) return s;
+    // The owner before the mode (chown clears set-ID bits); only what the provider asked for, so a
+    // placeholder that asked nothing keeps what it has.
+    if (mayGiveAway() && (spec.extras.uid || spec.extras.gid)) {
+        uid_t uid = spec.extras.uid.value_or(static_cast<uid_t>(-1));
+        gid_t gid = spec.extras.gid.value_or(static_cast<gid_t>(-1));
+        if (::fchown(fd, uid, gid) != 0) return errnoError(errno, "setting placeholder owner");
+    }
+    if (spec.extras.mode && ::fchmod(fd, placeholderMode(spec)) != 0)
+        return errnoError(errno, "setting placeholder mode");
     timespec times[2] = {spec.lastAccessTime, spec.lastWriteTime};
     if (::futimens(fd, times) != 0) return errnoError(errno, "setting placeholder times");
     return {};
@@ -261,7 +292,10 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
     struct stat st {};
     bool replaceTombstone = false;
     const bool found = ::fstatat(rootFd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    const int statError = found ? 0 : errno;
     if (existed) *existed = found;
+    if (spec.extras.symlinkTarget && (found || statError == ENOENT))
+        return placeSymlink(rel, spec, found ? &st : nullptr);
     if (found) {
         auto existing = readRecord(rel, st);
         if (!existing) return existing.error();
@@ -277,10 +311,10 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
         } else {
             return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
         }
-    } else if (errno == ENOTDIR) {
-        return parentError(errno, rel, "stat");
-    } else if (errno != ENOENT) {
-        return errnoError(errno, "stat '" + rel + "'");
+    } else if (statError == ENOTDIR) {
+        return parentError(statError, rel, "stat");
+    } else if (statError != ENOENT) {
+        return errnoError(statError, "stat '" + rel + "'");
     }
 
     if (!spec.isDirectory) {
@@ -292,11 +326,69 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
     return placeUnderTemporaryName(rel, spec, replaceTombstone);
 }
 
+namespace {
+
+// The provider's times and (as root) owner on a link, which cannot be opened.
+Status applySymlinkAttributes(int dirFd, const char* rel, const PlaceholderSpec& spec)
+{
+    if (mayGiveAway() && (spec.extras.uid || spec.extras.gid)) {
+        uid_t uid = spec.extras.uid.value_or(static_cast<uid_t>(-1));
+        gid_t gid = spec.extras.gid.value_or(static_cast<gid_t>(-1));
+        if (::fchownat(dirFd, rel, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+            return errnoError(errno, "setting symbolic link owner");
+    }
+    timespec times[2] = {spec.lastAccessTime, spec.lastWriteTime};
+    if (::utimensat(dirFd, rel, times, AT_SYMLINK_NOFOLLOW) != 0)
+        return errnoError(errno, "setting symbolic link times");
+    return {};
+}
+
+}  // namespace
+
+Status BackingStore::placeSymlink(const std::string& rel, const PlaceholderSpec& spec, const struct stat* existing)
+{
+    const std::string& target = *spec.extras.symlinkTarget;
+    bool replaceTombstone = false;
+    if (existing != nullptr) {
+        if (S_ISLNK(existing->st_mode)) {
+            // The same link again (a lookup racing a listing, a provider writing twice) is no change.
+            std::string current(static_cast<size_t>(existing->st_size) + 1, '\0');
+            ssize_t n = ::readlinkat(rootFd(), rel.c_str(), current.data(), current.size());
+            if (n >= 0 && static_cast<size_t>(n) == target.size() && current.compare(0, target.size(), target) == 0)
+                return applySymlinkAttributes(rootFd(), rel.c_str(), spec);
+            return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
+        }
+        auto record = readRecord(rel, *existing);
+        if (!record) return record.error();
+        if (record->state != ItemState::Tombstone)
+            return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
+        replaceTombstone = true;
+    }
+    auto [parentRel, name] = splitRel(rel);
+    std::string tmpRel = joinRel(parentRel, temporaryName("new"));
+    if (::symlinkat(target.c_str(), rootFd(), tmpRel.c_str()) != 0)
+        return parentError(errno, rel, "creating symbolic link placeholder");
+    if (auto s = applySymlinkAttributes(rootFd(), tmpRel.c_str(), spec); !s) {
+        ::unlinkat(rootFd(), tmpRel.c_str(), 0);
+        return s;
+    }
+    if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteChanged(rel);
+    if (::renameat2(rootFd(), tmpRel.c_str(), rootFd(), rel.c_str(), RENAME_NOREPLACE) != 0) {
+        int err = errno;
+        ::unlinkat(rootFd(), tmpRel.c_str(), 0);
+        if (err == EEXIST) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
+        return errnoError(err, "placing symbolic link placeholder '" + rel + "'");
+    }
+    noteChanged(rel);
+    return {};
+}
+
 Result<bool> BackingStore::placeAnonymousFile(const std::string& rel, const PlaceholderSpec& spec,
                                               bool replaceTombstone)
 {
     auto [parentRel, name] = splitRel(rel);
-    mode_t mode = spec.readOnly ? 0444 : 0644;
+    // Created writable by its owner whatever its final mode (set by applyPlaceholderAttributes).
+    mode_t mode = spec.extras.mode ? 0600 : spec.readOnly ? 0444 : 0644;
     UniqueFd fd(::openat(rootFd(), atPath(parentRel), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
     if (!fd.valid()) {
         if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return false;
@@ -326,7 +418,7 @@ Status BackingStore::placeUnderTemporaryName(const std::string& rel, const Place
         if (::mkdirat(rootFd(), tmpRel.c_str(), 0755) != 0) return parentError(errno, rel, "mkdir placeholder");
         fd.reset(::openat(rootFd(), tmpRel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     } else {
-        mode_t mode = spec.readOnly ? 0444 : 0644;
+        mode_t mode = spec.extras.mode ? 0600 : spec.readOnly ? 0444 : 0644;
         fd.reset(::openat(rootFd(), tmpRel.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
         if (!fd.valid()) return parentError(errno, rel, "creating placeholder");
         if (spec.size != 0 && ::ftruncate(fd.get(), spec.size) != 0) {

@@ -32,6 +32,15 @@ struct DiskEntry {
     bool tombstone = false;
 };
 
+// What a provider may say of an item beyond PRJ_FILE_BASIC_INFO: hostcompute's POSIX attributes
+// (PRJ_HOSTCOMPUTE_POSIX_INFO) and a symbolic link's target (PRJ_EXT_INFO_TYPE_SYMLINK).
+struct ProviderExtras {
+    std::optional<mode_t> mode;  // permission bits (07777), exact: no umask
+    std::optional<uid_t> uid;    // applied only when this process may give files away
+    std::optional<gid_t> gid;
+    std::optional<std::string> symlinkTarget;  // UTF-8, as the provider gave it
+};
+
 struct PlaceholderSpec {
     bool isDirectory = false;
     int64_t size = 0;
@@ -40,7 +49,12 @@ struct PlaceholderSpec {
     bool readOnly = false;
     PRJ_PLACEHOLDER_VERSION_INFO version{};
     std::string originPath;
+    ProviderExtras extras;
 };
+
+// The permission bits a placeholder made from `spec` gets: the provider's mode if it gave one, else
+// 0755 / 0644 / 0444 (read-only) less the process's umask.
+mode_t placeholderMode(const PlaceholderSpec& spec);
 
 // The attributes writePlaceholder gives a new placeholder made from `spec` (type, permission bits after the
 // process's umask, owner, size, times; ctime is the write time, the kernel sets the real one when it is
@@ -80,6 +94,8 @@ public:
 
     // Creates a placeholder at `rel` (parent must exist). Replaces a tombstone, updates an existing
     // placeholder of the same kind (keeping its dirty mark); anything else there -> ERROR_FILE_EXISTS.
+    // A symbolic link (spec.extras.symlinkTarget) is a plain link on disk: Linux allows no user.*
+    // attributes on links, so it carries no state (the same link already there is left as it is).
     // `existed` (optional) says whether an item (placeholder or tombstone) was already there: the caller
     // learns it from the one fstatat this does instead of stat'ing again.
     Status writePlaceholder(const std::string& rel, const PlaceholderSpec& spec, bool* existed = nullptr);
@@ -105,6 +121,9 @@ private:
     // The two ways writePlaceholder makes a new item; false: O_TMPFILE is not available here.
     Result<bool> placeAnonymousFile(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone);
     Status placeUnderTemporaryName(const std::string& rel, const PlaceholderSpec& spec, bool replaceTombstone);
+    // A symbolic link placeholder (spec.extras.symlinkTarget): a real link, made under a temporary name and
+    // renamed into place. `existing`: what lstat found at `rel` (nullptr: nothing).
+    Status placeSymlink(const std::string& rel, const PlaceholderSpec& spec, const struct stat* existing);
     void noteChanged(const std::string& rel) const;  // keeps the NameIndex current for `rel`
     template <typename Change>
     Status changeRecord(const std::string& rel, Change&& change);

@@ -14,6 +14,7 @@
 #include "support/hcs_test_support.h"
 #include "support/process_support.h"
 #include "support/qemu_processes.h"
+#include "support/test_process.h"
 
 namespace hcs_test {
 namespace {
@@ -21,61 +22,11 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-constexpr DWORD c_ProcessTimeoutMs = 120'000;
-
 std::string agentVm(bool terminateOnLastHandleClosed = true)
 {
     json document = json::parse(kernelDirectVm(HCS_AGENT_INITRD, terminateOnLastHandleClosed).configuration);
     document["VirtualMachine"]["GuestConnection"] = json::object();
     return document.dump();
-}
-
-// An HCS_PROCESS and its stdio, closed at the end of the test.
-struct GuestProcess {
-    HCS_PROCESS process = nullptr;
-    HCS_PROCESS_INFORMATION info{};
-    HRESULT hr = E_FAIL;
-    std::string error;
-    GuestProcess() = default;
-    GuestProcess(const GuestProcess&) = delete;
-    GuestProcess& operator=(const GuestProcess&) = delete;
-    ~GuestProcess()
-    {
-        for (HANDLE handle : {info.StdInput, info.StdOutput, info.StdError})
-            if (handle) close(fdOf(handle));
-        if (process) HcsCloseProcess(process);
-    }
-    void closeStdIn()
-    {
-        if (info.StdInput) close(fdOf(info.StdInput));
-        info.StdInput = nullptr;
-    }
-    json waitForExit(DWORD timeoutMs = c_ProcessTimeoutMs)
-    {
-        PWSTR result = nullptr;
-        HRESULT waited = HcsWaitForProcessExit(process, timeoutMs, &result);
-        std::string text = hcsctl::takeResultString(result);
-        EXPECT_EQ(waited, S_OK) << describe(waited) << " " << text;
-        return json::parse(text, nullptr, false);
-    }
-};
-
-void createProcess(HCS_SYSTEM system, const json& parameters, GuestProcess& out, ExitRecorder* recorder = nullptr)
-{
-    HCS_OPERATION op = HcsCreateOperation(nullptr, nullptr);
-    out.hr = HcsCreateProcess(system, wide(parameters.dump()).c_str(), op, nullptr, &out.process);
-    if (SUCCEEDED(out.hr) && recorder)
-        out.hr = HcsSetProcessCallback(out.process, HcsEventOptionNone, recorder, ExitRecorder::callback);
-    PWSTR document = nullptr;
-    if (SUCCEEDED(out.hr))
-        out.hr = HcsWaitForOperationResultAndProcessInfo(op, c_ProcessTimeoutMs, &out.info, &document);
-    out.error = hcsctl::takeResultString(document);
-    HcsCloseOperation(op);
-}
-
-json command(std::vector<std::string> argv, bool in = false, bool out = true, bool err = true)
-{
-    return {{"CommandArgs", argv}, {"CreateStdInPipe", in}, {"CreateStdOutPipe", out}, {"CreateStdErrPipe", err}};
 }
 
 ProgramResult hcsctl(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 120s)
@@ -95,11 +46,11 @@ ProgramResult shell(const std::string& commandLine, std::chrono::milliseconds ti
 }
 
 // One guest with the agent for the whole suite (booting under TCG takes seconds).
-class GuestProcesses : public testing::Test {
+class TestProcesses : public testing::Test {
 protected:
     static void SetUpTestSuite()
     {
-        s_id = "GuestProcesses.shared";  // no test is current yet: testSystemId() needs one
+        s_id = "TestProcesses.shared";  // no test is current yet: testSystemId() needs one
         s_system = new SystemHandle();
         CallOutcome created = createSystem(s_id, agentVm(), *s_system);
         ASSERT_EQ(created.hr, S_OK) << describe(created.hr) << " " << created.document;
@@ -122,10 +73,10 @@ protected:
     static inline SystemHandle* s_system = nullptr;
 };
 
-TEST_F(GuestProcesses, ExitCodesAndStderrApart)
+TEST_F(TestProcesses, ExitCodesAndStderrApart)
 {
     ExitRecorder exits;
-    GuestProcess p;
+    TestProcess p;
     createProcess(system(), command({"sh", "-c", "echo out; echo err >&2; exit 42"}), p, &exits);
     ASSERT_EQ(p.hr, S_OK) << describe(p.hr) << " " << p.error;
     EXPECT_NE(p.info.ProcessId, 0u);
@@ -141,9 +92,9 @@ TEST_F(GuestProcesses, ExitCodesAndStderrApart)
     EXPECT_EQ((*event)["ProcessId"], p.info.ProcessId);
 }
 
-TEST_F(GuestProcesses, SixtyFourMebibytesThroughCat)
+TEST_F(TestProcesses, SixtyFourMebibytesThroughCat)
 {
-    GuestProcess cat;
+    TestProcess cat;
     createProcess(system(), command({"cat"}, true, true, false), cat);
     ASSERT_EQ(cat.hr, S_OK) << describe(cat.hr) << " " << cat.error;
     std::string data(64 << 20, '\0');
@@ -169,7 +120,7 @@ TEST_F(GuestProcesses, SixtyFourMebibytesThroughCat)
     EXPECT_EQ(cat.waitForExit()["ExitCode"], 0);
 
     // And the guest's own sha256 of what it received equals ours.
-    GuestProcess sum;
+    TestProcess sum;
     createProcess(system(), command({"sha256sum"}, true, true, false), sum);
     ASSERT_EQ(sum.hr, S_OK) << describe(sum.hr) << " " << sum.error;
     std::thread feeder([&] {
@@ -188,11 +139,11 @@ TEST_F(GuestProcesses, SixtyFourMebibytesThroughCat)
     EXPECT_EQ(guestSum.substr(0, 64), hostSum.out.substr(0, 64));
 }
 
-TEST_F(GuestProcesses, TwentyAtOnce)
+TEST_F(TestProcesses, TwentyAtOnce)
 {
-    std::vector<std::unique_ptr<GuestProcess>> processes;
+    std::vector<std::unique_ptr<TestProcess>> processes;
     for (int i = 0; i < 20; ++i) {
-        processes.push_back(std::make_unique<GuestProcess>());
+        processes.push_back(std::make_unique<TestProcess>());
         createProcess(system(), command({"sh", "-c", "sleep 1; echo $0; exit $0", std::to_string(i)}),
                       *processes.back());
         ASSERT_EQ(processes.back()->hr, S_OK) << i << " " << describe(processes.back()->hr);
@@ -203,10 +154,10 @@ TEST_F(GuestProcesses, TwentyAtOnce)
     }
 }
 
-TEST_F(GuestProcesses, SignalAndTerminateSayWhichSignal)
+TEST_F(TestProcesses, SignalAndTerminateSayWhichSignal)
 {
     ExitRecorder signalled;
-    GuestProcess sleeper;
+    TestProcess sleeper;
     createProcess(system(), command({"sleep", "600"}, false, false, false), sleeper, &signalled);
     ASSERT_EQ(sleeper.hr, S_OK) << describe(sleeper.hr) << " " << sleeper.error;
     CallOutcome sent = runOperation(c_ProcessTimeoutMs, [&](HCS_OPERATION op) {
@@ -217,7 +168,7 @@ TEST_F(GuestProcesses, SignalAndTerminateSayWhichSignal)
     ASSERT_TRUE(status);
     EXPECT_EQ((*status)["Signal"], 15);
 
-    GuestProcess stubborn;
+    TestProcess stubborn;
     createProcess(system(), command({"sh", "-c", "trap '' TERM INT; echo ready; exec sleep 600"}, false, true, false),
                   stubborn);
     ASSERT_EQ(stubborn.hr, S_OK);
@@ -229,9 +180,9 @@ TEST_F(GuestProcesses, SignalAndTerminateSayWhichSignal)
     EXPECT_EQ(stubborn.waitForExit()["Signal"], 9);
 }
 
-TEST_F(GuestProcesses, WaitsTimeOut)
+TEST_F(TestProcesses, WaitsTimeOut)
 {
-    GuestProcess sleeper;
+    TestProcess sleeper;
     createProcess(system(), command({"sleep", "600"}, false, false, false), sleeper);
     ASSERT_EQ(sleeper.hr, S_OK);
     const auto start = std::chrono::steady_clock::now();
@@ -252,9 +203,9 @@ TEST_F(GuestProcesses, WaitsTimeOut)
               S_OK);
 }
 
-TEST_F(GuestProcesses, ASecondClientProcessOpensByPidAndWaits)
+TEST_F(TestProcesses, ASecondClientProcessOpensByPidAndWaits)
 {
-    GuestProcess sleeper;
+    TestProcess sleeper;
     createProcess(system(), command({"sh", "-c", "read line; exit 5"}, true, false, false), sleeper);
     ASSERT_EQ(sleeper.hr, S_OK);
     ChildProcess::Options options;
@@ -274,7 +225,7 @@ TEST_F(GuestProcesses, ASecondClientProcessOpensByPidAndWaits)
     EXPECT_EQ(json::parse(readFile(out).substr(readFile(out).find('{')))["ExitCode"], 5);
 }
 
-TEST_F(GuestProcesses, HcsctlExec)
+TEST_F(TestProcesses, HcsctlExec)
 {
     ProgramResult code = hcsctl({"exec", s_id, "--", "sh", "-c", "echo hi; echo oops >&2; exit 3"});
     EXPECT_EQ(code.exitCode, 3) << code.err;
@@ -293,7 +244,7 @@ TEST_F(GuestProcesses, HcsctlExec)
     EXPECT_TRUE(json::parse(ps.out, nullptr, false).is_array()) << ps.out;
 }
 
-TEST_F(GuestProcesses, HcsctlExecCtrlC)
+TEST_F(TestProcesses, HcsctlExecCtrlC)
 {
     const std::string out = hcsd().root() + "/ctrlc.out";
     ChildProcess::Options options;
@@ -312,16 +263,16 @@ TEST_F(GuestProcesses, HcsctlExecCtrlC)
 }
 
 // Its own VM: terminated while processes run.
-TEST(GuestProcessesVmExit, EveryHandleSeesTheExit)
+TEST(TestProcessesVmExit, EveryHandleSeesTheExit)
 {
     SystemHandle system;
     CallOutcome created = createSystem(testSystemId(), agentVm(), system);
     ASSERT_EQ(created.hr, S_OK) << describe(created.hr) << " " << created.document;
     ASSERT_EQ(start(system.get()).hr, S_OK);
-    std::vector<std::unique_ptr<GuestProcess>> processes;
+    std::vector<std::unique_ptr<TestProcess>> processes;
     std::vector<std::unique_ptr<ExitRecorder>> exits;
     for (int i = 0; i < 3; ++i) {
-        processes.push_back(std::make_unique<GuestProcess>());
+        processes.push_back(std::make_unique<TestProcess>());
         exits.push_back(std::make_unique<ExitRecorder>());
         createProcess(system.get(), command({"sleep", "600"}, false, true, false), *processes.back(),
                       exits.back().get());

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <map>
 #include <thread>
@@ -41,6 +42,9 @@ struct Entry {
     off_t size = 0;
     time_t mtime = 0;
     uint64_t checksum = 0;
+    mode_t mode = 0;  // permission bits
+    uid_t uid = 0;
+    gid_t gid = 0;
 };
 
 // Walks a tree through readdir/stat/read: relative path -> what a program sees.
@@ -58,6 +62,9 @@ void walk(const std::string& base, const std::string& relative, std::map<std::st
         entry.isDirectory = S_ISDIR(st.st_mode);
         entry.size = entry.isDirectory ? 0 : st.st_size;
         entry.mtime = st.st_mtime;
+        entry.mode = st.st_mode & 07777;
+        entry.uid = st.st_uid;
+        entry.gid = st.st_gid;
         if (entry.isDirectory) {
             walk(base, rel, out);
         } else {
@@ -81,6 +88,10 @@ void expectSameTree(const std::string& source, const std::string& root)
         EXPECT_EQ(it->second.isDirectory, entry.isDirectory) << path;
         EXPECT_EQ(it->second.size, entry.size) << path;
         EXPECT_EQ(it->second.checksum, entry.checksum) << path;
+        // Modes and owners come through hostcompute's POSIX extension (owners: the mirror runs as root).
+        EXPECT_EQ(it->second.mode, entry.mode) << path;
+        EXPECT_EQ(it->second.uid, entry.uid) << path;
+        EXPECT_EQ(it->second.gid, entry.gid) << path;
         if (!entry.isDirectory) {
             EXPECT_EQ(it->second.mtime, entry.mtime) << path;
         }
@@ -102,6 +113,17 @@ protected:
         ASSERT_EQ(writeFile(s + "/Zeta/UPPER.TXT", "upper\n"), 0);
         ASSERT_EQ(writeFile(s + "/a/b c/empty too", ""), 0);
         writeBigFile(s + "/big.bin", (110ull << 20) + 12345, 5);  // > 100 MiB, not a multiple of anything
+        // Modes and owners the mirror projects exactly (item 3 of issue 14).
+        ASSERT_EQ(writeFile(s + "/a/run.sh", "#!/bin/sh\necho ran\n"), 0);
+        ASSERT_EQ(chmod((s + "/a/run.sh").c_str(), 0755), 0);
+        ASSERT_EQ(writeFile(s + "/a/private.txt", "mine\n"), 0);
+        ASSERT_EQ(chmod((s + "/a/private.txt").c_str(), 0600), 0);
+        ASSERT_EQ(chown((s + "/a/private.txt").c_str(), 1234, 5678), 0);
+        ASSERT_EQ(chmod((s + "/a/b c").c_str(), 0750), 0);
+        // Symbolic links are projected as links: relative, into a subdirectory, absolute out of the root.
+        ASSERT_EQ(symlink("x.txt", (s + "/a/link-rel").c_str()), 0);
+        ASSERT_EQ(symlink("b c/space name.txt", (s + "/a/link-down").c_str()), 0);
+        ASSERT_EQ(symlink((s + "/a/x.txt").c_str(), (s + "/link-abs").c_str()), 0);
     }
     static void TearDownTestSuite()
     {
@@ -126,6 +148,19 @@ protected:
         EXPECT_EQ(fileState(root + "/a/b c/space name.txt") & PRJ_FILE_STATE_FULL, 0);
         // A name matched case-insensitively resolves to the source's spelling.
         EXPECT_EQ(readFile(root + "/zeta/upper.txt").data, "upper\n");
+        // Links are links, readable without hydration (their targets were read by the walk already).
+        for (const auto& [link, target] : std::map<std::string, std::string>{{"/a/link-rel", "x.txt"},
+                                                                             {"/a/link-down", "b c/space name.txt"},
+                                                                             {"/link-abs", *source_ + "/a/x.txt"}}) {
+            struct stat st {};
+            ASSERT_EQ(lstat((root + link).c_str(), &st), 0) << link;
+            EXPECT_TRUE(S_ISLNK(st.st_mode)) << link;
+            char buf[PATH_MAX] = {};
+            ASSERT_GT(readlink((root + link).c_str(), buf, sizeof(buf) - 1), 0) << link;
+            EXPECT_EQ(std::string(buf), target) << link;
+        }
+        // An executable of the source runs from the projection.
+        EXPECT_EQ(std::system(("'" + root + "/a/run.sh' >/dev/null").c_str()), 0);
 
         auto status = process.stop();
         ASSERT_TRUE(status) << "prjfs mirror did not stop on SIGTERM";

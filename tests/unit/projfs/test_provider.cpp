@@ -12,10 +12,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <future>
-#include <stdexcept>
 #include <fstream>
+#include <future>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace hc::projfs::test {
@@ -45,6 +45,40 @@ TestProvider* self(const PRJ_CALLBACK_DATA* data)
     return static_cast<TestProvider*>(data->InstanceContext);
 }
 
+// The ExtendedInfo chain of an item, as a provider builds it: a symlink entry and the POSIX entry in one
+// buffer, linked by NextInfoOffset.
+class ExtendedChain {
+public:
+    explicit ExtendedChain(const TestItem& item)
+    {
+        std::vector<size_t> starts;
+        if (!item.symlinkTarget.empty()) {
+            target_ = item.symlinkTarget;
+            PRJ_EXTENDED_INFO link{};
+            link.InfoType = PRJ_EXT_INFO_TYPE_SYMLINK;
+            link.Symlink.TargetName = target_.c_str();
+            starts.push_back(append(&link, sizeof(link)));
+        }
+        if (item.posix.Fields != 0) starts.push_back(append(&item.posix, sizeof(item.posix)));
+        for (size_t i = 0; i + 1 < starts.size(); ++i) {
+            ULONG next = static_cast<ULONG>(starts[i + 1] - starts[i]);
+            std::memcpy(bytes_.data() + starts[i] + offsetof(PRJ_EXTENDED_INFO, NextInfoOffset), &next, sizeof(next));
+        }
+    }
+    PRJ_EXTENDED_INFO* head() { return bytes_.empty() ? nullptr : reinterpret_cast<PRJ_EXTENDED_INFO*>(bytes_.data()); }
+
+private:
+    size_t append(const void* entry, size_t size)
+    {
+        size_t start = bytes_.size();
+        bytes_.resize(start + ((size + 7) & ~size_t{7}));
+        std::memcpy(bytes_.data() + start, entry, size);
+        return start;
+    }
+    std::wstring target_;
+    std::vector<unsigned char> bytes_;  // vector storage is aligned for any entry
+};
+
 }  // namespace
 
 void TestProvider::addDirectory(const std::wstring& path)
@@ -56,6 +90,26 @@ void TestProvider::addDirectory(const std::wstring& path)
 void TestProvider::addFile(const std::wstring& path, std::string content)
 {
     items_[upper(path)] = TestItem{false, std::move(content)};
+    spelling_[upper(path)] = path;
+}
+
+void TestProvider::setPosix(const std::wstring& path, UINT32 fields, UINT32 mode, UINT32 uid, UINT32 gid)
+{
+    std::lock_guard lock(mutex);
+    TestItem& item = items_.at(upper(path));
+    item.posix.InfoType = PRJ_EXT_INFO_TYPE_HOSTCOMPUTE_POSIX;
+    item.posix.Fields = fields;
+    item.posix.Mode = mode;
+    item.posix.Uid = uid;
+    item.posix.Gid = gid;
+}
+
+void TestProvider::addSymlink(const std::wstring& path, const std::wstring& target)
+{
+    std::lock_guard lock(mutex);
+    TestItem item;
+    item.symlinkTarget = target;
+    items_[upper(path)] = item;
     spelling_[upper(path)] = path;
 }
 
@@ -104,6 +158,7 @@ HRESULT TestProvider::start(const std::string& root, const PRJ_STARTVIRTUALIZING
     callbacks.GetFileDataCallback = onFileData;
     callbacks.CancelCommandCallback = onCancel;
     callbacks.NotificationCallback = notificationCallback;
+    if (answerQueryFileName) callbacks.QueryFileNameCallback = onQueryFileName;
     if (maxFileDataRequest == 0) return PrjStartVirtualizing(wroot.c_str(), &callbacks, this, options, &context_);
     uint32_t limit = maxFileDataRequest;
     return startVirtualizing(
@@ -115,6 +170,15 @@ void TestProvider::stop()
 {
     if (context_ != nullptr) PrjStopVirtualizing(context_);
     context_ = nullptr;
+}
+
+HRESULT TestProvider::onQueryFileName(const PRJ_CALLBACK_DATA* data)
+{
+    auto* p = self(data);
+    p->queryFileName++;
+    std::lock_guard lock(p->mutex);
+    p->queriedPaths.push_back(data->FilePathName);
+    return p->find(data->FilePathName) ? S_OK : HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
 }
 
 HRESULT TestProvider::onStartEnum(const PRJ_CALLBACK_DATA* data, const GUID* id)
@@ -159,7 +223,8 @@ HRESULT TestProvider::onGetEnum(const PRJ_CALLBACK_DATA* data, const GUID* id, P
         PRJ_FILE_BASIC_INFO info{};
         info.IsDirectory = item->isDirectory;
         info.FileSize = static_cast<INT64>(item->content.size());
-        if (PrjFillDirEntryBuffer(e.names[e.next].c_str(), &info, buffer) != S_OK) break;
+        ExtendedChain chain(*item);
+        if (PrjFillDirEntryBuffer2(buffer, e.names[e.next].c_str(), &info, chain.head()) != S_OK) break;
     }
     return S_OK;
 }
@@ -168,16 +233,20 @@ HRESULT TestProvider::writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT ctx,
 {
     PRJ_PLACEHOLDER_INFO info{};
     std::wstring spelling;
+    TestItem copy;
     {
         std::lock_guard lock(mutex);  // replaceFile may change the item
         const TestItem* item = find(path);
         if (item == nullptr) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
-        info.FileBasicInfo.IsDirectory = item->isDirectory;
-        info.FileBasicInfo.FileSize = static_cast<INT64>(item->content.size());
+        copy = *item;
         spelling = spelling_.at(upper(path));
     }
+    info.FileBasicInfo.IsDirectory = copy.isDirectory;
+    info.FileBasicInfo.FileSize = static_cast<INT64>(copy.content.size());
     info.VersionInfo.ContentID[0] = 42;
-    return PrjWritePlaceholderInfo(ctx, spelling.c_str(), &info, sizeof(info));
+    ExtendedChain chain(copy);
+    if (chain.head() == nullptr) return PrjWritePlaceholderInfo(ctx, spelling.c_str(), &info, sizeof(info));
+    return PrjWritePlaceholderInfo2(ctx, spelling.c_str(), &info, sizeof(info), chain.head());
 }
 
 HRESULT TestProvider::onPlaceholderInfo(const PRJ_CALLBACK_DATA* data)

@@ -19,6 +19,9 @@ namespace hc::projfs::test {
 struct TestItem {
     bool isDirectory = false;
     std::string content;
+    // Given through the ExtendedInfo chain (PrjWritePlaceholderInfo2 / PrjFillDirEntryBuffer2) when set.
+    PRJ_HOSTCOMPUTE_POSIX_INFO posix{};  // Fields 0 = none
+    std::wstring symlinkTarget;          // empty = not a link
 };
 
 class TestProvider {
@@ -26,6 +29,10 @@ public:
     // Paths use '\\' like callback data; "" is the root.
     void addFile(const std::wstring& path, std::string content);
     void addDirectory(const std::wstring& path);
+    // POSIX attributes (hostcompute's extension) of an item added before; Fields says which apply.
+    void setPosix(const std::wstring& path, UINT32 fields, UINT32 mode, UINT32 uid = 0, UINT32 gid = 0);
+    // A symbolic link to `target` (PRJ_EXT_INFO_TYPE_SYMLINK).
+    void addSymlink(const std::wstring& path, const std::wstring& target);
     // Changes a file's content while running (under the mutex: callbacks may be reading it).
     void replaceFile(const std::wstring& path, std::string content);
     // The provider no longer has `path` (under the mutex, like replaceFile).
@@ -44,6 +51,9 @@ public:
 
     std::atomic<int> startEnum{0}, getEnum{0}, endEnum{0}, placeholderInfo{0}, fileData{0}, cancels{0};
     std::atomic<int> restartScans{0};
+    bool answerQueryFileName = false;  // set before start(): QueryFileNameCallback answers from the tree
+    std::atomic<int> queryFileName{0};
+    std::vector<std::wstring> queriedPaths;    // under the mutex
     std::atomic<bool> pendFileData{false};     // GetFileData returns IO_PENDING; the test completes it
     std::atomic<bool> failFileData{false};     // GetFileData fails after writing half
     std::atomic<bool> pendPlaceholder{false};  // GetPlaceholderInfo returns IO_PENDING
@@ -112,6 +122,7 @@ private:
     static HRESULT onGetEnum(const PRJ_CALLBACK_DATA*, const GUID*, PCWSTR, PRJ_DIR_ENTRY_BUFFER_HANDLE);
     static HRESULT onPlaceholderInfo(const PRJ_CALLBACK_DATA*);
     static HRESULT onFileData(const PRJ_CALLBACK_DATA*, UINT64, UINT32);
+    static HRESULT onQueryFileName(const PRJ_CALLBACK_DATA*);
     static void onCancel(const PRJ_CALLBACK_DATA*);
 
     std::map<std::wstring, TestItem> items_;  // key: upper-cased path

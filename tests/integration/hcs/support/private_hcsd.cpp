@@ -58,6 +58,12 @@ void PrivateHcsd::start()
     socket_ = root_ + "/hcsd.sock";
     state_ = root_ + "/state";
     logFile_ = root_ + "/hcsd.log";
+    restart();
+}
+
+void PrivateHcsd::restart()
+{
+    process_.wait(std::chrono::seconds(10));
     std::string hcsd = buildDirectory() + "/tools/hcsd/hcsd";
     if (::access(hcsd.c_str(), X_OK) != 0) {
         throw std::runtime_error(hcsd + " is missing: build the hcsd target");

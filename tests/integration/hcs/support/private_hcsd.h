@@ -24,6 +24,8 @@ public:
     void stop();
     // Sends `sig` to hcsd without cleaning up (a crash).
     void kill(int sig);
+    // After kill(): starts hcsd again on the same socket and state directory (a restart).
+    void restart();
 
     pid_t pid() const { return process_.pid(); }
     ChildProcess& process() { return process_; }
