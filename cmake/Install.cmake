@@ -42,4 +42,42 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/hostcomputeConfigVersion.
 install(FILES ${PROJECT_BINARY_DIR}/hostcomputeConfig.cmake ${PROJECT_BINARY_DIR}/hostcomputeConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute COMPONENT dev)
 
+# The opt-in Win32 compatibility component (issue 11): its headers are installed above, under
+# include/compat/ so that <windows.h> is only found by those who ask for it, through
+# find_package(hostcompute COMPONENTS win32) (targets hostcompute::win32, hostcompute::win32_wmain) or
+# pkg-config hostcompute-win32 / hostcompute-win32-wmain.
+if(TARGET hostcompute_win32 AND TARGET hostcompute_win32_wmain)
+  install(TARGETS hostcompute_win32 hostcompute_win32_wmain EXPORT hostcomputeWin32Targets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} ${CMAKE_INSTALL_INCLUDEDIR}/compat)
+  install(EXPORT hostcomputeWin32Targets NAMESPACE hostcompute::
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hostcompute COMPONENT dev)
+  foreach(pc IN ITEMS hostcompute-win32 hostcompute-win32-wmain)
+    if(pc STREQUAL "hostcompute-win32")
+      set(HC_PC_WIN32_DESCRIPTION "Win32 compatibility headers (windows.h, wil/) and functions for HCS and ProjFS programs")
+      set(HC_PC_WIN32_REQUIRES "")
+      set(HC_PC_WIN32_LIBS "-L\${libdir} -lhostcompute-win32")
+    else()
+      set(HC_PC_WIN32_DESCRIPTION "main() for programs that start at wmain (UTF-8 arguments as wchar_t)")
+      set(HC_PC_WIN32_REQUIRES "Requires: hostcompute-win32")
+      set(HC_PC_WIN32_LIBS "-L\${libdir} -lhostcompute-win32-wmain -lstdc++")
+    endif()
+    file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/pkgconfig/${pc}.pc @ONLY CONTENT [[
+prefix=@HC_PC_PREFIX@
+exec_prefix=${prefix}
+libdir=${prefix}/@CMAKE_INSTALL_LIBDIR@
+includedir=${prefix}/@CMAKE_INSTALL_INCLUDEDIR@
+
+Name: @pc@
+Description: hostcompute @HC_PC_WIN32_DESCRIPTION@
+Version: @PROJECT_VERSION@
+@HC_PC_WIN32_REQUIRES@
+Libs: @HC_PC_WIN32_LIBS@
+Cflags: -I${includedir}/compat -I${includedir}
+]])
+    install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+  endforeach()
+endif()
+
 include(${PROJECT_SOURCE_DIR}/cmake/Package.cmake)

@@ -180,26 +180,7 @@ typedef struct HCS_CREATE_OPTIONS_1 {
 #ifdef __cplusplus
 } /* extern "C" */
 
-/* DEFINE_ENUM_FLAG_OPERATORS from winnt.h: bitwise operators for flag enumerations in C++. */
-#ifndef DEFINE_ENUM_FLAG_OPERATORS
-#define DEFINE_ENUM_FLAG_OPERATORS(ENUMTYPE)                                                                        \
-    inline constexpr ENUMTYPE operator|(ENUMTYPE a, ENUMTYPE b)                                                     \
-    {                                                                                                               \
-        return ENUMTYPE(static_cast<unsigned>(a) | static_cast<unsigned>(b));                                       \
-    }                                                                                                               \
-    inline ENUMTYPE& operator|=(ENUMTYPE& a, ENUMTYPE b) { return a = a | b; }                                      \
-    inline constexpr ENUMTYPE operator&(ENUMTYPE a, ENUMTYPE b)                                                     \
-    {                                                                                                               \
-        return ENUMTYPE(static_cast<unsigned>(a) & static_cast<unsigned>(b));                                       \
-    }                                                                                                               \
-    inline ENUMTYPE& operator&=(ENUMTYPE& a, ENUMTYPE b) { return a = a & b; }                                      \
-    inline constexpr ENUMTYPE operator~(ENUMTYPE a) { return ENUMTYPE(~static_cast<unsigned>(a)); }                 \
-    inline constexpr ENUMTYPE operator^(ENUMTYPE a, ENUMTYPE b)                                                     \
-    {                                                                                                               \
-        return ENUMTYPE(static_cast<unsigned>(a) ^ static_cast<unsigned>(b));                                       \
-    }                                                                                                               \
-    inline ENUMTYPE& operator^=(ENUMTYPE& a, ENUMTYPE b) { return a = a ^ b; }
-#endif
+/* DEFINE_ENUM_FLAG_OPERATORS is in <hostcompute/win.h>. */
 DEFINE_ENUM_FLAG_OPERATORS(HCS_EVENT_OPTIONS)
 DEFINE_ENUM_FLAG_OPERATORS(HCS_OPERATION_OPTIONS)
 #endif /* __cplusplus */

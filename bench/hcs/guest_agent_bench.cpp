@@ -1,12 +1,17 @@
 #include "guest_agent_bench.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -25,13 +30,33 @@ constexpr uint64_t kStreamBytes = 64ull << 20;
 // qemu-ga keeps at most 16 MiB of a process's captured output, so its stream is read in four runs.
 constexpr uint64_t kQemuGaChunkBytes = 16ull << 20;
 constexpr double kMiB = 1024.0 * 1024.0;
+// The streams' producer, the same in both guests: dd in 64 KiB blocks. busybox's `head -c` copies one byte
+// at a time through stdio, which under TCG took 6 s of guest CPU for 64 MiB by itself (agent-profile
+// prints the producer alone), so it measured busybox rather than either output path.
+// HCS_BENCH_PRODUCER=head selects the old producer, for comparison.
+constexpr uint64_t kProducerBlock = 64 * 1024;
+
+// argv of a guest command writing `bytes` zero bytes to stdout.
+std::vector<std::string> producerArgv(uint64_t bytes)
+{
+    const char* choice = std::getenv("HCS_BENCH_PRODUCER");
+    if (choice != nullptr && std::string(choice) == "head")
+        return {"/bin/head", "-c", std::to_string(bytes), "/dev/zero"};
+    return {"/bin/dd", "if=/dev/zero", "bs=" + std::to_string(kProducerBlock),
+            "count=" + std::to_string(bytes / kProducerBlock)};
+}
+
+// The agent test guest's initrd (HCS_AGENT_INITRD, else the build tree's).
+std::string agentInitrd()
+{
+    const char* fromEnvironment = std::getenv("HCS_AGENT_INITRD");
+    return fromEnvironment != nullptr ? fromEnvironment : hcs_test::buildDirectory() + "/guest/initrd-agent.gz";
+}
 
 // The agent guest's initrd with the qemu-ga overlay appended (the kernel unpacks both archives).
 std::string makeBenchInitrd(const std::string& directory)
 {
-    const char* fromEnvironment = std::getenv("HCS_AGENT_INITRD");
-    std::string agentInitrd =
-        fromEnvironment != nullptr ? fromEnvironment : hcs_test::buildDirectory() + "/guest/initrd-agent.gz";
+    std::string agentInitrd = hcs_bench::agentInitrd();
     if (!std::filesystem::exists(agentInitrd)) {
         throw std::runtime_error(agentInitrd +
                                  " is missing: build the hcs_agent_initrd target (or set HCS_AGENT_INITRD)");
@@ -91,6 +116,7 @@ public:
         HcsCloseProcess(process_);
     }
     int stdoutFd() const { return static_cast<int>(reinterpret_cast<intptr_t>(info_.StdOutput)); }
+    int stderrFd() const { return static_cast<int>(reinterpret_cast<intptr_t>(info_.StdError)); }
     HCS_PROCESS handle() const { return process_; }
 
     // Waits for the exit and returns the ProcessStatus' ExitCode.
@@ -108,6 +134,18 @@ private:
     HCS_PROCESS process_ = nullptr;
     HCS_PROCESS_INFORMATION info_{};
 };
+
+// Runs `sh -c script` in the guest and returns what it wrote to stderr.
+std::string guestStderr(HCS_SYSTEM system, const std::string& script)
+{
+    GuestProcess process(system, {{"CommandArgs", {"sh", "-c", script}}, {"CreateStdErrPipe", true}});
+    std::string text;
+    char buffer[4096];
+    for (ssize_t n; (n = read(process.stderrFd(), buffer, sizeof buffer)) > 0;)
+        text.append(buffer, static_cast<size_t>(n));
+    process.waitExit();
+    return text;
+}
 
 uint64_t drain(int fd)
 {
@@ -161,8 +199,7 @@ std::chrono::nanoseconds execTrueQemuGa(QmpConnection& agent)
 double streamOurs(HCS_SYSTEM system)
 {
     auto start = Clock::now();
-    GuestProcess stream(system, {{"CommandArgs", {"head", "-c", std::to_string(kStreamBytes), "/dev/zero"}},
-                                 {"CreateStdOutPipe", true}});
+    GuestProcess stream(system, {{"CommandArgs", producerArgv(kStreamBytes)}, {"CreateStdOutPipe", true}});
     uint64_t bytes = drain(stream.stdoutFd());
     if (stream.waitExit() != 0 || bytes != kStreamBytes) {
         throw std::runtime_error("the 64 MiB stream through hcs-guest delivered " + std::to_string(bytes) + " bytes");
@@ -175,7 +212,8 @@ double streamQemuGa(QmpConnection& agent)
     auto start = Clock::now();
     uint64_t bytes = 0;
     for (uint64_t done = 0; done < kStreamBytes; done += kQemuGaChunkBytes) {
-        json status = qemuGaRun(agent, "/bin/head", {"-c", std::to_string(kQemuGaChunkBytes), "/dev/zero"}, true);
+        auto argv = producerArgv(kQemuGaChunkBytes);
+        json status = qemuGaRun(agent, argv[0], std::vector<std::string>(argv.begin() + 1, argv.end()), true);
         bytes += base64DecodedSize(status.value("out-data", std::string()));
     }
     if (bytes != kStreamBytes) {
@@ -289,9 +327,218 @@ int benchGuestAgent(hcs_test::PrivateHcsd& hcsd, int rounds)
     printComparison("p50", percentileMicros(ours, 50) / 1000, percentileMicros(reference, 50) / 1000, "ms");
     printComparison("p90", percentileMicros(ours, 90) / 1000, percentileMicros(reference, 90) / 1000, "ms");
     std::printf(
-        "64 MiB of stdout, median of 3 alternating runs: hcs-guest pipe vs qemu-ga captured output "
-        "(4 x 16 MiB, base64)\n");
+        "64 MiB of stdout from %s, median of 3 alternating runs: hcs-guest pipe vs qemu-ga captured output "
+        "(4 x 16 MiB, base64)\n",
+        producerArgv(kStreamBytes)[0].c_str());
     printComparison("throughput", median(ourStreams), median(referenceStreams), "MB/s");
+    return 0;
+}
+
+namespace {
+
+// ---- hcs_bench agent-profile: where a stream's time goes, from the counters of every party ----
+
+// CPU seconds (user + system) per thread name of a process, from /proc/<pid>/task/*/stat.
+std::map<std::string, double> threadCpu(pid_t pid)
+{
+    std::map<std::string, double> cpu;
+    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        std::ifstream in(task.path() / "stat");
+        std::string line;
+        std::getline(in, line);
+        auto open = line.find('('), close = line.rfind(')');
+        if (open == std::string::npos || close == std::string::npos) continue;
+        std::string name = line.substr(open + 1, close - open - 1);
+        std::istringstream fields(line.substr(close + 2));
+        std::string field;
+        double utime = 0, stime = 0;
+        for (int i = 3; fields >> field; ++i) {  // field numbers as in proc(5)
+            if (i == 14) utime = std::stod(field);
+            if (i == 15) {
+                stime = std::stod(field);
+                break;
+            }
+        }
+        cpu[name] += (utime + stime) / tick;
+    }
+    return cpu;
+}
+
+// Voluntary + involuntary context switches of a process (all threads), from /proc/<pid>/task/*/status.
+uint64_t contextSwitches(pid_t pid)
+{
+    uint64_t total = 0;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        std::ifstream in(task.path() / "status");
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+                total += std::stoull(line.substr(line.find(':') + 1));
+        }
+    }
+    return total;
+}
+
+void printCpuDelta(const char* who, const std::map<std::string, double>& before,
+                   const std::map<std::string, double>& after, double seconds)
+{
+    for (const auto& [name, value] : after) {
+        auto it = before.find(name);
+        double used = value - (it == before.end() ? 0 : it->second);
+        if (used >= 0.01)
+            std::printf("  %-6s %-18s %6.2f s CPU (%3.0f%%)\n", who, name.c_str(), used, 100 * used / seconds);
+    }
+}
+
+// Reads stdout and stderr together until both reach EOF; stderr's text is returned, stdout only counted.
+uint64_t drainBoth(int out, int err, std::string& errText)
+{
+    std::vector<char> buffer(1 << 20);
+    uint64_t total = 0;
+    bool outOpen = true, errOpen = true;
+    while (outOpen || errOpen) {
+        pollfd fds[2] = {{outOpen ? out : -1, POLLIN, 0}, {errOpen ? err : -1, POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
+        if (fds[0].revents) {
+            ssize_t n = read(out, buffer.data(), buffer.size());
+            if (n > 0)
+                total += static_cast<uint64_t>(n);
+            else if (n == 0 || errno != EINTR)
+                outOpen = false;
+        }
+        if (fds[1].revents) {
+            ssize_t n = read(err, buffer.data(), buffer.size());
+            if (n > 0)
+                errText.append(buffer.data(), static_cast<size_t>(n));
+            else if (n == 0 || errno != EINTR)
+                errOpen = false;
+        }
+    }
+    return total;
+}
+
+// Guest CPU jiffies (user, nice, system, idle, iowait, irq, softirq) from two "cpu" lines of /proc/stat,
+// and the agent's utime/stime from two lines of its /proc/<pid>/stat.
+void printGuestCounters(const std::string& text)
+{
+    std::vector<std::vector<double>> cpu;
+    std::vector<std::pair<double, double>> agent;
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind("cpu ", 0) == 0) {
+            std::istringstream fields(line.substr(4));
+            std::vector<double> values;
+            double v;
+            while (fields >> v)
+                values.push_back(v);
+            cpu.push_back(values);
+        } else if (auto close = line.rfind(')'); close != std::string::npos) {
+            std::istringstream fields(line.substr(close + 2));
+            std::string field;
+            double utime = 0, stime = 0;
+            for (int i = 3; fields >> field; ++i) {
+                if (i == 14) utime = std::stod(field);
+                if (i == 15) {
+                    stime = std::stod(field);
+                    break;
+                }
+            }
+            agent.emplace_back(utime, stime);
+        }
+    }
+    if (cpu.size() != 2 || cpu[0].size() < 7 || cpu[1].size() < 7) {
+        std::printf("  guest counters missing: %s\n", text.c_str());
+        return;
+    }
+    const char* names[] = {"user", "nice", "system", "idle", "iowait", "irq", "softirq"};
+    double total = 0;
+    for (int i = 0; i < 7; ++i)
+        total += cpu[1][i] - cpu[0][i];
+    std::printf("  guest CPU:");
+    for (int i = 0; i < 7; ++i) {
+        double d = cpu[1][i] - cpu[0][i];
+        if (d > 0) std::printf(" %s %.0f%%", names[i], 100 * d / total);
+    }
+    if (agent.size() == 2) {
+        std::printf("; hcs-guest %.2f s user %.2f s system (of %.2f s)", (agent[1].first - agent[0].first) / 100,
+                    (agent[1].second - agent[0].second) / 100, total / 100);
+    }
+    std::printf("\n");
+}
+
+// Where /bin/true's round trip goes: the whole create -> exit through the C API, a request round trip
+// to the agent that does nothing in the guest (HcsSignalProcess with SIGCONT to a sleeping process), and
+// fork+exec+wait of /bin/true inside the guest by busybox sh (no host involved).
+void profileExec(HCS_SYSTEM system, int rounds)
+{
+    std::vector<std::chrono::nanoseconds> create, signal;
+    GuestProcess sleeper(system, {{"CommandArgs", {"sleep", "600"}}});
+    for (int i = 0; i < rounds; ++i) {
+        create.push_back(execTrueOurs(system));
+        auto start = Clock::now();
+        check(hcsctl::runOperation(c_TimeoutMs,
+                                   [&](HCS_OPERATION operation) {
+                                       return HcsSignalProcess(sleeper.handle(), operation, L"{\"Signal\":18}");
+                                   }),
+              "HcsSignalProcess");
+        signal.push_back(Clock::now() - start);
+    }
+    std::printf(
+        "/bin/true create -> exit p50 %.2f ms p90 %.2f ms; agent request round trip (Signal) p50 %.2f ms "
+        "p90 %.2f ms\n",
+        percentileMicros(create, 50) / 1000, percentileMicros(create, 90) / 1000, percentileMicros(signal, 50) / 1000,
+        percentileMicros(signal, 90) / 1000);
+    std::printf("100 x /bin/true from busybox sh inside the guest: %s",
+                guestStderr(system, "time sh -c 'i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done'").c_str());
+    (void)hcsctl::runOperation(c_TimeoutMs, [&](HCS_OPERATION operation) {
+        return HcsTerminateProcess(sleeper.handle(), operation, nullptr);
+    });
+}
+
+}  // namespace
+
+int profileGuestAgent(hcs_test::PrivateHcsd& hcsd, int rounds)
+{
+    hcsctl::SystemHandle system;
+    createAndStart("bench-agent-profile", agentVm(agentInitrd()), system);
+    auto qemu = newQemu(hcsd, {});
+    if (qemu.size() != 1) throw std::runtime_error("cannot find the VM's QEMU process");
+    // The producer, alone in the guest (into /dev/null), is the floor of every stream.
+    std::string producer;
+    for (auto& a : producerArgv(kStreamBytes))
+        producer += (producer.empty() ? "" : " ") + a;
+    std::printf("producer '%s' into /dev/null in the guest: %s", producer.c_str(),
+                guestStderr(system.get(), "time " + producer + " >/dev/null").c_str());
+    // The guest's counters go to stderr around the stream, which goes to stdout.
+    std::string script = "a=$(pidof hcs-guest); head -n1 /proc/stat >&2; cat /proc/$a/stat >&2; " + producer +
+                         "; head -n1 /proc/stat >&2; cat /proc/$a/stat >&2";
+    for (int i = 0; i < rounds; ++i) {
+        auto qemuBefore = threadCpu(qemu.front());
+        auto hcsdBefore = threadCpu(hcsd.pid());
+        auto selfBefore = threadCpu(getpid());
+        uint64_t hcsdSwitches = contextSwitches(hcsd.pid());
+        auto start = Clock::now();
+        GuestProcess stream(
+            system.get(),
+            {{"CommandArgs", {"sh", "-c", script}}, {"CreateStdOutPipe", true}, {"CreateStdErrPipe", true}});
+        std::string guestCounters;
+        uint64_t bytes = drainBoth(stream.stdoutFd(), stream.stderrFd(), guestCounters);
+        if (stream.waitExit() != 0 || bytes != kStreamBytes)
+            throw std::runtime_error("the stream delivered " + std::to_string(bytes) + " bytes");
+        double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        std::printf("stream %d: %.1f MB/s (%.2f s); hcsd %llu context switches\n", i + 1, bytes / kMiB / seconds,
+                    seconds, static_cast<unsigned long long>(contextSwitches(hcsd.pid()) - hcsdSwitches));
+        printCpuDelta("qemu", qemuBefore, threadCpu(qemu.front()), seconds);
+        printCpuDelta("hcsd", hcsdBefore, threadCpu(hcsd.pid()), seconds);
+        printCpuDelta("bench", selfBefore, threadCpu(getpid()), seconds);
+        printGuestCounters(guestCounters);
+    }
+    profileExec(system.get(), 40);
+    terminate(system);
     return 0;
 }
 

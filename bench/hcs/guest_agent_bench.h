@@ -11,4 +11,9 @@ namespace hcs_bench {
 // live process; then the same guest launched directly with qemu-ga's port for the reference.
 int benchGuestAgent(hcs_test::PrivateHcsd& hcsd, int rounds);
 
+// Boots the agent test guest alone and streams 64 MiB of stdout `rounds` times, printing for each run
+// the throughput and where the CPU time went: QEMU's threads, hcsd's, the benchmark's (from /proc),
+// and the guest's own /proc/stat and the agent's CPU time (read in the guest around the stream).
+int profileGuestAgent(hcs_test::PrivateHcsd& hcsd, int rounds);
+
 }  // namespace hcs_bench

@@ -3,6 +3,7 @@
 //   hcs_bench create-start [N]  create+start of the seed's empty VM vs launching its QEMU until QMP answers
 //   hcs_bench memory [N]        RSS of hcsd + N idle empty VMs vs the same N QEMU processes launched directly
 //   hcs_bench agent [N]         guest processes through hcs-guest vs qemu-ga (guest_agent_bench.h)
+//   hcs_bench agent-profile [N] N 64 MiB streams with every party's CPU time (guest_agent_bench.h)
 //   hcs_bench save-restore [N]  Save of a paused 256 MiB guest + restore (Create with RestoreState, Start) vs
 //                               the same QMP migrate into a file / -incoming defer + migrate-incoming by hand
 // Starts its own private hcsd (like the integration tests). Not run in CI; docs/performance-hcs.md
@@ -303,10 +304,11 @@ int main(int argc, char** argv)
         return 0;
     }
     int n = argc > 2 ? std::atoi(argv[2]) : 0;
-    if (mode != "props" && mode != "create-start" && mode != "memory" && mode != "agent" && mode != "save-restore") {
+    if (mode != "props" && mode != "create-start" && mode != "memory" && mode != "agent" && mode != "agent-profile" &&
+        mode != "save-restore") {
         std::fprintf(stderr,
                      "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4] | agent "
-                     "[ROUNDS=50] | save-restore [ROUNDS=3]\n");
+                     "[ROUNDS=50] | agent-profile [STREAMS=3] | save-restore [ROUNDS=3]\n");
         return 2;
     }
     try {
@@ -323,6 +325,9 @@ int main(int argc, char** argv)
         }
         if (mode == "agent") {
             return benchGuestAgent(hcsd, n > 0 ? n : 50);
+        }
+        if (mode == "agent-profile") {
+            return profileGuestAgent(hcsd, n > 0 ? n : 3);
         }
         return benchMemory(hcsd, n > 0 ? n : 4);
     } catch (const std::exception& error) {

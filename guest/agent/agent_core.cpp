@@ -1,5 +1,6 @@
 #include "agent_core.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -8,8 +9,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "base/hresult.h"
 #include "hcs/guest/control_messages.h"
@@ -24,6 +27,9 @@ const char* const kAgentCapabilities[] = {"exec", "pty", "signal", "resize", "us
 namespace {
 
 constexpr size_t kReadChunk = 32 * 1024;
+// The staging pipe's size: 4 MiB where the agent may (root, CAP_SYS_RESOURCE), else the unprivileged
+// maximum. Pages are only allocated while output waits in it.
+constexpr int kStagingBytes[] = {4 << 20, 1 << 20};
 
 std::string randomSession()
 {
@@ -47,6 +53,7 @@ std::string randomSession()
 AgentCore::AgentCore(EventLoop& loop, UniqueFd port, AgentOptions options)
     : loop_(loop), port_(std::move(port)), options_(std::move(options)), session_(randomSession())
 {
+    if (options_.splice) resetStaging();
     watchPort();
 }
 
@@ -62,7 +69,7 @@ void AgentCore::watchPort()
     pollTimer_ = 0;
     short events = POLLIN;
     // Before the host is there, POLLOUT is how the port says it connected.
-    if (!connected_ || sendOffset_ < sendQueue_.size()) events |= POLLOUT;
+    if (!connected_ || queuedBytes() > 0) events |= POLLOUT;
     if (portWatched_) {
         loop_.setFdEvents(port_.get(), events);
         return;
@@ -106,6 +113,7 @@ void AgentCore::hostGone()
     decoder_.reset();
     sendQueue_.clear();
     sendOffset_ = 0;
+    if (stagingRead_.valid()) resetStaging();
     outputPaused_ = false;
     if (portWatched_) {
         loop_.unwatchFd(port_.get());
@@ -276,6 +284,12 @@ void AgentCore::createProcess(uint32_t id, const std::string& payload)
     p->out[0].forward = m->stdoutPipe;
     p->out[1].fd = std::move(launched->stderrFd);
     p->out[1].forward = m->stderrPipe;
+    if (!p->ptyMaster.valid()) {
+        for (auto& s : p->out) {
+            int size = s.fd.valid() ? fcntl(s.fd.get(), F_GETPIPE_SZ) : -1;
+            if (size > 0) s.pipeSlots = static_cast<size_t>(size) / static_cast<size_t>(sysconf(_SC_PAGESIZE));
+        }
+    }
     r.pid = static_cast<uint32_t>(launched->pid);
     reply(FrameType::Reply, id, r);
     Process& ref = *p;
@@ -296,9 +310,110 @@ void AgentCore::send(FrameType type, uint32_t id, std::string_view payload)
     flush();
 }
 
+void AgentCore::resetStaging()
+{
+    stagingRead_.reset();
+    stagingWrite_.reset();
+    stagedBytes_ = 0;
+    stagedSlots_ = 0;
+    stagingSlots_ = 0;
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;  // no staging: output is copied
+    stagingRead_.reset(fds[0]);
+    stagingWrite_.reset(fds[1]);
+    for (int bytes : kStagingBytes) {
+        if (fcntl(fds[1], F_SETPIPE_SZ, bytes) >= 0) break;
+    }
+    int size = fcntl(fds[1], F_GETPIPE_SZ);
+    stagingSlots_ = size > 0 ? static_cast<size_t>(size) / static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+void AgentCore::unstage()
+{
+    // The port cannot splice: what is staged goes back in front of sendQueue_, and output is copied from now on.
+    std::string staged;
+    char buffer[64 * 1024];
+    for (ssize_t n; (n = read(stagingRead_.get(), buffer, sizeof buffer)) > 0;)
+        staged.append(buffer, static_cast<size_t>(n));
+    sendQueue_.insert(sendOffset_, staged);
+    stagingRead_.reset();
+    stagingWrite_.reset();
+    stagedBytes_ = 0;
+    stagedSlots_ = 0;
+}
+
+bool AgentCore::flushStaging()
+{
+    while (stagedBytes_ > 0) {
+        ssize_t n =
+            splice(stagingRead_.get(), nullptr, port_.get(), nullptr, stagedBytes_, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return false;
+        if (n < 0 && errno == EINVAL) {
+            std::fprintf(stderr, "hcs-guest: the port cannot splice; copying output instead\n");
+            unstage();
+            return true;
+        }
+        if (n <= 0) {
+            // The host went away (as in flush()): drop what is staged; HUP follows.
+            resetStaging();
+            sendQueue_.clear();
+            sendOffset_ = 0;
+            return true;
+        }
+        stagedBytes_ -= static_cast<size_t>(n);
+    }
+    stagedSlots_ = 0;
+    return true;
+}
+
+bool AgentCore::stageOutput(Process& p, int stream)
+{
+    OutStream& s = p.out[stream];
+    if (!stagingWrite_.valid() || !s.forward || s.pipeSlots == 0 || s.credit == 0) return false;
+    if (sendOffset_ < sendQueue_.size()) return false;                 // copied frames are ahead: keep the order
+    if (stagedSlots_ + 1 + s.pipeSlots > stagingSlots_) return false;  // no guaranteed room for a whole frame
+    int available = 0;
+    if (ioctl(s.fd.get(), FIONREAD, &available) != 0 || available <= 0) return false;  // EOF is read() 's to see
+    uint32_t length = std::min<uint32_t>({static_cast<uint32_t>(available), s.credit, wire::kMaxPayload});
+    char header[wire::kHeaderSize];
+    wire::storeHeader(header, stream == 0 ? FrameType::Stdout : FrameType::Stderr, p.id, length);
+    if (write(stagingWrite_.get(), header, sizeof header) != static_cast<ssize_t>(sizeof header)) return false;
+    size_t moved = 0;
+    while (moved < length) {
+        ssize_t n = splice(s.fd.get(), nullptr, stagingWrite_.get(), nullptr, length - moved,
+                           SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        moved += static_cast<size_t>(n);
+    }
+    // The bytes were in the pipe and the staging pipe had room for them, so this does not happen; if it
+    // did, the frame must still carry `length` bytes: copy the rest, or pad (and say so).
+    char buffer[kReadChunk];
+    while (moved < length) {
+        ssize_t n = read(s.fd.get(), buffer, std::min<size_t>(sizeof buffer, length - moved));
+        if (n <= 0) {
+            std::fprintf(stderr, "hcs-guest: process %u lost %zu output bytes while staging\n", p.id, length - moved);
+            n = static_cast<ssize_t>(std::min<size_t>(sizeof buffer, length - moved));
+            std::memset(buffer, 0, static_cast<size_t>(n));
+        }
+        if (write(stagingWrite_.get(), buffer, static_cast<size_t>(n)) != n) {
+            std::fprintf(stderr, "hcs-guest: the staging pipe is full mid-frame; resetting the connection\n");
+            resetStaging();
+            return true;
+        }
+        moved += static_cast<size_t>(n);
+    }
+    stagedBytes_ += sizeof header + length;
+    stagedSlots_ += 1 + s.pipeSlots;
+    splicedBytes_ += length;
+    s.credit -= length;
+    return true;
+}
+
 void AgentCore::flush()
 {
-    while (sendOffset_ < sendQueue_.size()) {
+    while (flushStaging() && sendOffset_ < sendQueue_.size()) {
         ssize_t n = write(port_.get(), sendQueue_.data() + sendOffset_, sendQueue_.size() - sendOffset_);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -369,6 +484,11 @@ void AgentCore::onOutput(uint32_t id, int stream)
     if (it == processes_.end()) return;
     Process& p = *it->second;
     OutStream& s = p.out[stream];
+    if (connected_ && stageOutput(p, stream)) {
+        flush();
+        updateWatches(p);  // flush() never removes a process
+        return;
+    }
     size_t want = s.forward ? std::min<size_t>(s.credit, kReadChunk) : kReadChunk;
     if (want == 0) {
         updateWatches(p);

@@ -8,6 +8,13 @@
 // queue are cleared, and the agent waits for the next host. (A restarted hcsd therefore finds no
 // processes from before; docs/guest-agent.md.)
 //
+// Output path: a forwarded stdout/stderr pipe is not read by the agent. Its frame header is written
+// into `staging`, a pipe of the agent's own, and the process's pipe pages are spliced in behind it;
+// flush() splices the staging pipe into the port (virtio_console takes the pages without copying). The
+// port's send order is: the staging pipe, then sendQueue_; a frame enters the staging pipe only while
+// sendQueue_ is empty, so the order is the order in which frames were made. Consoles, discarded
+// streams, and ports that cannot splice (EINVAL) use read() and sendQueue_.
+//
 // Lifecycle of a process: CreateProcess -> Reply with the pid (or the failure) -> stdio flows under
 // per-stream credit -> the process is reaped (pidfd) and stdout/stderr reach EOF, in either order ->
 // the EOF frames have been queued, then Exited is queued -> forgotten. Frames for a forgotten id are
@@ -37,6 +44,8 @@ struct AgentOptions {
     std::chrono::milliseconds hostPollInterval{100};
     // Stop reading process output while this much is queued for the port (resume below half).
     size_t sendHighWater = 1024 * 1024;
+    // Move forwarded pipe output to the port with splice() instead of read()+write().
+    bool splice = true;
     // Set when the port is a connected socket (container mode): the host going away ends this core's
     // connection for good, so instead of polling the port again the core posts this (its owner then
     // destroys it and serves the next host on a new connection).
@@ -53,7 +62,9 @@ public:
     const std::string& session() const { return session_; }
     bool hostConnected() const { return connected_; }
     size_t processCount() const { return processes_.size(); }
-    size_t queuedBytes() const { return sendQueue_.size() - sendOffset_; }
+    size_t queuedBytes() const { return sendQueue_.size() - sendOffset_ + stagedBytes_; }
+    // Output bytes that went to the port by splice (tests check the path was taken).
+    uint64_t splicedBytes() const { return splicedBytes_; }
 
 private:
     struct OutStream {
@@ -61,6 +72,7 @@ private:
         uint32_t credit = wire::kStreamWindow;
         bool forward = false;  // false: read and discard (a console whose output was not requested)
         bool watched = false;
+        size_t pipeSlots = 0;  // buffers the process's pipe holds; 0: not a pipe (a console), never spliced
     };
     struct InStream {
         UniqueFd fd;
@@ -89,6 +101,10 @@ private:
     void reply(wire::FrameType type, uint32_t id, const wire::Reply& r);
     void send(wire::FrameType type, uint32_t id, std::string_view payload);
     void flush();
+    bool flushStaging();
+    bool stageOutput(Process& p, int stream);
+    void resetStaging();
+    void unstage();
 
     void updateWatches(Process& p);
     void onOutput(uint32_t id, int stream);
@@ -109,6 +125,13 @@ private:
     wire::FrameDecoder decoder_;
     std::string sendQueue_;
     size_t sendOffset_ = 0;
+    // The staging pipe (see the top of this file). Its slots are counted conservatively: a frame takes at
+    // most 1 + its source pipe's slots, and the count restarts whenever the pipe is empty.
+    UniqueFd stagingRead_, stagingWrite_;
+    size_t stagingSlots_ = 0;
+    size_t stagedSlots_ = 0;
+    size_t stagedBytes_ = 0;
+    uint64_t splicedBytes_ = 0;
     bool outputPaused_ = false;
     std::chrono::steady_clock::time_point lastHello_{};
     std::map<uint32_t, std::unique_ptr<Process>> processes_;

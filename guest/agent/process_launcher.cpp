@@ -76,6 +76,73 @@ struct ChildFailure {
     _exit(127);
 }
 
+// Everything the child needs, prepared before vfork: it reads these and makes system calls, nothing else.
+struct ChildPlan {
+    int reportFd = -1;
+    const char* slavePath = nullptr;  // a console: the pty to make the controlling terminal and stdio
+    int in = -1, out = -1, err = -1;  // otherwise: stdin, stdout, stderr
+    const char* cwd = "/";
+    bool switchUser = false;
+    Credentials creds;
+    const char* const* paths = nullptr;  // candidates for argv[0], null-terminated
+    char* const* argv = nullptr;
+    char* const* envp = nullptr;
+};
+
+[[noreturn]] __attribute__((noinline)) void runChild(const ChildPlan& plan)
+{
+    int reportFd = plan.reportFd;
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig)
+        signal(sig, SIG_DFL);
+    if (setsid() < 0) childFail(reportFd, ChildStep::Session);
+    int sources[3] = {plan.in, plan.out, plan.err};
+    if (plan.slavePath) {
+        int slave = open(plan.slavePath, O_RDWR);  // the session leader's first tty: its controlling one
+        if (slave < 0) childFail(reportFd, ChildStep::Terminal);
+        if (ioctl(slave, TIOCSCTTY, 0) < 0) childFail(reportFd, ChildStep::Terminal);
+        sources[0] = sources[1] = sources[2] = slave;
+    }
+    // dup2 onto 0..2 (clears close-on-exec); a source that is itself 0..2 is first moved away.
+    for (int& fd : sources) {
+        if (fd <= 2) {
+            fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+            if (fd < 0) childFail(reportFd, ChildStep::Stdio);
+        }
+    }
+    for (int i = 0; i < 3; ++i) {
+        if (dup2(sources[i], i) < 0) childFail(reportFd, ChildStep::Stdio);
+    }
+    if (chdir(plan.cwd) != 0) childFail(reportFd, ChildStep::Directory);
+    if (plan.switchUser) {
+        // Raw system calls: libc's wrappers would apply the change to every thread of the parent too.
+        if (syscall(SYS_setgroups, 0, nullptr) != 0) childFail(reportFd, ChildStep::Groups);
+        if (syscall(SYS_setgid, plan.creds.gid) != 0) childFail(reportFd, ChildStep::Gid);
+        if (syscall(SYS_setuid, plan.creds.uid) != 0) childFail(reportFd, ChildStep::Uid);
+    }
+    int execErr = ENOENT;
+    for (const char* const* path = plan.paths; *path; ++path) {
+        execve(*path, plan.argv, plan.envp);
+        // Like execvp: a permission problem is reported unless a later entry succeeds.
+        if (errno != ENOENT && errno != ENOTDIR) execErr = errno;
+    }
+    errno = execErr;
+    childFail(reportFd, ChildStep::Exec);
+}
+
+// vfork: the child borrows the agent's memory until it execs, so nothing is copied or faulted in (under
+// TCG, fork's page-table copy and copy-on-write faults were a large part of starting a small process).
+// The child reports failures through the pipe, which also works where a sanitizer turns vfork into fork.
+// Kept tiny: nothing in this frame is live across vfork but `plan`.
+pid_t spawnChild(const ChildPlan& plan)
+{
+    pid_t pid = vfork();
+    if (pid == 0) runChild(plan);
+    return pid;
+}
+
 Error failureError(const ChildFailure& failure, const LaunchRequest& request)
 {
     const std::string& program = request.argv[0];
@@ -134,6 +201,13 @@ void setNonBlocking(int fd)
     if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+// An output pipe holds one credit window, so the process can write a window ahead of the agent instead
+// of waiting for it every 64 KiB (best effort: the pipe keeps its default size if this fails).
+void enlargeOutputPipe(int fd)
+{
+    (void)fcntl(fd, F_SETPIPE_SZ, static_cast<int>(hcs::guest::wire::kStreamWindow));
+}
+
 }  // namespace
 
 Result<Credentials> resolveUser(const std::string& user, const std::string& passwdPath)
@@ -171,9 +245,8 @@ Result<LaunchedProcess> launchProcess(const LaunchRequest& request, const std::s
     if (request.argv.empty() || request.argv[0].empty()) return makeError(E_INVALIDARG, "argv[0] is empty");
     auto creds = resolveUser(request.user, passwdPath);
     if (!creds) return creds.error();
-    bool switchUser = !request.user.empty();
 
-    // Everything the child needs is built before fork: the child only makes system calls.
+    // Everything the child needs is built before vfork (ChildPlan): the child only makes system calls.
     std::vector<std::string> paths = candidates(request);
     std::vector<std::string> envStrings;
     for (const auto& [name, value] : request.environment)
@@ -185,7 +258,6 @@ Result<LaunchedProcess> launchProcess(const LaunchRequest& request, const std::s
     for (auto& e : envStrings)
         envp.push_back(e.data());
     envp.push_back(nullptr);
-    const char* cwd = request.workingDirectory.empty() ? "/" : request.workingDirectory.c_str();
 
     LaunchedProcess launched;
     UniqueFd childIn, childOut, childErr;  // the child's ends
@@ -223,63 +295,36 @@ Result<LaunchedProcess> launchProcess(const LaunchRequest& request, const std::s
         if (request.stdoutPipe) {
             if (!makePipe(launched.stdoutFd, childOut)) return lastErrnoError("pipe2");
             setNonBlocking(launched.stdoutFd.get());
+            enlargeOutputPipe(launched.stdoutFd.get());
         }
         if (request.stderrPipe) {
             if (!makePipe(launched.stderrFd, childErr)) return lastErrnoError("pipe2");
             setNonBlocking(launched.stderrFd.get());
+            enlargeOutputPipe(launched.stderrFd.get());
         }
     }
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return lastErrnoError("pipe2");
     UniqueFd reportRead(report[0]), reportWrite(report[1]);
 
-    pid_t pid = fork();
-    if (pid < 0) return lastErrnoError("fork");
-    if (pid == 0) {
-        int reportFd = reportWrite.get();
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
-        for (int sig = 1; sig < NSIG; ++sig)
-            signal(sig, SIG_DFL);
-        if (setsid() < 0) childFail(reportFd, ChildStep::Session);
-        int in, out, err;
-        if (request.console) {
-            int slave = open(slavePath.c_str(), O_RDWR);  // the session leader's first tty: its controlling one
-            if (slave < 0) childFail(reportFd, ChildStep::Terminal);
-            if (ioctl(slave, TIOCSCTTY, 0) < 0) childFail(reportFd, ChildStep::Terminal);
-            in = out = err = slave;
-        } else {
-            in = childIn.valid() ? childIn.get() : devNull.get();
-            out = childOut.valid() ? childOut.get() : devNull.get();
-            err = childErr.valid() ? childErr.get() : devNull.get();
-        }
-        // dup2 onto 0..2 (clears close-on-exec); a source that is itself 0..2 is first moved away.
-        int sources[3] = {in, out, err};
-        for (int& fd : sources) {
-            if (fd <= 2) {
-                fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-                if (fd < 0) childFail(reportFd, ChildStep::Stdio);
-            }
-        }
-        for (int i = 0; i < 3; ++i) {
-            if (dup2(sources[i], i) < 0) childFail(reportFd, ChildStep::Stdio);
-        }
-        if (chdir(cwd) != 0) childFail(reportFd, ChildStep::Directory);
-        if (switchUser) {
-            if (setgroups(0, nullptr) != 0) childFail(reportFd, ChildStep::Groups);
-            if (setgid(creds->gid) != 0) childFail(reportFd, ChildStep::Gid);
-            if (setuid(creds->uid) != 0) childFail(reportFd, ChildStep::Uid);
-        }
-        int execErr = ENOENT;
-        for (const auto& path : paths) {
-            execve(path.c_str(), argv.data(), envp.data());
-            // Like execvp: a permission problem is reported unless a later entry succeeds.
-            if (errno != ENOENT && errno != ENOTDIR) execErr = errno;
-        }
-        errno = execErr;
-        childFail(reportFd, ChildStep::Exec);
-    }
+    ChildPlan plan;
+    plan.reportFd = reportWrite.get();
+    plan.slavePath = request.console ? slavePath.c_str() : nullptr;
+    plan.in = childIn.valid() ? childIn.get() : devNull.get();
+    plan.out = childOut.valid() ? childOut.get() : devNull.get();
+    plan.err = childErr.valid() ? childErr.get() : devNull.get();
+    plan.cwd = request.workingDirectory.empty() ? "/" : request.workingDirectory.c_str();
+    plan.switchUser = !request.user.empty();
+    plan.creds = *creds;
+    std::vector<const char*> pathList;
+    for (const auto& path : paths)
+        pathList.push_back(path.c_str());
+    pathList.push_back(nullptr);
+    plan.paths = pathList.data();
+    plan.argv = argv.data();
+    plan.envp = envp.data();
+    pid_t pid = spawnChild(plan);
+    if (pid < 0) return lastErrnoError("vfork");
     reportWrite.reset();
     childIn.reset();
     childOut.reset();

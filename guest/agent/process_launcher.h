@@ -1,5 +1,5 @@
 // Starting one process for the guest agent: user resolution (names from /etc/passwd, or uid[:gid]),
-// PATH lookup, stdio as pipes or a pty, fork/exec with the child's failures reported back over a
+// PATH lookup, stdio as pipes or a pty, vfork/exec with the child's failures reported back over a
 // close-on-exec pipe so the host hears "not found" instead of a process that exits 127.
 #pragma once
 

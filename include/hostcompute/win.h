@@ -300,6 +300,28 @@ HOSTCOMPUTE_API LPVOID CoTaskMemAlloc(SIZE_T size);
 
 #ifdef __cplusplus
 } /* extern "C" */
+
+/* DEFINE_ENUM_FLAG_OPERATORS from winnt.h: bitwise operators for flag enumerations in C++ (used by
+ * computedefs.h and by providers such as Microsoft's RegFS sample, which include only projectedfslib.h). */
+#ifndef DEFINE_ENUM_FLAG_OPERATORS
+#define DEFINE_ENUM_FLAG_OPERATORS(ENUMTYPE)                                                                        \
+    inline constexpr ENUMTYPE operator|(ENUMTYPE a, ENUMTYPE b)                                                     \
+    {                                                                                                               \
+        return ENUMTYPE(static_cast<unsigned>(a) | static_cast<unsigned>(b));                                       \
+    }                                                                                                               \
+    inline ENUMTYPE& operator|=(ENUMTYPE& a, ENUMTYPE b) { return a = a | b; }                                      \
+    inline constexpr ENUMTYPE operator&(ENUMTYPE a, ENUMTYPE b)                                                     \
+    {                                                                                                               \
+        return ENUMTYPE(static_cast<unsigned>(a) & static_cast<unsigned>(b));                                       \
+    }                                                                                                               \
+    inline ENUMTYPE& operator&=(ENUMTYPE& a, ENUMTYPE b) { return a = a & b; }                                      \
+    inline constexpr ENUMTYPE operator~(ENUMTYPE a) { return ENUMTYPE(~static_cast<unsigned>(a)); }                 \
+    inline constexpr ENUMTYPE operator^(ENUMTYPE a, ENUMTYPE b)                                                     \
+    {                                                                                                               \
+        return ENUMTYPE(static_cast<unsigned>(a) ^ static_cast<unsigned>(b));                                       \
+    }                                                                                                               \
+    inline ENUMTYPE& operator^=(ENUMTYPE& a, ENUMTYPE b) { return a = a ^ b; }
 #endif
+#endif /* __cplusplus */
 
 #endif /* HOSTCOMPUTE_WIN_H */

@@ -225,6 +225,49 @@ int createSystem(const Options& options, const std::string& id, const std::strin
                   }));
 }
 
+int runSystem(const Options& options, const std::string& id, const std::string& configurationFile, DWORD waitMs)
+{
+    std::string configuration;
+    if (!readConfiguration(configurationFile, configuration)) {
+        return c_UsageExitCode;
+    }
+    std::wstring wideId;
+    std::wstring wideConfiguration;
+    if (!toWide(id, "the system id", wideId) || !toWide(configuration, "the configuration", wideConfiguration)) {
+        return c_UsageExitCode;
+    }
+    // One handle from create to the exit status: the system cannot disappear before its status is read
+    // (after it stops, opening it by id answers HCS_E_SYSTEM_NOT_FOUND).
+    SystemHandle system;
+    CallOutcome created = runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+        return HcsCreateComputeSystem(wideId.c_str(), wideConfiguration.c_str(), operation, nullptr, system.put());
+    });
+    if (FAILED(created.hr)) {
+        return reportFailure("run " + id + ": create", created);
+    }
+    CallOutcome started = runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+        return HcsStartComputeSystem(system.get(), operation, nullptr);
+    });
+    if (FAILED(started.hr)) {
+        return reportFailure("run " + id + ": start", started);
+    }
+    PWSTR result = nullptr;
+    CallOutcome exited;
+    exited.hr = HcsWaitForComputeSystemExit(system.get(), waitMs, &result);
+    exited.document = takeResultString(result);
+    if (FAILED(exited.hr)) {
+        return reportFailure("run " + id + ": wait", exited);
+    }
+    printDocument(options, exited.document);
+    auto status = json::parse(exited.document, nullptr, false);
+    std::string exitType = status.is_object() ? status.value("ExitType", "") : "";
+    if (exitType == "GracefulExit") return 0;
+    if (exitType == "ForcedExit") return c_RunForcedExitCode;
+    if (exitType == "UnexpectedExit") return c_RunUnexpectedExitCode;
+    std::cerr << "hcsctl: run " << id << ": the exit status has no known ExitType" << std::endl;
+    return 1;
+}
+
 int systemCall(const Options& options, Method method, const std::string& id, const std::optional<std::string>& document)
 {
     const auto& call = hc::hcs::protocol::callSpec(method);

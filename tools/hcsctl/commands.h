@@ -23,6 +23,12 @@ int createSystem(const Options& options, const std::string& id, const std::strin
 // props, modify): `method` is the catalogue's; the system is opened by id first.
 int systemCall(const Options& options, hc::hcs::protocol::Method method, const std::string& id,
                const std::optional<std::string>& document);
+// hcsctl run: create ID from FILE, start it, wait (up to waitMs) for it to stop on the same handle, print its
+// SystemExitStatus and exit with 0 (GracefulExit: the guest powered off), c_RunForcedExitCode (terminated),
+// c_RunUnexpectedExitCode (crashed or QEMU died), or the usual failure codes.
+constexpr int c_RunForcedExitCode = 3;
+constexpr int c_RunUnexpectedExitCode = 4;
+int runSystem(const Options& options, const std::string& id, const std::string& configurationFile, DWORD waitMs);
 int waitForExit(const Options& options, const std::string& id, DWORD timeoutMs);
 int streamEvents(const Options& options, const std::string& id, DWORD timeoutMs);
 int serviceProperties(const Options& options, const std::optional<std::string>& query);

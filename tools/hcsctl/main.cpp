@@ -38,6 +38,10 @@ constexpr const char* c_RunArguments =
 constexpr const char* c_RunHelp =
     "run CMD (else the image's command) in a new container from an OCI layout or docker-archive tarball, "
     "attached; removes the container afterwards unless --keep; exits with its exit code";
+// create + start + wait on one handle (several C calls).
+constexpr const char* c_RunSystemVerb = "run-system";
+constexpr const char* c_RunSystemArguments = "ID FILE [TIMEOUT_MS]";
+constexpr const char* c_RunSystemHelp = "create, start and wait for the system; print its exit status";
 constexpr const char* c_PsVerb = "ps";
 constexpr const char* c_PsArguments = "ID";
 constexpr const char* c_PsHelp = "list the system's processes (ProcessList)";
@@ -53,6 +57,7 @@ void printUsage(std::ostream& out)
         if (!call.hcsctlVerb.empty()) line(call.hcsctlVerb, call.hcsctlArguments, call.hcsctlHelp);
     }
     line(c_EventsVerb, c_EventsArguments, c_EventsHelp);
+    line(c_RunSystemVerb, c_RunSystemArguments, c_RunSystemHelp);
     line(c_PsVerb, c_PsArguments, c_PsHelp);
     line(c_ExecVerb, c_ExecArguments, c_ExecHelp);
     line(c_RunVerb, c_RunArguments, c_RunHelp);
@@ -65,7 +70,8 @@ Options:
 
 Results are printed as JSON on stdout. On failure the HRESULT's name and the service's error
 message go to stderr and the exit code is 64 + the low byte of an HCS_E_* HRESULT, 1 for any other
-failure, 2 for a usage error. exec exits with the process's exit code (128 + N when signal N ended it).
+failure, 2 for a usage error. run-system exits 0 when the guest powered off, 3 when it was terminated, 4 when
+it stopped unexpectedly. exec exits with the process's exit code (128 + N when signal N ended it).
 )";
 }
 
@@ -161,6 +167,14 @@ int main(int argc, char** argv)
         std::string error;
         if (!parseRunArguments(args, request, error)) return usageError("run: " + error);
         return runImage(options, std::move(request));
+    }
+    if (name == c_RunSystemVerb) {
+        DWORD waitMs = INFINITE;
+        if (args.size() < 2 || args.size() > 3) return usageError("run-system takes 2-3 argument(s)");
+        if (args.size() == 3 && !parseMilliseconds(args[2], waitMs)) {
+            return usageError("run-system: TIMEOUT_MS must be a number of milliseconds or \"infinite\"");
+        }
+        return runSystem(options, args[0], args[1], waitMs);
     }
     if (name == c_PsVerb) {
         if (args.size() != 1) return usageError("ps takes 1 argument(s)");

@@ -75,14 +75,19 @@ const char* frameTypeName(FrameType type)
     return "unknown";
 }
 
+void storeHeader(char* out, FrameType type, uint32_t id, uint32_t length)
+{
+    storeLe32(out, kMagic);
+    storeLe16(out + 4, static_cast<uint16_t>(type));
+    storeLe16(out + 6, 0);
+    storeLe32(out + 8, id);
+    storeLe32(out + 12, length);
+}
+
 void appendFrame(std::string& out, FrameType type, uint32_t id, std::string_view payload)
 {
     char header[kHeaderSize];
-    storeLe32(header, kMagic);
-    storeLe16(header + 4, static_cast<uint16_t>(type));
-    storeLe16(header + 6, 0);
-    storeLe32(header + 8, id);
-    storeLe32(header + 12, static_cast<uint32_t>(payload.size()));
+    storeHeader(header, type, id, static_cast<uint32_t>(payload.size()));
     out.append(header, kHeaderSize);
     out.append(payload);
 }

@@ -48,6 +48,8 @@ struct FrameHeader {
     uint32_t length = 0;
 };
 
+// Writes a frame header announcing `length` payload bytes (for a sender that moves the payload itself).
+void storeHeader(char* out, FrameType type, uint32_t id, uint32_t length);
 // Appends one frame (header + payload) to `out`. The payload must not exceed kMaxPayload.
 void appendFrame(std::string& out, FrameType type, uint32_t id, std::string_view payload);
 // A credit frame's payload.

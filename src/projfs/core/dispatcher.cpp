@@ -2,6 +2,7 @@
 
 #include "base/hresult.h"
 #include "projfs/core/item_updates.h"
+#include "projfs/core/subtree_detach.h"
 #include "projfs/core/virtualization_instance.h"
 #include "projfs/store/rel_path.h"
 
@@ -11,6 +12,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>  // RENAME_EXCHANGE
 #include <cstring>
 
 namespace hc::projfs {
@@ -508,16 +510,44 @@ void Dispatcher::rename(const RequestContext& ctx, uint64_t parent, const std::s
         auto st = instance_.store().statItem(fromRel);
         isDirectory = st.ok() && S_ISDIR(st->st_mode);
     }
-    // PRE_RENAME may veto; FILE_RENAMED goes out after the rename, before the answer.
+    // PRE_RENAME may veto; a directory placeholder is then detached from the provider (its subtree's items
+    // written to disk, SubtreeDetach); FILE_RENAMED goes out after the rename, before the answer.
     auto renameNow = [this, ctx, parent, from, newParent, newName, fromRel, toRel, flags, isDirectory,
-                      done](HRESULT vetoed) {
-        if (FAILED(vetoed)) return done(makeError(vetoed, "the provider refused the rename"));
+                      done](Status prepared) {
+        if (!prepared) return done(std::move(prepared));
         Status status = instance_.renameItem(fromRel, toRel, flags);
         if (!status) return done(std::move(status));
-        inodes_.renamed(parent, from, newParent, newName);
+        if (flags & RENAME_EXCHANGE) {
+            inodes_.exchanged(parent, from, newParent, newName);
+        } else {
+            inodes_.renamed(parent, from, newParent, newName);
+        }
         instance_.notifications().renamed(ctx, fromRel, toRel, isDirectory, [done] { done(Status()); });
     };
-    notifications.preRename(ctx, fromRel, toRel, isDirectory, std::move(renameNow));
+    auto detachThenRename = [this, ctx, fromRel, toRel, flags, renameNow](HRESULT vetoed) {
+        if (FAILED(vetoed)) return renameNow(makeError(vetoed, "the provider refused the rename"));
+        // An exchange moves the target too.
+        std::vector<std::string> moving{fromRel};
+        if (flags & RENAME_EXCHANGE) moving.push_back(toRel);
+        detachPlaceholderDirectories(ctx, std::move(moving), renameNow);
+    };
+    notifications.preRename(ctx, fromRel, toRel, isDirectory, std::move(detachThenRename));
+}
+
+void Dispatcher::detachPlaceholderDirectories(const RequestContext& ctx, std::vector<std::string> rels,
+                                              Completion<void> done)
+{
+    while (!rels.empty()) {
+        std::string rel = std::move(rels.back());
+        rels.pop_back();
+        auto record = instance_.record(rel);
+        if (!record || !record->isDirectory || record->state != ItemState::Placeholder) continue;
+        return SubtreeDetach::start(instance_, ctx, rel, [this, ctx, rels, done](Status detached) {
+            if (!detached) return done(std::move(detached));
+            detachPlaceholderDirectories(ctx, rels, done);
+        });
+    }
+    done(Status());
 }
 
 void Dispatcher::openHydrated(const RequestContext& ctx, const std::shared_ptr<Inode>& inode, const std::string& rel,

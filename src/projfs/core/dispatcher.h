@@ -193,6 +193,9 @@ private:
                                         Error noName);
     void removeEntry(const RequestContext& ctx, uint64_t parent, const std::string& name, bool isDirectory,
                      Completion<void> done);
+    // Before a rename: each of `rels` that is a directory placeholder is detached from the provider
+    // (core/subtree_detach.h), one after the other.
+    void detachPlaceholderDirectories(const RequestContext& ctx, std::vector<std::string> rels, Completion<void> done);
     std::string diskName(const std::string& parentRel, const std::string& name);
     Result<UniqueFd> openForXattr(uint64_t ino);
     Result<XattrAnswer> tombstoneQuery(uint64_t dirIno, const std::string& child, size_t size);

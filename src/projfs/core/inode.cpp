@@ -368,16 +368,43 @@ void InodeMap::renamed(uint64_t parent, const std::string& name, uint64_t newPar
     auto target = children_.find(to);
     if (target != children_.end() && target->second != ino) unlinkNameLocked(target->second, to);
     children_.erase(from);
+    // (The kernel never renames one name of a file onto another name of the same file.)
+    moveNameLocked(ino, from, to);
+    children_[to] = ino;
+}
+
+void InodeMap::exchanged(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName)
+{
+    std::lock_guard lock(mutex_);
+    const std::pair<uint64_t, std::string> first{parent, name};
+    const std::pair<uint64_t, std::string> second{newParent, newName};
+    auto a = children_.find(first);
+    auto b = children_.find(second);
+    const uint64_t firstIno = a != children_.end() ? a->second : 0;
+    const uint64_t secondIno = b != children_.end() ? b->second : 0;
+    children_.erase(first);
+    children_.erase(second);
+    if (firstIno != 0) {
+        moveNameLocked(firstIno, first, second);
+        children_[second] = firstIno;
+    }
+    if (secondIno != 0) {
+        moveNameLocked(secondIno, second, first);
+        children_[first] = secondIno;
+    }
+}
+
+void InodeMap::moveNameLocked(uint64_t ino, const std::pair<uint64_t, std::string>& from,
+                              const std::pair<uint64_t, std::string>& to)
+{
     Node& node = nodes_[ino];
     if (node.parent == from.first && node.name == from.second) {
-        node.parent = newParent;
-        node.name = newName;
-    } else {
-        // (The kernel never renames one name of a file onto another name of the same file.)
-        std::erase(node.otherNames, from);
-        node.otherNames.push_back(to);
+        node.parent = to.first;
+        node.name = to.second;
+        return;
     }
-    children_[to] = ino;
+    std::erase(node.otherNames, from);
+    node.otherNames.push_back(to);
 }
 
 size_t InodeMap::size() const

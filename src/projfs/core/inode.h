@@ -127,6 +127,8 @@ public:
     // it had when it was detached earlier (the kernel may still hold an entry under it).
     std::optional<std::pair<uint64_t, std::string>> detach(uint64_t ino);
     void renamed(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName);
+    // renameat2(RENAME_EXCHANGE): the two names swap their items.
+    void exchanged(uint64_t parent, const std::string& name, uint64_t newParent, const std::string& newName);
     size_t size() const;
 
 private:
@@ -144,6 +146,9 @@ private:
         std::vector<int> openFds;  // descriptors of its open files (owned by their OpenFile)
     };
     // Drops one name of `ino`; the node stays attached while it has another.
+    // The node's name `from` (its path name or one of its other names) becomes `to`.
+    void moveNameLocked(uint64_t ino, const std::pair<uint64_t, std::string>& from,
+                        const std::pair<uint64_t, std::string>& to);
     void unlinkNameLocked(uint64_t ino, const std::pair<uint64_t, std::string>& key);
     void detachLocked(uint64_t ino);
     void eraseIfUnusedLocked(uint64_t ino);

@@ -289,12 +289,14 @@ Status VirtualizationInstance::renameItem(const std::string& fromRel, const std:
     if (current->state == ItemState::Tombstone)
         return makeError(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such item");
     if (current->isDirectory && current->state == ItemState::Placeholder) {
-        // Its virtual children are known to the provider by this path only.
-        return makeError(HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE), "directory placeholders cannot be renamed");
+        // Its virtual children are known to the provider by this path only: SubtreeDetach comes first.
+        return makeError(HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE),
+                         "directory placeholder '" + fromRel + "' was not detached before its rename");
     }
     negativePaths_.forget(toRel);
     if (auto s = store_->clearTombstone(toRel); !s) return s;
     if (auto s = store_->renameEntry(fromRel, toRel, flags); !s) return s;
+    if (current->isDirectory) forgetListingsUnder(fromRel);
     markParentDirty(fromRel);
     markParentDirty(toRel);
     bool projected = current->projected || current->state != ItemState::Full;
@@ -365,6 +367,17 @@ void VirtualizationInstance::notifyListingChanged(const std::string& dirRel)
     }
     std::lock_guard lock(itemListenersMutex_);
     if (listingChanged_) listingChanged_(dirRel);
+}
+
+void VirtualizationInstance::forgetListingsUnder(const std::string& dirRel)
+{
+    std::lock_guard lock(listingsMutex_);
+    ++listingGeneration_;
+    std::erase_if(listings_, [&dirRel](const auto& listing) {
+        const std::string& rel = listing.first;
+        return rel == dirRel ||
+               (rel.size() > dirRel.size() && rel.compare(0, dirRel.size(), dirRel) == 0 && rel[dirRel.size()] == '/');
+    });
 }
 
 namespace {

@@ -98,8 +98,8 @@ public:
     // Deletes an item; a projected item — or one the provider has (`providerHasIt`, providerHasItem's
     // answer for items whose state cannot say) — leaves a tombstone so it stays gone.
     Status removeItem(const std::string& rel, bool isDirectory, bool providerHasIt = false);
-    // Renames within the root; the source of a projected item leaves a tombstone. Directory
-    // placeholders cannot move (ERROR_NOT_SAME_DEVICE -> EXDEV, so mv copies them).
+    // Renames within the root; the source of a projected item leaves a tombstone. A directory
+    // placeholder must be detached first (core/subtree_detach.h); one that was not is ERROR_NOT_SAME_DEVICE.
     Status renameItem(const std::string& fromRel, const std::string& toRel, unsigned flags);
     std::shared_ptr<EnumerationSession> openEnumeration(const RequestContext& ctx, const std::string& dirRel);
 
@@ -182,6 +182,8 @@ public:
     // listedChild unless a listing changed since it began.
     void rememberListing(const std::string& dirRel, uint64_t generation, const std::vector<ListedItem>& items);
     uint64_t listingGeneration();
+    // The kept listings of `dirRel` and every directory below it are dropped (it moved away).
+    void forgetListingsUnder(const std::string& dirRel);
     // Paths the provider said do not exist (used only with PRJ_FLAG_USE_NEGATIVE_PATH_CACHE).
     NegativePathCache& negativePathCache() { return negativePaths_; }
     // Held while PrjUpdateFileIfNeeded / PrjDeleteFile decide and change an item, and while a hydration

@@ -354,6 +354,17 @@ void opFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi)
     replyOk(req);
 }
 
+// fallocate(2) on an open file. The kernel sends it only for a handle open for writing, and such an open
+// already made the file full (a placeholder is hydrated first: Dispatcher::open), so it is the backing
+// file's own fallocate, whatever the mode (the kernel passes KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE on).
+void opFallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length, fuse_file_info* fi)
+{
+    if (::fallocate(FileHandle::of(fi)->fd(), mode, offset, length) != 0) {
+        return replyError(req, errnoHresult(errno));
+    }
+    replyOk(req);
+}
+
 void replyOpendir(fuse_req_t req, fuse_file_info info, std::shared_ptr<EnumerationSession> session)
 {
     State& s = stateOf(req);
@@ -544,6 +555,7 @@ fuse_lowlevel_ops makeOperations()
     ops.flush = opFlush;
     ops.release = opRelease;
     ops.fsync = opFsync;
+    ops.fallocate = opFallocate;
     ops.opendir = opOpendir;
     ops.readdir = opReaddir;
     ops.releasedir = opReleasedir;

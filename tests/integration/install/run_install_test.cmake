@@ -49,7 +49,8 @@ endfunction()
 run_step("cmake --install ${BUILD_DIR} --prefix ${prefix}"
   ENV --unset=DESTDIR COMMAND ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
 
-foreach(header computecore.h computedefs.h projectedfslib.h hostcompute/win.h)
+foreach(header computecore.h computedefs.h projectedfslib.h hostcompute/win.h compat/windows.h compat/Windows.h
+               compat/winerror.h compat/objbase.h compat/wil/resource.h compat/wil/result.h)
   expect_file("${prefix}/include/${header}")
 endforeach()
 # hc_api_functions(<out> <header>): the HOSTCOMPUTE_API functions a header declares (the same parser
@@ -144,6 +145,7 @@ run_step("build the consumer project" COMMAND ${CMAKE_COMMAND} --build "${consum
 # No LD_LIBRARY_PATH: CMake's imported targets must give the programs a working run path.
 run_step("run consumer_cxx (C++17, both imported targets)" COMMAND "${consumer_build}/consumer_cxx")
 run_step("run consumer_c (headers as C11)" COMMAND "${consumer_build}/consumer_c")
+run_step("run consumer_win32 (component win32: windows.h, WIL, wmain)" COMMAND "${consumer_build}/consumer_win32" "hé")
 
 # 3. pkg-config: flags for both libraries, a one-file C program built with them.
 set(pc_env "PKG_CONFIG_PATH=${libdir}/pkgconfig")
@@ -191,6 +193,17 @@ run_step("build a one-file C program with the pkg-config flags"
           -o "${WORK_DIR}/pkg_config_consumer" ${pc_args})
 run_step("run the pkg-config program"
   ENV "LD_LIBRARY_PATH=${libdir}" COMMAND "${WORK_DIR}/pkg_config_consumer")
+
+# The win32 component through pkg-config: a wmain program built from the flags alone.
+run_step("pkg-config --cflags --libs hostcompute-win32-wmain computecore"
+  ENV ${pc_env} COMMAND ${PKG_CONFIG} --cflags --libs hostcompute-win32-wmain computecore)
+string(STRIP "${step_output}" pc_win32_flags)
+separate_arguments(pc_win32_args UNIX_COMMAND "${pc_win32_flags}")
+run_step("build the win32 consumer with the pkg-config flags"
+  COMMAND ${CXX_COMPILER} -std=c++17 -Wall -Wextra -Werror ${sanitize_args} "${CONSUMER_DIR}/main_win32.cpp"
+          -o "${WORK_DIR}/pkg_config_win32_consumer" ${pc_win32_args})
+run_step("run the pkg-config win32 program"
+  ENV "LD_LIBRARY_PATH=${libdir}" COMMAND "${WORK_DIR}/pkg_config_win32_consumer" "hé")
 
 string(TIMESTAMP finished "%s")
 math(EXPR seconds "${finished} - ${started}")

@@ -4,8 +4,11 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "../../../guest/agent/agent_core.h"
 #include "test_host.h"
@@ -26,6 +29,7 @@ protected:
         std::ofstream(passwd) << "root:x:0:0:root:/root:/bin/sh\ntester:x:4321:4322::/:/bin/sh\n";
         hc::guest_agent::AgentOptions options;
         options.passwdPath = passwd;
+        options.splice = spliceOutput;
         agent = std::make_unique<AgentCore>(loop, hc::UniqueFd(fds[0]), options);
         host = std::make_unique<RawHost>(loop, hc::UniqueFd(fds[1]));
         auto hello = host->waitFor(FrameType::Hello);
@@ -100,6 +104,28 @@ protected:
         return exited.value_or(wire::ExitedMessage{});
     }
 
+    // stdout and stderr written at the same time, then a last line: every byte, in order, on both streams.
+    // What `seq 1 n` prints.
+    static std::string numbers(int n)
+    {
+        std::string text;
+        for (int i = 1; i <= n; ++i)
+            text += std::to_string(i) + "\n";
+        return text;
+    }
+
+    void checkConcurrentStreams(uint32_t id)
+    {
+        ASSERT_EQ(create(id, command({"sh", "-c", "seq 1 150000 & seq 1 30000 >&2; wait; echo last"}, true, true)).hr,
+                  0);
+        std::string out, err;
+        auto exited = collect(id, &out, &err);
+        EXPECT_EQ(exited.exitCode, 0);
+        EXPECT_TRUE(out == numbers(150000) + "last\n") << out.size() << " stdout bytes";
+        EXPECT_TRUE(err == numbers(30000)) << err.size() << " stderr bytes";
+    }
+
+    bool spliceOutput = true;
     hc::EventLoop loop;
     std::unique_ptr<AgentCore> agent;
     std::unique_ptr<RawHost> host;
@@ -349,6 +375,77 @@ TEST_F(AgentCoreTest, HostGoingAwayKillsEveryProcess)
     ASSERT_TRUE(runUntil(loop, [&] { return agent->processCount() == 0; }));
     EXPECT_FALSE(agent->hostConnected());
     EXPECT_NE(kill(pid, 0), 0);  // killed and reaped
+}
+
+// Forwarded pipe output is spliced into the port behind its header (agent_core.h): the bytes, the order
+// of the two streams' frames and EOF-before-Exited are the same as when copied.
+TEST_F(AgentCoreTest, SplicedOutputKeepsEveryByteAndTheOrder)
+{
+    checkConcurrentStreams(18);
+    EXPECT_GT(agent->splicedBytes(), 0u);
+}
+
+class AgentCoreCopyTest : public AgentCoreTest {
+protected:
+    AgentCoreCopyTest() { spliceOutput = false; }
+};
+
+TEST_F(AgentCoreCopyTest, CopiedOutputKeepsEveryByteAndTheOrder)
+{
+    checkConcurrentStreams(19);
+    EXPECT_EQ(agent->splicedBytes(), 0u);
+}
+
+// Several processes' output shares the port while the host stops reading: the agent's queue stays
+// bounded (the high water mark plus at most one frame), no frame is torn, and every byte arrives after.
+TEST_F(AgentCoreTest, ManyStreamsShareThePortWhileTheHostPauses)
+{
+    constexpr uint32_t kFirst = 30, kProcesses = 6;
+    constexpr int kLines = 400000;  // 2.7 MB each
+    host->setReading(false);
+    for (uint32_t id = kFirst; id < kFirst + kProcesses; ++id) {
+        auto request = command({"seq", "1", std::to_string(kLines)});
+        request.req = nextReq++;
+        host->send(FrameType::CreateProcess, id, wire::encode(request));
+    }
+    size_t mostQueued = 0;
+    runUntil(
+        loop,
+        [&] {
+            mostQueued = std::max(mostQueued, agent->queuedBytes());
+            return false;
+        },
+        500ms);
+    EXPECT_LE(mostQueued, hc::guest_agent::AgentOptions{}.sendHighWater + wire::kHeaderSize + wire::kMaxPayload);
+    host->setReading(true);
+    std::map<uint32_t, std::string> received;
+    std::set<uint32_t> eof, exited;
+    ASSERT_TRUE(runUntil(
+        loop,
+        [&] {
+            while (!host->frames.empty()) {
+                wire::Frame f = host->frames.front();
+                host->frames.pop_front();
+                uint32_t id = f.header.id;
+                if (f.header.type == FrameType::Stdout) {
+                    EXPECT_FALSE(exited.count(id)) << "output after Exited";
+                    if (f.payload.empty()) eof.insert(id);
+                    received[id] += f.payload;
+                    if (!f.payload.empty())
+                        host->send(FrameType::StdoutCredit, id,
+                                   wire::encodeCredit(static_cast<uint32_t>(f.payload.size())));
+                } else if (f.header.type == FrameType::Exited) {
+                    EXPECT_TRUE(eof.count(id)) << "Exited before EOF";
+                    exited.insert(id);
+                }
+            }
+            return exited.size() == kProcesses;
+        },
+        60s));
+    const std::string expected = numbers(kLines);
+    for (uint32_t id = kFirst; id < kFirst + kProcesses; ++id)
+        EXPECT_TRUE(received[id] == expected) << "process " << id << ": " << received[id].size() << " bytes";
+    EXPECT_GT(agent->splicedBytes(), 0u);
 }
 
 }  // namespace

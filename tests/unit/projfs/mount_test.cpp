@@ -214,15 +214,14 @@ TEST_F(MountTest, RewrittenPlaceholderIsSeenWithItsNewSize)
     EXPECT_EQ(PrjWritePlaceholderInfo(provider.context(), L"..\\x", &info, sizeof(info)), E_INVALIDARG);
 }
 
-TEST_F(MountTest, RenamesLeaveTombstonesAndPlaceholderDirectoriesDoNotMove)
+// Directory placeholders move too: directory_rename_test.cpp.
+TEST_F(MountTest, RenamesLeaveTombstones)
 {
     ASSERT_EQ(::rename(at("a.txt").c_str(), at("renamed.txt").c_str()), 0);
     EXPECT_EQ(readFile(at("renamed.txt")), "hello\n");  // hydrated by its original path
     struct stat st {};
     EXPECT_EQ(::stat(at("a.txt").c_str(), &st), -1);
     EXPECT_EQ(listDirectory(root.path()), (std::vector<std::string>{"Dir", "empty", "renamed.txt"}));
-    EXPECT_EQ(::rename(at("Dir").c_str(), at("Dir2").c_str()), -1);
-    EXPECT_EQ(errno, EXDEV);
 }
 
 TEST_F(MountTest, RemovedProjectedDirectoryStaysGone)

@@ -268,6 +268,24 @@ TEST_F(NotificationTest, PreRenameVetoAndFileRenamed)
                                        "RENAMED a.txt -> Sub\\moved.txt"}));
 }
 
+// A directory placeholder's rename: PRE_RENAME (with the directory flag) comes before anything is written, so
+// a veto leaves the subtree untouched; FILE_RENAMED follows the move.
+TEST_F(NotificationTest, DirectoryRenameVetoAndRenamed)
+{
+    startWithMask(PRJ_NOTIFY_PRE_RENAME | PRJ_NOTIFY_FILE_RENAMED);
+    provider.respondWith([](const Event& e, PRJ_NOTIFICATION_PARAMETERS*) {
+        return e.type == PRJ_NOTIFICATION_PRE_RENAME && e.destination == L"Vetoed" ? E_ACCESSDENIED : S_OK;
+    });
+    EXPECT_EQ(::rename(at("Sub").c_str(), at("Vetoed").c_str()), -1);
+    EXPECT_EQ(errno, EACCES);
+    EXPECT_EQ(provider.placeholderInfo, 2);  // the kernel's lookups of Sub and Vetoed: nothing walked
+    EXPECT_EQ(fileState(at("Sub")), PRJ_FILE_STATE_PLACEHOLDER);
+    ASSERT_EQ(::rename(at("Sub").c_str(), at("Dir/Moved").c_str()), 0) << std::strerror(errno);
+    EXPECT_EQ(readFile(at("Dir/Moved/Inner/d.txt")), "d\n");
+    EXPECT_EQ(provider.seen(), (Events{"PRE_RENAME Sub -> Vetoed dir", "PRE_RENAME Sub -> Dir\\Moved dir",
+                                       "RENAMED Sub -> Dir\\Moved dir"}));
+}
+
 TEST_F(NotificationTest, HardlinkVetoAndCreated)
 {
     startWithMask(PRJ_NOTIFY_PRE_SET_HARDLINK | PRJ_NOTIFY_HARDLINK_CREATED);

@@ -45,7 +45,6 @@ protected:
         return st;
     }
 
-
     TempRoot root;
     TestProvider provider;
 };
@@ -242,6 +241,41 @@ TEST_F(PosixSemanticsTest, TombstoneStateIsVisibleWhileTheProviderRuns)
     ASSERT_EQ(stateOf(at("projected.txt"), &state), S_OK);
     EXPECT_EQ(state, PRJ_FILE_STATE_TOMBSTONE);
     ASSERT_EQ(provider.start(root.path()), S_OK);
+}
+
+// fallocate(2) reserves space, punches holes and zeroes ranges of full files; on a placeholder the open for
+// writing hydrates it first (it was EOPNOTSUPP for every mode).
+TEST_F(PosixSemanticsTest, FallocateWorksOnFullFilesAndHydratedPlaceholders)
+{
+    makeFile(at("new.bin"));
+    int fd = ::open(at("new.bin").c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::fallocate(fd, 0, 0, 1 << 20), 0) << std::strerror(errno);
+    struct stat st = statOf(at("new.bin"));
+    EXPECT_EQ(st.st_size, 1 << 20);
+    EXPECT_GE(st.st_blocks, (1 << 20) / 512);
+    const std::string data(8192, 'x');
+    ASSERT_EQ(::pwrite(fd, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+    ASSERT_EQ(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096), 0) << std::strerror(errno);
+    ASSERT_EQ(::fallocate(fd, FALLOC_FL_ZERO_RANGE, 6144, 1024), 0) << std::strerror(errno);
+    ::close(fd);
+    std::string expected = data;
+    std::fill(expected.begin(), expected.begin() + 4096, '\0');
+    std::fill(expected.begin() + 6144, expected.begin() + 7168, '\0');
+    EXPECT_EQ(readFile(at("new.bin")).substr(0, 8192), expected);
+    fd = ::open(at("new.bin").c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(::posix_fallocate(fd, 0, 2 << 20), 0);
+    ::close(fd);
+    EXPECT_EQ(statOf(at("new.bin")).st_size, 2 << 20);
+
+    fd = ::open(at("projected.txt").c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 16), 0) << std::strerror(errno);
+    ::close(fd);
+    EXPECT_EQ(readFile(at("projected.txt")), "from the provider\n");
+    EXPECT_EQ(provider.fileData, 1);
+    EXPECT_EQ(fileState(at("projected.txt")), PRJ_FILE_STATE_FULL);
 }
 
 }  // namespace

@@ -306,7 +306,9 @@ HRESULT TestProvider::onFileData(const PRJ_CALLBACK_DATA* data, UINT64 byteOffse
     auto* p = self(data);
     int call = ++p->fileData;
     if (auto hook = p->hook(p->fileDataHook)) hook();
-    FileDataRequest request{data->CommandId, data->DataStreamId, byteOffset, length};
+    FileDataRequest request{data->CommandId,    data->DataStreamId,
+                            byteOffset,         length,
+                            data->FilePathName, data->VersionInfo != nullptr && data->VersionInfo->ContentID[0] == 42};
     {
         std::lock_guard lock(p->mutex);
         p->fileDataRequests.push_back(request);

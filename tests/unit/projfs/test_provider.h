@@ -90,6 +90,8 @@ public:
         GUID dataStreamId{};
         uint64_t offset = 0;
         uint32_t length = 0;
+        std::wstring path;            // FilePathName
+        bool hadVersionInfo = false;  // VersionInfo was given, with the ContentID this provider writes (42)
     };
     std::vector<FileDataRequest> pendingRanges;     // with pendingIds (placeholders: offset and length 0)
     std::vector<FileDataRequest> fileDataRequests;  // every GetFileData, in order

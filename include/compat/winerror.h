@@ -1,0 +1,39 @@
+/*
+ * winerror.h (hostcompute Win32 compatibility component) — the Win32 error codes and HRESULTs. The ones
+ * the HCS and ProjFS APIs themselves return are in <hostcompute/win.h>; this adds the further codes that
+ * Windows programs commonly test for, with the values of the Windows SDK's winerror.h.
+ */
+#ifndef HOSTCOMPUTE_COMPAT_WINERROR_H
+#define HOSTCOMPUTE_COMPAT_WINERROR_H
+
+#include <hostcompute/win.h>
+
+#define ERROR_NO_MORE_FILES 18L
+#define ERROR_BAD_LENGTH 24L
+#define ERROR_GEN_FAILURE 31L
+#define ERROR_HANDLE_DISK_FULL 39L
+#define ERROR_BAD_NETPATH 53L
+#define ERROR_INVALID_ACCESS 12L
+#define ERROR_SEM_TIMEOUT 121L
+#define ERROR_CALL_NOT_IMPLEMENTED 120L
+#define ERROR_BAD_ARGUMENTS 160L
+#define ERROR_NO_DATA 232L
+#define ERROR_NO_MORE_ITEMS 259L
+#define ERROR_UNHANDLED_EXCEPTION 574L
+#define ERROR_NOT_FOUND 1168L
+#define ERROR_BAD_CONFIGURATION 1610L
+#define ERROR_INVALID_STATE 5023L
+
+#define STILL_ACTIVE 259L
+#define WAIT_OBJECT_0 0x00000000L
+#define WAIT_ABANDONED 0x00000080L
+#define WAIT_TIMEOUT 258L
+#define WAIT_FAILED 0xFFFFFFFFu
+
+#define E_BOUNDS ((HRESULT)0x8000000BL)
+#define E_ILLEGAL_METHOD_CALL ((HRESULT)0x8000000EL)
+#define E_NOT_SET HRESULT_FROM_WIN32(ERROR_NOT_FOUND)
+#define E_NOT_VALID_STATE HRESULT_FROM_WIN32(ERROR_INVALID_STATE)
+#define E_NOT_SUFFICIENT_BUFFER HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER)
+
+#endif /* HOSTCOMPUTE_COMPAT_WINERROR_H */
