@@ -1,9 +1,11 @@
 #include "projfs/core/dispatcher.h"
 
 #include "base/hresult.h"
+#include "projfs/core/directory_emptiness.h"
 #include "projfs/core/item_updates.h"
 #include "projfs/core/subtree_detach.h"
 #include "projfs/core/virtualization_instance.h"
+#include "projfs/store/backing_path.h"
 #include "projfs/store/rel_path.h"
 
 #include <fcntl.h>
@@ -224,17 +226,23 @@ namespace {
 // has no name left (`fd` >= 0); an errno error names the call that failed.
 Status applyMetadata(int root, const std::string& rel, int fd, const struct stat& attr, unsigned toSet)
 {
-    const char* path = atPath(rel);
+    std::optional<BackingPath> at;
+    if (fd < 0) {
+        at.emplace(root, rel);
+        if (!at->ok()) return syscallError(at->error(), "reach '" + rel + "'");
+    }
+    const int dir = at ? at->dirFd() : -1;
+    const char* path = at ? at->path() : nullptr;
     if (toSet & kAttrMode) {
         mode_t mode = attr.st_mode & 07777;
-        if ((fd >= 0 ? ::fchmod(fd, mode) : ::fchmodat(root, path, mode, 0)) != 0) {
+        if ((fd >= 0 ? ::fchmod(fd, mode) : ::fchmodat(dir, path, mode, 0)) != 0) {
             return syscallError(errno, "chmod '" + rel + "'");
         }
     }
     if (toSet & (kAttrUid | kAttrGid)) {
         uid_t uid = (toSet & kAttrUid) ? attr.st_uid : static_cast<uid_t>(-1);
         gid_t gid = (toSet & kAttrGid) ? attr.st_gid : static_cast<gid_t>(-1);
-        if ((fd >= 0 ? ::fchown(fd, uid, gid) : ::fchownat(root, path, uid, gid, AT_SYMLINK_NOFOLLOW)) != 0) {
+        if ((fd >= 0 ? ::fchown(fd, uid, gid) : ::fchownat(dir, path, uid, gid, AT_SYMLINK_NOFOLLOW)) != 0) {
             return syscallError(errno, "chown '" + rel + "'");
         }
     }
@@ -246,7 +254,7 @@ Status applyMetadata(int root, const std::string& rel, int fd, const struct stat
         times[1] = (toSet & kAttrMtimeNow) ? timespec{0, UTIME_NOW}
                    : (toSet & kAttrMtime)  ? attr.st_mtim
                                            : timespec{0, UTIME_OMIT};
-        if ((fd >= 0 ? ::futimens(fd, times) : ::utimensat(root, path, times, AT_SYMLINK_NOFOLLOW)) != 0) {
+        if ((fd >= 0 ? ::futimens(fd, times) : ::utimensat(dir, path, times, AT_SYMLINK_NOFOLLOW)) != 0) {
             return syscallError(errno, "set times of '" + rel + "'");
         }
     }
@@ -321,8 +329,9 @@ Result<std::string> Dispatcher::readlink(uint64_t ino)
     auto rel = pathOf(ino);
     if (!rel) return rel.error();
     char buf[PATH_MAX + 1];
-    ssize_t n = ::readlinkat(instance_.store().rootFd(), rel->c_str(), buf, PATH_MAX);
-    if (n < 0) return syscallError(errno, "readlink '" + *rel + "'");
+    BackingPath at(instance_.store().rootFd(), *rel);
+    ssize_t n = at.ok() ? ::readlinkat(at.dirFd(), at.path(), buf, PATH_MAX) : -1;
+    if (n < 0) return syscallError(at.failure(), "readlink '" + *rel + "'");
     return std::string(buf, static_cast<size_t>(n));
 }
 
@@ -335,24 +344,25 @@ Result<std::string> Dispatcher::readlink(uint64_t ino)
 // runs unprivileged cannot give items away, and its items stay its own.
 void Dispatcher::settleNewItem(const std::string& rel, Creator who, mode_t mode)
 {
-    const int root = instance_.store().rootFd();
-    const std::string parentRel = splitRel(rel).first;
-    struct stat dir {};
-    const bool inheritGroup = ::fstatat(root, atPath(parentRel), &dir, 0) == 0 && (dir.st_mode & S_ISGID) != 0;
-    const gid_t gid = inheritGroup ? dir.st_gid : who.gid;
-    (void)::fchownat(root, rel.c_str(), who.uid, inheritGroup ? static_cast<gid_t>(-1) : who.gid, AT_SYMLINK_NOFOLLOW);
+    auto parent = instance_.store().statItem(splitRel(rel).first);
+    const bool inheritGroup = parent.ok() && (parent->st_mode & S_ISGID) != 0;
+    const gid_t gid = inheritGroup ? parent->st_gid : who.gid;
+    BackingPath at(instance_.store().rootFd(), rel);
+    if (!at.ok()) return;
+    (void)::fchownat(at.dirFd(), at.path(), who.uid, inheritGroup ? static_cast<gid_t>(-1) : who.gid,
+                     AT_SYMLINK_NOFOLLOW);
     if (S_ISLNK(mode)) return;
     mode_t perms = mode & 07777;
     if (S_ISDIR(mode) && inheritGroup) perms |= S_ISGID;
     if (!S_ISDIR(mode) && (perms & S_ISGID) && who.uid != 0 && gid != who.gid) perms &= ~S_ISGID;
-    (void)::fchmodat(root, rel.c_str(), perms, 0);
+    (void)::fchmodat(at.dirFd(), at.path(), perms, 0);
 }
 
 // Shared by mknod, mkdir, symlink, link: a new, full item at (parent, name). `mode` (type and permissions)
 // is what the creator asked for; 0 for a hard link, whose owner and mode are the existing item's.
 // Sends NEW_FILE_CREATED (or HARDLINK_CREATED when `linkedFrom` is set) before the answer.
 void Dispatcher::createItem(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name,
-                            const std::function<int(int root, const char* rel)>& make, mode_t mode,
+                            const std::function<int(int dirFd, const char* path)>& make, mode_t mode,
                             const std::string* linkedFrom, Completion<EntryAnswer> done)
 {
     if (inodes_.listedLocation(parent)) {
@@ -382,7 +392,8 @@ void Dispatcher::mknod(const RequestContext& ctx, Creator who, uint64_t parent, 
                        dev_t rdev, Completion<EntryAnswer> done)
 {
     createItem(
-        ctx, who, parent, name, [mode, rdev](int root, const char* rel) { return ::mknodat(root, rel, mode, rdev); },
+        ctx, who, parent, name,
+        [mode, rdev](int dirFd, const char* path) { return ::mknodat(dirFd, path, mode, rdev); },
         (mode & S_IFMT) != 0 ? mode : (S_IFREG | mode), nullptr, std::move(done));
 }
 
@@ -390,7 +401,7 @@ void Dispatcher::mkdir(const RequestContext& ctx, Creator who, uint64_t parent, 
                        Completion<EntryAnswer> done)
 {
     createItem(
-        ctx, who, parent, name, [mode](int root, const char* rel) { return ::mkdirat(root, rel, mode); },
+        ctx, who, parent, name, [mode](int dirFd, const char* path) { return ::mkdirat(dirFd, path, mode); },
         S_IFDIR | (mode & 07777), nullptr, std::move(done));
 }
 
@@ -398,8 +409,9 @@ void Dispatcher::symlink(const RequestContext& ctx, Creator who, const std::stri
                          const std::string& name, Completion<EntryAnswer> done)
 {
     createItem(
-        ctx, who, parent, name, [target](int root, const char* rel) { return ::symlinkat(target.c_str(), root, rel); },
-        S_IFLNK | 0777, nullptr, std::move(done));
+        ctx, who, parent, name,
+        [target](int dirFd, const char* path) { return ::symlinkat(target.c_str(), dirFd, path); }, S_IFLNK | 0777,
+        nullptr, std::move(done));
 }
 
 void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint64_t newParent,
@@ -420,7 +432,14 @@ void Dispatcher::link(const RequestContext& ctx, Creator who, uint64_t ino, uint
         if (FAILED(vetoed)) return done(makeError(vetoed, "the provider refused the hard link"));
         createItem(
             ctx, who, newParent, newName,
-            [from](int root, const char* target) { return ::linkat(root, from.c_str(), root, target, 0); },
+            [root = instance_.store().rootFd(), from](int dir, const char* target) {
+                BackingPath source(root, from);
+                if (!source.ok()) {
+                    errno = source.error();
+                    return -1;
+                }
+                return ::linkat(source.dirFd(), source.path(), dir, target, 0);
+            },
             0 /* a new name of an existing item: its owner and mode stay */, &from, done);
     };
     instance_.notifications().preSetHardlink(ctx, *rel, joinRel(*newParentRel, newName), std::move(linkNow));
@@ -446,16 +465,25 @@ void Dispatcher::removeEntry(const RequestContext& ctx, uint64_t parent, const s
         if (status) inodes_.removed(parent, actual);
         done(std::move(status));
     };
-    // PRE_DELETE may veto (the caller gets EACCES); without a listener this runs at once.
+    // Whether it leaves a tombstone depends on the provider having the name (QueryFileName) when its state
+    // cannot tell.
+    auto removeKnowing = [this, ctx, parentRel = *parentRel, rel, remove, done] {
+        auto unknown = stateCannotTell(ctx, parentRel, rel);
+        if (!unknown) return remove(false);
+        instance_.providerHasItem(ctx, rel, *unknown == Unknown::Link, [remove, done](Result<bool> has) {
+            if (!has) return done(has.error());
+            remove(*has);
+        });
+    };
+    // PRE_DELETE may veto (the caller gets EACCES); without a listener this runs at once. A directory
+    // placeholder that lists provider entries not on disk is not empty.
     instance_.notifications().preDelete(
-        ctx, rel, isDirectory, [this, ctx, parentRel = *parentRel, rel, remove, done](HRESULT vetoed) {
+        ctx, rel, isDirectory, [this, ctx, rel, isDirectory, removeKnowing, done](HRESULT vetoed) {
             if (FAILED(vetoed)) return done(makeError(vetoed, "the provider refused the delete"));
-            auto unknown = stateCannotTell(ctx, parentRel, rel);
-            if (!unknown) return remove(false);
-            // Whether it leaves a tombstone depends on the provider having the name (QueryFileName).
-            instance_.providerHasItem(ctx, rel, *unknown == Unknown::Link, [remove, done](Result<bool> has) {
-                if (!has) return done(has.error());
-                remove(*has);
+            if (!isDirectory) return removeKnowing();
+            requireEmptyDirectory(instance_, ctx, rel, [removeKnowing, done](Status empty) {
+                if (!empty) return done(std::move(empty));
+                removeKnowing();
             });
         });
 }
@@ -488,12 +516,16 @@ void Dispatcher::rmdir(const RequestContext& ctx, uint64_t parent, const std::st
 void Dispatcher::rename(const RequestContext& ctx, uint64_t parent, const std::string& name, uint64_t newParent,
                         const std::string& newName, unsigned flags, Completion<void> done)
 {
-    if (auto child = inodes_.child(parent, name); child && inodes_.listedLocation(*child)) {
-        return ensureChildOnDisk(ctx, parent, name,
-                                 [this, ctx, parent, name, newParent, newName, flags, done](Status written) {
-                                     if (!written) return done(std::move(written));
-                                     rename(ctx, parent, name, newParent, newName, flags, done);
-                                 });
+    // Listed items are written to disk first: the source (it leaves a tombstone) and the target (a listed
+    // directory may have provider entries, which make it not empty).
+    for (auto [dir, child] : {std::pair{parent, &name}, std::pair{newParent, &newName}}) {
+        if (auto ino = inodes_.child(dir, *child); ino && inodes_.listedLocation(*ino)) {
+            return ensureChildOnDisk(ctx, dir, *child,
+                                     [this, ctx, parent, name, newParent, newName, flags, done](Status written) {
+                                         if (!written) return done(std::move(written));
+                                         rename(ctx, parent, name, newParent, newName, flags, done);
+                                     });
+        }
     }
     auto fromDir = pathOf(parent);
     auto toDir = pathOf(newParent);
@@ -504,14 +536,13 @@ void Dispatcher::rename(const RequestContext& ctx, uint64_t parent, const std::s
     std::string from = diskName(*fromDir, name);
     std::string fromRel = joinRel(*fromDir, from);
     std::string toRel = joinRel(*toDir, newName);
-    bool isDirectory = false;
+    auto source = instance_.store().statItem(fromRel);
+    const bool isDirectory = source.ok() && S_ISDIR(source->st_mode);
     Notifications& notifications = instance_.notifications();
-    if (notifications.listening()) {
-        auto st = instance_.store().statItem(fromRel);
-        isDirectory = st.ok() && S_ISDIR(st->st_mode);
-    }
-    // PRE_RENAME may veto; a directory placeholder is then detached from the provider (its subtree's items
-    // written to disk, SubtreeDetach); FILE_RENAMED goes out after the rename, before the answer.
+    // PRE_RENAME may veto; a directory that would replace a directory placeholder needs the target empty,
+    // provider entries included (directory_emptiness.h); a directory placeholder is then detached from the
+    // provider (its subtree's items written to disk, SubtreeDetach); FILE_RENAMED goes out after the
+    // rename, before the answer.
     auto renameNow = [this, ctx, parent, from, newParent, newName, fromRel, toRel, flags, isDirectory,
                       done](Status prepared) {
         if (!prepared) return done(std::move(prepared));
@@ -524,14 +555,20 @@ void Dispatcher::rename(const RequestContext& ctx, uint64_t parent, const std::s
         }
         instance_.notifications().renamed(ctx, fromRel, toRel, isDirectory, [done] { done(Status()); });
     };
-    auto detachThenRename = [this, ctx, fromRel, toRel, flags, renameNow](HRESULT vetoed) {
-        if (FAILED(vetoed)) return renameNow(makeError(vetoed, "the provider refused the rename"));
+    auto detachThenRename = [this, ctx, fromRel, toRel, flags, renameNow](Status targetEmpty) {
+        if (!targetEmpty) return renameNow(std::move(targetEmpty));
         // An exchange moves the target too.
         std::vector<std::string> moving{fromRel};
         if (flags & RENAME_EXCHANGE) moving.push_back(toRel);
         detachPlaceholderDirectories(ctx, std::move(moving), renameNow);
     };
-    notifications.preRename(ctx, fromRel, toRel, isDirectory, std::move(detachThenRename));
+    const bool mayReplaceDirectory = isDirectory && fromRel != toRel && !(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE));
+    auto checkTarget = [this, ctx, toRel, mayReplaceDirectory, detachThenRename](HRESULT vetoed) {
+        if (FAILED(vetoed)) return detachThenRename(makeError(vetoed, "the provider refused the rename"));
+        if (!mayReplaceDirectory) return detachThenRename(Status());
+        requireEmptyDirectory(instance_, ctx, toRel, detachThenRename);
+    };
+    notifications.preRename(ctx, fromRel, toRel, isDirectory, std::move(checkTarget));
 }
 
 void Dispatcher::detachPlaceholderDirectories(const RequestContext& ctx, std::vector<std::string> rels,

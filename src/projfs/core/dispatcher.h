@@ -186,7 +186,7 @@ private:
     void ensureOnDisk(const RequestContext& ctx, uint64_t ino, Completion<std::string> done);
     void ensureChildOnDisk(const RequestContext& ctx, uint64_t parent, const std::string& name, Completion<void> done);
     void createItem(const RequestContext& ctx, Creator who, uint64_t parent, const std::string& name,
-                    const std::function<int(int root, const char* rel)>& make, mode_t mode,
+                    const std::function<int(int dirFd, const char* path)>& make, mode_t mode,
                     const std::string* linkedFrom, Completion<EntryAnswer> done);
     void settleNewItem(const std::string& rel, Creator who, mode_t mode);
     Result<struct stat> setattrUnlinked(uint64_t ino, const OpenFile* file, const struct stat& attr, unsigned toSet,

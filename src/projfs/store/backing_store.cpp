@@ -2,6 +2,7 @@
 
 #include "base/guid.h"
 #include "base/hresult.h"
+#include "projfs/store/backing_path.h"
 #include "projfs/store/item_xattrs.h"
 #include "projfs/store/name_rules.h"
 #include "projfs/store/rel_path.h"
@@ -136,7 +137,9 @@ BackingStore::BackingStore(UniqueFd rootFd) : rootFd_(std::move(rootFd))
 Result<struct stat> BackingStore::statItem(const std::string& rel) const
 {
     struct stat st {};
-    if (::fstatat(rootFd(), atPath(rel), &st, AT_SYMLINK_NOFOLLOW) != 0) return errnoError(errno, "stat '" + rel + "'");
+    BackingPath at(rootFd(), rel);
+    if (!at.ok() || ::fstatat(at.dirFd(), at.path(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errnoError(at.failure(), "stat '" + rel + "'");
     return st;
 }
 
@@ -151,7 +154,9 @@ Result<ItemRecord> BackingStore::readRecord(const std::string& rel, const struct
 {
     // Only files and directories carry ProjFS state (and only they are ever opened to look).
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return ItemRecord{};
-    ItemXattrs item(rootFd(), atPath(rel));
+    BackingPath at(rootFd(), rel);
+    if (!at.ok()) return errnoError(at.error(), "reach '" + rel + "'");
+    ItemXattrs item(at.dirFd(), at.path());
     auto record = readItemRecord(item, S_ISDIR(st.st_mode), legacyFormat_);
     if (!record) return Error{record.hr(), "'" + rel + "': " + record.error().message};
     return record;
@@ -159,7 +164,9 @@ Result<ItemRecord> BackingStore::readRecord(const std::string& rel, const struct
 
 Status BackingStore::writeRecord(const std::string& rel, const ItemRecord& record)
 {
-    ItemXattrs item(rootFd(), atPath(rel));
+    BackingPath at(rootFd(), rel);
+    if (!at.ok()) return errnoError(at.error(), "reach '" + rel + "'");
+    ItemXattrs item(at.dirFd(), at.path());
     if (auto s = writeItemRecord(item, record, legacyFormat_); !s)
         return Error{s.hr(), "'" + rel + "': " + s.error().message};
     return {};
@@ -171,7 +178,9 @@ Status BackingStore::changeRecord(const std::string& rel, Change&& change)
     // Read-modify-write of the one attribute: serialised per path, so that a dirty mark and a state
     // change made at once by two threads both survive.
     std::lock_guard lock(recordLocks_[std::hash<std::string>{}(rel) % kRecordLocks]);
-    ItemXattrs item(rootFd(), atPath(rel));
+    BackingPath at(rootFd(), rel);
+    if (!at.ok()) return errnoError(at.error(), "reach '" + rel + "'");
+    ItemXattrs item(at.dirFd(), at.path());
     auto record = readItemRecord(item, false, legacyFormat_);
     if (!record) return Error{record.hr(), "'" + rel + "': " + record.error().message};
     change(*record);
@@ -203,10 +212,11 @@ Result<std::optional<std::string>> BackingStore::findChild(const std::string& pa
 {
     std::string exact = joinRel(parentRel, name);
     struct stat st {};
-    if (::fstatat(rootFd(), exact.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    BackingPath at(rootFd(), exact);
+    if (at.ok() && ::fstatat(at.dirFd(), at.path(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
         return std::optional<std::string>(std::string(name));
     }
-    if (errno != ENOENT) return errnoError(errno, "stat '" + exact + "'");
+    if (at.failure() != ENOENT) return errnoError(at.failure(), "stat '" + exact + "'");
     if (isReservedName(name)) return std::optional<std::string>();
     int err = 0;
     auto found = nameIndex_.find(rootFd(), parentRel, caseFoldedName(wideFromDiskName(name)), err);
@@ -216,8 +226,9 @@ Result<std::optional<std::string>> BackingStore::findChild(const std::string& pa
 
 Result<std::vector<DiskEntry>> BackingStore::listDirectory(const std::string& rel) const
 {
-    int fd = ::openat(rootFd(), atPath(rel), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return errnoError(errno, "open directory '" + rel + "'");
+    BackingPath at(rootFd(), rel);
+    int fd = at.ok() ? ::openat(at.dirFd(), at.path(), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (fd < 0) return errnoError(at.failure(), "open directory '" + rel + "'");
     DIR* dir = ::fdopendir(fd);
     if (dir == nullptr) {
         int err = errno;
@@ -291,8 +302,9 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
     // (update in place) or anything else (exists). A missing parent shows up when creating.
     struct stat st {};
     bool replaceTombstone = false;
-    const bool found = ::fstatat(rootFd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-    const int statError = found ? 0 : errno;
+    BackingPath at(rootFd(), rel);
+    const bool found = at.ok() && ::fstatat(at.dirFd(), at.path(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    const int statError = found ? 0 : at.failure();
     if (existed) *existed = found;
     if (spec.extras.symlinkTarget && (found || statError == ENOENT))
         return placeSymlink(rel, spec, found ? &st : nullptr);
@@ -303,7 +315,7 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
             replaceTombstone = true;
         } else if (existing->state == ItemState::Placeholder && existing->isDirectory == spec.isDirectory) {
             int flags = spec.isDirectory ? O_RDONLY | O_DIRECTORY : O_WRONLY | O_NOFOLLOW | O_NONBLOCK;
-            UniqueFd fd(::openat(rootFd(), rel.c_str(), flags | O_CLOEXEC));
+            UniqueFd fd(::openat(at.dirFd(), at.path(), flags | O_CLOEXEC));
             if (!fd.valid()) return errnoError(errno, "open '" + rel + "'");
             if (!spec.isDirectory && st.st_size != spec.size && ::ftruncate(fd.get(), spec.size) != 0)
                 return errnoError(errno, "resize placeholder");
@@ -353,9 +365,10 @@ Status BackingStore::placeSymlink(const std::string& rel, const PlaceholderSpec&
         if (S_ISLNK(existing->st_mode)) {
             // The same link again (a lookup racing a listing, a provider writing twice) is no change.
             std::string current(static_cast<size_t>(existing->st_size) + 1, '\0');
-            ssize_t n = ::readlinkat(rootFd(), rel.c_str(), current.data(), current.size());
+            BackingPath at(rootFd(), rel);
+            ssize_t n = at.ok() ? ::readlinkat(at.dirFd(), at.path(), current.data(), current.size()) : -1;
             if (n >= 0 && static_cast<size_t>(n) == target.size() && current.compare(0, target.size(), target) == 0)
-                return applySymlinkAttributes(rootFd(), rel.c_str(), spec);
+                return applySymlinkAttributes(at.dirFd(), at.path(), spec);
             return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
         }
         auto record = readRecord(rel, *existing);
@@ -366,16 +379,17 @@ Status BackingStore::placeSymlink(const std::string& rel, const PlaceholderSpec&
     }
     auto [parentRel, name] = splitRel(rel);
     std::string tmpRel = joinRel(parentRel, temporaryName("new"));
-    if (::symlinkat(target.c_str(), rootFd(), tmpRel.c_str()) != 0)
-        return parentError(errno, rel, "creating symbolic link placeholder");
-    if (auto s = applySymlinkAttributes(rootFd(), tmpRel.c_str(), spec); !s) {
-        ::unlinkat(rootFd(), tmpRel.c_str(), 0);
+    BackingPath tmp(rootFd(), tmpRel);
+    if (!tmp.ok() || ::symlinkat(target.c_str(), tmp.dirFd(), tmp.path()) != 0)
+        return parentError(tmp.failure(), rel, "creating symbolic link placeholder");
+    if (auto s = applySymlinkAttributes(tmp.dirFd(), tmp.path(), spec); !s) {
+        unlinkBelow(rootFd(), tmpRel, 0);
         return s;
     }
-    if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteChanged(rel);
-    if (::renameat2(rootFd(), tmpRel.c_str(), rootFd(), rel.c_str(), RENAME_NOREPLACE) != 0) {
+    if (replaceTombstone && unlinkBelow(rootFd(), rel, 0) == 0) noteChanged(rel);
+    if (renameBelow(rootFd(), tmpRel, rel, RENAME_NOREPLACE) != 0) {
         int err = errno;
-        ::unlinkat(rootFd(), tmpRel.c_str(), 0);
+        unlinkBelow(rootFd(), tmpRel, 0);
         if (err == EEXIST) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
         return errnoError(err, "placing symbolic link placeholder '" + rel + "'");
     }
@@ -389,18 +403,22 @@ Result<bool> BackingStore::placeAnonymousFile(const std::string& rel, const Plac
     auto [parentRel, name] = splitRel(rel);
     // Created writable by its owner whatever its final mode (set by applyPlaceholderAttributes).
     mode_t mode = spec.extras.mode ? 0600 : spec.readOnly ? 0444 : 0644;
-    UniqueFd fd(::openat(rootFd(), atPath(parentRel), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
+    BackingPath parent(rootFd(), parentRel);
+    UniqueFd fd(parent.ok() ? ::openat(parent.dirFd(), parent.path(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode) : -1);
     if (!fd.valid()) {
-        if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return false;
-        return parentError(errno, rel, "creating placeholder");
+        const int err = parent.failure();
+        if (err == EOPNOTSUPP || err == EISDIR || err == EINVAL) return false;
+        return parentError(err, rel, "creating placeholder");
     }
     if (spec.size != 0 && ::ftruncate(fd.get(), spec.size) != 0) return errnoError(errno, "sizing placeholder");
     if (auto s = applyPlaceholderAttributes(fd.get(), spec, false, false); !s) return s.error();
-    if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteChanged(rel);
+    if (replaceTombstone && unlinkBelow(rootFd(), rel, 0) == 0) noteChanged(rel);
     // linkat of a descriptor by its /proc path needs no privilege (AT_EMPTY_PATH would).
     char self[32];
     std::snprintf(self, sizeof(self), "/proc/self/fd/%d", fd.get());
-    if (::linkat(AT_FDCWD, self, rootFd(), rel.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    BackingPath at(rootFd(), rel);
+    if (!at.ok() || ::linkat(AT_FDCWD, self, at.dirFd(), at.path(), AT_SYMLINK_FOLLOW) != 0) {
+        if (!at.ok()) return errnoError(at.error(), "placing placeholder '" + rel + "'");
         if (errno == EEXIST) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
         if (errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) return false;  // no /proc
         return errnoError(errno, "placing placeholder '" + rel + "'");
@@ -414,20 +432,22 @@ Status BackingStore::placeUnderTemporaryName(const std::string& rel, const Place
     auto [parentRel, name] = splitRel(rel);
     std::string tmpRel = joinRel(parentRel, temporaryName("new"));
     UniqueFd fd;
+    BackingPath tmp(rootFd(), tmpRel);
+    if (!tmp.ok()) return parentError(tmp.error(), rel, "creating placeholder");
     if (spec.isDirectory) {
-        if (::mkdirat(rootFd(), tmpRel.c_str(), 0755) != 0) return parentError(errno, rel, "mkdir placeholder");
-        fd.reset(::openat(rootFd(), tmpRel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (::mkdirat(tmp.dirFd(), tmp.path(), 0755) != 0) return parentError(errno, rel, "mkdir placeholder");
+        fd.reset(::openat(tmp.dirFd(), tmp.path(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     } else {
         mode_t mode = spec.extras.mode ? 0600 : spec.readOnly ? 0444 : 0644;
-        fd.reset(::openat(rootFd(), tmpRel.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+        fd.reset(::openat(tmp.dirFd(), tmp.path(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
         if (!fd.valid()) return parentError(errno, rel, "creating placeholder");
         if (spec.size != 0 && ::ftruncate(fd.get(), spec.size) != 0) {
             int err = errno;
-            ::unlinkat(rootFd(), tmpRel.c_str(), 0);
+            unlinkBelow(rootFd(), tmpRel, 0);
             return errnoError(err, "sizing placeholder");
         }
     }
-    auto cleanup = [&] { ::unlinkat(rootFd(), tmpRel.c_str(), spec.isDirectory ? AT_REMOVEDIR : 0); };
+    auto cleanup = [&] { unlinkBelow(rootFd(), tmpRel, spec.isDirectory ? AT_REMOVEDIR : 0); };
     if (!fd.valid()) {
         int err = errno;
         cleanup();
@@ -438,8 +458,8 @@ Status BackingStore::placeUnderTemporaryName(const std::string& rel, const Place
         cleanup();
         return s;
     }
-    if (replaceTombstone && ::unlinkat(rootFd(), rel.c_str(), 0) == 0) noteChanged(rel);
-    if (::renameat2(rootFd(), tmpRel.c_str(), rootFd(), rel.c_str(), RENAME_NOREPLACE) != 0) {
+    if (replaceTombstone && unlinkBelow(rootFd(), rel, 0) == 0) noteChanged(rel);
+    if (renameBelow(rootFd(), tmpRel, rel, RENAME_NOREPLACE) != 0) {
         int err = errno;
         cleanup();
         if (err == EEXIST) return makeError(HRESULT_FROM_WIN32(ERROR_FILE_EXISTS), "'" + rel + "' already exists");
@@ -452,13 +472,14 @@ Status BackingStore::placeUnderTemporaryName(const std::string& rel, const Place
 Status BackingStore::createTemporaryTombstone(const std::string& tmpRel)
 {
     // Mode 0 from the start (the umask only removes bits).
-    UniqueFd fd(::openat(rootFd(), tmpRel.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
-    if (!fd.valid()) return errnoError(errno, "creating tombstone");
+    BackingPath tmp(rootFd(), tmpRel);
+    UniqueFd fd(tmp.ok() ? ::openat(tmp.dirFd(), tmp.path(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0) : -1);
+    if (!fd.valid()) return errnoError(tmp.failure(), "creating tombstone");
     ItemRecord record;
     record.state = ItemState::Tombstone;
     auto item = ItemXattrs::ofDescriptor(fd.get());
     if (auto s = writeItemRecord(item, record, false); !s) {
-        ::unlinkat(rootFd(), tmpRel.c_str(), 0);
+        unlinkBelow(rootFd(), tmpRel, 0);
         return s;
     }
     return {};
@@ -469,9 +490,9 @@ Status BackingStore::makeTombstone(const std::string& rel)
     auto [parentRel, name] = splitRel(rel);
     std::string tmpRel = joinRel(parentRel, temporaryName("tomb"));
     if (auto s = createTemporaryTombstone(tmpRel); !s) return s;
-    if (::renameat(rootFd(), tmpRel.c_str(), rootFd(), rel.c_str()) != 0) {
+    if (renameBelow(rootFd(), tmpRel, rel, 0) != 0) {
         int err = errno;
-        ::unlinkat(rootFd(), tmpRel.c_str(), 0);
+        unlinkBelow(rootFd(), tmpRel, 0);
         return errnoError(err, "placing tombstone '" + rel + "'");
     }
     noteChanged(rel);
@@ -483,7 +504,7 @@ Status BackingStore::clearTombstone(const std::string& rel)
     auto record = readRecord(rel);
     if (!record) return record.hr() == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) ? Status() : Status(record.error());
     if (record->state != ItemState::Tombstone) return {};
-    if (::unlinkat(rootFd(), rel.c_str(), 0) != 0) {
+    if (unlinkBelow(rootFd(), rel, 0) != 0) {
         return errno == ENOENT ? Status() : errnoError(errno, "removing tombstone");
     }
     noteChanged(rel);
@@ -497,7 +518,7 @@ Status BackingStore::clearTombstonesIn(const std::string& rel)
     for (const auto& entry : *entries) {
         if (!entry.tombstone) continue;
         std::string child = joinRel(rel, entry.name);
-        if (::unlinkat(rootFd(), child.c_str(), 0) != 0) {
+        if (unlinkBelow(rootFd(), child, 0) != 0) {
             if (errno == ENOENT) continue;
             return errnoError(errno, "removing tombstone");
         }
@@ -508,22 +529,24 @@ Status BackingStore::clearTombstonesIn(const std::string& rel)
 
 Result<UniqueFd> BackingStore::openItem(const std::string& rel, int flags, mode_t mode) const
 {
-    int fd = ::openat(rootFd(), atPath(rel), flags | O_CLOEXEC, mode);
-    if (fd < 0) return errnoError(errno, "open '" + rel + "'");
+    BackingPath at(rootFd(), rel);
+    int fd = at.ok() ? ::openat(at.dirFd(), at.path(), flags | O_CLOEXEC, mode) : -1;
+    if (fd < 0) return errnoError(at.failure(), "open '" + rel + "'");
     if (flags & O_CREAT) noteChanged(rel);  // whether new or not: adding a known name changes nothing
     return UniqueFd(fd);
 }
 
-Status BackingStore::createEntry(const std::string& rel, const std::function<int(int rootFd, const char* rel)>& create)
+Status BackingStore::createEntry(const std::string& rel, const std::function<int(int dirFd, const char* path)>& create)
 {
-    if (create(rootFd(), rel.c_str()) != 0) return errnoError(errno, "create '" + rel + "'");
+    BackingPath at(rootFd(), rel);
+    if (!at.ok() || create(at.dirFd(), at.path()) != 0) return errnoError(at.failure(), "create '" + rel + "'");
     noteChanged(rel);
     return {};
 }
 
 Status BackingStore::removeEntry(const std::string& rel, bool isDirectory)
 {
-    if (::unlinkat(rootFd(), rel.c_str(), isDirectory ? AT_REMOVEDIR : 0) != 0) {
+    if (unlinkBelow(rootFd(), rel, isDirectory ? AT_REMOVEDIR : 0) != 0) {
         return errnoError(errno, std::string(isDirectory ? "rmdir '" : "unlink '") + rel + "'");
     }
     noteChanged(rel);
@@ -532,7 +555,7 @@ Status BackingStore::removeEntry(const std::string& rel, bool isDirectory)
 
 Status BackingStore::renameEntry(const std::string& fromRel, const std::string& toRel, unsigned flags)
 {
-    if (::renameat2(rootFd(), fromRel.c_str(), rootFd(), toRel.c_str(), flags) != 0) {
+    if (renameBelow(rootFd(), fromRel, toRel, flags) != 0) {
         return errnoError(errno, "rename '" + fromRel + "'");
     }
     noteChanged(fromRel);

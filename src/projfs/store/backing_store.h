@@ -1,6 +1,7 @@
 // BackingStore: the on-disk state under the virtualization root, reached only through the root
 // directory descriptor opened before the FUSE mount covers it (so the store never goes through the mount
-// and the provider's writes cannot deadlock on it). Placeholders, hydration marks and tombstones are one
+// and the provider's writes cannot deadlock on it); items deeper than PATH_MAX below it through the
+// directories on their way (store/backing_path.h). Placeholders, hydration marks and tombstones are one
 // compact extended attribute of each item (item_attribute.h; roots written before it are still read);
 // new items are finished before they get their name (files as anonymous O_TMPFILE inodes linked in,
 // directories under a reserved temporary name renamed into place), so no half-made placeholder is ever
@@ -111,8 +112,9 @@ public:
 
     // Changes to the namespace made on behalf of the mount. Every creation, removal and rename under the
     // root goes through these (or the placeholder/tombstone calls above), which keep the NameIndex
-    // current. `create` makes the item at (rootFd, rel) and returns 0 or -1 with errno, like mkdirat.
-    Status createEntry(const std::string& rel, const std::function<int(int rootFd, const char* rel)>& create);
+    // current. `create` makes the item at (dirFd, path) — `rel` as BackingPath names it for the *at()
+    // calls — and returns 0 or -1 with errno, like mkdirat.
+    Status createEntry(const std::string& rel, const std::function<int(int dirFd, const char* path)>& create);
     Status removeEntry(const std::string& rel, bool isDirectory);
     Status renameEntry(const std::string& fromRel, const std::string& toRel, unsigned flags);
 

@@ -1,5 +1,6 @@
 #include "projfs/store/name_index.h"
 
+#include "projfs/store/backing_path.h"
 #include "projfs/store/name_rules.h"
 #include "projfs/store/rel_path.h"
 
@@ -32,8 +33,9 @@ std::optional<std::string> NameIndex::find(int rootFd, const std::string& rel, c
     timespec before{};
     ::clock_gettime(CLOCK_REALTIME_COARSE, &before);
     struct stat st {};
-    if (::fstatat(rootFd, atPath(rel), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        err = errno;
+    BackingPath at(rootFd, rel);
+    if (!at.ok() || ::fstatat(at.dirFd(), at.path(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        err = at.failure();
         return std::nullopt;
     }
     const Version version{st.st_ino, st.st_mtim, st.st_ctim};
@@ -48,7 +50,7 @@ std::optional<std::string> NameIndex::find(int rootFd, const std::string& rel, c
         }
     }
     // (Re)build from a names-only listing.
-    int fd = ::openat(rootFd, atPath(rel), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = ::openat(at.dirFd(), at.path(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         err = errno;
         return std::nullopt;
@@ -113,7 +115,9 @@ void NameIndex::applyOwnChange(int rootFd, const std::string& rel, Change&& chan
     Directory& directory = it->second;
     struct stat st {};
     // The path may name another directory by now (renamed over): that index is of no use any more.
-    if (::fstatat(rootFd, atPath(rel), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != directory.version.ino) {
+    BackingPath at(rootFd, rel);
+    if (!at.ok() || ::fstatat(at.dirFd(), at.path(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        st.st_ino != directory.version.ino) {
         names_ -= directory.names();
         lru_.erase(directory.lru);
         directories_.erase(it);
@@ -172,7 +176,8 @@ void NameIndex::changed(int rootFd, const std::string& rel, std::string_view nam
     std::lock_guard lock(mutex_);
     applyOwnChange(rootFd, rel, [&](Directory& directory) {
         struct stat st {};
-        if (::fstatat(rootFd, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        BackingPath at(rootFd, path);
+        if (at.ok() && ::fstatat(at.dirFd(), at.path(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
             addSpelling(directory, folded, name);
         } else {
             removeSpelling(directory, folded, name);

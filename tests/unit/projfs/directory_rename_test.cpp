@@ -144,6 +144,50 @@ TEST_F(DirectoryRenameTest, ProviderListingFailureRefusesTheRenameAndChangesNoth
     EXPECT_EQ(listDirectory(at("Dir")), (std::vector<std::string>{"one.txt", "Sub", "two.txt"}));
 }
 
+// A directory placeholder whose provider entries are not on disk is not empty: rmdir of it, or a rename of
+// a directory onto it, fails with ENOTEMPTY (the rename replaced it before, dropping its provider entries).
+// Empty for its users — nothing listed, or everything listed deleted — it goes.
+TEST_F(DirectoryRenameTest, PlaceholderDirectoryWithProviderEntriesIsNotEmpty)
+{
+    start();
+    ASSERT_EQ(::mkdir(at("New").c_str(), 0755), 0);
+    EXPECT_EQ(::rmdir(at("Dir").c_str()), -1);
+    EXPECT_EQ(errno, ENOTEMPTY);
+    EXPECT_EQ(::rename(at("New").c_str(), at("Dir").c_str()), -1);
+    EXPECT_EQ(errno, ENOTEMPTY);
+    // Never listed nor looked up below: the kernel knows Dir/Sub only by the lookup the rename makes.
+    EXPECT_EQ(::rename(at("New").c_str(), at("Dir/Sub").c_str()), -1);
+    EXPECT_EQ(errno, ENOTEMPTY);
+    EXPECT_EQ(listDirectory(at("Dir")), (std::vector<std::string>{"one.txt", "Sub", "two.txt"}));
+    EXPECT_EQ(listDirectory(at("Dir/Sub")), (std::vector<std::string>{"deep.txt", "Empty"}));
+    EXPECT_EQ(fileState(at("Dir")), PRJ_FILE_STATE_PLACEHOLDER);
+    EXPECT_EQ(provider.fileData, 0);
+
+    // A listed directory the provider has nothing in can be replaced; the moved one takes its name.
+    ASSERT_EQ(::rename(at("New").c_str(), at("Dir/Sub/Empty").c_str()), 0) << std::strerror(errno);
+    EXPECT_TRUE(listDirectory(at("Dir/Sub/Empty")).empty());
+    EXPECT_FALSE(exists("New"));
+    // Once everything it lists is deleted, a placeholder directory is empty, and stays deleted.
+    ASSERT_EQ(::rmdir(at("Dir/Sub/Empty").c_str()), 0) << std::strerror(errno);
+    ASSERT_EQ(::unlink(at("Dir/Sub/deep.txt").c_str()), 0);
+    ASSERT_EQ(::rmdir(at("Dir/Sub").c_str()), 0) << std::strerror(errno);
+    EXPECT_FALSE(exists("Dir/Sub"));
+    EXPECT_EQ(listDirectory(at("Dir")), (std::vector<std::string>{"one.txt", "two.txt"}));
+    ASSERT_EQ(::rmdir(at("Other").c_str()), 0) << std::strerror(errno);  // never had provider entries
+    EXPECT_EQ(listDirectory(root.path()), (std::vector<std::string>{"a.txt", "Dir"}));
+}
+
+TEST_F(DirectoryRenameTest, ProviderListingFailureRefusesTheRmdir)
+{
+    start();
+    provider.failStartEnum = true;
+    EXPECT_EQ(::rmdir(at("Other").c_str()), -1);
+    EXPECT_EQ(errno, EIO);
+    provider.failStartEnum = false;
+    EXPECT_TRUE(exists("Other"));
+    EXPECT_EQ(::rmdir(at("Other").c_str()), 0) << std::strerror(errno);
+}
+
 // The brief's measure: a 10,000-file subtree moves without one GetFileData call.
 TEST_F(DirectoryRenameTest, TenThousandFilesMoveWithoutFetchingContent)
 {

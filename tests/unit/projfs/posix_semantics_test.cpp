@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,6 +71,96 @@ TEST_F(PosixSemanticsTest, NameLongerThanNameMaxIsNameTooLong)
     EXPECT_EQ(errno, ENAMETOOLONG);
     EXPECT_EQ(::link(at(longest).c_str(), at(longName).c_str()), -1);
     EXPECT_EQ(errno, ENAMETOOLONG);
+}
+
+// Items deeper than PATH_MAX below the root (pjdfstest's P1: mkdir failed with ENAMETOOLONG at depth 17 of
+// 250-byte names, because every request was resolved as one path from the root). A program reaches them
+// relative to a directory descriptor, as pjdfstest does with chdir.
+TEST_F(PosixSemanticsTest, ItemsDeeperThanPathMaxBelowTheRoot)
+{
+    // Local items: 20 directories of 250 bytes (5,020 bytes below the root), then every kind of call there.
+    std::vector<int> dirs{::open(root.path().c_str(), O_RDONLY | O_DIRECTORY)};
+    const std::string level(250, 'L');
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_EQ(::mkdirat(dirs.back(), level.c_str(), 0755), 0) << "depth " << i << ": " << std::strerror(errno);
+        int next = ::openat(dirs.back(), level.c_str(), O_RDONLY | O_DIRECTORY);
+        ASSERT_GE(next, 0) << std::strerror(errno);
+        dirs.push_back(next);
+    }
+    const int here = dirs.back();
+    int fd = ::openat(here, "file", O_RDWR | O_CREAT | O_EXCL, 0640);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    ASSERT_EQ(::write(fd, "deep\n", 5), 5);
+    ::close(fd);
+    struct stat st {};
+    ASSERT_EQ(::fstatat(here, "file", &st, AT_SYMLINK_NOFOLLOW), 0) << std::strerror(errno);
+    EXPECT_EQ(st.st_size, 5);
+    EXPECT_EQ(st.st_mode & 07777, 0640u);
+    EXPECT_EQ(::fchmodat(here, "file", 0600, 0), 0) << std::strerror(errno);
+    EXPECT_EQ(::fchownat(here, "file", ::geteuid(), ::getegid(), 0), 0) << std::strerror(errno);
+    timespec times[2] = {{1000, 0}, {2000, 0}};
+    EXPECT_EQ(::utimensat(here, "file", times, 0), 0) << std::strerror(errno);
+    ASSERT_EQ(::fstatat(here, "file", &st, 0), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    EXPECT_EQ(st.st_uid, ::geteuid());
+    EXPECT_EQ(st.st_mtim.tv_sec, 2000);
+    EXPECT_EQ(::linkat(here, "file", here, "link", 0), 0) << std::strerror(errno);
+    EXPECT_EQ(::renameat(here, "link", here, "renamed"), 0) << std::strerror(errno);
+    EXPECT_EQ(::symlinkat("file", here, "symlink"), 0) << std::strerror(errno);
+    char target[16] = {};
+    EXPECT_EQ(::readlinkat(here, "symlink", target, sizeof(target) - 1), 4) << std::strerror(errno);
+    EXPECT_STREQ(target, "file");
+    EXPECT_EQ(::mkfifoat(here, "fifo", 0644), 0) << std::strerror(errno);
+    EXPECT_EQ(::mkdirat(here, "sub", 0755), 0) << std::strerror(errno);
+    EXPECT_EQ(::setxattr(("/proc/self/fd/" + std::to_string(here)).c_str(), "user.deep", "1", 1, 0), 0)
+        << std::strerror(errno);
+    DIR* listing = ::fdopendir(::dup(here));
+    ASSERT_NE(listing, nullptr);
+    std::vector<std::string> names;
+    while (dirent* d = ::readdir(listing))
+        names.push_back(d->d_name);
+    ::closedir(listing);
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{".", "..", "fifo", "file", "renamed", "sub", "symlink"}));
+    for (const char* name : {"file", "renamed", "symlink", "fifo"})
+        EXPECT_EQ(::unlinkat(here, name, 0), 0) << name << ": " << std::strerror(errno);
+    EXPECT_EQ(::unlinkat(here, "sub", AT_REMOVEDIR), 0) << std::strerror(errno);
+    for (size_t i = dirs.size() - 1; i > 0; --i) {
+        ::close(dirs[i]);
+        EXPECT_EQ(::unlinkat(dirs[i - 1], level.c_str(), AT_REMOVEDIR), 0) << std::strerror(errno);
+    }
+    ::close(dirs[0]);
+
+    // A projected tree as deep: its file hydrates from the provider by a path longer than PATH_MAX (a
+    // Windows provider takes paths of up to 32,767 characters).
+    provider.stop();
+    std::wstring deep;
+    const std::wstring projectedLevel(240, L'P');
+    for (int i = 0; i < 18; ++i) {
+        deep += (deep.empty() ? L"" : L"\\") + projectedLevel;
+        provider.addDirectory(deep);
+    }
+    provider.addFile(deep + L"\\deep.txt", "projected deep\n");
+    ASSERT_EQ(provider.start(root.path()), S_OK);
+    int dir = ::open(root.path().c_str(), O_RDONLY | O_DIRECTORY);
+    const std::string utf8Level(240, 'P');
+    for (int i = 0; i < 18; ++i) {
+        int next = ::openat(dir, utf8Level.c_str(), O_RDONLY | O_DIRECTORY);
+        ASSERT_GE(next, 0) << "depth " << i << ": " << std::strerror(errno);
+        ::close(dir);
+        dir = next;
+    }
+    fd = ::openat(dir, "deep.txt", O_RDONLY);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    char buf[64] = {};
+    EXPECT_EQ(::read(fd, buf, sizeof(buf)), 15);
+    EXPECT_STREQ(buf, "projected deep\n");
+    ::close(fd);
+    ::close(dir);
+    auto requests = provider.fileDataRequestsSeen();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].path, deep + L"\\deep.txt");
+    EXPECT_GT(requests[0].path.size(), 4096u);
 }
 
 // The caller's umask is applied once (by the kernel), not again with the provider process's umask.

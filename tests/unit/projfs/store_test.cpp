@@ -1,4 +1,5 @@
 // BackingStore on a temporary directory: placeholder attributes, states, tombstones, listing.
+#include "projfs/store/backing_path.h"
 #include "projfs/store/backing_store.h"
 #include "projfs/store/rel_path.h"
 #include "projfs/store/root_marker.h"
@@ -9,8 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <filesystem>
 
@@ -242,7 +245,8 @@ TEST_F(StoreTest, OwnChangesKeepTheIndexWithoutRelisting)
     ASSERT_TRUE(store->renameEntry("d/Old3", "d/Moved3", 0).ok());
     EXPECT_EQ(find("OLD3"), "<none>");
     EXPECT_EQ(find("moved3"), "Moved3");
-    ASSERT_TRUE(store->createEntry("d/Made", [](int root, const char* rel) { return ::mkdirat(root, rel, 0755); }).ok());
+    ASSERT_TRUE(
+        store->createEntry("d/Made", [](int root, const char* rel) { return ::mkdirat(root, rel, 0755); }).ok());
     EXPECT_EQ(find("MADE"), "Made");
     ASSERT_TRUE(store->openItem("d/Opened", O_WRONLY | O_CREAT, 0644).ok());
     EXPECT_EQ(find("OPENED"), "Opened");
@@ -285,6 +289,78 @@ TEST_F(StoreTest, FindChildInLargeDirectoryUsesTheIndex)
                 static_cast<long long>(third.second));
     RecordProperty("first_us", static_cast<int>(first.second));
     RecordProperty("cached_us", static_cast<int>(third.second));
+}
+
+// Items deeper than PATH_MAX below the root (issue 14, pjdfstest's P1): every store operation reaches them
+// through the directories on their way, and none leaves a descriptor open.
+size_t openDescriptors()
+{
+    size_t count = 0;
+    DIR* fds = ::opendir("/proc/self/fd");
+    while (fds != nullptr && ::readdir(fds) != nullptr)
+        ++count;
+    if (fds != nullptr) ::closedir(fds);
+    return count;
+}
+
+TEST_F(StoreTest, ItemsDeeperThanPathMaxBelowTheRoot)
+{
+    const size_t before = openDescriptors();
+    // 24 directories of 250-byte names: 6,024 bytes, as deep as ext4 lets pjdfstest go.
+    std::string deep;
+    for (int i = 0; i < 24; ++i) {
+        std::string name = std::to_string(i) + std::string(248, 'd');
+        deep = joinRel(deep, name.substr(0, 250));
+        ASSERT_TRUE(
+            store->createEntry(deep, [](int dirFd, const char* path) { return ::mkdirat(dirFd, path, 0755); }).ok())
+            << "depth " << i;
+    }
+    ASSERT_GT(deep.size(), static_cast<size_t>(PATH_MAX));
+    auto st = store->statItem(deep);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    EXPECT_TRUE(S_ISDIR(st->st_mode));
+
+    // A placeholder, its record, a case-insensitive lookup, a dirty mark, a tombstone, a rename.
+    auto spec = file(10);
+    spec.originPath = "x";
+    ASSERT_TRUE(store->writePlaceholder(joinRel(deep, "File.txt"), spec).ok());
+    auto record = store->readRecord(joinRel(deep, "File.txt"));
+    ASSERT_TRUE(record.ok()) << record.error().message;
+    EXPECT_EQ(record->state, ItemState::Placeholder);
+    EXPECT_EQ(record->version.ContentID[0], 9);
+    auto found = store->findChild(deep, "FILE.TXT");
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->value_or("<none>"), "File.txt");
+    ASSERT_TRUE(store->setDirty(joinRel(deep, "File.txt")).ok());
+    EXPECT_TRUE(store->readRecord(joinRel(deep, "File.txt"))->dirty);
+    auto listed = store->listDirectory(deep);
+    ASSERT_TRUE(listed.ok());
+    ASSERT_EQ(listed->size(), 1u);
+    ASSERT_TRUE(store->renameEntry(joinRel(deep, "File.txt"), joinRel(deep, "Moved.txt"), 0).ok());
+    ASSERT_TRUE(store->makeTombstone(joinRel(deep, "Moved.txt")).ok());
+    EXPECT_EQ(store->readRecord(joinRel(deep, "Moved.txt"))->state, ItemState::Tombstone);
+    ASSERT_TRUE(store->clearTombstone(joinRel(deep, "Moved.txt")).ok());
+    EXPECT_FALSE(store->statItem(joinRel(deep, "Moved.txt")).ok());
+
+    // A directory placeholder (made under a temporary name), a file opened and written at depth.
+    PlaceholderSpec directory;
+    directory.isDirectory = true;
+    ASSERT_TRUE(store->writePlaceholder(joinRel(deep, "Sub"), directory).ok());
+    auto opened = store->openItem(joinRel(deep, "Sub/new.txt"), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    EXPECT_EQ(::write(opened->get(), "deep", 4), 4);
+    opened->reset();
+    ASSERT_TRUE(store->removeEntry(joinRel(deep, "Sub/new.txt"), false).ok());
+    ASSERT_TRUE(store->removeEntry(joinRel(deep, "Sub"), true).ok());
+
+    // A missing directory on the way is the error of that directory (ENOENT), not ENAMETOOLONG.
+    auto absent = store->statItem(joinRel(deep, std::string(250, 'z')));
+    EXPECT_EQ(absent.hr(), HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
+    const std::string underMissing = joinRel("absent", deep);
+    BackingPath unreachable(store->rootFd(), underMissing);
+    EXPECT_EQ(unreachable.error(), ENOENT);
+    EXPECT_EQ(store->statItem(underMissing).hr(), HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
+    EXPECT_EQ(openDescriptors(), before);
 }
 
 }  // namespace
