@@ -14,8 +14,8 @@ constexpr const char* kConfigText =
     "[core]\n"
     "\tcheckStat = minimal\n"
     "\ttrustCtime = false\n"
-    "\tfileMode = false\n"
-    "\tsymlinks = false\n";
+    "\tfileMode = true\n"
+    "\tsymlinks = true\n";
 
 struct Handles {
     git_repository* repo = nullptr;
