@@ -3,7 +3,7 @@
 //   ROOT/.git                        "gitdir: ADMIN" (the marker GitState reads too)
 //   ADMIN = GITDIR/worktrees/NAME-HASH
 //     gitdir, commondir, HEAD        what `git worktree add` writes (HEAD detached at the commit)
-//     index                          the commit's tree with the stat data the projection shows:
+//     index                          (version 4) the commit's tree with the stat data the projection shows:
 //                                    mtime = ctime = the root's epoch, size = the blob's size
 //     prjfs-git.config               core.checkStat=minimal, core.trustCtime=false, core.fileMode=true,
 //                                    core.symlinks=true — included from GITDIR/config only for this
