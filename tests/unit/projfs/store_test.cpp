@@ -381,7 +381,8 @@ TEST_F(StoreTest, ItemsDeeperThanPathMaxBelowTheRoot)
     auto record = store->readRecord(joinRel(deep, "File.txt"));
     ASSERT_TRUE(record.ok()) << record.error().message;
     EXPECT_EQ(record->state, ItemState::Placeholder);
-    EXPECT_EQ(record->version.ContentID[0], 9);
+    ASSERT_TRUE(record->version.has_value());
+    EXPECT_EQ(record->version->ContentID[0], 9);
     auto found = store->findChild(deep, "FILE.TXT");
     ASSERT_TRUE(found.ok());
     EXPECT_EQ(found->value_or("<none>"), "File.txt");
