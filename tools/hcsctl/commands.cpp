@@ -360,4 +360,17 @@ int serviceProperties(const Options& options, const std::optional<std::string>& 
     return finish(options, "service", outcome);
 }
 
+int vmAccess(const Options& options, hc::hcs::protocol::Method method, const std::string& id, const std::string& file)
+{
+    std::wstring wideId;
+    std::wstring wideFile;
+    if (!toWide(id, "the id", wideId) || !toWide(file, "the file", wideFile)) return c_UsageExitCode;
+    const bool grant = method == hc::hcs::protocol::Method::GrantVmAccess;
+    CallOutcome outcome;
+    outcome.hr = grant ? HcsGrantVmAccess(wideId.c_str(), wideFile.c_str())
+                       : HcsRevokeVmAccess(wideId.c_str(), wideFile.c_str());
+    outcome.document = "{}";
+    return finish(options, std::string(grant ? "grant " : "revoke ") + id, outcome);
+}
+
 }  // namespace hcsctl

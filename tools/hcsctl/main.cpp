@@ -203,6 +203,9 @@ int main(int argc, char** argv)
             return createSystem(options, args[0], args[1]);
         case Method::GetServiceProperties:
             return serviceProperties(options, argAt(args, 0));
+        case Method::GrantVmAccess:
+        case Method::RevokeVmAccess:
+            return vmAccess(options, call->method, args[0], args[1]);
         default:
             return systemCall(options, call->method, args[0], argAt(args, 1));
     }
