@@ -72,6 +72,9 @@ Results are printed as JSON on stdout. On failure the HRESULT's name and the ser
 message go to stderr and the exit code is 64 + the low byte of an HCS_E_* HRESULT, 1 for any other
 failure, 2 for a usage error. run-system exits 0 when the guest powered off, 3 when it was terminated, 4 when
 it stopped unexpectedly. exec exits with the process's exit code (128 + N when signal N ended it).
+
+On a terminal, commands that take a while (create, start, save, shutdown, run-system) show their progress on
+stderr: elapsed time, the system's state, the MiB a save has written. Not on a terminal: nothing is added.
 )";
 }
 
