@@ -75,15 +75,18 @@ hc::Status diffInto(const GitRevision& revision, const git_oid& from, const git_
 // Applies the changes through one live instance.
 class Applier {
 public:
-    Applier(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const GitRevision& from, int64_t time, CheckoutReport& report)
-        : context_(context), from_(from), time_(time), report_(report)
+    Applier(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const GitRevision& from, const GitRevision& to, int64_t time,
+            CheckoutReport& report)
+        : context_(context), from_(from), to_(to), time_(time), report_(report)
     {
     }
 
     void apply(const TreeChange& change)
     {
-        const bool sameKind =
-            change.before && change.after && !change.before->isDirectory() && !change.after->isDirectory();
+        // A file whose blob changed is updated in place; one whose mode changed (executable bit, file <->
+        // symbolic link) is replaced: PrjUpdateFileIfNeeded carries no ExtendedInfo, so no mode or type.
+        const bool sameKind = change.before && change.after && !change.before->isDirectory() &&
+                              !change.after->isDirectory() && change.before->mode == change.after->mode;
         if (sameKind) {
             update(change.path, *change.after);
             return;
@@ -129,8 +132,7 @@ private:
 
     void create(const std::string& path, const GitEntry& entry)
     {
-        PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, time_);
-        HRESULT hr = PrjWritePlaceholderInfo(context_, projfsPath(path).c_str(), &info, sizeof(info));
+        HRESULT hr = writeEntryPlaceholder(context_, projfsPath(path).c_str(), to_, entry, time_);
         if (SUCCEEDED(hr)) {
             ++report_.created;
         } else if (!isVirtual(hr)) {  // its directory is not on disk: enumeration shows it
@@ -140,6 +142,7 @@ private:
 
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context_;
     const GitRevision& from_;
+    const GitRevision& to_;
     int64_t time_;
     CheckoutReport& report_;
 };
@@ -180,7 +183,7 @@ hc::Result<CheckoutReport> checkoutRevision(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT
     report.conflicts.clear();
 
     switchRevision();
-    Applier applier(context, from, time, report);
+    Applier applier(context, from, to, time, report);
     for (const TreeChange& change : *changes)
         applier.apply(change);
     report.changes = std::move(*changes);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -146,6 +147,8 @@ int runCheckout(int argc, char** argv)
             return 1;
         }
         const auto deadline = std::chrono::steady_clock::now() + kRequestTimeout;
+        // A small switch is answered in a few milliseconds: poll often at first, then every 20 ms.
+        auto pause = std::chrono::milliseconds(1);
         while (std::chrono::steady_clock::now() < deadline && isPrjfs(pid)) {
             auto result = readTextFile(admin + kResultFile);
             if (result.ok()) {
@@ -155,7 +158,8 @@ int runCheckout(int argc, char** argv)
                 std::fputs(result->substr(eol + 1).c_str(), status == 0 ? stdout : stderr);
                 return status;
             }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, std::chrono::milliseconds(20));
         }
         std::fprintf(stderr, "prjfs git checkout: the provider (pid %d) did not answer\n", static_cast<int>(pid));
         return 1;

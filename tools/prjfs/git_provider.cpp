@@ -2,6 +2,7 @@
 
 #include "base/guid.h"
 #include "base/strings.h"
+#include "extended_info_chain.h"
 #include "git_worktree.h"
 
 #include <sys/stat.h>
@@ -56,6 +57,56 @@ PRJ_PLACEHOLDER_INFO placeholderInfoFor(const GitEntry& entry, int64_t commitTim
     const std::string id = oidHex(entry.id);
     std::memcpy(info.VersionInfo.ContentID, id.data(), id.size());
     return info;
+}
+
+namespace {
+
+// Modes as git checks files out — executables 0755, other files 0644, directories 0755 — given exactly
+// (hostcompute's POSIX entry); the owner stays the provider's.
+PRJ_HOSTCOMPUTE_POSIX_INFO posixInfoFor(const GitEntry& entry)
+{
+    PRJ_HOSTCOMPUTE_POSIX_INFO info = {};
+    info.InfoType = PRJ_EXT_INFO_TYPE_HOSTCOMPUTE_POSIX;
+    info.Fields = PRJ_HOSTCOMPUTE_POSIX_MODE;
+    info.Mode = (entry.isDirectory() || entry.mode == GIT_FILEMODE_BLOB_EXECUTABLE) ? 0755 : 0644;
+    return info;
+}
+
+// A symbolic link's target is its blob's text; "" for anything that is not a link. A link blob that
+// cannot be read or is not UTF-8 is an error: projecting it as a regular file would show the wrong type.
+hc::Result<std::wstring> linkTargetOf(const GitRevision& revision, const GitEntry& entry)
+{
+    if (entry.mode != GIT_FILEMODE_LINK) return std::wstring();
+    std::string text;
+    HRESULT hr = revision.readBlob(entry.id, 0, 4096, [&](const void* data, uint64_t, size_t length) {
+        text.append(static_cast<const char*>(data), length);
+        return S_OK;
+    });
+    if (FAILED(hr)) return hc::makeError(hr, "reading link blob " + oidHex(entry.id));
+    auto wide = hc::fromUtf8(text);
+    if (!wide.ok()) return hc::makeError(E_INVALIDARG, "link blob " + oidHex(entry.id) + " is not UTF-8");
+    return std::move(*wide);
+}
+
+}  // namespace
+
+HRESULT fillEntry(PRJ_DIR_ENTRY_BUFFER_HANDLE buffer, const GitRevision& revision, const GitEntry& entry, int64_t time)
+{
+    auto target = linkTargetOf(revision, entry);
+    if (!target.ok()) return target.hr();
+    PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, time);
+    ExtendedInfoChain extended(posixInfoFor(entry), std::move(*target));
+    return PrjFillDirEntryBuffer2(buffer, entry.name.c_str(), &info.FileBasicInfo, extended.head());
+}
+
+HRESULT writeEntryPlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, PCWSTR path, const GitRevision& revision,
+                              const GitEntry& entry, int64_t time)
+{
+    auto target = linkTargetOf(revision, entry);
+    if (!target.ok()) return target.hr();
+    PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, time);
+    ExtendedInfoChain extended(posixInfoFor(entry), std::move(*target));
+    return PrjWritePlaceholderInfo2(context, path, &info, sizeof(info), extended.head());
 }
 
 std::string contentIdOf(const PRJ_PLACEHOLDER_VERSION_INFO* version)
@@ -232,10 +283,10 @@ HRESULT GitProvider::fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS fla
                                      PRJ_DIR_ENTRY_BUFFER_HANDLE buffer)
 {
     const int64_t time = state_->epoch();
+    const auto revision = currentRevision();
     return enumerations_.fill(id, flags, expression, buffer,
-                              [time](const GitEntry& entry, PRJ_DIR_ENTRY_BUFFER_HANDLE into) {
-                                  PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(entry, time);
-                                  return PrjFillDirEntryBuffer(entry.name.c_str(), &info.FileBasicInfo, into);
+                              [time, &revision](const GitEntry& entry, PRJ_DIR_ENTRY_BUFFER_HANDLE into) {
+                                  return fillEntry(into, *revision, entry, time);
                               });
 }
 
@@ -279,8 +330,7 @@ HRESULT GitProvider::writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT conte
     const auto revision = currentRevision();
     auto resolved = revision->resolve(path.c_str());
     if (!resolved.ok()) return resolved.hr();
-    PRJ_PLACEHOLDER_INFO info = placeholderInfoFor(resolved->entry, state_->epoch());
-    return PrjWritePlaceholderInfo(context, resolved->spelling.c_str(), &info, sizeof(info));
+    return writeEntryPlaceholder(context, resolved->spelling.c_str(), *revision, resolved->entry, state_->epoch());
 }
 
 UINT32 GitProvider::writeAlignment(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context)

@@ -94,6 +94,12 @@ private:
 // The placeholder fields for a tree entry: size, `time` (seconds) for all four times, directory flag,
 // object id as ContentID.
 PRJ_PLACEHOLDER_INFO placeholderInfoFor(const GitEntry& entry, int64_t time);
+// A tree entry as this provider projects it — placeholderInfoFor's fields, its mode as git checks it out
+// (hostcompute's POSIX entry) and, for a symbolic link, its target (PRJ_EXT_INFO_TYPE_SYMLINK) — into a
+// listing, or as a placeholder at `path` (ProjFS path, '\\'-separated).
+HRESULT fillEntry(PRJ_DIR_ENTRY_BUFFER_HANDLE buffer, const GitRevision& revision, const GitEntry& entry, int64_t time);
+HRESULT writeEntryPlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, PCWSTR path, const GitRevision& revision,
+                              const GitEntry& entry, int64_t time);
 // The hex object id stored as ContentID ("" when none).
 std::string contentIdOf(const PRJ_PLACEHOLDER_VERSION_INFO* version);
 

@@ -3,13 +3,14 @@
 //   ROOT/.git                        "gitdir: ADMIN" (the marker GitState reads too)
 //   ADMIN = GITDIR/worktrees/NAME-HASH
 //     gitdir, commondir, HEAD        what `git worktree add` writes (HEAD detached at the commit)
-//     index                          the commit's tree with the stat data the projection shows:
+//     index                          (version 4) the commit's tree with the stat data the projection shows:
 //                                    mtime = ctime = the root's epoch, size = the blob's size
-//     prjfs-git.config               core.checkStat=minimal, core.trustCtime=false, core.fileMode=false,
-//                                    core.symlinks=false — included from GITDIR/config only for this
+//     prjfs-git.config               core.checkStat=minimal, core.trustCtime=false, core.fileMode=true,
+//                                    core.symlinks=true — included from GITDIR/config only for this
 //                                    worktree ([includeIf "gitdir:ADMIN"])
 //
-// With those settings git compares only whole-second mtime and size, which every placeholder matches
+// With those settings git compares only whole-second mtime, size, the executable bit and the file type,
+// which every placeholder matches (modes and links come through the ExtendedInfo chain)
 // (see docs/prjfs-git.md), so `git status` reads the contents of files the user changed only.
 #pragma once
 

@@ -1,5 +1,7 @@
 #include "mirror_provider.h"
 
+#include "extended_info_chain.h"
+
 #include "base/guid.h"
 #include "base/strings.h"
 
@@ -128,7 +130,7 @@ HRESULT MirrorProvider::fillEnumeration(const GUID& id, PRJ_CALLBACK_DATA_FLAGS 
     return enumerations_.fill(id, flags, expression, buffer,
                               [](const SourceEntry& entry, PRJ_DIR_ENTRY_BUFFER_HANDLE into) {
                                   PRJ_FILE_BASIC_INFO info = basicInfoFromStat(entry.st);
-                                  SourceExtendedInfo extended(entry.st, entry.linkTarget);
+                                  ExtendedInfoChain extended(posixInfoFromStat(entry.st), entry.linkTarget);
                                   return PrjFillDirEntryBuffer2(into, entry.name.c_str(), &info, extended.head());
                               });
 }
@@ -183,7 +185,7 @@ HRESULT MirrorProvider::writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT co
         if (!read.ok()) return read.hr();
         target = std::move(*read);
     }
-    SourceExtendedInfo extended(resolved->st, std::move(target));
+    ExtendedInfoChain extended(posixInfoFromStat(resolved->st), std::move(target));
     return PrjWritePlaceholderInfo2(context, resolved->spelling.c_str(), &info, sizeof(info), extended.head());
 }
 

@@ -58,23 +58,6 @@ hc::Result<std::wstring> readSymlinkTarget(const std::string& sourcePath)
     return hc::fromUtf8(target);
 }
 
-SourceExtendedInfo::SourceExtendedInfo(const struct stat& st, std::wstring linkTarget)
-    : target_(std::move(linkTarget)), posix_(posixInfoFromStat(st))
-{
-    if (!S_ISLNK(st.st_mode)) return;
-    posix_.Fields &= ~PRJ_HOSTCOMPUTE_POSIX_MODE;  // a link has no mode of its own
-    link_.InfoType = PRJ_EXT_INFO_TYPE_SYMLINK;
-    link_.Symlink.TargetName = target_.c_str();
-    link_.NextInfoOffset =
-        static_cast<ULONG>(reinterpret_cast<const char*>(&posix_) - reinterpret_cast<const char*>(&link_));
-}
-
-PRJ_EXTENDED_INFO* SourceExtendedInfo::head()
-{
-    if (link_.Symlink.TargetName != nullptr) return &link_;
-    return reinterpret_cast<PRJ_EXTENDED_INFO*>(&posix_);
-}
-
 hc::Result<std::vector<SourceEntry>> SourceTree::list(const std::string& sourcePath) const
 {
     std::unique_ptr<DIR, DirCloser> dir(opendir(sourcePath.c_str()));

@@ -51,20 +51,4 @@ PRJ_HOSTCOMPUTE_POSIX_INFO posixInfoFromStat(const struct stat& st);
 // The target of a source symbolic link, as it is written (relative or absolute).
 hc::Result<std::wstring> readSymlinkTarget(const std::string& sourcePath);
 
-// The ExtendedInfo chain a provider passes for a source item: a symbolic link's target (Windows'
-// PRJ_EXT_INFO_TYPE_SYMLINK), then its POSIX attributes (hostcompute's extension), linked by
-// NextInfoOffset. Points into itself: built in place, never copied.
-class SourceExtendedInfo {
-public:
-    SourceExtendedInfo(const struct stat& st, std::wstring linkTarget);
-    SourceExtendedInfo(const SourceExtendedInfo&) = delete;
-    SourceExtendedInfo& operator=(const SourceExtendedInfo&) = delete;
-    PRJ_EXTENDED_INFO* head();
-
-private:
-    std::wstring target_;
-    PRJ_EXTENDED_INFO link_{};
-    PRJ_HOSTCOMPUTE_POSIX_INFO posix_{};
-};
-
 }  // namespace prjfs

@@ -159,7 +159,24 @@ Result<EntryAnswer> Dispatcher::entryAt(uint64_t parent, const std::string& name
     EntryAnswer entry;
     entry.ino = inodes_.remember(parent, name, st->st_ino, isHardLinked(*st));
     entry.attr = *st;
+    stabilize(inodes_.get(entry.ino).get(), rel, entry.attr);
     return entry;
+}
+
+// While an item is the provider's — the root, or a placeholder (hydrated or not) nobody changed — a program
+// sees its ctime equal to its mtime, the provider's time: writing the placeholder, hydrating it and filling
+// its directory with placeholders change the backing ctime, and programs take a new ctime for a change
+// (tar: "file changed as we read it"). Any local change makes the item dirty or full, and its real ctime
+// shows from then on (docs/projfs-design.md, "Stable attributes").
+void Dispatcher::stabilize(Inode* inode, const std::string& rel, struct stat& st)
+{
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return;
+    if (!rel.empty()) {
+        auto record = instance_.record(inode, rel);
+        if (!record || record->dirty) return;
+        if (record->state != ItemState::Placeholder && record->state != ItemState::HydratedPlaceholder) return;
+    }
+    st.st_ctim = st.st_mtim;
 }
 
 std::string Dispatcher::diskName(const std::string& parentRel, const std::string& name)
@@ -204,7 +221,10 @@ void Dispatcher::lookup(const RequestContext& ctx, uint64_t parent, const std::s
 Result<struct stat> Dispatcher::getattr(uint64_t ino, const OpenFile* file)
 {
     struct stat st {};
-    if (file != nullptr && ::fstat(file->fd(), &st) == 0) return st;
+    if (file != nullptr && ::fstat(file->fd(), &st) == 0) {
+        if (auto rel = inodes_.path(ino)) stabilize(inodes_.get(ino).get(), *rel, st);
+        return st;
+    }
     if (auto listed = inodes_.listedAttributes(ino)) return *listed;
     auto rel = pathOf(ino);
     if (!rel) {
@@ -215,6 +235,7 @@ Result<struct stat> Dispatcher::getattr(uint64_t ino, const OpenFile* file)
     }
     auto result = instance_.store().statItem(*rel);
     if (!result) return result.error();
+    stabilize(inodes_.get(ino).get(), *rel, *result);
     return *result;
 }
 
@@ -674,10 +695,12 @@ DirEntryAnswer Dispatcher::directoryEntry(uint64_t dirIno, const EnumerationSess
     out.attr.st_size = entry.info.FileSize;
     if (!plus) return out;
     if (entry.onDisk) {
-        auto child = instance_.store().statItem(joinRel(session.directory(), entry.name));
+        std::string rel = joinRel(session.directory(), entry.name);
+        auto child = instance_.store().statItem(rel);
         if (child.ok()) {
             out.ino = inodes_.remember(dirIno, entry.name, child->st_ino, isHardLinked(*child));
             out.attr = *child;
+            stabilize(inodes_.get(out.ino).get(), rel, out.attr);
         }
     } else if (!entry.symlink && session.providerBacked()) {
         // A listed item: the kernel may cache it with the listing's attributes; nothing is written to disk

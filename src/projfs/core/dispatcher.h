@@ -175,6 +175,8 @@ private:
     static struct stat listedAttributes(const std::string& dirRel, const std::string& name,
                                         const PRJ_FILE_BASIC_INFO& info, const ProviderExtras& extras);
     static uint64_t listedNumber(const std::string& rel);
+    // The ctime a program sees of an item the provider still owns: its mtime (see dispatcher.cpp).
+    void stabilize(Inode* inode, const std::string& rel, struct stat& st);
     // Deleting an item whose on-disk state cannot say whether the provider has its name.
     enum class Unknown { Link, LocalItem };
     std::optional<Unknown> stateCannotTell(const RequestContext& ctx, const std::string& parentRel,

@@ -294,8 +294,10 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
     const bool found = ::fstatat(rootFd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     const int statError = found ? 0 : errno;
     if (existed) *existed = found;
-    if (spec.extras.symlinkTarget && (found || statError == ENOENT))
-        return placeSymlink(rel, spec, found ? &st : nullptr);
+    if (spec.extras.symlinkTarget && (found || statError == ENOENT)) {
+        ParentTimesKeeper keep(*this, rel);
+        return keep.done(placeSymlink(rel, spec, found ? &st : nullptr));
+    }
     if (found) {
         auto existing = readRecord(rel, st);
         if (!existing) return existing.error();
@@ -317,13 +319,14 @@ Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderS
         return errnoError(statError, "stat '" + rel + "'");
     }
 
+    ParentTimesKeeper keep(*this, rel);
     if (!spec.isDirectory) {
         // Fastest and cleanest: an anonymous inode, finished, then linked in (no temporary name to insert
         // and remove). File systems without O_TMPFILE take the temporary-name path below.
         auto placed = placeAnonymousFile(rel, spec, replaceTombstone);
-        if (!placed || *placed) return placed ? Status() : Status(placed.error());
+        if (!placed || *placed) return keep.done(placed ? Status() : Status(placed.error()));
     }
-    return placeUnderTemporaryName(rel, spec, replaceTombstone);
+    return keep.done(placeUnderTemporaryName(rel, spec, replaceTombstone));
 }
 
 namespace {
@@ -344,6 +347,46 @@ Status applySymlinkAttributes(int dirFd, const char* rel, const PlaceholderSpec&
 }
 
 }  // namespace
+
+// A new placeholder changes its directory's mtime; while that directory is the provider's (the root, or a
+// directory placeholder nobody changed) the provider's times are put back, so what a program reads of the
+// directory does not change because the runtime filled it (docs/projfs-design.md, "Stable attributes").
+BackingStore::ParentTimesKeeper::ParentTimesKeeper(BackingStore& store, const std::string& rel)
+    : store_(store), parentRel_(splitRel(rel).first), entries_(store.lockEntriesOf(parentRel_))
+{
+    struct stat st {};
+    if (::fstatat(store_.rootFd(), atPath(parentRel_), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+    if (!parentRel_.empty()) {
+        auto record = store_.readRecord(parentRel_, st);
+        if (!record || record->dirty || record->state != ItemState::Placeholder) return;
+    }
+    times_[0] = st.st_atim;
+    times_[1] = st.st_mtim;
+    keep_ = true;
+}
+
+Status BackingStore::ParentTimesKeeper::done(Status placed)
+{
+    if (placed && keep_ && ::utimensat(store_.rootFd(), atPath(parentRel_), times_, AT_SYMLINK_NOFOLLOW) == 0)
+        store_.nameIndex_.restamp(store_.rootFd(), parentRel_);  // its own change: the index stays valid
+    return placed;
+}
+
+std::unique_lock<std::mutex> BackingStore::lockEntriesOf(const std::string& dirRel) const
+{
+    return std::unique_lock(entryLocks_[std::hash<std::string>{}(dirRel) % kEntryLocks]);
+}
+
+std::pair<std::unique_lock<std::mutex>, std::unique_lock<std::mutex>> BackingStore::lockEntriesOf(
+    const std::string& dirA, const std::string& dirB) const
+{
+    size_t a = std::hash<std::string>{}(dirA) % kEntryLocks;
+    size_t b = std::hash<std::string>{}(dirB) % kEntryLocks;
+    if (a == b) return {std::unique_lock(entryLocks_[a]), std::unique_lock<std::mutex>()};
+    if (a > b) std::swap(a, b);
+    std::unique_lock first(entryLocks_[a]);
+    return {std::move(first), std::unique_lock(entryLocks_[b])};
+}
 
 Status BackingStore::placeSymlink(const std::string& rel, const PlaceholderSpec& spec, const struct stat* existing)
 {
@@ -468,6 +511,7 @@ Status BackingStore::makeTombstone(const std::string& rel)
 {
     auto [parentRel, name] = splitRel(rel);
     std::string tmpRel = joinRel(parentRel, temporaryName("tomb"));
+    auto entries = lockEntriesOf(parentRel);
     if (auto s = createTemporaryTombstone(tmpRel); !s) return s;
     if (::renameat(rootFd(), tmpRel.c_str(), rootFd(), rel.c_str()) != 0) {
         int err = errno;
@@ -508,6 +552,8 @@ Status BackingStore::clearTombstonesIn(const std::string& rel)
 
 Result<UniqueFd> BackingStore::openItem(const std::string& rel, int flags, mode_t mode) const
 {
+    std::unique_lock<std::mutex> entries;
+    if (flags & O_CREAT) entries = lockEntriesOf(splitRel(rel).first);
     int fd = ::openat(rootFd(), atPath(rel), flags | O_CLOEXEC, mode);
     if (fd < 0) return errnoError(errno, "open '" + rel + "'");
     if (flags & O_CREAT) noteChanged(rel);  // whether new or not: adding a known name changes nothing
@@ -516,6 +562,7 @@ Result<UniqueFd> BackingStore::openItem(const std::string& rel, int flags, mode_
 
 Status BackingStore::createEntry(const std::string& rel, const std::function<int(int rootFd, const char* rel)>& create)
 {
+    auto entries = lockEntriesOf(splitRel(rel).first);
     if (create(rootFd(), rel.c_str()) != 0) return errnoError(errno, "create '" + rel + "'");
     noteChanged(rel);
     return {};
@@ -523,6 +570,7 @@ Status BackingStore::createEntry(const std::string& rel, const std::function<int
 
 Status BackingStore::removeEntry(const std::string& rel, bool isDirectory)
 {
+    auto entries = lockEntriesOf(splitRel(rel).first);
     if (::unlinkat(rootFd(), rel.c_str(), isDirectory ? AT_REMOVEDIR : 0) != 0) {
         return errnoError(errno, std::string(isDirectory ? "rmdir '" : "unlink '") + rel + "'");
     }
@@ -532,6 +580,7 @@ Status BackingStore::removeEntry(const std::string& rel, bool isDirectory)
 
 Status BackingStore::renameEntry(const std::string& fromRel, const std::string& toRel, unsigned flags)
 {
+    auto entries = lockEntriesOf(splitRel(fromRel).first, splitRel(toRel).first);
     if (::renameat2(rootFd(), fromRel.c_str(), rootFd(), toRel.c_str(), flags) != 0) {
         return errnoError(errno, "rename '" + fromRel + "'");
     }

@@ -125,6 +125,27 @@ private:
     // renamed into place. `existing`: what lstat found at `rel` (nullptr: nothing).
     Status placeSymlink(const std::string& rel, const PlaceholderSpec& spec, const struct stat* existing);
     void noteChanged(const std::string& rel) const;  // keeps the NameIndex current for `rel`
+    // Around one new placeholder: the parent's times as they were, if the parent is the provider's. Holds
+    // the parent's entry lock from construction to destruction, so that no other change to the parent's
+    // entries (another placeholder, a program's create) falls between reading the times and putting them
+    // back — it would be undone, or its times restored over ours.
+    class ParentTimesKeeper {
+    public:
+        ParentTimesKeeper(BackingStore& store, const std::string& rel);
+        Status done(Status placed);  // puts the times back after a success; returns `placed`
+
+    private:
+        BackingStore& store_;
+        std::string parentRel_;
+        std::unique_lock<std::mutex> entries_;
+        timespec times_[2]{};
+        bool keep_ = false;
+    };
+    // The lock that serialises changes to directory `dirRel`'s entries with a ParentTimesKeeper on it.
+    // Leaf locks: nothing else is locked while one is held. Two directories: both, in a fixed order.
+    std::unique_lock<std::mutex> lockEntriesOf(const std::string& dirRel) const;
+    std::pair<std::unique_lock<std::mutex>, std::unique_lock<std::mutex>> lockEntriesOf(const std::string& dirA,
+                                                                                        const std::string& dirB) const;
     template <typename Change>
     Status changeRecord(const std::string& rel, Change&& change);
 
@@ -133,6 +154,8 @@ private:
     bool legacyFormat_ = false;
     mutable NameIndex nameIndex_;
     std::array<std::mutex, kRecordLocks> recordLocks_;  // by hash of the path; held only around one item's I/O
+    static constexpr size_t kEntryLocks = 64;
+    mutable std::array<std::mutex, kEntryLocks> entryLocks_;  // by hash of a directory's path (lockEntriesOf)
 };
 
 // Reads a string attribute of an open descriptor; nullopt when absent.

@@ -180,6 +180,12 @@ void NameIndex::changed(int rootFd, const std::string& rel, std::string_view nam
     });
 }
 
+void NameIndex::restamp(int rootFd, const std::string& rel)
+{
+    std::lock_guard lock(mutex_);
+    applyOwnChange(rootFd, rel, [](Directory&) {});
+}
+
 uint64_t NameIndex::listings() const
 {
     std::lock_guard lock(mutex_);

@@ -37,6 +37,8 @@ public:
     // The runtime just created, removed or renamed `name` in directory `rel`. Call after the change is on
     // disk and before it is reported to anybody; the index records what the disk shows for `name` then.
     void changed(int rootFd, const std::string& rel, std::string_view name);
+    // The runtime changed directory `rel`'s times itself, nothing in it: the index stays valid.
+    void restamp(int rootFd, const std::string& rel);
     size_t indexedDirectories() const;
     uint64_t listings() const;  // directory listings made to build indexes, since construction
 

@@ -109,6 +109,7 @@ protected:
         ASSERT_EQ(chmod((r + "/bin/run.sh").c_str(), 0755), 0);
         ASSERT_EQ(symlink("a/b/c/d/deep.txt", (r + "/link").c_str()), 0);
         ASSERT_EQ(writeFile(r + "/big.bin", generatedContent(0, kBigSize, 7)), 0);
+        ASSERT_EQ(writeFile(r + "/kind.txt", "a file in v1, a link in v2\n"), 0);
         git(r, "add -A");
         git(r, "commit -q -m v1");
         git(r, "tag v1");
@@ -116,6 +117,10 @@ protected:
         ASSERT_EQ(writeFile(r + "/README.md", "# readme v2, longer\n"), 0);
         ASSERT_EQ(unlink((r + "/" + manyPath(4, 4)).c_str()), 0);
         ASSERT_EQ(writeFile(r + "/added.txt", "added in v2\n"), 0);
+        // Changes of mode only: an executable bit set, a file turned into a symbolic link.
+        ASSERT_EQ(chmod((r + "/" + manyPath(6, 6)).c_str(), 0755), 0);
+        ASSERT_EQ(unlink((r + "/kind.txt").c_str()), 0);
+        ASSERT_EQ(symlink("README.md", (r + "/kind.txt").c_str()), 0);
         git(r, "add -A");
         git(r, "commit -q -m v2");
         git(r, "tag v2");
@@ -202,7 +207,7 @@ TEST_F(GitTest, ListsAndReadsTheRevisionAndHydratesOnlyWhatIsRead)
     EXPECT_EQ(st.st_size, static_cast<off_t>(std::string("file 7/7\n").size()));
 
     // Content equals `git show`; names resolve case-insensitively.
-    const std::set<std::string> read = {"README.md",  "a/b/c/d/deep.txt", "big.bin",      "link",
+    const std::set<std::string> read = {"README.md",  "a/b/c/d/deep.txt", "big.bin",
                                         "bin/run.sh", "Mixed Case.txt",   manyPath(3, 30)};
     for (const auto& path : read) {
         if (path == "big.bin") continue;
@@ -211,7 +216,17 @@ TEST_F(GitTest, ListsAndReadsTheRevisionAndHydratesOnlyWhatIsRead)
     git(*repo_, "show v1:big.bin > '" + scratch_ + "/big.expected'");
     EXPECT_EQ(fileChecksum(root_ + "/big.bin"), fileChecksum(scratch_ + "/big.expected"));
     EXPECT_EQ(readFile(root_ + "/MIXED CASE.TXT").data, "mixed\n");
-    EXPECT_EQ(readFile(root_ + "/link").data, "a/b/c/d/deep.txt");  // a symbolic link projects as its target text
+    // Executables and symbolic links come through hostcompute's POSIX entry and PRJ_EXT_INFO_TYPE_SYMLINK.
+    ASSERT_EQ(stat((root_ + "/bin/run.sh").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0755u);
+    ASSERT_EQ(stat((root_ + "/README.md").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0644u);
+    ASSERT_EQ(lstat((root_ + "/link").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISLNK(st.st_mode));
+    char target[64] = {};
+    ASSERT_GT(readlink((root_ + "/link").c_str(), target, sizeof(target) - 1), 0);
+    EXPECT_EQ(std::string(target), "a/b/c/d/deep.txt");
+    EXPECT_EQ(readFile(root_ + "/link").data, "deep\n");  // through the link: deep.txt, already read
 
     expectCleanStop(*process);
     EXPECT_FALSE(isMounted(root_));
@@ -284,6 +299,10 @@ TEST_F(GitTest, CheckoutWhileRunningChangesOnlyWhatDiffersAndKeepsLocalChanges)
     EXPECT_EQ(listDirectory(root_ + "/many/d4").size(), static_cast<size_t>(kFilesPerDirectory));
     struct stat st {};
     ASSERT_EQ(stat((root_ + "/" + manyPath(4, 4)).c_str(), &st), 0);  // on disk as a placeholder
+    ASSERT_EQ(stat((root_ + "/" + manyPath(6, 6)).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0644u);
+    ASSERT_EQ(lstat((root_ + "/kind.txt").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
 
     int rc = -1;
     std::string out = run(prjfs() + " git checkout '" + root_ + "' v2 2>&1", &rc);
@@ -293,6 +312,12 @@ TEST_F(GitTest, CheckoutWhileRunningChangesOnlyWhatDiffersAndKeepsLocalChanges)
     EXPECT_EQ(readFile(root_ + "/added.txt").data, "added in v2\n");
     EXPECT_EQ(readFile(root_ + "/" + manyPath(4, 4)).error, ENOENT);
     EXPECT_EQ(listDirectory(root_ + "/many/d4").size(), static_cast<size_t>(kFilesPerDirectory - 1));
+    // A mode that changed is the new revision's (the placeholders are replaced).
+    ASSERT_EQ(stat((root_ + "/" + manyPath(6, 6)).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0755u);
+    ASSERT_EQ(lstat((root_ + "/kind.txt").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISLNK(st.st_mode));
+    EXPECT_EQ(readFile(root_ + "/kind.txt").data, "# readme v2, longer\n");
     // An unchanged file keeps its hydrated content; nothing counts as a local change.
     EXPECT_TRUE(fileState(root_ + "/" + manyPath(5, 5)) & PRJ_FILE_STATE_HYDRATED_PLACEHOLDER);
     EXPECT_EQ(status(), std::vector<std::string>{});
@@ -311,6 +336,11 @@ TEST_F(GitTest, CheckoutWhileRunningChangesOnlyWhatDiffersAndKeepsLocalChanges)
     EXPECT_EQ(readFile(root_ + "/README.md").data, "# readme v1\n");
     EXPECT_EQ(readFile(root_ + "/added.txt").error, ENOENT);
     EXPECT_EQ(readFile(root_ + "/" + manyPath(4, 4)).data, "file 4/4\n");
+    ASSERT_EQ(stat((root_ + "/" + manyPath(6, 6)).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0644u);
+    EXPECT_EQ(readFile(root_ + "/kind.txt").data, "a file in v1, a link in v2\n");
+    ASSERT_EQ(lstat((root_ + "/kind.txt").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
     EXPECT_EQ(status(), std::vector<std::string>{});
     EXPECT_EQ(run("git -C '" + root_ + "' status --porcelain"), "");
     EXPECT_EQ(git(root_, "rev-parse HEAD"), git(*repo_, "rev-parse v1"));
@@ -375,8 +405,11 @@ size_t hydratedFiles(const std::string& root)
 TEST_F(GitTest, GitWorksInsideTheRootWithoutHydratingAnything)
 {
     auto process = project();  // v2
-    // Every file is looked at (stat) by git status, none is read.
+    // Every file is looked at (stat) by git status, none is read — with core.fileMode and core.symlinks on:
+    // the executable shows 0755 and the link is a link, as in git's own checkout.
     EXPECT_EQ(run("git -C '" + root_ + "' status --porcelain"), "");
+    EXPECT_EQ(git(root_, "config core.fileMode"), "true\n");
+    EXPECT_EQ(git(root_, "config core.symlinks"), "true\n");
     EXPECT_EQ(git(root_, "rev-parse HEAD"), git(*repo_, "rev-parse v2"));
     EXPECT_EQ(git(root_, "log --format=%s -1"), "v2\n");
 

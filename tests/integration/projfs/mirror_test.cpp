@@ -389,3 +389,143 @@ TEST_F(MirrorTest, HydrationInterruptedByACrashIsRedoneWithTheProvidersTime)
     ASSERT_TRUE(stopped);
     EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0);
 }
+
+// What a program sees of an item that stays the same while nobody changes it (atime aside: reading
+// changes it): type and mode, size, owner, mtime and ctime to the nanosecond. One line per item.
+std::string seenAttributes(const struct stat& st)
+{
+    char line[200];
+    std::snprintf(line, sizeof(line), "mode %o size %lld uid %u gid %u mtime %lld.%09ld ctime %lld.%09ld",
+                  static_cast<unsigned>(st.st_mode), static_cast<long long>(st.st_size), st.st_uid, st.st_gid,
+                  static_cast<long long>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec,
+                  static_cast<long long>(st.st_ctim.tv_sec), st.st_ctim.tv_nsec);
+    return line;
+}
+
+// lstat of `base` and everything under it (listing and lstat only: nothing is opened but directories).
+void snapshotAttributes(const std::string& base, const std::string& relative, std::map<std::string, std::string>& out)
+{
+    const std::string path = relative.empty() ? base : base + "/" + relative;
+    struct stat st {};
+    ASSERT_EQ(lstat(path.c_str(), &st), 0) << path << ": " << strerror(errno);
+    out[relative.empty() ? "." : relative] = seenAttributes(st);
+    if (!S_ISDIR(st.st_mode)) return;
+    int error = 0;
+    for (const auto& name : listDirectory(path, &error))
+        snapshotAttributes(base, relative.empty() ? name : relative + "/" + name, out);
+    ASSERT_EQ(error, 0) << path;
+}
+
+void expectSameAttributes(const std::map<std::string, std::string>& before,
+                          const std::map<std::string, std::string>& after, const std::string& when)
+{
+    EXPECT_EQ(after.size(), before.size()) << when;
+    int differences = 0;
+    for (const auto& [path, seen] : before) {
+        auto it = after.find(path);
+        const std::string now = it == after.end() ? "(missing)" : it->second;
+        if (now != seen && ++differences <= 10)
+            ADD_FAILURE() << path << " " << when << ":\n  was " << seen << "\n  now " << now;
+    }
+    EXPECT_EQ(differences, 0) << "items whose attributes changed " << when;
+}
+
+// Issue 14, item 2: what a reader sees of a projection changes only when the provider or a user changes
+// it — not because the runtime wrote placeholders, filled directories or hydrated files while it read,
+// and not across a provider restart. GNU tar checks every directory's and file's ctime (and size) before
+// and after reading it and exited 1 with "file changed as we read it" for almost everything.
+TEST_F(MirrorTest, TarAndStatSeeStableAttributesAcrossHydrationAndRestart)
+{
+    const std::string source = scratch_ + "/tar-source";
+    ASSERT_EQ(mkdir(source.c_str(), 0755), 0);
+    int files = 0;
+    for (int d = 0; d < 6; ++d) {
+        std::string dir = source + "/d" + std::to_string(d);
+        ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+        ASSERT_EQ(mkdir((dir + "/inner").c_str(), 0750), 0);
+        for (int f = 0; f < 30; ++f) {
+            ASSERT_EQ(writeFile(dir + "/f" + std::to_string(f), std::string(100 + f * 37, 'a' + f % 26)), 0);
+            ASSERT_EQ(writeFile(dir + "/inner/g" + std::to_string(f), "inner " + std::to_string(f) + "\n"), 0);
+            files += 2;
+        }
+        ASSERT_EQ(chmod((dir + "/f0").c_str(), 0755), 0);
+        ASSERT_EQ(symlink("f1", (dir + "/to-f1").c_str()), 0);
+    }
+    ASSERT_EQ(files, 360);
+    // The source's times lie in the past, as a checkout's would.
+    ASSERT_EQ(std::system(("find '" + source + "' -exec touch -h -d '2024-01-02 03:04:05' {} +").c_str()), 0);
+    const time_t providerTime = [&] {
+        struct stat st {};
+        return stat(source.c_str(), &st) == 0 ? st.st_mtime : 0;
+    }();
+
+    const std::string root = scratch_ + "/root";
+    ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+    auto start = [&] {
+        auto process =
+            std::make_unique<ProviderProcess>(std::vector<std::string>{prjfs(), "mirror", source, root}, root);
+        EXPECT_TRUE(process->waitForLine("mirroring", 10s)) << "prjfs mirror did not start: " << process->output();
+        return process;
+    };
+    auto stop = [](std::unique_ptr<ProviderProcess>& process) {
+        auto status = process->stop();
+        ASSERT_TRUE(status) << "prjfs mirror did not stop on SIGTERM";
+        EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+        process.reset();
+    };
+    auto tar = [&](const std::string& archive) {
+        return std::system(("tar -C '" + root + "' -cf '" + archive + "' . 2>&1").c_str());
+    };
+
+    // Never touched: every item is only listed (directories are written as the walk opens them).
+    auto process = start();
+    std::map<std::string, std::string> listed;
+    snapshotAttributes(root, "", listed);
+    ASSERT_EQ(listed.size(), 1u + 6 * 2 + 360 + 6);
+    for (const auto& [path, seen] : listed) {
+        if (path == "." || seen.find("mode 12") == 0) continue;  // the root is the user's; links have their own ctime
+        const std::string when = std::to_string(providerTime) + ".000000000";
+        EXPECT_EQ(seen.substr(seen.find(" mtime ")), " mtime " + when + " ctime " + when) << path;
+    }
+    EXPECT_NE(listed["d0/f0"].find("mode 100755"), std::string::npos) << listed["d0/f0"];
+    EXPECT_NE(listed["d0/inner"].find("mode 40750"), std::string::npos) << listed["d0/inner"];
+
+    // A provider restart with directory placeholders on disk and files still virtual.
+    stop(process);
+    process = start();
+    std::map<std::string, std::string> restarted;
+    snapshotAttributes(root, "", restarted);
+    expectSameAttributes(listed, restarted, "after a restart, nothing read");
+
+    // tar with /dev/null as the archive stats everything and reads nothing; a real archive opens (hydrates)
+    // and reads every file while tar watches its ctime and size.
+    EXPECT_EQ(tar("/dev/null"), 0);
+    const std::string archive = scratch_ + "/archive.tar";
+    EXPECT_EQ(tar(archive), 0) << "tar over a never-touched root";
+    auto [contents, listStatus] = runCommand("tar -tvf '" + archive + "'");
+    EXPECT_EQ(listStatus, 0);
+    EXPECT_EQ(std::count(contents.begin(), contents.end(), '\n'), 1 + 6 * 2 + 360 + 6) << contents;
+    EXPECT_NE(contents.find("-rwxr-xr-x"), std::string::npos) << contents;   // f0, executable
+    EXPECT_NE(contents.find("to-f1 -> f1"), std::string::npos) << contents;  // links as links
+    EXPECT_EQ(std::system(("diff -r '" + source + "' '" + root + "' >/dev/null").c_str()), 0);
+    EXPECT_EQ(fileState(root + "/d5/inner/g29"), PRJ_FILE_STATE_HYDRATED_PLACEHOLDER);
+    std::map<std::string, std::string> hydrated;
+    snapshotAttributes(root, "", hydrated);
+    expectSameAttributes(listed, hydrated, "after everything was hydrated");
+
+    // And after a restart with everything hydrated; tar again.
+    stop(process);
+    process = start();
+    std::map<std::string, std::string> again;
+    snapshotAttributes(root, "", again);
+    expectSameAttributes(listed, again, "after a restart, everything hydrated");
+    EXPECT_EQ(tar(scratch_ + "/again.tar"), 0);
+
+    // A user's change shows: a write makes the file full, with its real times.
+    ASSERT_EQ(writeFile(root + "/d1/f1", "mine\n"), 0);
+    struct stat st {};
+    ASSERT_EQ(stat((root + "/d1/f1").c_str(), &st), 0);
+    EXPECT_GT(st.st_mtime, providerTime);
+    EXPECT_GE(st.st_ctime, st.st_mtime);
+    stop(process);
+}

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 namespace hc::projfs {
 namespace {
@@ -118,6 +119,59 @@ TEST_F(StoreTest, DirectoryPlaceholders)
     auto record = store->readRecord("d");
     EXPECT_TRUE(record->isDirectory);
     EXPECT_EQ(record->state, ItemState::Placeholder);
+}
+
+// Writing placeholders into the root or into a directory placeholder nobody changed leaves the
+// directory's times as they were, also when threads write into it at once (docs/projfs-design.md,
+// "Stable attributes"); a directory a user changed (dirty) shows the real times.
+TEST_F(StoreTest, PlaceholdersLeaveTheTimesOfTheirProviderDirectory)
+{
+    PlaceholderSpec directory;
+    directory.isDirectory = true;
+    directory.lastWriteTime = {1000000000, 0};
+    directory.lastAccessTime = {1000000000, 0};
+    ASSERT_TRUE(store->writePlaceholder("d", directory).ok());
+    auto mtimeOf = [&](const std::string& rel) {
+        auto st = store->statItem(rel);
+        return st.ok() ? st->st_mtim.tv_sec * 1000000000ll + st->st_mtim.tv_nsec : -1;
+    };
+    const long long rootTime = mtimeOf("");
+    const long long providerTime = 1000000000ll * 1000000000ll;
+    EXPECT_EQ(mtimeOf("d"), providerTime);
+    ::usleep(15000);  // a new tick of the file system's clock
+
+    ASSERT_TRUE(store->writePlaceholder("top", file(1)).ok());
+    EXPECT_EQ(mtimeOf(""), rootTime);
+    ASSERT_TRUE(store->writePlaceholder("d/sub", directory).ok());
+    PlaceholderSpec link = file(0);
+    link.extras.symlinkTarget = "sub";
+    ASSERT_TRUE(store->writePlaceholder("d/link", link).ok());
+    ::usleep(15000);
+    ASSERT_TRUE(store->findChild("d", "MISSING").ok());  // indexes the directory
+    const uint64_t listed = store->nameIndex().listings();
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t) {
+        writers.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i)
+                EXPECT_TRUE(store->writePlaceholder("d/f" + std::to_string(t) + "-" + std::to_string(i), file(i)).ok());
+        });
+    }
+    for (auto& writer : writers)
+        writer.join();
+    EXPECT_EQ(mtimeOf("d"), providerTime);
+    EXPECT_EQ(mtimeOf("d/sub"), providerTime);
+    EXPECT_EQ(store->listDirectory("d")->size(), 2u + 4 * 50);
+
+    // The index knows every new name without listing the directory again: putting the times back is
+    // the runtime's own change (ctime moves, the index is re-stamped).
+    auto found = store->findChild("d", "F3-49");
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->value_or("<none>"), "f3-49");
+    EXPECT_EQ(store->nameIndex().listings(), listed);
+
+    ASSERT_TRUE(store->setDirty("d").ok());
+    ASSERT_TRUE(store->writePlaceholder("d/after", file(1)).ok());
+    EXPECT_GT(mtimeOf("d"), providerTime);
 }
 
 TEST_F(StoreTest, TombstonesHideAndGiveWay)
