@@ -313,7 +313,8 @@ TEST_F(SaveRestore, HcsctlShowsProgressOnATerminalOnly)
         return run;
     };
     auto onTerminal = [&](const std::vector<std::string>& args) {
-        std::string command = "'" + hcsctl + "'";
+        // A wide terminal: the line is cut to the terminal's width, and the ids here are long.
+        std::string command = "stty cols 400 && '" + hcsctl + "'";
         for (const auto& arg : args) {
             std::string quoted;
             for (char c : arg)
