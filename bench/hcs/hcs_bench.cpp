@@ -6,6 +6,7 @@
 //   hcs_bench agent-profile [N] N 64 MiB streams with every party's CPU time (guest_agent_bench.h)
 //   hcs_bench save-restore [N]  Save of a paused 256 MiB guest + restore (Create with RestoreState, Start) vs
 //                               the same QMP migrate into a file / -incoming defer + migrate-incoming by hand
+//   hcs_bench container [N [IDLE]]  container create->start->process exit vs runc run; IDLE idle containers' cost
 // Starts its own private hcsd (like the integration tests). Not run in CI; docs/performance-hcs.md
 // records results. Prints ours next to the reference and the ratio.
 #include <computecore.h>
@@ -24,6 +25,7 @@
 
 #include "base/strings.h"
 #include "bench_vm.h"
+#include "container_bench.h"
 #include "guest_agent_bench.h"
 #include "hostcompute_version.h"
 #include "support/qemu_processes.h"
@@ -284,6 +286,10 @@ int benchSaveRestore(hcs_test::PrivateHcsd& hcsd, int rounds)
 
 }  // namespace
 
+constexpr const char* c_Usage =
+    "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4] | agent [ROUNDS=50]\n"
+    "                 | agent-profile [STREAMS=3] | save-restore [ROUNDS=3] | container [ROUNDS=10 [IDLE=50]]\n";
+
 int main(int argc, char** argv)
 {
     std::string mode = argc > 1 ? argv[1] : "";
@@ -293,22 +299,23 @@ int main(int argc, char** argv)
     }
     if (mode == "--help" || mode == "-h") {
         std::printf(
-            "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4] | agent [ROUNDS=50]\n"
-            "                 | save-restore [ROUNDS=3]\n"
-            "  props         GetComputeSystemProperties round trip on a running VM vs QMP query-status\n"
-            "  create-start  create+start of the seed's empty VM vs launching its QEMU until QMP answers\n"
-            "  memory        RSS of hcsd + N idle empty VMs vs the same N QEMU processes launched directly\n"
-            "  agent         guest processes through hcs-guest vs qemu-ga\n"
-            "  save-restore  Save + restore of a 256 MiB guest vs QMP migrate to a file / migrate-incoming by hand\n"
-            "Starts a private hcsd; figures go in docs/performance-hcs.md.\n");
+            "%s"
+            "  props          GetComputeSystemProperties round trip on a running VM vs QMP query-status\n"
+            "  create-start   create+start of the seed's empty VM vs launching its QEMU until QMP answers\n"
+            "  memory         RSS of hcsd + N idle empty VMs vs the same N QEMU processes launched directly\n"
+            "  agent          guest processes through hcs-guest vs qemu-ga\n"
+            "  agent-profile  N 64 MiB streams through hcs-guest with every party's CPU time\n"
+            "  save-restore   Save + restore of a 256 MiB guest vs QMP migrate to a file / migrate-incoming by hand\n"
+            "  container      container create+start+first process exit vs runc run; IDLE idle containers' cost "
+            "(root)\n"
+            "Starts a private hcsd; figures go in docs/performance-hcs.md.\n",
+            c_Usage);
         return 0;
     }
     int n = argc > 2 ? std::atoi(argv[2]) : 0;
     if (mode != "props" && mode != "create-start" && mode != "memory" && mode != "agent" && mode != "agent-profile" &&
-        mode != "save-restore") {
-        std::fprintf(stderr,
-                     "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4] | agent "
-                     "[ROUNDS=50] | agent-profile [STREAMS=3] | save-restore [ROUNDS=3]\n");
+        mode != "save-restore" && mode != "container") {
+        std::fputs(c_Usage, stderr);
         return 2;
     }
     try {
@@ -322,6 +329,9 @@ int main(int argc, char** argv)
         }
         if (mode == "save-restore") {
             return benchSaveRestore(hcsd, n > 0 ? n : 3);
+        }
+        if (mode == "container") {
+            return benchContainers(hcsd, n > 0 ? n : 10, argc > 3 ? std::atoi(argv[3]) : 50);
         }
         if (mode == "agent") {
             return benchGuestAgent(hcsd, n > 0 ? n : 50);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <iterator>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include "base/strings.h"
 #include "hcs/schema/json_limits.h"
 #include "hcs_session.h"
+#include "progress.h"
 
 namespace hcsctl {
 
@@ -194,6 +196,46 @@ void CALLBACK onSystemEvent(HCS_EVENT* event, void* context)
     queue->changed.notify_one();
 }
 
+// A string member at `path` inside a JSON document ("" when the document or the member is not there).
+std::string memberAt(const std::string& document, std::initializer_list<const char*> path)
+{
+    json value = json::parse(document, nullptr, false);
+    for (const char* name : path) {
+        if (!value.is_object() || !value.contains(name)) return {};
+        json inner = std::move(value[name]);
+        value = std::move(inner);
+    }
+    return value.is_string() ? value.get<std::string>() : std::string();
+}
+
+// What a call's progress line says besides the time: the bytes of the save file while a Save writes it,
+// else the system's state, and why a Start that already made it Running still waits.
+ProgressLine::Detail progressDetail(Method method, const std::string& id, const std::string& document)
+{
+    if (method == Method::SaveComputeSystem) {
+        std::string saveFile = memberAt(document, {"SaveStateFilePath"});
+        return [saveFile] { return bytesWritten(saveFile); };
+    }
+    return [id, method] {
+        std::string state = listedState(id);
+        if (state.empty()) return state;
+        if (method == Method::StartComputeSystem && state == "Running") {
+            return std::string("state Running, waiting for the guest agent");
+        }
+        return "state " + state;
+    };
+}
+
+// A Create's progress: what QEMU is doing until the system is Created (it is not listed before).
+ProgressLine::Detail createDetail(const std::string& configuration)
+{
+    std::string restoreFile = memberAt(configuration, {"VirtualMachine", "RestoreState", "SaveStateFilePath"});
+    if (restoreFile.empty()) return [] { return std::string("starting QEMU"); };
+    std::string size = fileSize(restoreFile);  // complete already: its size is what QEMU loads
+    std::string loading = "loading the saved state" + (size.empty() ? std::string() : " (" + size + ")");
+    return [loading] { return loading; };
+}
+
 }  // namespace
 
 int listSystems(const Options& options, const std::optional<std::string>& query)
@@ -219,10 +261,14 @@ int createSystem(const Options& options, const std::string& id, const std::strin
         return c_UsageExitCode;
     }
     SystemHandle system;
-    return finish(options, "create " + id, runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
-                      return HcsCreateComputeSystem(wideId.c_str(), wideConfiguration.c_str(), operation, nullptr,
-                                                    system.put());
-                  }));
+    CallOutcome created;
+    {
+        ProgressLine progress("create " + id, createDetail(configuration));
+        created = runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+            return HcsCreateComputeSystem(wideId.c_str(), wideConfiguration.c_str(), operation, nullptr, system.put());
+        });
+    }
+    return finish(options, "create " + id, created);
 }
 
 int runSystem(const Options& options, const std::string& id, const std::string& configurationFile, DWORD waitMs)
@@ -239,15 +285,23 @@ int runSystem(const Options& options, const std::string& id, const std::string& 
     // One handle from create to the exit status: the system cannot disappear before its status is read
     // (after it stops, opening it by id answers HCS_E_SYSTEM_NOT_FOUND).
     SystemHandle system;
-    CallOutcome created = runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
-        return HcsCreateComputeSystem(wideId.c_str(), wideConfiguration.c_str(), operation, nullptr, system.put());
-    });
+    CallOutcome created;
+    {
+        ProgressLine progress("run-system " + id + ": create", createDetail(configuration));
+        created = runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+            return HcsCreateComputeSystem(wideId.c_str(), wideConfiguration.c_str(), operation, nullptr, system.put());
+        });
+    }
     if (FAILED(created.hr)) {
         return reportFailure("run " + id + ": create", created);
     }
-    CallOutcome started = runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
-        return HcsStartComputeSystem(system.get(), operation, nullptr);
-    });
+    CallOutcome started;
+    {
+        ProgressLine progress("run-system " + id + ": start", progressDetail(Method::StartComputeSystem, id, {}));
+        started = runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+            return HcsStartComputeSystem(system.get(), operation, nullptr);
+        });
+    }
     if (FAILED(started.hr)) {
         return reportFailure("run " + id + ": start", started);
     }
@@ -285,10 +339,15 @@ int systemCall(const Options& options, Method method, const std::string& id, con
     if (!open(id, system, exitCode)) {
         return exitCode;
     }
-    return finish(options, std::string(call.hcsctlVerb) + " " + id,
-                  runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
-                      return function(system.get(), operation, optionalText(wideDocument));
-                  }));
+    const std::string what = std::string(call.hcsctlVerb) + " " + id;
+    CallOutcome outcome;
+    {
+        ProgressLine progress(what, progressDetail(method, id, document.value_or("")));
+        outcome = runOperation(options.timeoutMs, [&](HCS_OPERATION operation) {
+            return function(system.get(), operation, optionalText(wideDocument));
+        });
+    }
+    return finish(options, what, outcome);
 }
 
 int waitForExit(const Options& options, const std::string& id, DWORD timeoutMs)
@@ -358,6 +417,19 @@ int serviceProperties(const Options& options, const std::optional<std::string>& 
     outcome.hr = HcsGetServiceProperties(optionalText(wideQuery), &result);
     outcome.document = takeResultString(result);
     return finish(options, "service", outcome);
+}
+
+int vmAccess(const Options& options, hc::hcs::protocol::Method method, const std::string& id, const std::string& file)
+{
+    std::wstring wideId;
+    std::wstring wideFile;
+    if (!toWide(id, "the id", wideId) || !toWide(file, "the file", wideFile)) return c_UsageExitCode;
+    const bool grant = method == hc::hcs::protocol::Method::GrantVmAccess;
+    CallOutcome outcome;
+    outcome.hr = grant ? HcsGrantVmAccess(wideId.c_str(), wideFile.c_str())
+                       : HcsRevokeVmAccess(wideId.c_str(), wideFile.c_str());
+    outcome.document = "{}";
+    return finish(options, std::string(grant ? "grant " : "revoke ") + id, outcome);
 }
 
 }  // namespace hcsctl

@@ -32,5 +32,7 @@ int runSystem(const Options& options, const std::string& id, const std::string& 
 int waitForExit(const Options& options, const std::string& id, DWORD timeoutMs);
 int streamEvents(const Options& options, const std::string& id, DWORD timeoutMs);
 int serviceProperties(const Options& options, const std::optional<std::string>& query);
+// grant / revoke: HcsGrantVmAccess / HcsRevokeVmAccess.
+int vmAccess(const Options& options, hc::hcs::protocol::Method method, const std::string& id, const std::string& file);
 
 }  // namespace hcsctl

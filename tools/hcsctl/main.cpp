@@ -72,6 +72,9 @@ Results are printed as JSON on stdout. On failure the HRESULT's name and the ser
 message go to stderr and the exit code is 64 + the low byte of an HCS_E_* HRESULT, 1 for any other
 failure, 2 for a usage error. run-system exits 0 when the guest powered off, 3 when it was terminated, 4 when
 it stopped unexpectedly. exec exits with the process's exit code (128 + N when signal N ended it).
+
+On a terminal, commands that take a while (create, start, save, shutdown, run-system) show their progress on
+stderr: elapsed time, the system's state, the MiB a save has written. Not on a terminal: nothing is added.
 )";
 }
 
@@ -203,6 +206,9 @@ int main(int argc, char** argv)
             return createSystem(options, args[0], args[1]);
         case Method::GetServiceProperties:
             return serviceProperties(options, argAt(args, 0));
+        case Method::GrantVmAccess:
+        case Method::RevokeVmAccess:
+            return vmAccess(options, call->method, args[0], args[1]);
         default:
             return systemCall(options, call->method, args[0], argAt(args, 1));
     }

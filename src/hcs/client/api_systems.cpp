@@ -3,6 +3,8 @@
 // and document field) and let the operation carry the outcome.
 #include <computecore.h>
 
+#include <filesystem>
+
 #include "hcs/client/api_support.h"
 #include "hcs/client/sync_call.h"
 #include "hcs/schema/documents.h"
@@ -313,6 +315,39 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsGetServiceProperties(PCWSTR propertyQuery, PWS
         if (!reply) return failWithDocument(reply.error());
         return storeDocument(reply->document, result, reply->hr);
     });
+}
+
+// HcsGrantVmAccess / HcsRevokeVmAccess: hcsd changes the file's ACL with this caller's rights
+// (docs/hcsd.md, "HcsGrantVmAccess"); a relative path is this process's, made absolute here.
+static HRESULT vmAccess(const char* function, protocol::Method method, PCWSTR vmId, PCWSTR filePath)
+{
+    auto id = requiredString(vmId, "vmId");
+    if (!id) return fail(id.error(), function);
+    auto path = requiredString(filePath, "filePath");
+    if (!path) return fail(path.error(), function);
+    if (path->empty()) return fail(makeError(E_INVALIDARG, "filePath is empty"), function);
+    if ((*path)[0] != '/') {
+        std::error_code ec;
+        auto absolute = std::filesystem::absolute(*path, ec);
+        if (ec) return fail(makeError(E_INVALIDARG, "filePath: cannot make \"" + *path + "\" absolute"), function);
+        *path = absolute.string();
+    }
+    auto channel = Client::instance().channel();
+    if (!channel) return fail(channel.error(), function);
+    auto reply = callAndWait(*channel.value(), method, protocol::VmAccessParams{*id, *path}, kServiceReplyGrace);
+    if (!reply) return fail(reply.error(), function);
+    if (FAILED(reply->hr)) return fail(makeError(reply->hr, reply->document), function);
+    return S_OK;
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsGrantVmAccess(PCWSTR vmId, PCWSTR filePath)
+{
+    return guarded(__func__, [&] { return vmAccess(__func__, protocol::Method::GrantVmAccess, vmId, filePath); });
+}
+
+HOSTCOMPUTE_API HRESULT WINAPI HcsRevokeVmAccess(PCWSTR vmId, PCWSTR filePath)
+{
+    return guarded(__func__, [&] { return vmAccess(__func__, protocol::Method::RevokeVmAccess, vmId, filePath); });
 }
 
 }  // extern "C"

@@ -1,4 +1,5 @@
-// computecore.h functions this version does not implement yet: live migration and service settings. Each
+// computecore.h functions this version does not implement yet: live migration, service settings and the VM group
+// grants. Each
 // validates its arguments like the real function would (so callers see the same argument errors) and then returns
 // E_NOTIMPL.
 #include <computecore.h>
@@ -86,24 +87,6 @@ HOSTCOMPUTE_API HRESULT WINAPI HcsSubmitWerReport(PCWSTR settings)
     return guarded(__func__, [&] {
         if (HRESULT hr = checkText(__func__, settings, "settings", true); FAILED(hr)) return hr;
         return notImplemented(__func__, "Windows Error Reporting");
-    });
-}
-
-HOSTCOMPUTE_API HRESULT WINAPI HcsGrantVmAccess(PCWSTR vmId, PCWSTR filePath)
-{
-    return guarded(__func__, [&] {
-        if (HRESULT hr = checkText(__func__, vmId, "vmId", true); FAILED(hr)) return hr;
-        if (HRESULT hr = checkText(__func__, filePath, "filePath", true); FAILED(hr)) return hr;
-        return notImplemented(__func__, "per-VM file access grants");
-    });
-}
-
-HOSTCOMPUTE_API HRESULT WINAPI HcsRevokeVmAccess(PCWSTR vmId, PCWSTR filePath)
-{
-    return guarded(__func__, [&] {
-        if (HRESULT hr = checkText(__func__, vmId, "vmId", true); FAILED(hr)) return hr;
-        if (HRESULT hr = checkText(__func__, filePath, "filePath", true); FAILED(hr)) return hr;
-        return notImplemented(__func__, "per-VM file access grants");
     });
 }
 

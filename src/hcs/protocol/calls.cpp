@@ -10,7 +10,7 @@ namespace {
 constexpr HCS_OPERATION_TYPE kNoOperation = HcsOperationTypeNone;
 
 // The catalogue. Order = Method order (checked below), so callSpec() is an index.
-constexpr std::array<CallSpec, 26> kCalls{{
+constexpr std::array<CallSpec, 28> kCalls{{
     {Method::Hello, "Hello", kParamsIndex<HelloParams>, "", false, ResultShape::Hello, kNoOperation, "", "", ""},
     {Method::Cancel, "Cancel", kParamsIndex<CancelParams>, "", false, ResultShape::None, kNoOperation, "", "", ""},
     {Method::CreateComputeSystem, "CreateComputeSystem", kParamsIndex<CreateParams>, "configuration", true,
@@ -66,6 +66,10 @@ constexpr std::array<CallSpec, 26> kCalls{{
      HcsOperationTypeModifyProcess, "", "", ""},
     {Method::WaitForProcessExit, "WaitForProcessExit", kParamsIndex<WaitExitParams>, "", false, ResultShape::Document,
      kNoOperation, "", "", ""},
+    {Method::GrantVmAccess, "GrantVmAccess", kParamsIndex<VmAccessParams>, "", false, ResultShape::None, kNoOperation,
+     "grant", "ID FILE", "give the system's VM access to FILE (an ACL entry; you must own FILE)"},
+    {Method::RevokeVmAccess, "RevokeVmAccess", kParamsIndex<VmAccessParams>, "", false, ResultShape::None, kNoOperation,
+     "revoke", "ID FILE", "take that access away again"},
 }};
 
 constexpr bool inMethodOrder()
@@ -76,7 +80,7 @@ constexpr bool inMethodOrder()
     return true;
 }
 static_assert(inMethodOrder(), "kCalls must list the calls in Method order");
-static_assert(static_cast<size_t>(Method::WaitForProcessExit) + 1 == kCalls.size(), "every Method has a row");
+static_assert(static_cast<size_t>(Method::RevokeVmAccess) + 1 == kCalls.size(), "every Method has a row");
 
 }  // namespace
 

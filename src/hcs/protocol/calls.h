@@ -47,6 +47,9 @@ enum class Method {
     GetProcessProperties,
     ModifyProcess,
     WaitForProcessExit,
+    // HcsGrantVmAccess / HcsRevokeVmAccess: a file's ACL entry for a system's identity (docs/hcsd.md).
+    GrantVmAccess,
+    RevokeVmAccess,
 };
 
 // Typed parameters, one struct per shape of "params". A document argument is JSON text ("" = none).
@@ -102,11 +105,17 @@ struct OpenProcessParams {
     bool operator==(const OpenProcessParams&) const = default;
 };
 
+struct VmAccessParams {  // GrantVmAccess, RevokeVmAccess
+    std::string id;      // the compute system
+    std::string path;    // absolute
+    bool operator==(const VmAccessParams&) const = default;
+};
+
 // HandleParams also names a process (CloseProcess, GetProcessInfo: handle = the process handle); SystemCallParams
 // carries the process calls with a document (handle = the process handle); WaitExitParams waits for a
 // process (WaitForProcessExit: handle = the process handle).
 using Params = std::variant<HelloParams, CancelParams, CreateParams, OpenParams, HandleParams, QueryParams,
-                            SystemCallParams, WaitExitParams, CreateProcessParams, OpenProcessParams>;
+                            SystemCallParams, WaitExitParams, CreateProcessParams, OpenProcessParams, VmAccessParams>;
 
 // What a successful reply carries to the caller.
 enum class ResultShape {

@@ -75,6 +75,12 @@ void fields(Fields& f, const CallSpec&, OpenProcessParams& p)
     f.number("process", p.process);
     f.number("processId", p.processId);
 }
+template <typename Fields>
+void fields(Fields& f, const CallSpec&, VmAccessParams& p)
+{
+    f.text("id", p.id);
+    f.text("path", p.path);
+}
 
 // Client side: params struct -> JSON object. A document travels as a JSON string (null when none).
 struct Writer {

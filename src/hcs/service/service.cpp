@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "hcs/ipc/stale_socket.h"
 #include "hcs/schema/json_limits.h"
+#include "hcs/service/file_acl.h"
 #include "hcs/service/file_identity.h"
 #include "hcs/vm/host_files.h"
 #include "hcs/vm/qemu_command.h"
@@ -309,6 +310,10 @@ void Service::handle(uint64_t session, const protocol::Request& request)
             return closeProcess(session, id, std::get<protocol::HandleParams>(request.params).handle);
         case Method::WaitForProcessExit:
             return waitForProcessExit(session, id, std::get<protocol::WaitExitParams>(request.params));
+        case Method::GrantVmAccess:
+        case Method::RevokeVmAccess:
+            return vmAccess(session, id, std::get<protocol::VmAccessParams>(request.params),
+                            request.method == Method::GrantVmAccess);
         case Method::TerminateProcess:
         case Method::SignalProcess:
         case Method::GetProcessInfo:
@@ -510,6 +515,34 @@ void Service::enumerate(uint64_t session, uint64_t requestId, const std::string&
         list.push_back(properties(*system, {}));
     }
     reply(session, requestId, list);
+}
+
+// The identity a system's VM uses for host files is its owner's (docs/hcsd.md): the entry is for that
+// uid. The caller need not see the system (a file's owner grants a VM it does not control), but the
+// change is made with the caller's rights, so only the file's owner or root can make it.
+void Service::vmAccess(uint64_t session, uint64_t requestId, const protocol::VmAccessParams& params, bool grant)
+{
+    const char* field = grant ? "HcsGrantVmAccess" : "HcsRevokeVmAccess";
+    if (params.path.empty() || params.path[0] != '/') {
+        return replyError(
+            session, requestId,
+            makeError(E_INVALIDARG, std::string(field) + ": filePath must be absolute, not \"" + params.path + "\""));
+    }
+    auto it = systems_.find(params.id);
+    if (it == systems_.end() || !it->second->listed()) {
+        return replyError(session, requestId,
+                          makeError(HCS_E_SYSTEM_NOT_FOUND, "no compute system with id \"" + params.id + "\""));
+    }
+    FileIdentity asCaller(sessions_.uid(session));
+    if (!asCaller.status()) return replyError(session, requestId, asCaller.status().error());
+    uid_t vmIdentity = it->second->ownerUid;
+    Status done = grant ? grantUserAccess(params.path, vmIdentity) : revokeUserAccess(params.path, vmIdentity);
+    if (!done)
+        return replyError(session, requestId, makeError(done.hr(), std::string(field) + ": " + done.error().message));
+    HC_LOG(Info, "hcsd",
+           std::string(grant ? "granted" : "revoked") + " uid " + std::to_string(vmIdentity) + " (system " + params.id +
+               ") access to " + params.path + " for uid " + std::to_string(sessions_.uid(session)));
+    reply(session, requestId, json::object());
 }
 
 void Service::serviceProperties(uint64_t session, uint64_t requestId, const std::string& queryText)

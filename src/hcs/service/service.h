@@ -93,6 +93,8 @@ private:
     void open(uint64_t session, uint64_t requestId, const protocol::OpenParams& params);
     void enumerate(uint64_t session, uint64_t requestId, const std::string& query);
     void serviceProperties(uint64_t session, uint64_t requestId, const std::string& query);
+    // HcsGrantVmAccess / HcsRevokeVmAccess (file_acl.h), with the caller's file rights.
+    void vmAccess(uint64_t session, uint64_t requestId, const protocol::VmAccessParams& params, bool grant);
     void waitForExit(uint64_t session, uint64_t requestId, const protocol::WaitExitParams& params);
     void cancel(uint64_t session, uint64_t requestId, uint64_t target);
     SystemPtr systemForHandle(uint64_t session, uint64_t handle, uint64_t requestId);

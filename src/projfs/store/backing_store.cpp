@@ -299,7 +299,10 @@ Error parentError(int err, const std::string& rel, const char* what)
 Status BackingStore::writePlaceholder(const std::string& rel, const PlaceholderSpec& spec, bool* existed)
 {
     // One fstatat decides: nothing there (create), a tombstone (replace), a placeholder of the same kind
-    // (update in place) or anything else (exists). A missing parent shows up when creating.
+    // (update in place) or anything else (exists). A missing parent shows up when creating. Under the
+    // parent's entry lock: two threads placing the same name at once (two programs opening one listed
+    // directory) would otherwise both decide "create", and the second fail with ERROR_FILE_EXISTS.
+    auto entries = lockEntriesOf(splitRel(rel).first);
     struct stat st {};
     bool replaceTombstone = false;
     BackingPath at(rootFd(), rel);
@@ -364,7 +367,7 @@ Status applySymlinkAttributes(int dirFd, const char* rel, const PlaceholderSpec&
 // directory placeholder nobody changed) the provider's times are put back, so what a program reads of the
 // directory does not change because the runtime filled it (docs/projfs-design.md, "Stable attributes").
 BackingStore::ParentTimesKeeper::ParentTimesKeeper(BackingStore& store, const std::string& rel)
-    : store_(store), parentRel_(splitRel(rel).first), entries_(store.lockEntriesOf(parentRel_))
+    : store_(store), parentRel_(splitRel(rel).first)
 {
     struct stat st {};
     BackingPath at(store_.rootFd(), parentRel_);

@@ -127,10 +127,10 @@ private:
     // renamed into place. `existing`: what lstat found at `rel` (nullptr: nothing).
     Status placeSymlink(const std::string& rel, const PlaceholderSpec& spec, const struct stat* existing);
     void noteChanged(const std::string& rel) const;  // keeps the NameIndex current for `rel`
-    // Around one new placeholder: the parent's times as they were, if the parent is the provider's. Holds
-    // the parent's entry lock from construction to destruction, so that no other change to the parent's
-    // entries (another placeholder, a program's create) falls between reading the times and putting them
-    // back — it would be undone, or its times restored over ours.
+    // Around one new placeholder: the parent's times as they were, if the parent is the provider's. The
+    // caller holds the parent's entry lock throughout, so that no other change to the parent's entries
+    // (another placeholder, a program's create) falls between reading the times and putting them back — it
+    // would be undone, or its times restored over ours.
     class ParentTimesKeeper {
     public:
         ParentTimesKeeper(BackingStore& store, const std::string& rel);
@@ -139,7 +139,6 @@ private:
     private:
         BackingStore& store_;
         std::string parentRel_;
-        std::unique_lock<std::mutex> entries_;
         timespec times_[2]{};
         bool keep_ = false;
     };

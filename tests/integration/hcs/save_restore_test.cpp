@@ -1,7 +1,8 @@
 // Save, restore and crash on real guests: the agent test guest (HCS_AGENT_INITRD) on QEMU (TCG), hcsd as its
 // own process, checks inside the guest through the process API. A counter the guest runs shows that memory
 // survives a save; a template restores twice; the file checks name their field; a crash injected from the
-// host ends the system with UnexpectedExit and a crash report (pvpanic).
+// host ends the system with UnexpectedExit and a crash report (pvpanic). hcsctl's progress line for the
+// long commands (start while the guest boots, save, a restoring create) shows on a terminal only.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -270,6 +271,90 @@ TEST_F(SaveRestore, CrashEndsWithUnexpectedExitAndACrashReport)
     CallOutcome again = runOperation(
         c_OperationTimeoutMs, [&](HCS_OPERATION op) { return HcsCrashComputeSystem(system.get(), op, nullptr); });
     EXPECT_EQ(again.hr, HCS_E_INVALID_STATE) << again.document;
+}
+
+// hcsctl under a pseudo-terminal (util-linux `script`) and with stderr a file: the progress line of
+// tools/hcsctl/progress.h shows on the terminal while a start waits for the guest to boot (seconds under TCG),
+// while a save writes its file and while a restoring create loads it, is erased before the result, and
+// nothing at all is added to stderr when it is not a terminal.
+TEST_F(SaveRestore, HcsctlShowsProgressOnATerminalOnly)
+{
+    const std::string script = "/usr/bin/script";
+    ASSERT_TRUE(fs::exists(script)) << script << " is missing (Debian's bsdutils / util-linux)";
+    const std::string dir = freshTestDirectory();
+    const std::string hcsctl = buildDirectory() + "/tools/hcsctl/hcsctl";
+    const std::string id = testSystemId();
+    const std::string restoredId = testSystemId("restored");
+    json document = agentVm();
+    document["ShouldTerminateOnLastHandleClosed"] = false;  // outlives each hcsctl
+    std::ofstream(dir + "/vm.json") << document.dump();
+    json restoring = agentVm();  // its own console socket: the source still runs
+    restoring["ShouldTerminateOnLastHandleClosed"] = false;
+    restoring["VirtualMachine"]["RestoreState"] = {{"SaveStateFilePath", dir + "/terminal.save"}};
+    std::ofstream(dir + "/restore.json") << restoring.dump();
+    const json terminalSave = {{"SaveStateFilePath", dir + "/terminal.save"}};
+    const json plainSave = {{"SaveStateFilePath", dir + "/plain.save"}};
+
+    struct Run {
+        ProgramResult result;
+        std::chrono::milliseconds took;
+    };
+    auto timed = [](const std::vector<std::string>& argv) {
+        auto begin = std::chrono::steady_clock::now();
+        ProgramResult result = runProgram(argv, 180s);
+        EXPECT_EQ(result.exitCode, 0) << argv[1] << ": " << result.out << result.err;
+        return Run{result,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin)};
+    };
+    auto plain = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), hcsctl);
+        Run run = timed(args);
+        EXPECT_EQ(run.result.err, "") << args[1] << " wrote to stderr that is not a terminal";
+        return run;
+    };
+    auto onTerminal = [&](const std::vector<std::string>& args) {
+        // A wide terminal: the line is cut to the terminal's width, and the ids here are long.
+        std::string command = "stty cols 400 && '" + hcsctl + "'";
+        for (const auto& arg : args) {
+            std::string quoted;
+            for (char c : arg)
+                quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+            command += " '" + quoted + "'";
+        }
+        return timed({script, "-q", "-e", "-c", command, "/dev/null"});
+    };
+    // A drawn line begins with the erase sequence, and the last one is erased before the result.
+    auto expectProgress = [](const Run& run, const std::string& what, const std::string& detail) {
+        const std::string& out = run.result.out;
+        EXPECT_NE(out.find("\r\033[K" + what + ": "), std::string::npos) << "no progress line in: " << out;
+        EXPECT_NE(out.find(detail), std::string::npos) << "no \"" << detail << "\" in: " << out;
+        EXPECT_NE(out.find("\r\033[K{}"), std::string::npos) << "the result does not follow an erased line: " << out;
+    };
+    const auto interval = std::chrono::milliseconds(250) * 3;  // the first draw comes after 250 ms
+
+    plain({"create", id, dir + "/vm.json"});
+    Run started = onTerminal({"start", id});  // boots the kernel and waits for the agent: seconds
+    expectProgress(started, "start " + id, "state Running, waiting for the guest agent");
+    plain({"pause", id});
+    Run saved = onTerminal({"save", id, terminalSave.dump()});
+    if (saved.took > interval) {
+        expectProgress(saved, "save " + id, " MiB written");
+    } else {
+        std::cerr << "the save took " << saved.took.count() << " ms: too short to check its progress line\n";
+    }
+    plain({"resume", id});
+    plain({"pause", id});
+    Run quiet = plain({"save", id, plainSave.dump()});
+    std::cerr << "the save without a terminal took " << quiet.took.count() << " ms\n";
+    EXPECT_GT(fs::file_size(dir + "/plain.save"), 1u << 20);
+    Run restored = onTerminal({"create", restoredId, dir + "/restore.json"});
+    if (restored.took > interval) {
+        expectProgress(restored, "create " + restoredId, "loading the saved state (");
+    } else {
+        std::cerr << "the restore took " << restored.took.count() << " ms: too short to check its progress line\n";
+    }
+    plain({"terminate", restoredId});
+    plain({"terminate", id});
 }
 
 }  // namespace

@@ -6,13 +6,15 @@
 #     socket root:hostcompute 0660, and logs to a journal stream (JOURNAL_STREAM) without timestamps;
 #   - a member of the group finds it without HCS_SOCKET, creates a system and sees it; a second member
 #     neither lists nor opens it; root sees it; a user outside the group cannot connect;
-#   - a member's document naming a disk image only root may read is refused, naming the field.
+#   - a member's document naming a disk image only root may read is refused, naming the field;
+#   - HcsGrantVmAccess (hcsctl grant) by a file's owner lets another user's system use it (a disk image,
+#     a directory for its save file); the grantee cannot grant itself others' files; revoke undoes it.
 # Users and the group are made once (system accounts) and reused. Needs root.
 set -euo pipefail
 build=$(realpath "$1")
 source=$(realpath "$2")
 [ "$(id -u)" -eq 0 ] || { echo "system_instance_test: needs root" >&2; exit 1; }
-for tool in systemd-socket-activate systemd-analyze setpriv useradd groupadd; do
+for tool in systemd-socket-activate systemd-analyze setpriv useradd groupadd getfacl; do
   command -v "$tool" >/dev/null || { echo "system_instance_test: $tool is missing" >&2; exit 1; }
 done
 hcsd=$build/tools/hcsd/hcsd
@@ -108,7 +110,46 @@ fi
 grep -q "VirtualMachine.Devices.Scsi.Primary.Attachments.0.Path" "$work/disk.out" || fail "the refusal does not name the field: $(cat "$work/disk.out")"
 echo "system_instance_test: a member cannot hand root's files to a VM"
 
-# 8. Journal logging: priority prefixes, no timestamps.
+# 8. HcsGrantVmAccess: bob (the file's owner) gives alice's system his disk; alice (not the owner) cannot
+#    grant herself root's file; revoking takes the access away and leaves the mode as it was.
+head -c 1048576 /dev/zero >"$work/bob.img"
+chown hcs-sys-bob "$work/bob.img"
+chmod 0600 "$work/bob.img"
+if as hcs-sys-alice head -c1 "$work/bob.img" >/dev/null 2>&1; then fail "alice reads bob's file before any grant"; fi
+as hcs-sys-bob "$hcsctl" grant alice-vm "$work/bob.img" >/dev/null || fail "bob: grant"
+getfacl -cp "$work/bob.img" 2>/dev/null | grep -q '^user:hcs-sys-alice:rw-$' || fail "no ACL entry for alice: $(getfacl -cp "$work/bob.img")"
+as hcs-sys-alice head -c1 "$work/bob.img" >/dev/null || fail "alice cannot read bob's file after the grant"
+sed "s|$work/secret.img|$work/bob.img|" "$work/disk.json" >"$work/bobdisk.json"
+chmod 0644 "$work/bobdisk.json"
+as hcs-sys-alice "$hcsctl" create alice-disk "$work/bobdisk.json" >/dev/null || fail "alice: create with the granted disk"
+HCS_SYSTEM_SOCKET=$socket HCSD_PATH=/nonexistent "$hcsctl" terminate alice-disk >/dev/null || fail "root: terminate alice-disk"
+if as hcs-sys-alice "$hcsctl" grant alice-vm "$work/secret.img" >/dev/null 2>&1; then fail "alice changed root's file's ACL"; fi
+getfacl -cp "$work/secret.img" 2>/dev/null | grep -q '^user:hcs-sys-alice' && fail "root's file got an entry for alice"
+as hcs-sys-bob "$hcsctl" revoke alice-vm "$work/bob.img" >/dev/null || fail "bob: revoke"
+if as hcs-sys-alice head -c1 "$work/bob.img" >/dev/null 2>&1; then fail "alice still reads bob's file after the revoke"; fi
+[ "$(stat -c %a "$work/bob.img")" = 600 ] || fail "the mode after revoke is $(stat -c %a "$work/bob.img"), not 600"
+echo "system_instance_test: grant and revoke change who may use a file"
+
+# 9. A granted directory takes save files: alice's paused system cannot save into bob's private directory
+#    until bob grants it (rwx), and the save file written there is alice's; revoke closes it again.
+mkdir -m 0700 "$work/bobsaves"
+chown hcs-sys-bob "$work/bobsaves"
+save_opts='{"SaveType":"ToFile","SaveStateFilePath":"'$work/bobsaves/alice.save'"}'
+as hcs-sys-alice "$hcsctl" start alice-vm >/dev/null || fail "alice: start"
+as hcs-sys-alice "$hcsctl" pause alice-vm >/dev/null || fail "alice: pause"
+if as hcs-sys-alice "$hcsctl" save alice-vm "$save_opts" >"$work/save.out" 2>&1; then fail "alice saved into bob's directory without a grant"; fi
+grep -q "SaveStateFilePath" "$work/save.out" || fail "the save refusal does not name the field: $(cat "$work/save.out")"
+as hcs-sys-bob "$hcsctl" grant alice-vm "$work/bobsaves" >/dev/null || fail "bob: grant the directory"
+getfacl -cp "$work/bobsaves" 2>/dev/null | grep -q '^user:hcs-sys-alice:rwx$' || fail "no rwx entry on the directory: $(getfacl -cp "$work/bobsaves")"
+as hcs-sys-alice "$hcsctl" save alice-vm "$save_opts" >"$work/save.out" 2>&1 || fail "alice: save into the granted directory: $(cat "$work/save.out")"
+[ "$(head -c4 "$work/bobsaves/alice.save")" = QEVM ] || fail "the save file holds no migration stream"
+[ "$(stat -c %U "$work/bobsaves/alice.save")" = hcs-sys-alice ] || fail "the save file is not alice's: $(stat -c %U "$work/bobsaves/alice.save")"
+as hcs-sys-bob "$hcsctl" revoke alice-vm "$work/bobsaves" >/dev/null || fail "bob: revoke the directory"
+[ "$(stat -c %a "$work/bobsaves")" = 700 ] || fail "the directory's mode after revoke is $(stat -c %a "$work/bobsaves")"
+if as hcs-sys-alice ls "$work/bobsaves" >/dev/null 2>&1; then fail "alice still lists bob's directory after the revoke"; fi
+echo "system_instance_test: a granted directory takes the system's save file"
+
+# 10. Journal logging: priority prefixes, no timestamps.
 grep -q '^<6>hcsd: client connected' "$log" || fail "no journal-style log lines"
 if grep -q '^\[[0-9]' "$log"; then fail "timestamped lines while logging to the journal"; fi
 

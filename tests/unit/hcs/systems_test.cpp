@@ -1,5 +1,6 @@
-// HCS_SYSTEM calls: synchronous argument checks, the requests sent to hcsd, synchronous Open/Wait/
+// HCS_SYSTEM calls: synchronous argument checks, the requests sent to hcsd, synchronous Open/Wait/VM-access/
 // service calls, namespaces, and the functions that are not implemented yet.
+#include <filesystem>
 #include <future>
 
 #include "client_fixture.h"
@@ -211,6 +212,35 @@ TEST_F(SystemTest, ServicePropertiesAreSynchronous)
     EXPECT_EQ(channel->requests("GetServiceProperties").at(0).params["query"], R"({"PropertyTypes":["Basic"]})");
 }
 
+TEST_F(SystemTest, VmAccessSendsTheIdAndAnAbsolutePathAndReturnsTheServiceAnswer)
+{
+    channel->setAutoReply([](const FakeChannel::Request& request) -> std::optional<hc::hcs::ServiceReply> {
+        if (request.method != "GrantVmAccess" && request.method != "RevokeVmAccess") return std::nullopt;
+        if (request.params["id"] != "vm")
+            return hc::hcs::ServiceReply{HCS_E_SYSTEM_NOT_FOUND, R"({"ErrorMessage":"no such system"})"};
+        return hc::hcs::ServiceReply{S_OK, "{}"};
+    });
+    EXPECT_EQ(HcsGrantVmAccess(nullptr, L"/tmp/f"), E_INVALIDARG);
+    EXPECT_EQ(HcsGrantVmAccess(L"vm", nullptr), E_INVALIDARG);
+    EXPECT_EQ(HcsGrantVmAccess(L"vm", L""), E_INVALIDARG);
+    EXPECT_EQ(HcsRevokeVmAccess(L"vm", kBadUtf16), E_INVALIDARG);
+    EXPECT_TRUE(channel->requests().empty());
+
+    EXPECT_EQ(HcsGrantVmAccess(L"vm", L"/srv/disk.img"), S_OK);
+    auto grants = channel->requests("GrantVmAccess");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0].params["id"], "vm");
+    EXPECT_EQ(grants[0].params["path"], "/srv/disk.img");
+
+    // A relative path is this process's: hcsd gets it made absolute.
+    EXPECT_EQ(HcsRevokeVmAccess(L"vm", L"disk.img"), S_OK);
+    auto revokes = channel->requests("RevokeVmAccess");
+    ASSERT_EQ(revokes.size(), 1u);
+    EXPECT_EQ(revokes[0].params["path"], (std::filesystem::current_path() / "disk.img").string());
+
+    EXPECT_EQ(HcsGrantVmAccess(L"other", L"/srv/disk.img"), HCS_E_SYSTEM_NOT_FOUND);
+}
+
 TEST_F(SystemTest, OnlyTheDefaultNamespaceExists)
 {
     HCS_OPERATION op = HcsCreateOperation(nullptr, nullptr);
@@ -273,8 +303,8 @@ TEST_F(SystemTest, UnimplementedFunctionsCheckArgumentsThenSayNotImplemented)
     EXPECT_EQ(HcsModifyServiceSettings(nullptr, nullptr), E_INVALIDARG);
     EXPECT_EQ(HcsCreateEmptyGuestStateFile(L"x.vmgs"), E_INVALIDARG);  // implemented: a relative path is refused
     EXPECT_EQ(HcsCreateEmptyRuntimeStateFile(nullptr), E_INVALIDARG);
-    EXPECT_EQ(HcsGrantVmAccess(L"vm", L"/tmp/f"), E_NOTIMPL);
-    EXPECT_EQ(HcsRevokeVmAccess(L"vm", nullptr), E_INVALIDARG);
+    EXPECT_EQ(HcsGrantVmGroupAccess(L"/tmp/f"), E_NOTIMPL);
+    EXPECT_EQ(HcsRevokeVmGroupAccess(nullptr), E_INVALIDARG);
     EXPECT_EQ(HcsAddResourceToOperation(op, HcsResourceTypeFile, L"file://x", nullptr), E_NOTIMPL);
     EXPECT_EQ(HcsAddResourceToOperation(op, static_cast<HCS_RESOURCE_TYPE>(9), L"x", nullptr), E_INVALIDARG);
     EXPECT_EQ(HcsStartLiveMigrationOnSource(system, op, nullptr), E_NOTIMPL);

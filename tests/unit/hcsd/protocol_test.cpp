@@ -142,6 +142,7 @@ Params sampleParams(size_t index)
         WaitExitParams{3, 1234},
         CreateProcessParams{3, 4, R"({"CommandArgs":["/bin/true"]})"},
         OpenProcessParams{3, 4, 77},
+        VmAccessParams{"vm", "/var/lib/images/disk.img"},
     };
     static_assert(std::size(samples) == std::variant_size_v<Params>);
     return samples[index];

@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -175,6 +176,27 @@ TEST_F(StoreTest, PlaceholdersLeaveTheTimesOfTheirProviderDirectory)
     ASSERT_TRUE(store->setDirty("d").ok());
     ASSERT_TRUE(store->writePlaceholder("d/after", file(1)).ok());
     EXPECT_GT(mtimeOf("d"), providerTime);
+}
+
+// Two programs opening one listed directory make two lookups write the same placeholder at once: both
+// succeed (the second updates the first's), neither gets ERROR_FILE_EXISTS.
+TEST_F(StoreTest, SamePlaceholderWrittenByThreadsAtOnceSucceedsForAll)
+{
+    PlaceholderSpec directory;
+    directory.isDirectory = true;
+    for (int round = 0; round < 20; ++round) {
+        std::vector<std::thread> writers;
+        std::atomic<int> failures{0};
+        for (int t = 0; t < 4; ++t) {
+            writers.emplace_back([&, t] {
+                const std::string rel = "same" + std::to_string(round);
+                if (!store->writePlaceholder(t % 2 ? rel + "d" : rel, t % 2 ? directory : file(7)).ok()) ++failures;
+            });
+        }
+        for (auto& writer : writers)
+            writer.join();
+        EXPECT_EQ(failures.load(), 0) << "round " << round;
+    }
 }
 
 TEST_F(StoreTest, TombstonesHideAndGiveWay)

@@ -4,12 +4,14 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -87,6 +89,25 @@ void PrivateHcsd::restart()
     }
 }
 
+void PrivateHcsd::removeLeftoverContainers()
+{
+    // Containers hcsd left running (it keeps systems when it stops): their runtime state and root file
+    // system mounts are below root_, which must not be removed while an overlay is mounted in it.
+    const std::string rootfs = state_ + "/containers/rootfs/";
+    std::istringstream mounts(readFile("/proc/self/mountinfo"));
+    for (std::string line; std::getline(mounts, line);) {
+        std::istringstream fields(line);
+        std::string field, mountPoint;
+        for (int i = 0; i < 5 && fields >> field; ++i)
+            mountPoint = field;
+        if (mountPoint.rfind(rootfs, 0) != 0) continue;
+        const std::string id = mountPoint.substr(rootfs.size());
+        runProgram({"runc", "--root", state_ + "/containers/runtime", "delete", "--force", id},
+                   std::chrono::seconds(30));
+        ::umount2(mountPoint.c_str(), MNT_DETACH);
+    }
+}
+
 void PrivateHcsd::kill(int sig)
 {
     process_.signal(sig);
@@ -111,6 +132,7 @@ void PrivateHcsd::stop()
     for (pid_t qemu : qemuProcessesMentioning(root_)) {
         ::kill(qemu, SIGKILL);
     }
+    removeLeftoverContainers();
     std::error_code ignored;
     std::filesystem::remove_all(root_, ignored);
     root_.clear();

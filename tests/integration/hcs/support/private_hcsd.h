@@ -35,6 +35,8 @@ public:
     std::string log() const;
 
 private:
+    // After hcsd stopped: deletes the containers it left (runc) and detaches their overlays.
+    void removeLeftoverContainers();
     ChildProcess process_;
     std::string root_;
     std::string socket_;
