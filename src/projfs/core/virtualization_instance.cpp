@@ -72,8 +72,7 @@ bool VirtualizationInstance::threadIsInCallback(pid_t tid)
 
 bool VirtualizationInstance::answersLookup(const std::string& rel)
 {
-    std::lock_guard lock(lookupsMutex_);
-    return lookupsInFlight_.count(rel) != 0;
+    return lookups_.inFlight(rel);
 }
 
 bool VirtualizationInstance::isProviderBacked(const RequestContext& ctx, const std::string& dirRel)
@@ -84,49 +83,73 @@ bool VirtualizationInstance::isProviderBacked(const RequestContext& ctx, const s
     return record.ok() && record->isDirectory && record->state == ItemState::Placeholder;
 }
 
+std::optional<Result<std::optional<std::string>>> VirtualizationInstance::childOnDisk(const std::string& dirRel,
+                                                                                      const std::string& name,
+                                                                                      bool anyCase)
+{
+    auto existing = record(joinRel(dirRel, name));
+    if (existing.ok())
+        return existing->state == ItemState::Tombstone ? std::optional<std::string>() : std::optional(name);
+    if (existing.hr() != HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) return existing.error();
+    if (!anyCase) return std::nullopt;
+    auto found = store_->findChild(dirRel, name);
+    if (found.ok() && found->has_value()) {
+        auto spelled = record(joinRel(dirRel, **found));
+        if (spelled.ok()) return spelled->state == ItemState::Tombstone ? std::optional<std::string>() : *found;
+        // Gone since the index saw it (removed concurrently): the provider decides, as for any missing name.
+    }
+    return std::nullopt;
+}
+
 void VirtualizationInstance::resolveChild(const RequestContext& ctx, const std::string& dirRel, const std::string& name,
                                           std::function<void(Result<std::optional<std::string>>)> done)
 {
     std::string rel = joinRel(dirRel, name);
-    auto existing = record(rel);
-    if (existing.ok()) {
-        return done(existing->state == ItemState::Tombstone ? std::optional<std::string>() : std::optional(name));
-    }
-    if (existing.hr() != HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)) return done(existing.error());
+    if (auto exact = childOnDisk(dirRel, name, /*anyCase=*/false)) return done(std::move(*exact));
     if (!isProviderBacked(ctx, dirRel)) return done(std::optional<std::string>());
-
     // In a projected directory names are case-insensitive, as on Windows.
-    auto found = store_->findChild(dirRel, name);
-    if (found.ok() && found->has_value()) {
-        auto spelled = record(joinRel(dirRel, **found));
-        if (spelled.ok()) return done(spelled->state == ItemState::Tombstone ? std::optional<std::string>() : *found);
-        // Gone since the index saw it (removed concurrently): the provider decides, as for any missing name.
-    }
+    if (auto spelled = childOnDisk(dirRel, name, /*anyCase=*/true)) return done(std::move(*spelled));
     if (negativePaths_.contains(rel)) return done(std::optional<std::string>());  // said absent before
+
+    // The provider's answer, as each lookup of the name takes it: its placeholder is on disk, or the name
+    // does not exist. Shared by the lookups that joined this one (core/shared_lookups.h).
+    auto answer = [this, dirRel, name](HRESULT hr) -> Result<std::optional<std::string>> {
+        if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)) {
+            return std::optional<std::string>();
+        }
+        if (FAILED(hr)) return makeError(hr, "GetPlaceholderInfo failed: " + hresultName(hr));
+        return store_->findChild(dirRel, name);
+    };
+    auto joined = [this, ctx, dirRel, name, answer, done](HRESULT hr) {
+        // The owner's request was interrupted, not this one: ask again (this lookup may own the next call),
+        // from the executor, since this may run inside the provider's PrjCompleteCommand.
+        if (hr == HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED) && !ctx.interruption->fired()) {
+            return executor_.post([this, ctx, dirRel, name, done] { resolveChild(ctx, dirRel, name, done); });
+        }
+        done(answer(hr));
+    };
+    if (!lookups_.startOrJoin(rel, ctx, joined)) return;
+    // A lookup of the name that ended between the check above and here has written its placeholder: the
+    // disk answers (the owner writes before it finishes, so checking after owning leaves no gap).
+    if (auto onDisk = childOnDisk(dirRel, name, /*anyCase=*/true)) {
+        lookups_.finish(rel, S_OK);
+        return done(std::move(*onDisk));
+    }
+
     Invocation invocation;
     invocation.kind = CommandKind::GetPlaceholderInfo;
     invocation.filePathName = providerPathFromRel(rel);
     const PRJ_CALLBACKS& callbacks = options_.callbacks;
-    {
-        std::lock_guard lock(lookupsMutex_);
-        lookupsInFlight_.insert(rel);
-    }
     invoke(
         ctx, invocation,
         [&callbacks](const PRJ_CALLBACK_DATA& data) { return callbacks.GetPlaceholderInfoCallback(&data); },
-        [this, dirRel, name, rel, done = std::move(done)](HRESULT hr) {
-            {
-                std::lock_guard lock(lookupsMutex_);
-                lookupsInFlight_.erase(lookupsInFlight_.find(rel));
+        [this, rel, answer, done = std::move(done)](HRESULT hr) {
+            if ((hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)) &&
+                (options_.flags & PRJ_FLAG_USE_NEGATIVE_PATH_CACHE)) {
+                negativePaths_.add(rel);
             }
-            if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)) {
-                if (options_.flags & PRJ_FLAG_USE_NEGATIVE_PATH_CACHE) negativePaths_.add(rel);
-                return done(std::optional<std::string>());
-            }
-            if (FAILED(hr)) return done(makeError(hr, "GetPlaceholderInfo failed: " + hresultName(hr)));
-            auto written = store_->findChild(dirRel, name);
-            if (!written) return done(written.error());
-            done(*written);
+            lookups_.finish(rel, hr);
+            done(answer(hr));
         });
 }
 

@@ -20,6 +20,7 @@
 #include "projfs/core/negative_path_cache.h"
 #include "projfs/core/notifications.h"
 #include "projfs/core/request_context.h"
+#include "projfs/core/shared_lookups.h"
 #include "projfs/core/triggering_process.h"
 #include "projfs/names/names.h"
 #include "projfs/store/backing_store.h"
@@ -197,6 +198,10 @@ public:
 
 private:
     void markParentDirty(const std::string& rel);
+    // resolveChild's answer from the disk alone: the item's on-disk spelling, or absent behind a tombstone;
+    // nullopt when nothing on disk has the name (spelled exactly, or in any case with `anyCase`).
+    std::optional<Result<std::optional<std::string>>> childOnDisk(const std::string& dirRel, const std::string& name,
+                                                                  bool anyCase);
     // `inode`, or the map's Inode for `rel` (nullptr when the kernel does not know it).
     std::shared_ptr<Inode> inodeFor(Inode* inode, const std::string& rel);
     // `write` changes the disk; on success `update` changes the cached record the same way (if cached).
@@ -215,11 +220,10 @@ private:
     SerialExecutor executor_;
     std::mutex callbackThreadsMutex_;
     std::unordered_multiset<pid_t> callbackThreads_;
-    // Paths with a GetPlaceholderInfo in flight (inserted before the callback, erased when it completes):
-    // a placeholder written for one answers a lookup of a name the provider enumerates, so it leaves the
-    // parent's cached listing valid. A leaf lock.
-    std::mutex lookupsMutex_;
-    std::unordered_multiset<std::string> lookupsInFlight_;
+    // Paths with a GetPlaceholderInfo in flight, one call per path (later lookups of it wait for its answer).
+    // A placeholder written for one answers a lookup of a name the provider enumerates, so it leaves the
+    // parent's cached listing valid.
+    SharedLookups lookups_;
     RankedMutex<LockRank::ItemListeners> itemListenersMutex_;
     std::function<void(const std::string&)> itemChanged_;
     std::function<void(const std::string&)> itemRemoved_;
