@@ -2,6 +2,7 @@
 // (thousands of files in nested trees, an executable, a symbolic link, a blob of several MiB, two
 // revisions): listing and content through the root must equal git's, only what is read is hydrated,
 // and `prjfs git status` reports local changes with the provider running, stopped and restarted.
+#include "concurrent_walk.h"
 #include "provider_process.h"
 #include "virtualization_root.h"
 
@@ -426,6 +427,37 @@ TEST_F(GitTest, GitWorksInsideTheRootWithoutHydratingAnything)
 
     expectCleanStop(*process);
     EXPECT_EQ(hydratedFiles(root_), 0u);
+}
+
+// `du` and `find` run together over a fresh root: every walker sees every directory and file. Two walkers
+// opening one listed directory at once used to write its placeholder twice; the second write was taken for a
+// provider change, dropped the parent's listing and detached the listed siblings the kernel held, so 36-48
+// directories of a projected clone answered ENOENT (issue 12). Several fresh roots: the race needs both
+// walkers in one never-written directory at the same moment.
+TEST_F(GitTest, ConcurrentWalkersOfAFreshRootSeeTheWholeTree)
+{
+    const std::string wide = scratch_ + "/wide-repo";
+    const TreeShape shape = makeWideTree(wide, 6, 3);  // 258 directories, 648 files
+    git(wide, "init -q -b main");
+    git(wide, "add -A");
+    git(wide, "commit -q -m wide");
+    constexpr int kRounds = 3;
+    constexpr int kWalkers = 4;
+    for (int round = 0; round < kRounds; ++round) {
+        const std::string root = scratch_ + "/walked" + std::to_string(round);
+        ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+        ProviderProcess process({prjfs(), "git", wide, root, "--threads", "3"}, root);
+        ASSERT_TRUE(process.waitForLine("projecting", 20s)) << process.output();
+        const auto reports = walkConcurrently(root, kWalkers);
+        for (size_t w = 0; w < reports.size(); ++w) {
+            const WalkReport& report = reports[w];
+            SCOPED_TRACE("round " + std::to_string(round) + ", walker " + std::to_string(w));
+            EXPECT_EQ(report.errors, std::vector<std::string>{});
+            EXPECT_EQ(report.directories, shape.directories + 1);  // and the root
+            EXPECT_EQ(report.files, shape.files + 1);              // and the root's .git file
+        }
+        expectCleanStop(process);
+    }
 }
 
 TEST_F(GitTest, UsageAndStartErrors)

@@ -1,6 +1,7 @@
 // The provider programs as separate processes: `prjfs mirror` (synchronous and --async) projects a
 // source tree whose listing, metadata and content must come out identical through the root, and
 // examples/projfs/async_enum_provider serves its in-memory tree.
+#include "concurrent_walk.h"
 #include "provider_process.h"
 #include "virtualization_root.h"
 
@@ -237,6 +238,35 @@ TEST_F(MirrorTest, AsyncEnumProviderExampleServesItsTree)
     auto status = process.stop();
     ASSERT_TRUE(status);
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+}
+
+// Walkers meeting in never-written directories of a fresh root (issue 12's race, see GitTest's
+// ConcurrentWalkersOfAFreshRootSeeTheWholeTree): each sees the whole tree, synchronous and --async.
+TEST_F(MirrorTest, ConcurrentWalkersOfAFreshRootSeeTheWholeTree)
+{
+    const std::string source = scratch_ + "/wide";
+    const TreeShape shape = makeWideTree(source, 6, 3);
+    int round = 0;
+    for (const auto& mode : {std::vector<std::string>{}, std::vector<std::string>{"--async", "--threads", "3"}}) {
+        for (int repeat = 0; repeat < 2; ++repeat, ++round) {
+            const std::string root = scratch_ + "/walked" + std::to_string(round);
+            ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+            std::vector<std::string> argv{prjfs(), "mirror", source, root};
+            argv.insert(argv.end(), mode.begin(), mode.end());
+            ProviderProcess process(argv, root);
+            ASSERT_TRUE(process.waitForLine("mirroring", 10s)) << process.output();
+            const auto reports = walkConcurrently(root, 4);
+            for (size_t w = 0; w < reports.size(); ++w) {
+                SCOPED_TRACE("round " + std::to_string(round) + ", walker " + std::to_string(w));
+                EXPECT_EQ(reports[w].errors, std::vector<std::string>{});
+                EXPECT_EQ(reports[w].directories, shape.directories + 1);  // and the root
+                EXPECT_EQ(reports[w].files, shape.files);
+            }
+            auto stopped = process.stop();
+            ASSERT_TRUE(stopped);
+            EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0);
+        }
+    }
 }
 
 TEST_F(MirrorTest, AsyncMirrorSurvivesAReaderKilledMidHydration)
