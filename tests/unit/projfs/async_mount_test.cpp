@@ -155,12 +155,59 @@ TEST_F(AsyncMountTest, PendingPlaceholderInfoDoesNotBlockSiblingLookups)
     EXPECT_EQ(first.get(), 5);
 }
 
+// Two programs opening one listed file at once (the kernel does not serialise opens of one inode): one
+// GetPlaceholderInfo, whose answer both take. Two calls wrote the placeholder twice, and the second write
+// dropped the directory's listing under the other walkers (issue 12: ENOENT in `du` and `find` run together).
+TEST_F(AsyncMountTest, OpensOfOneListedFileShareOneGetPlaceholderInfo)
+{
+    ASSERT_EQ(listDirectory(root.path()).size(), 2u);  // READDIRPLUS: both names are listed items now
+    provider.pendPlaceholder = true;
+    auto first = std::async(std::launch::async, [&] { return readFile(at("small.txt")); });
+    auto second = std::async(std::launch::async, [&] { return readFile(at("small.txt")); });
+    ASSERT_TRUE(provider.waitForPending(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(provider.placeholderInfo, 1) << "the second open asked the provider again";
+    const size_t asked = static_cast<size_t>(provider.placeholderInfo.load());
+    for (size_t i = 0; i < asked; ++i)  // (each of them, when the test fails: no open is left hanging)
+        EXPECT_EQ(provider.completeFileData(i), S_OK);
+    EXPECT_EQ(first.get(), "small");
+    EXPECT_EQ(second.get(), "small");
+    EXPECT_EQ(provider.placeholderInfo, 1);
+}
+
+// The request that asked is interrupted (its process killed): its GetPlaceholderInfo is cancelled, and
+// an open that was waiting for that answer asks again instead of failing.
+TEST_F(AsyncMountTest, AWaitingOpenAsksAgainWhenTheAskingOneIsKilled)
+{
+    ASSERT_EQ(listDirectory(root.path()).size(), 2u);
+    provider.pendPlaceholder = true;
+    pid_t asking = ::fork();
+    if (asking == 0) {
+        int fd = ::open(at("small.txt").c_str(), O_RDONLY);
+        ::_exit(fd >= 0 ? 0 : 1);
+    }
+    ASSERT_GT(asking, 0);
+    ASSERT_TRUE(provider.waitForPending(1));
+    auto waiting = std::async(std::launch::async, [&] { return readFile(at("small.txt")); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(provider.placeholderInfo, 1);
+    ::kill(asking, SIGKILL);
+    ASSERT_TRUE(provider.waitForCancel(1));
+    int status = 0;
+    ASSERT_EQ(::waitpid(asking, &status, 0), asking);
+    ASSERT_TRUE(provider.waitForPending(2)) << "the waiting open did not ask again";
+    ASSERT_EQ(provider.completeFileData(1), S_OK);
+    EXPECT_EQ(waiting.get(), "small");
+    EXPECT_EQ(provider.placeholderInfo, 2);
+}
+
 // The provider may look at its own root from inside GetPlaceholderInfo (for a sibling of the name being
 // looked up): it sees the disk and gets no callback, and nothing deadlocks.
 TEST_F(AsyncMountTest, ProviderLooksUpASiblingFromInsideGetPlaceholderInfo)
 {
     std::atomic<int> siblingStat{99};
-    provider.setHook(provider.placeholderHook, std::function<void(const PRJ_CALLBACK_DATA*)>([&](const PRJ_CALLBACK_DATA*) {
+    provider.setHook(provider.placeholderHook,
+                     std::function<void(const PRJ_CALLBACK_DATA*)>([&](const PRJ_CALLBACK_DATA*) {
                          struct stat st {};
                          siblingStat = ::stat(at("data.bin").c_str(), &st);
                      }));
