@@ -1,5 +1,6 @@
 #include "hcs/schema/modify_request.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "hcs/schema/json_limits.h"
@@ -73,7 +74,13 @@ void classify(ModifyRequest& r)
     }
     if (p.size() == 4 && p[1] == "Devices" && p[2] == "Plan9" && p[3] == "Shares") {
         r.resource = ModifyResource::Plan9Shares;
-        requireType(r, {ModifyRequestType::Add, ModifyRequestType::Remove}, "Plan9 shares (Add or Remove one)");
+        if (r.type == ModifyRequestType::Add) {
+            refusePath(path,
+                       "a Plan9 share cannot be added to a created compute system: QEMU 7.2 has no monitor command "
+                       "that creates a 9p file system backend (-fsdev exists only on the command line); define "
+                       "shares at Create (Remove works)");
+        }
+        requireType(r, {ModifyRequestType::Remove}, "Plan9 shares (Remove one)");
         return;
     }
     if (p.size() == 4 && p[1] == "Devices" && p[2] == "NetworkAdapters") {
@@ -155,6 +162,17 @@ Result<ModifyRequest> parseModifySettingRequest(std::string_view text)
                                             (settings ? describeJsonType(*settings) : std::string("nothing")));
             }
             r.memoryMB = settings->get<uint64_t>();
+        } else if (r.resource == ModifyResource::Plan9Shares) {
+            // Windows names the share to remove by a Plan9Share object; its Name (and AccessName) find it.
+            if (!settings || !settings->is_object()) {
+                reader.fail("Settings", std::string("expected the Plan9Share to remove, got ") +
+                                            (settings ? describeJsonType(*settings) : std::string("nothing")));
+            }
+            ObjectReader share(*settings, "Settings");
+            auto name = share.optString("Name");
+            if (!name || name->empty()) share.fail("Name", "required field is missing (the share to remove)");
+            r.shareName = *name;
+            r.shareAccessName = share.optString("AccessName").value_or("");
         } else if (r.type == ModifyRequestType::Add && (!settings || !settings->is_object())) {
             reader.fail("Settings", std::string("expected the object to add, got ") +
                                         (settings ? describeJsonType(*settings) : std::string("nothing")));
@@ -218,8 +236,27 @@ Result<json> applyModifyRequest(const json& config, const ModifyRequest& r)
         case ModifyResource::MemorySize:
             objectAt(objectAt(vm, "ComputeTopology"), "Memory")["SizeInMB"] = r.memoryMB;
             return doc;
-        case ModifyResource::Plan9Shares:
-            break;
+        case ModifyResource::Plan9Shares: {
+            json& shares = objectAt(objectAt(vm, "Devices"), "Plan9")["Shares"];
+            if (!shares.is_array()) shares = json::array();
+            auto named = [&](const json& share) {
+                return share.is_object() && share.value("Name", std::string()) == r.shareName &&
+                       (r.shareAccessName.empty() || share.value("AccessName", std::string()) == r.shareAccessName);
+            };
+            const auto count = std::count_if(shares.begin(), shares.end(), named);
+            if (count == 0) {
+                return makeError(HRESULT_FROM_WIN32(ERROR_NOT_FOUND),
+                                 where + "no Plan9 share is named \"" + r.shareName + "\"" +
+                                     (r.shareAccessName.empty() ? "" : " with AccessName \"" + r.shareAccessName + "\""));
+            }
+            if (count > 1) {
+                return makeError(HCS_E_INVALID_JSON, where + "Settings.AccessName: " + std::to_string(count) +
+                                                         " shares are named \"" + r.shareName +
+                                                         "\"; give the AccessName of the one to remove");
+            }
+            shares.erase(std::find_if(shares.begin(), shares.end(), named));
+            return doc;
+        }
     }
     return makeError(E_NOTIMPL, where + "cannot be applied to the configuration");
 }

@@ -19,7 +19,7 @@ enum class ModifyRequestType { Add, Remove, Update };
 
 enum class ModifyResource {
     ScsiAttachment,  // VirtualMachine/Devices/Scsi/<controller>/Attachments/<lun>
-    Plan9Shares,     // VirtualMachine/Devices/Plan9/Shares
+    Plan9Shares,     // VirtualMachine/Devices/Plan9/Shares (Remove only; Settings names the share)
     NetworkAdapter,  // VirtualMachine/Devices/NetworkAdapters/<name>
     MemorySize,      // VirtualMachine/ComputeTopology/Memory/SizeInMB
 };
@@ -31,6 +31,8 @@ struct ModifyRequest {
     std::string controller;   // ScsiAttachment
     uint32_t lun = 0;         // ScsiAttachment
     std::string adapter;      // NetworkAdapter
+    std::string shareName;    // Plan9Shares (Remove): Settings.Name
+    std::string shareAccessName;  // Plan9Shares (Remove): Settings.AccessName, when given
     uint64_t memoryMB = 0;    // MemorySize (Update)
     nlohmann::json settings;  // the Settings object (Add); null when absent
 };

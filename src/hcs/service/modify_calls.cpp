@@ -91,17 +91,13 @@ void Service::runModify(const SystemPtr& system, const QueuedCall& call)
     auto request = schema::parseModifySettingRequest(call.document);
     if (!request) return fail(request.error());
     const std::string where = pathOf(*request);
-    if (request->resource == ModifyResource::Plan9Shares) {
-        return fail(makeError(E_NOTIMPL, where + ": Plan9 shares cannot be " +
-                                             (request->type == ModifyRequestType::Add ? "added to" : "removed from") +
-                                             " a created compute system: QEMU 7.2 has no monitor command that "
-                                             "creates a 9p file system backend (-fsdev exists only on the command "
-                                             "line), and the shares of a VM sit on q35's root bus, which has no "
-                                             "hot-plug; define shares at Create"));
-    }
-    if (request->resource == ModifyResource::NetworkAdapter && request->type == ModifyRequestType::Remove &&
-        system->state() == SystemState::Created) {
-        return fail(makeError(HCS_E_INVALID_STATE, where + ": removing a network adapter needs the guest to release it "
+    // Unplugging a PCI device (an adapter, a share's virtio-9p device) is an ACPI eject the guest carries
+    // out; a guest that never ran would leave the call waiting for nothing.
+    const bool pciRemoval = request->type == ModifyRequestType::Remove &&
+                            (request->resource == ModifyResource::NetworkAdapter ||
+                             request->resource == ModifyResource::Plan9Shares);
+    if (pciRemoval && system->state() == SystemState::Created) {
+        return fail(makeError(HCS_E_INVALID_STATE, where + ": removing a PCI device needs the guest to release it "
                                                            "(ACPI eject); Start the compute system first"));
     }
     auto current =
@@ -174,8 +170,19 @@ void Service::runModify(const SystemPtr& system, const QueuedCall& call)
             if (stillInFlight(*system, call)) system->inFlight->command = command;
             return;
         }
-        case ModifyResource::Plan9Shares:
+        case ModifyResource::Plan9Shares: {
+            // The share that went from the document (applyModifyRequest found exactly one).
+            const auto& before = system->config.virtualMachine.plan9Shares;
+            const auto& after = vmConfig.plan9Shares;
+            for (const auto& share : before) {
+                auto kept = std::find_if(after.begin(), after.end(),
+                                         [&](const schema::Plan9Share& s) { return s.mountTag() == share.mountTag(); });
+                if (kept == after.end()) {
+                    return runSteps(system, call, vm::plan9RemoveSteps(share.mountTag()), 0, std::move(finish));
+                }
+            }
             break;
+        }
     }
     system->inFlight.reset();
     fail(makeError(E_NOTIMPL, where + ": not supported"));

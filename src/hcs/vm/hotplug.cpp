@@ -14,16 +14,29 @@ std::string scsiDiskId(size_t controllerIndex, uint32_t lun)
     return scsiControllerId(controllerIndex) + "-lun" + std::to_string(lun);
 }
 
-std::string networkAdapterId(const std::string& name)
+namespace {
+
+// QEMU ids allow letters, digits, '-', '.' and '_'; a name from a document may hold anything.
+std::string hexId(std::string id, const std::string& name)
 {
-    // QEMU ids allow letters, digits, '-', '.' and '_'; an adapter's name may hold anything.
     static const char kHex[] = "0123456789abcdef";
-    std::string id = "hcs-net-";
     for (unsigned char c : name) {
         id += kHex[c >> 4];
         id += kHex[c & 0xf];
     }
     return id;
+}
+
+}  // namespace
+
+std::string networkAdapterId(const std::string& name)
+{
+    return hexId("hcs-net-", name);
+}
+
+std::string plan9ShareId(const std::string& mountTag)
+{
+    return hexId("hcs-9p-", mountTag);
 }
 
 std::string rootPortId(size_t index)
@@ -92,6 +105,12 @@ std::vector<QmpStep> networkRemoveSteps(const std::string& name)
 {
     const std::string id = networkAdapterId(name);
     return {{"device_del", json{{"id", id}}, id, std::nullopt}, {"netdev_del", json{{"id", id}}, "", std::nullopt}};
+}
+
+std::vector<QmpStep> plan9RemoveSteps(const std::string& mountTag)
+{
+    const std::string id = plan9ShareId(mountTag);
+    return {{"device_del", json{{"id", id}}, id, std::nullopt}};
 }
 
 std::optional<size_t> scsiControllerIndex(const schema::VirtualMachineConfig& vm, const std::string& controller)

@@ -26,11 +26,13 @@ struct QmpStep {
 
 // Device ids. A SCSI controller is "hcs-scsi<i>" (i = its place in name order; controllers are fixed at
 // Create); the disk at a LUN is "<controller>-lun<lun>" (device id and block node name), its file node
-// "<...>-file". A network adapter is "hcs-net-<hex of its name>" (netdev and device), so adding and
-// removing adapters never renames another. Root ports for hot-plugged adapters are "hcs-rp<i>".
+// "<...>-file". A network adapter is "hcs-net-<hex of its name>" (netdev and device), a Plan9 share
+// "hcs-9p-<hex of its mount tag>" (fsdev and device), so adding and removing one never renames another.
+// The PCIe root ports that adapters and shares sit on (so that they can be unplugged) are "hcs-rp<i>".
 std::string scsiControllerId(size_t index);
 std::string scsiDiskId(size_t controllerIndex, uint32_t lun);
 std::string networkAdapterId(const std::string& name);
+std::string plan9ShareId(const std::string& mountTag);
 std::string rootPortId(size_t index);
 constexpr const char* kBalloonId = "hcs-balloon";
 
@@ -51,6 +53,10 @@ std::vector<QmpStep> scsiDetachSteps(size_t controllerIndex, uint32_t lun);
 std::vector<QmpStep> networkAddSteps(const std::string& name, const schema::NetworkAdapter& adapter,
                                      const std::string& rootPort);
 std::vector<QmpStep> networkRemoveSteps(const std::string& name);
+
+// Unplugging a Plan9 share's virtio-9p device. Its fsdev stays in QEMU until QEMU exits: QEMU 7.2 has
+// no monitor command that deletes (or creates) a 9p file system backend.
+std::vector<QmpStep> plan9RemoveSteps(const std::string& mountTag);
 
 // The index of `controller` among the VM's SCSI controllers (name order); nullopt when it has none such.
 std::optional<size_t> scsiControllerIndex(const schema::VirtualMachineConfig& vm, const std::string& controller);

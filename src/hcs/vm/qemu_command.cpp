@@ -62,34 +62,40 @@ void addScsi(Args& args, const schema::VirtualMachineConfig& vm, const QemuLaunc
     }
 }
 
-void addPlan9(Args& args, const schema::VirtualMachineConfig& vm)
+// Network adapters and Plan9 shares each sit on their own PCIe root port, because q35's root bus takes
+// no hot-plugged devices and unplugs none; kSpareRootPorts more stay empty for adapters Modify adds.
+void addRootPorts(Args& args, const schema::VirtualMachineConfig& vm)
 {
-    size_t index = 0;
-    for (const auto& share : vm.plan9Shares) {
-        const std::string id = "hcs-9p" + std::to_string(index++);
-        // security_model=none: files are created as hcsd's user, with the guest's modes where allowed.
-        std::string fsdev = "local,id=" + id + ",path=" + escapeOptionValue(share.path) + ",security_model=none";
-        if (share.readOnly()) fsdev += ",readonly=on";
-        args.insert(args.end(),
-                    {"-fsdev", fsdev, "-device", "virtio-9p-pci,fsdev=" + id + ",mount_tag=" + share.mountTag()});
-    }
-}
-
-// Every adapter sits on its own PCIe root port (q35's root bus takes no hot-plugged devices and
-// unplugs none), and kSpareRootPorts more stay empty for adapters Modify adds.
-void addNetworkAdapters(Args& args, const schema::VirtualMachineConfig& vm)
-{
-    const size_t ports = vm.networkAdapters.size() + kSpareRootPorts;
+    const size_t ports = vm.networkAdapters.size() + vm.plan9Shares.size() + kSpareRootPorts;
     for (size_t i = 0; i < ports; ++i) {
         args.insert(args.end(),
                     {"-device", "pcie-root-port,id=" + rootPortId(i) + ",chassis=" + std::to_string(i + 1)});
     }
+}
+
+// Ports 0..n-1 (n adapters), then one port per share.
+void addNetworkAdapters(Args& args, const schema::VirtualMachineConfig& vm)
+{
     size_t index = 0;
     for (const auto& [name, adapter] : vm.networkAdapters) {
         const std::string id = networkAdapterId(name);
         std::string device = "virtio-net-pci,id=" + id + ",netdev=" + id + ",bus=" + rootPortId(index++);
         if (!adapter.macAddress.empty()) device += ",mac=" + adapter.macAddress;
         args.insert(args.end(), {"-netdev", "user,id=" + id, "-device", device});
+    }
+}
+
+void addPlan9(Args& args, const schema::VirtualMachineConfig& vm)
+{
+    size_t port = vm.networkAdapters.size();
+    for (const auto& share : vm.plan9Shares) {
+        const std::string id = plan9ShareId(share.mountTag());
+        // security_model=none: files are created as hcsd's user, with the guest's modes where allowed.
+        std::string fsdev = "local,id=" + id + ",path=" + escapeOptionValue(share.path) + ",security_model=none";
+        if (share.readOnly()) fsdev += ",readonly=on";
+        args.insert(args.end(), {"-fsdev", fsdev, "-device",
+                                 "virtio-9p-pci,id=" + id + ",fsdev=" + id + ",mount_tag=" + share.mountTag() +
+                                     ",bus=" + rootPortId(port++)});
     }
 }
 
@@ -146,8 +152,9 @@ std::vector<std::string> buildQemuCommand(const schema::VirtualMachineConfig& vm
     }
     addSmbios(args, vm);
     addScsi(args, vm, s);
-    addPlan9(args, vm);
+    addRootPorts(args, vm);
     addNetworkAdapters(args, vm);
+    addPlan9(args, vm);
     addVirtioSerial(args, s, vm);
     if (vm.guestCrashReporting) add({"-device", "pvpanic"});
     // Always there: Modify of ComputeTopology/Memory/SizeInMB inflates it, the Memory property reads it.

@@ -87,7 +87,7 @@ TEST_F(HcsdDevices, EveryDeviceIsBuiltAndTheVmRuns)
          {"\"driver\":\"vhdx\"", "\"driver\":\"qcow2\"",
           "scsi-hd,id=hcs-scsi0-lun1,bus=hcs-scsi0.0,channel=0,scsi-id=0,lun=1",
           "scsi-cd,id=hcs-scsi0-lun2,bus=hcs-scsi0.0,channel=0,scsi-id=0,lun=2", "security_model=none,readonly=on",
-          "virtio-9p-pci,fsdev=hcs-9p0,mount_tag=share",
+          "virtio-9p-pci,id=hcs-9p-7368617265,fsdev=hcs-9p-7368617265,mount_tag=share,bus=hcs-rp1",
           "virtio-net-pci,id=hcs-net-65746830,netdev=hcs-net-65746830,bus=hcs-rp0,mac=00:15:5d:12:34:56",
           "name=org.test.port", "pvpanic", "virtio-balloon-pci,id=hcs-balloon"}) {
         EXPECT_NE(command.find(expected), std::string::npos) << expected << " not in: " << command;

@@ -75,7 +75,62 @@ TEST(ModifyRequestTest, RefusalsNameTheFieldOrThePath)
     expect(R"({"ResourcePath": "VirtualMachine/Devices/Scsi/a/Attachments/0", "RequestType": "Add",
                "Settings": {}, "GuestRequest": {"ResourceType": "MappedVirtualDisk"}})",
            E_NOTIMPL, "GuestRequest: ");
+    expect(R"({"ResourcePath": "VirtualMachine/Devices/Plan9/Shares", "RequestType": "Add",
+               "Settings": {"Name": "s", "Path": "/srv"}})",
+           E_NOTIMPL, "ResourcePath: \"VirtualMachine/Devices/Plan9/Shares\": a Plan9 share cannot be added");
+    expect(R"({"ResourcePath": "VirtualMachine/Devices/Plan9/Shares", "RequestType": "Update", "Settings": {}})",
+           E_NOTIMPL, "\"VirtualMachine/Devices/Plan9/Shares\": RequestType Update is not supported");
+    expect(R"({"ResourcePath": "VirtualMachine/Devices/Plan9/Shares", "RequestType": "Remove"})", HCS_E_INVALID_JSON,
+           "Settings: expected the Plan9Share to remove, got nothing");
+    expect(R"({"ResourcePath": "VirtualMachine/Devices/Plan9/Shares", "RequestType": "Remove",
+               "Settings": {"AccessName": "a"}})",
+           HCS_E_INVALID_JSON, "Settings.Name: required field is missing");
+    expect(R"({"ResourcePath": "VirtualMachine/Devices/Plan9/Shares", "RequestType": "Remove",
+               "Settings": {"Name": 5}})",
+           HCS_E_INVALID_JSON, "Settings.Name");
+    expect(R"({"ResourcePath": "VirtualMachine/ComputeTopology/Memory/SizeInMB", "RequestType": "Add", "Settings": 5})",
+           E_NOTIMPL, "\"VirtualMachine/ComputeTopology/Memory/SizeInMB\": RequestType Add is not supported");
+    expect(R"({"ResourcePath": "VirtualMachine/Devices/NetworkAdapters/", "RequestType": "Remove"})",
+           HCS_E_INVALID_JSON, "\"VirtualMachine/Devices/NetworkAdapters/\": the network adapter name is empty");
+    expect(R"({"ResourcePath": "Container/Mounts", "RequestType": "Add", "Settings": {}})", E_NOTIMPL,
+           "\"Container/Mounts\": not a resource that can be modified");
+    expect(R"({"ResourcePath": "", "RequestType": "Add"})", HCS_E_INVALID_JSON, "ResourcePath: required");
     expect("not json", HCS_E_INVALID_JSON, "");
+}
+
+TEST(ModifyRequestTest, RemovesAPlan9ShareByNameAndAccessName)
+{
+    const nlohmann::json config = nlohmann::json::parse(R"({"VirtualMachine": {"Devices": {"Plan9": {"Shares": [
+        {"Name": "s", "AccessName": "a", "Path": "/a"}, {"Name": "s", "AccessName": "b", "Path": "/b"},
+        {"Name": "t", "Path": "/t"}]}}}})");
+    auto remove = [&](const char* settings) {
+        auto r = parseModifySettingRequest(
+            std::string(R"({"ResourcePath": "VirtualMachine/Devices/Plan9/Shares", "RequestType": "Remove", "Settings": )") +
+            settings + "}");
+        EXPECT_TRUE(r) << r.error().message;
+        return applyModifyRequest(config, *r);
+    };
+    auto t = remove(R"({"Name": "t", "Path": "/ignored", "Port": 564})");
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ((*t)["VirtualMachine"]["Devices"]["Plan9"]["Shares"].size(), 2u);
+    auto b = remove(R"({"Name": "s", "AccessName": "b"})");
+    ASSERT_TRUE(b) << b.error().message;
+    ASSERT_EQ((*b)["VirtualMachine"]["Devices"]["Plan9"]["Shares"].size(), 2u);
+    EXPECT_EQ((*b)["VirtualMachine"]["Devices"]["Plan9"]["Shares"][0]["AccessName"], "a");
+    EXPECT_EQ((*b)["VirtualMachine"]["Devices"]["Plan9"]["Shares"][1]["Name"], "t");
+
+    auto ambiguous = remove(R"({"Name": "s"})");
+    ASSERT_FALSE(ambiguous);
+    EXPECT_EQ(ambiguous.error().hr, HCS_E_INVALID_JSON);
+    EXPECT_NE(ambiguous.error().message.find("Settings.AccessName: 2 shares are named \"s\""), std::string::npos)
+        << ambiguous.error().message;
+    auto missing = remove(R"({"Name": "u"})");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().hr, HRESULT_FROM_WIN32(ERROR_NOT_FOUND));
+    EXPECT_NE(missing.error().message.find("ResourcePath \"VirtualMachine/Devices/Plan9/Shares\": no Plan9 share is "
+                                          "named \"u\""),
+              std::string::npos)
+        << missing.error().message;
 }
 
 TEST(ModifyRequestTest, AppliesToTheConfigurationDocument)
@@ -151,6 +206,12 @@ TEST(HotplugTest, StepsUseTheIdsOfTheCommandLine)
     auto remove = vm::networkRemoveSteps("a/b");
     EXPECT_EQ(remove[0].awaitDeleted, "hcs-net-612f62");
     EXPECT_EQ(remove[1].command, "netdev_del");
+
+    auto share = vm::plan9RemoveSteps("tag");
+    ASSERT_EQ(share.size(), 1u);
+    EXPECT_EQ(share[0].command, "device_del");
+    EXPECT_EQ(share[0].arguments["id"], "hcs-9p-746167");
+    EXPECT_EQ(share[0].awaitDeleted, "hcs-9p-746167");
 }
 
 // ------------------------------------------------------------------------------- hcsd's core
@@ -263,7 +324,7 @@ TEST_F(ModifyServiceTest, ChecksHappenBeforeQemuIsAsked)
     refused(addDisk(image("x.img"), 0), HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS), "in use");
     refused(R"({"ResourcePath": "VirtualMachine/Devices/Plan9/Shares", "RequestType": "Add",
                 "Settings": {"Name": "s", "Path": "/tmp"}})",
-            E_NOTIMPL, "ResourcePath \"VirtualMachine/Devices/Plan9/Shares\": Plan9 shares cannot be added");
+            E_NOTIMPL, "\"VirtualMachine/Devices/Plan9/Shares\": a Plan9 share cannot be added");
     refused(R"({"ResourcePath": "VirtualMachine/Devices/NetworkAdapters/n", "RequestType": "Remove"})",
             HCS_E_INVALID_STATE, "Start the compute system first");
     refused(R"({"ResourcePath": "VirtualMachine/Devices/Keyboard", "RequestType": "Add", "Settings": {}})", E_NOTIMPL,
@@ -338,6 +399,38 @@ TEST_F(ModifyServiceTest, AdapterRemovalWaitsForTheGuestAndFailsWhenTheVmExits)
     vm.exitNow("killed by signal 9");
     json r = awaitReply(s, remove);
     EXPECT_EQ(hrOf(r), HCS_E_CONNECTION_CLOSED) << r.dump();
+}
+
+TEST_F(ModifyServiceTest, Plan9RemovalUnplugsTheShareOnceTheGuestReleasesIt)
+{
+    uint64_t s = connect();
+    json c = config();
+    c["VirtualMachine"]["Devices"]["Plan9"]["Shares"] =
+        json::array({{{"Name", "keep"}, {"Path", dir_}}, {{"Name", "go"}, {"AccessName", "tag"}, {"Path", dir_}}});
+    FakeVm& vm = createReady(s, 1, "vm", c);
+    const std::string request =
+        R"({"ResourcePath": "VirtualMachine/Devices/Plan9/Shares", "RequestType": "Remove", "Settings": {"Name": "go"}})";
+    json early = awaitReply(s, call(s, Method::ModifyComputeSystem, 1, request));
+    EXPECT_EQ(hrOf(early), HCS_E_INVALID_STATE) << "nobody would release the device of a guest that never ran";
+    uint64_t start = call(s, Method::StartComputeSystem, 1);
+    settle();
+    ASSERT_TRUE(vm.reply("cont"));
+    EXPECT_EQ(hrOf(awaitReply(s, start)), S_OK);
+
+    uint64_t remove = call(s, Method::ModifyComputeSystem, 1, request);
+    settle();
+    ASSERT_TRUE(vm.pending("device_del"));
+    ASSERT_TRUE(vm.reply("device_del"));
+    settle();
+    EXPECT_FALSE(findReply(s, remove)) << "answered before the guest released the device";
+    vm.event("DEVICE_DELETED", {{"device", "hcs-9p-746167"}, {"path", "/machine/peripheral/hcs-9p-746167"}});
+    EXPECT_EQ(hrOf(awaitReply(s, remove)), S_OK);
+    json shares = configurationOf(s, 1)["VirtualMachine"]["Devices"]["Plan9"]["Shares"];
+    ASSERT_EQ(shares.size(), 1u);
+    EXPECT_EQ(shares[0]["Name"], "keep");
+
+    json again = awaitReply(s, call(s, Method::ModifyComputeSystem, 1, request));
+    EXPECT_EQ(hrOf(again), HRESULT_FROM_WIN32(ERROR_NOT_FOUND)) << again.dump();
 }
 
 TEST_F(ModifyServiceTest, AdapterHotAddPicksAFreeRootPort)

@@ -148,10 +148,13 @@ TEST(QemuCommand, Devices)
         args, "-device",
         "scsi-hd,id=hcs-scsi1-lun2,bus=hcs-scsi1.0,channel=0,scsi-id=0,lun=2,drive=hcs-scsi1-lun2,bootindex=0"));
 
-    EXPECT_TRUE(hasPair(args, "-fsdev", "local,id=hcs-9p0,path=/srv/a,,b,security_model=none,readonly=on"));
-    EXPECT_TRUE(hasPair(args, "-device", "virtio-9p-pci,fsdev=hcs-9p0,mount_tag=src"));
-    EXPECT_TRUE(hasPair(args, "-fsdev", "local,id=hcs-9p1,path=/home/u,security_model=none"));
-    EXPECT_TRUE(hasPair(args, "-device", "virtio-9p-pci,fsdev=hcs-9p1,mount_tag=homeTag"));
+    // Shares named after their mount tag, each on a root port after the adapters' (Modify unplugs them).
+    EXPECT_TRUE(hasPair(args, "-fsdev", "local,id=hcs-9p-737263,path=/srv/a,,b,security_model=none,readonly=on"));
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-9p-pci,id=hcs-9p-737263,fsdev=hcs-9p-737263,mount_tag=src,bus=hcs-rp2"));
+    EXPECT_TRUE(hasPair(args, "-fsdev", "local,id=hcs-9p-686f6d65546167,path=/home/u,security_model=none"));
+    EXPECT_TRUE(hasPair(args, "-device",
+                        "virtio-9p-pci,id=hcs-9p-686f6d65546167,fsdev=hcs-9p-686f6d65546167,mount_tag=homeTag,"
+                        "bus=hcs-rp3"));
 
     // Each adapter on its own root port (hot-unpluggable), named after the adapter; 4 ports to spare.
     EXPECT_TRUE(hasPair(args, "-netdev", "user,id=hcs-net-65746830"));
@@ -159,8 +162,8 @@ TEST(QemuCommand, Devices)
         hasPair(args, "-device",
                 "virtio-net-pci,id=hcs-net-65746830,netdev=hcs-net-65746830,bus=hcs-rp0,mac=00:15:5d:00:00:01"));
     EXPECT_TRUE(hasPair(args, "-device", "virtio-net-pci,id=hcs-net-65746831,netdev=hcs-net-65746831,bus=hcs-rp1"));
-    EXPECT_TRUE(hasPair(args, "-device", "pcie-root-port,id=hcs-rp5,chassis=6"));
-    EXPECT_FALSE(hasPair(args, "-device", "pcie-root-port,id=hcs-rp6,chassis=7"));
+    EXPECT_TRUE(hasPair(args, "-device", "pcie-root-port,id=hcs-rp7,chassis=8"));
+    EXPECT_FALSE(hasPair(args, "-device", "pcie-root-port,id=hcs-rp8,chassis=9"));
     EXPECT_TRUE(hasPair(args, "-device", "virtio-balloon-pci,id=hcs-balloon"));
 
     EXPECT_TRUE(hasPair(args, "-device", "virtio-serial-pci,id=hcs-vser"));
