@@ -17,6 +17,7 @@
 #include <iostream>
 #include <thread>
 
+#include "support/child_process.h"
 #include "support/hcs_test_support.h"
 #include "support/process_support.h"
 
@@ -287,6 +288,26 @@ TEST_F(GuestModify, MemoryUpdateShrinksTheGuestThroughTheBalloon)
     EXPECT_EQ(tooMuch.hr, E_INVALIDARG) << tooMuch.document;
     CallOutcome restored = modify(system(), {{"ResourcePath", path}, {"RequestType", "Update"}, {"Settings", 256}});
     EXPECT_EQ(restored.hr, S_OK) << restored.document;
+}
+
+// hcsctl modify ID FILE: the request from a file, "{}" once applied; a refusal names the path.
+TEST_F(GuestModify, HcsctlModifyAppliesARequestFromAFile)
+{
+    const std::string hcsctl = buildDirectory() + "/tools/hcsctl/hcsctl";
+    const std::string path = "VirtualMachine/ComputeTopology/Memory/SizeInMB";
+    std::ofstream(s_dir + "/shrink.json") << json{{"ResourcePath", path}, {"RequestType", "Update"}, {"Settings", 224}};
+    ProgramResult shrunk = runProgram({hcsctl, "modify", "GuestModify.shared", s_dir + "/shrink.json"}, 120s);
+    EXPECT_EQ(shrunk.exitCode, 0) << shrunk.out << shrunk.err;
+    EXPECT_EQ(shrunk.out, "{}\n");
+    EXPECT_EQ(configuration()["VirtualMachine"]["ComputeTopology"]["Memory"]["SizeInMB"], 224);
+
+    std::ofstream(s_dir + "/refused.json")
+        << json{{"ResourcePath", "VirtualMachine/Devices/Battery"}, {"RequestType", "Add"}, {"Settings", json::object()}};
+    ProgramResult refused = runProgram({hcsctl, "modify", "GuestModify.shared", s_dir + "/refused.json"}, 120s);
+    EXPECT_NE(refused.exitCode, 0);
+    EXPECT_NE((refused.out + refused.err).find("VirtualMachine/Devices/Battery"), std::string::npos)
+        << refused.out << refused.err;
+    EXPECT_EQ(configuration()["VirtualMachine"]["ComputeTopology"]["Memory"]["SizeInMB"], 224);
 }
 
 TEST_F(GuestModify, RefusedPathsNameThemselves)
