@@ -12,6 +12,7 @@ packages=(
   runc
   libgit2-dev
   go-md2man acl systemd bash-completion
+  autoconf automake perl
 )
 
 missing=()

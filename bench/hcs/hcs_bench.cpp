@@ -161,7 +161,8 @@ int benchMemory(hcs_test::PrivateHcsd& hcsd, int count)
     return 0;
 }
 
-// The by-hand reference: the QMP a program driving QEMU itself sends to save into a file it opened.
+// The by-hand reference: the QMP a program driving QEMU itself sends to save into a file it opened, and
+// the file flushed at the end (a Save through hcsd is durable when it answers: the same work).
 std::chrono::nanoseconds referenceSave(QmpConnection& qmp, const std::string& file)
 {
     auto start = Clock::now();
@@ -170,14 +171,19 @@ std::chrono::nanoseconds referenceSave(QmpConnection& qmp, const std::string& fi
     int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) throw std::runtime_error("cannot create " + file);
     qmp.executeWithDescriptor("getfd", {{"fdname", "save"}}, fd);
-    close(fd);
     qmp.execute("migrate", {{"uri", "fd:save"}});
     for (;;) {
         std::string status = qmp.execute("query-migrate").value("status", std::string());
         if (status == "completed") break;
-        if (status == "failed" || status == "cancelled") throw std::runtime_error("reference save " + status);
+        if (status == "failed" || status == "cancelled") {
+            close(fd);
+            throw std::runtime_error("reference save " + status);
+        }
         std::this_thread::sleep_for(1ms);
     }
+    const int synced = fsync(fd);
+    close(fd);
+    if (synced != 0) throw std::runtime_error("cannot flush " + file);
     return Clock::now() - start;
 }
 

@@ -348,7 +348,7 @@ UINT32 GitProvider::writeAlignment(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context)
 
 HRESULT GitProvider::writeFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, INT32 commandId,
                                    const GUID& dataStreamId, const std::wstring& path, const std::string& contentId,
-                                   UINT64 byteOffset)
+                                   UINT64 byteOffset, UINT32 length)
 {
     // The ContentID names the blob, whatever the file is called now; the path is the fallback.
     const auto revision = currentRevision();
@@ -366,10 +366,12 @@ HRESULT GitProvider::writeFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context,
     // From the requested offset (rounded down to the alignment) to the end of the blob: more than asked
     // is allowed, and a second request would inflate the blob again.
     const UINT64 from = byteOffset / alignment * alignment;
-    return revision->readBlob(id, from, chunk, [&](const void* data, uint64_t offset, size_t length) {
+    hc::tools::HydrationProgress::Scope progress = hydrations_.start(path, length);
+    return revision->readBlob(id, from, chunk, [&](const void* data, uint64_t offset, size_t piece) {
         if (cancellations_.isCancelled(commandId)) return HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
-        std::memcpy(buffer.data, data, length);
-        return PrjWriteFileData(context, &dataStreamId, buffer.data, offset, static_cast<UINT32>(length));
+        std::memcpy(buffer.data, data, piece);
+        progress.advance(piece);
+        return PrjWriteFileData(context, &dataStreamId, buffer.data, offset, static_cast<UINT32>(piece));
     });
 }
 
@@ -383,7 +385,7 @@ HRESULT CALLBACK GitProvider::onGetPlaceholderInfo(const PRJ_CALLBACK_DATA* data
     });
 }
 
-HRESULT CALLBACK GitProvider::onGetFileData(const PRJ_CALLBACK_DATA* data, UINT64 byteOffset, UINT32 /*length*/)
+HRESULT CALLBACK GitProvider::onGetFileData(const PRJ_CALLBACK_DATA* data, UINT64 byteOffset, UINT32 length)
 {
     GitProvider* provider = self(data);
     std::wstring path = data->FilePathName;
@@ -392,7 +394,7 @@ HRESULT CALLBACK GitProvider::onGetFileData(const PRJ_CALLBACK_DATA* data, UINT6
     const INT32 commandId = data->CommandId;
     const PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context = data->NamespaceVirtualizationContext;
     return provider->dispatch(data, [=](PRJ_COMPLETE_COMMAND_EXTENDED_PARAMETERS*) {
-        return provider->writeFileData(context, commandId, stream, path, contentId, byteOffset);
+        return provider->writeFileData(context, commandId, stream, path, contentId, byteOffset, length);
     });
 }
 

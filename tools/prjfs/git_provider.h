@@ -7,6 +7,7 @@
 
 #include "base/result.h"
 #include "cancellation_tracker.h"
+#include "hydration_progress.h"
 #include "git_checkout.h"
 #include "git_revision.h"
 #include "git_state.h"
@@ -69,7 +70,7 @@ private:
                             PRJ_DIR_ENTRY_BUFFER_HANDLE buffer);
     HRESULT writePlaceholder(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, const std::wstring& path);
     HRESULT writeFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context, INT32 commandId, const GUID& dataStreamId,
-                          const std::wstring& path, const std::string& contentId, UINT64 byteOffset);
+                          const std::wstring& path, const std::string& contentId, UINT64 byteOffset, UINT32 length);
     UINT32 writeAlignment(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context);
     void recordTouched(PCWSTR path);
     std::shared_ptr<GitRevision> currentRevision() const;
@@ -86,6 +87,7 @@ private:
     // Owned by the thread calling start()/stop(); callbacks use the context in their PRJ_CALLBACK_DATA.
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context_ = nullptr;
     std::atomic<UINT32> writeAlignment_{0};
+    hc::tools::HydrationProgress hydrations_;  // before pool_: outlives the workers that hydrate
     std::unique_ptr<WorkerPool> pool_;
     CancellationTracker cancellations_;
     EnumerationSessions<GitEntry> enumerations_;

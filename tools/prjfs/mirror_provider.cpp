@@ -215,6 +215,7 @@ HRESULT MirrorProvider::writeFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT conte
     const size_t chunk = dataChunkSize(context);
     AlignedBuffer buffer{PrjAllocateAlignedBuffer(context, chunk)};
     if (!buffer.data) return E_OUTOFMEMORY;
+    hc::tools::HydrationProgress::Scope progress = hydrations_.start(path, end > byteOffset ? end - byteOffset : 0);
     for (UINT64 offset = byteOffset; offset < end;) {
         if (pool_ && cancellations_.isCancelled(commandId)) return HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED);
         const size_t want = static_cast<size_t>(std::min<UINT64>(chunk, end - offset));
@@ -223,6 +224,7 @@ HRESULT MirrorProvider::writeFileData(PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT conte
         HRESULT hr = PrjWriteFileData(context, &dataStreamId, buffer.data, offset, static_cast<UINT32>(got));
         if (FAILED(hr)) return hr;
         offset += static_cast<UINT64>(got);
+        progress.advance(static_cast<UINT64>(got));
     }
     return S_OK;
 }

@@ -5,6 +5,7 @@
 
 #include "base/result.h"
 #include "cancellation_tracker.h"
+#include "hydration_progress.h"
 #include "source_tree.h"
 #include "worker_pool.h"
 
@@ -71,6 +72,7 @@ private:
     // instead: they may run before PrjStartVirtualizing has returned.
     PRJ_NAMESPACE_VIRTUALIZATION_CONTEXT context_ = nullptr;
     std::atomic<UINT32> writeAlignment_{0};  // from PrjGetVirtualizationInstanceInfo, on first use
+    hc::tools::HydrationProgress hydrations_;  // before pool_: outlives the workers that hydrate
     std::unique_ptr<WorkerPool> pool_;
     CancellationTracker cancellations_;
     EnumerationSessions<SourceEntry> enumerations_;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ ContainerVm::ContainerVm(EventLoop& loop, const OciRuntime& runtime, ContainerPa
 ContainerVm::~ContainerVm()
 {
     if (pidfd_.valid()) loop_.unwatchFd(pidfd_.get());
+    if (execFifo_.valid()) loop_.unwatchFd(execFifo_.get());
 }
 
 std::unique_ptr<ContainerVm> ContainerVm::create(EventLoop& loop, const OciRuntime& runtime, ContainerPaths paths,
@@ -135,6 +137,10 @@ void ContainerVm::initExited()
 
 void ContainerVm::finishExit(const std::string& description)
 {
+    if (execFifo_.valid()) {  // a start still waiting: answered with the other pending commands below
+        loop_.unwatchFd(execFifo_.get());
+        execFifo_.reset();
+    }
     // Cgroups and the runtime's state go first; the root file system is unmounted once no process
     // of the container can still be inside it.
     commands_.run(runtime_.command({"delete", "--force", paths_.containerId}), -1, paths_.logPath,
@@ -164,7 +170,7 @@ uint64_t ContainerVm::execute(const std::string& command, const json&, vm::Reply
         return id;
     }
     if (command == "cont") {
-        if (!started_) return runVerb("start", std::move(handler), [this] { started_ = true; });
+        if (!started_) return start(std::move(handler));
         return runVerb("resume", std::move(handler));
     }
     if (command == "stop") return runVerb("pause", std::move(handler));
@@ -183,6 +189,49 @@ uint64_t ContainerVm::execute(const std::string& command, const json&, vm::Reply
     }
     loop_.post([this, id, reply = std::move(reply)]() mutable { answer(id, std::move(reply)); });
     return id;
+}
+
+uint64_t ContainerVm::start(vm::ReplyHandler handler)
+{
+    uint64_t id = nextCommand_++;
+    pending_[id] = std::move(handler);
+    if (!startThroughExecFifo(id)) {
+        vm::ReplyHandler waiting = std::move(pending_[id]);
+        pending_.erase(id);
+        return runVerb("start", std::move(waiting), [this] { started_ = true; });
+    }
+    return id;
+}
+
+bool ContainerVm::startThroughExecFifo(uint64_t command)
+{
+    if (execFifo_.valid() || runtime_.root.empty()) return false;
+    const std::string fifo = runtime_.root + "/" + paths_.containerId + "/exec.fifo";
+    struct stat st {};
+    if (lstat(fifo.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
+    // Non-blocking: the open succeeds at once, and the init (blocked opening the fifo for writing) goes on.
+    int fd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return false;
+    execFifo_.reset(fd);
+    loop_.watchFd(fd, POLLIN, [this, command](short) { execFifoReadable(command); });
+    return true;
+}
+
+void ContainerVm::execFifoReadable(uint64_t command)
+{
+    char byte = 0;
+    ssize_t n = read(execFifo_.get(), &byte, 1);
+    if (n < 0 && errno == EAGAIN) return;  // woken without data: wait for the init's byte
+    loop_.unwatchFd(execFifo_.get());
+    execFifo_.reset();
+    unlink((runtime_.root + "/" + paths_.containerId + "/exec.fifo").c_str());
+    if (n == 1) {
+        started_ = true;
+        return answer(command, json::object());
+    }
+    // The init closed the fifo without its byte: it failed before it could run the process (its exit,
+    // watched through its pidfd, ends the container too).
+    answer(command, makeError(HCS_E_UNEXPECTED_EXIT, "the container's init did not start (see " + paths_.logPath + ")"));
 }
 
 uint64_t ContainerVm::runVerb(const std::string& verb, vm::ReplyHandler handler, std::function<void()> onSuccess)

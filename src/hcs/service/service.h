@@ -4,7 +4,7 @@
 //   sessions.h        connections and their handle numbers
 //   managed_system.h  one system: lifecycle state (lifecycle.h), call queue, exit waiters
 //   vm_supervisor.h   the VM behind a system, every wait on it bounded (vm/vm.h is the seam)
-//   system_store.h    the state directory: durable records, so a restarted hcsd finds every VM
+//   system_store.h    the state directory: records written before each spawn, so a restarted hcsd finds every VM
 //   readopt.cpp       re-adoption of the VMs an earlier hcsd left
 //   process_table.h   the guest processes of a system; process_calls.cpp the process calls and the
 //                     guest channel (guest/guest_channel.h is the seam to the agent)

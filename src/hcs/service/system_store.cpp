@@ -28,19 +28,9 @@ std::string readFile(const std::string& path)
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-Status syncDirectory(const std::string& directory)
-{
-    int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return lastErrnoError("cannot open " + directory);
-    int rc = fsync(fd);
-    close(fd);
-    if (rc != 0) return lastErrnoError("cannot fsync " + directory);
-    return {};
-}
-
 }  // namespace
 
-Status writeFileDurably(const std::string& path, const std::string& text)
+Status writeFileAtomically(const std::string& path, const std::string& text)
 {
     std::string tmp = path + ".tmp";
     int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -56,14 +46,9 @@ Status writeFileDurably(const std::string& path, const std::string& text)
         }
         done += static_cast<size_t>(n);
     }
-    if (fsync(fd) != 0) {
-        Error e = lastErrnoError("cannot fsync " + tmp);
-        close(fd);
-        return e;
-    }
     close(fd);
     if (std::rename(tmp.c_str(), path.c_str()) != 0) return lastErrnoError("cannot rename " + tmp);
-    return syncDirectory(fs::path(path).parent_path().string());
+    return {};
 }
 
 SystemStore::SystemStore(std::string stateDirectory) : stateDirectory_(std::move(stateDirectory))
@@ -87,7 +72,6 @@ Result<std::string> SystemStore::createSystemDirectory(const std::string& runtim
 {
     std::string directory = systemsDirectory() + "/" + runtimeId.substr(0, 8);
     if (mkdir(directory.c_str(), 0700) != 0) return lastErrnoError("cannot create the state directory " + directory);
-    if (Status st = syncDirectory(systemsDirectory()); !st) return st.error();
     return directory;
 }
 
@@ -100,7 +84,7 @@ void SystemStore::removeSystemDirectory(const std::string& directory) const
 
 Status SystemStore::writeConfig(const std::string& directory, const std::string& configText) const
 {
-    return writeFileDurably(directory + "/config.json", configText);
+    return writeFileAtomically(directory + "/config.json", configText);
 }
 
 std::string SystemStore::readConfig(const std::string& directory) const
@@ -117,7 +101,7 @@ Status SystemStore::writeRecord(const std::string& directory, const SystemRecord
               {"StartTime", record.startTime}};
     if (record.pid > 0) text["Pid"] = record.pid;
     if (record.ownerUid) text["OwnerUid"] = *record.ownerUid;  // absent until QEMU is spawned (never a 0 to kill)
-    return writeFileDurably(directory + "/system.json", text.dump(2));
+    return writeFileAtomically(directory + "/system.json", text.dump(2));
 }
 
 std::optional<SystemRecord> SystemStore::readRecord(const std::string& directory) const

@@ -4,7 +4,7 @@
 //   <state>/systems/<dir>/qemu.pid      QEMU's pid file; its path is QEMU's spawn token
 //   <state>/systems/<dir>/agent.sock    the guest agent's port (GuestConnection only)
 //   <state>/pipes/<name>                ComPort sockets named \\.\pipe\<name>
-// The record is written durably (file and directory fsync'd) with State "Creating" BEFORE QEMU is
+// The record is written (atomically: renamed into place) with State "Creating" BEFORE QEMU is
 // spawned, and QEMU's command line names the spawn token, so a process can be found (and killed or
 // re-adopted) even when hcsd died before it learnt the pid. Files are created 0600, directories 0700.
 #pragma once
@@ -58,8 +58,10 @@ private:
     std::string stateDirectory_;
 };
 
-// Replaces `path` with `text` so that after a crash at any point the file is either the old or
-// the new content, and the new content survives power loss once this returns OK.
-Status writeFileDurably(const std::string& path, const std::string& text);
+// Replaces `path` with `text` (a temporary file renamed over it), so that hcsd killed at any point
+// leaves either the old or the new content. Not fsync'd, on purpose (docs/design.md, "hcsd's records
+// are not fsync'd"): the records serve a restarted hcsd, and the kernel keeps them across any process's
+// death; a host crash, the only thing an fsync would add, also ends every QEMU the records describe.
+Status writeFileAtomically(const std::string& path, const std::string& text);
 
 }  // namespace hc::hcs::service

@@ -28,6 +28,10 @@ kill_mentioning_work() {
     done
 }
 cleanup() {
+    # The run's status is the script's, not the cleanup's: nothing here may fail it (set -e would make a
+    # grep that finds no leftover mount the exit status).
+    local status=$?
+    set +e
     if [ -n "$hcsd_pid" ]; then
         kill -TERM "$hcsd_pid" 2>/dev/null || true
         for _ in $(seq 1 100); do kill -0 "$hcsd_pid" 2>/dev/null || break; sleep 0.1; done
@@ -35,6 +39,7 @@ cleanup() {
     kill_mentioning_work KILL
     grep -o " $work/[^ ]*" /proc/self/mountinfo 2>/dev/null | while read -r mnt; do fusermount3 -u -z "$mnt" || true; done
     rm -rf "$work"
+    exit "$status"
 }
 trap cleanup EXIT
 

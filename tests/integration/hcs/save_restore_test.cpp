@@ -73,7 +73,8 @@ void startCounter(HCS_SYSTEM system)
 
 long readCounter(HCS_SYSTEM system)
 {
-    std::string text = runInGuest(system, {"cat", "/tmp/counter"});
+    // Before the loop's first write the file is missing: that reads as 0, not as a failed command.
+    std::string text = runInGuest(system, {"sh", "-c", "cat /tmp/counter 2>/dev/null || echo 0"});
     return text.empty() ? -1 : std::stol(text);
 }
 

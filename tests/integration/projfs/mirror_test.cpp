@@ -2,6 +2,7 @@
 // source tree whose listing, metadata and content must come out identical through the root, and
 // examples/projfs/async_enum_provider serves its in-memory tree.
 #include "provider_process.h"
+#include "terminal_pair.h"
 #include "virtualization_root.h"
 
 #include <gtest/gtest.h>
@@ -528,4 +529,50 @@ TEST_F(MirrorTest, TarAndStatSeeStableAttributesAcrossHydrationAndRestart)
     EXPECT_GT(st.st_mtime, providerTime);
     EXPECT_GE(st.st_ctime, st.st_mtime);
     stop(process);
+}
+
+// On a terminal, `prjfs mirror` shows the hydration of a large file on one redrawn line ("hydrating: …,
+// big.img … of 512.0 MiB (n %)") and erases it when done; with stderr on a pipe it writes nothing of it
+// (the sibling tests run it that way). The 512 MiB sparse source file takes seconds to hydrate through
+// FUSE, many times the line's 250 ms interval.
+TEST_F(MirrorTest, LargeHydrationShowsProgressOnATerminal)
+{
+    const std::string source = scratch_ + "/source";
+    const std::string root = scratch_ + "/root";
+    ASSERT_EQ(mkdir(source.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+    {
+        int fd = open((source + "/big.img").c_str(), O_WRONLY | O_CREAT, 0644);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(ftruncate(fd, 512LL << 20), 0);
+        ASSERT_EQ(pwrite(fd, "end", 3, (512LL << 20) - 3), 3);
+        close(fd);
+    }
+    hc_test::TerminalPair terminal;
+    ASSERT_TRUE(terminal.ok());
+    const std::string program = prjfs();
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        dup2(terminal.terminal(), STDOUT_FILENO);
+        dup2(terminal.terminal(), STDERR_FILENO);
+        execl(program.c_str(), program.c_str(), "mirror", source.c_str(), root.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    std::string drawn = terminal.readUntil("mirroring", 10s);
+    ASSERT_NE(drawn.find("mirroring"), std::string::npos) << drawn;
+
+    EXPECT_EQ(fileChecksum(root + "/big.img"), fileChecksum(source + "/big.img"));
+    drawn = terminal.readNow();
+    const size_t line = drawn.find("\r\033[Khydrating: ");
+    EXPECT_NE(line, std::string::npos) << "no progress line in: " << drawn;
+    EXPECT_NE(drawn.find("big.img ", line), std::string::npos) << drawn;
+    EXPECT_NE(drawn.find(" of 512.0 MiB (", line), std::string::npos) << drawn;
+    ASSERT_GE(drawn.size(), 4u);
+    EXPECT_EQ(drawn.substr(drawn.size() - 4), "\r\033[K") << "the line is erased when the hydration ends: " << drawn;
+
+    kill(pid, SIGTERM);
+    auto status = waitChild(pid, 10s);
+    ASSERT_TRUE(status) << "prjfs mirror did not stop on SIGTERM";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
 }

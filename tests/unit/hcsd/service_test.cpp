@@ -1,5 +1,5 @@
 // hcsd's core (Service) with a fake VM: the per-system queue, the lifecycle, exit attribution,
-// cancellation, bounded waits on a wedged QEMU, the durable spawn record and re-adoption. The test
+// cancellation, bounded waits on a wedged QEMU, the spawn record and re-adoption. The test
 // plays QEMU through FakeVm's triggers and drives the event loop until the reply it expects
 // arrives, so nothing here sleeps or depends on timing except the deliberately short timeouts.
 #include <gtest/gtest.h>
