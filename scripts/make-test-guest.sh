@@ -20,6 +20,12 @@
 #   crash-modules.cpio.gz
 #                       an overlay like the virtio-serial one with pvpanic (Devices.GuestCrashReporting: a
 #                       panicking guest tells QEMU, which reports GUEST_PANICKED): /lib/modules/crash/
+#   virtio-devices-modules.cpio.gz
+#                       the same kind of overlay for the devices HcsModifyComputeSystem hot-plugs and the
+#                       Create documents' devices: virtio-scsi + sd (disks), virtio-net (adapters) and
+#                       virtio-balloon (memory), in /lib/modules/virtio-devices/ with its load-order. This
+#                       cloud kernel has no 9p file system at all (CONFIG_NET_9P is not set): Plan9 shares
+#                       cannot be mounted in this guest.
 #   kernel-version      the kernel release the images were made for
 #
 # Use with: -kernel vmlinuz -initrd initrd-*.gz -append "console=ttyS0" (add "quiet" to boot faster).
@@ -32,10 +38,11 @@
 # no stdin; any failed step (download, unpack, missing busybox-static) fails the script loudly.
 set -euo pipefail
 
-recipe_version=6 # bump when the images' contents change, so caches rebuild
+recipe_version=7 # bump when the images' contents change, so caches rebuild
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/.cache/test-guest}
-files=(vmlinuz initrd-poweroff.gz initrd-idle.gz virtio-serial-modules.cpio.gz crash-modules.cpio.gz kernel-version)
+files=(vmlinuz initrd-poweroff.gz initrd-idle.gz virtio-serial-modules.cpio.gz crash-modules.cpio.gz
+  virtio-devices-modules.cpio.gz kernel-version)
 
 up_to_date() {
   [ "$(cat "$out/recipe-version" 2>/dev/null)" = "$recipe_version" ] || return 1
@@ -101,6 +108,14 @@ virtio_serial_modules=(virtio/virtio_ring virtio/virtio virtio/virtio_pci_modern
   virtio/virtio_pci char/virtio_console)
 for m in "${virtio_serial_modules[@]}"; do
   [ -s "$moddir/drivers/$m.ko" ] || die "$deb has no drivers/$m.ko (the agent guest needs it for virtio-serial)"
+done
+# Disks, network adapters and the memory balloon (after virtio-serial's modules, which they need).
+virtio_devices_modules=(scsi/scsi_common scsi/scsi_mod scsi/sd_mod scsi/virtio_scsi net/failover net/net_failover
+  net/virtio_net virtio/virtio_balloon)
+for m in "${virtio_devices_modules[@]}"; do
+  f=drivers/$m.ko
+  [ "$m" = net/failover ] && f=net/core/failover.ko
+  [ -s "$moddir/$f" ] || die "$deb has no $f (the agent guest needs it for its devices)"
 done
 
 # make_initramfs NAME INIT_SCRIPT [MODULE...]: a newc cpio (gzip) with busybox, its applet links,
@@ -177,6 +192,18 @@ for m in "${crash_modules[@]}"; do
 done
 (cd "$tree" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --owner=0:0) |
   gzip -9n >"$work/crash-modules.cpio.gz" || die "building crash-modules.cpio.gz failed"
+
+# The devices HcsModifyComputeSystem hot-plugs and Create's disks and adapters (virtio-devices overlay).
+tree="$work/tree-virtio-devices"
+mkdir -p "$tree/lib/modules/virtio-devices"
+for m in "${virtio_devices_modules[@]}"; do
+  f=drivers/$m.ko
+  [ "$m" = net/failover ] && f=net/core/failover.ko
+  cp "$moddir/$f" "$tree/lib/modules/virtio-devices/"
+  echo "${m##*/}" >>"$tree/lib/modules/virtio-devices/load-order"
+done
+(cd "$tree" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --owner=0:0) |
+  gzip -9n >"$work/virtio-devices-modules.cpio.gz" || die "building virtio-devices-modules.cpio.gz failed"
 
 cp "$vmlinuz" "$work/vmlinuz"
 echo "$release" >"$work/kernel-version"

@@ -7,6 +7,7 @@
 //   hcs_bench save-restore [N]  Save of a paused 256 MiB guest + restore (Create with RestoreState, Start) vs
 //                               the same QMP migrate into a file / -incoming defer + migrate-incoming by hand
 //   hcs_bench container [N [IDLE]]  container create->start->process exit vs runc run; IDLE idle containers' cost
+//   hcs_bench hot-add [N]       HcsModifyComputeSystem adding a SCSI disk vs QMP blockdev-add + device_add by hand
 // Starts its own private hcsd (like the integration tests). Not run in CI; docs/performance-hcs.md
 // records results. Prints ours next to the reference and the ratio.
 #include <computecore.h>
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -290,11 +292,71 @@ int benchSaveRestore(hcs_test::PrivateHcsd& hcsd, int rounds)
     return 0;
 }
 
+// A disk hot-added with HcsModifyComputeSystem (request checked, image opened and probed, blockdev-add
+// twice, device_add, document stored) vs the same three QMP commands sent by hand to a copy of the VM.
+// Each round adds a new LUN on both sides, so that no removal runs between the timed calls.
+int benchHotAdd(hcs_test::PrivateHcsd& hcsd, int rounds)
+{
+    rounds = std::min(rounds, 63);  // LUNs 1..63
+    auto document = nlohmann::json::parse(kernelDirectVm(hcsd.root()));
+    document["VirtualMachine"]["Devices"]["Scsi"]["main"]["Attachments"] = nlohmann::json::object();
+    SystemHandle system;
+    createAndStart("bench-hot-add", document.dump(), system);
+    auto qemu = newQemu(hcsd, {});
+    if (qemu.size() != 1) throw std::runtime_error("cannot find the VM's QEMU process");
+    ReferenceVm direct(prepareReference(qemu.front(), hcsd.root(), 0));
+    std::this_thread::sleep_for(5s);  // both guests boot
+
+    std::vector<std::chrono::nanoseconds> ours, reference;
+    for (int lun = 1; lun <= rounds; ++lun) {
+        // Two images: QEMU locks an image it writes to, so the two VMs cannot share one.
+        const std::string disk = hcsd.root() + "/hot-" + std::to_string(lun) + ".img", refDisk = disk + ".ref";
+        for (const auto& image : {disk, refDisk}) {
+            std::ofstream(image).close();
+            std::filesystem::resize_file(image, 8 << 20);
+        }
+        const std::string request =
+            nlohmann::json{{"ResourcePath", "VirtualMachine/Devices/Scsi/main/Attachments/" + std::to_string(lun)},
+                           {"RequestType", "Add"},
+                           {"Settings", {{"Type", "VirtualDisk"}, {"Path", disk}}}}
+                .dump();
+        auto start = Clock::now();
+        check(runOperation(c_TimeoutMs,
+                           [&](HCS_OPERATION op) {
+                               return HcsModifyComputeSystem(system.get(), op, wide(request).c_str(), nullptr);
+                           }),
+              "modify");
+        ours.push_back(Clock::now() - start);
+
+        const std::string id = "ref-lun" + std::to_string(lun);
+        start = Clock::now();
+        direct.qmp.execute("blockdev-add",
+                           {{"driver", "file"}, {"filename", refDisk}, {"node-name", id + "-file"}, {"read-only", false}});
+        direct.qmp.execute("blockdev-add", {{"driver", "raw"}, {"file", id + "-file"}, {"node-name", id}});
+        direct.qmp.execute("device_add", {{"driver", "scsi-hd"},
+                                          {"id", id},
+                                          {"bus", "hcs-scsi0.0"},
+                                          {"channel", 0},
+                                          {"scsi-id", 0},
+                                          {"lun", lun},
+                                          {"drive", id}});
+        reference.push_back(Clock::now() - start);
+    }
+    terminate(system);
+    std::printf("hot-add of an 8 MiB raw disk to a running 256 MiB guest, %d rounds\n", rounds);
+    printComparison("hot-add p50", hcs_bench::percentileMicros(ours, 50) / 1000,
+                    hcs_bench::percentileMicros(reference, 50) / 1000, "ms");
+    printComparison("hot-add p90", hcs_bench::percentileMicros(ours, 90) / 1000,
+                    hcs_bench::percentileMicros(reference, 90) / 1000, "ms");
+    return 0;
+}
+
 }  // namespace
 
 constexpr const char* c_Usage =
     "usage: hcs_bench props [ROUNDS=2000] | create-start [ROUNDS=10] | memory [VMS=4] | agent [ROUNDS=50]\n"
-    "                 | agent-profile [STREAMS=3] | save-restore [ROUNDS=3] | container [ROUNDS=10 [IDLE=50]]\n";
+    "                 | agent-profile [STREAMS=3] | save-restore [ROUNDS=3] | container [ROUNDS=10 [IDLE=50]]\n"
+    "                 | hot-add [ROUNDS=20]\n";
 
 int main(int argc, char** argv)
 {
@@ -314,13 +376,14 @@ int main(int argc, char** argv)
             "  save-restore   Save + restore of a 256 MiB guest vs QMP migrate to a file / migrate-incoming by hand\n"
             "  container      container create+start+first process exit vs runc run; IDLE idle containers' cost "
             "(root)\n"
+            "  hot-add        HcsModifyComputeSystem adding a SCSI disk vs QMP blockdev-add + device_add by hand\n"
             "Starts a private hcsd; figures go in docs/performance-hcs.md.\n",
             c_Usage);
         return 0;
     }
     int n = argc > 2 ? std::atoi(argv[2]) : 0;
     if (mode != "props" && mode != "create-start" && mode != "memory" && mode != "agent" && mode != "agent-profile" &&
-        mode != "save-restore" && mode != "container") {
+        mode != "save-restore" && mode != "container" && mode != "hot-add") {
         std::fputs(c_Usage, stderr);
         return 2;
     }
@@ -335,6 +398,9 @@ int main(int argc, char** argv)
         }
         if (mode == "save-restore") {
             return benchSaveRestore(hcsd, n > 0 ? n : 3);
+        }
+        if (mode == "hot-add") {
+            return benchHotAdd(hcsd, n > 0 ? n : 20);
         }
         if (mode == "container") {
             return benchContainers(hcsd, n > 0 ? n : 10, argc > 3 ? std::atoi(argv[3]) : 50);

@@ -4,7 +4,8 @@
 # virtio-serial modules overlay, and an overlay with the agent, the hostile test agent, /etc/passwd and
 # an /init that replaces the poweroff one (later archives in one initrd overwrite earlier files).
 #
-# /init: mounts proc, sys, devtmpfs, devpts, tmpfs /tmp; loads virtio-serial and pvpanic; links /dev/virtio-ports/<name>
+# /init: mounts proc, sys, devtmpfs, devpts, tmpfs /tmp; loads virtio-serial and pvpanic, then the disk,
+# network and balloon modules (virtio-devices-modules.cpio.gz); brings up lo; links /dev/virtio-ports/<name>
 # (no udev here); prints "HCS-TEST-GUEST: agent"; runs every executable in /etc/hcs-guest/start.d/ (the
 # benchmark's qemu-ga overlay puts one there); then runs the agent in a loop, so an agent that dies is
 # started again within 0.2 s. With "hcs.hostile=MODE" on the kernel command line it runs
@@ -19,7 +20,7 @@ die() {
   echo "make-agent-initrd: $*" >&2
   exit 1
 }
-for f in initrd-poweroff.gz virtio-serial-modules.cpio.gz crash-modules.cpio.gz; do
+for f in initrd-poweroff.gz virtio-serial-modules.cpio.gz crash-modules.cpio.gz virtio-devices-modules.cpio.gz; do
   [ -s "$guest/$f" ] || die "$guest/$f is missing: run scripts/make-test-guest.sh"
 done
 command -v cpio >/dev/null || die "cpio is missing (scripts/install-deps.sh)"
@@ -27,7 +28,20 @@ command -v cpio >/dev/null || die "cpio is missing (scripts/install-deps.sh)"
 work=$(mktemp -d /tmp/make-agent-initrd.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 tree="$work/tree"
-mkdir -p "$tree"/{bin,etc/hcs-guest/start.d,tmp,root,home/hcsuser}
+mkdir -p "$tree"/{bin,etc/hcs-guest/start.d,tmp,root,home/hcsuser,usr/share/udhcpc}
+# busybox udhcpc's hook: configures the address and default route it leased (`udhcpc -i eth0`).
+cat >"$tree/usr/share/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+case "$1" in
+  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+  bound | renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    for r in $router; do ip route add default via "$r" dev "$interface"; break; done ;;
+esac
+exit 0
+DHCP
+chmod 0755 "$tree/usr/share/udhcpc/default.script"
 strip -o "$tree/bin/hcs-guest" "$agent"
 strip -o "$tree/bin/hcs-guest-hostile" "$hostile"
 cat >"$tree/etc/passwd" <<'PASSWD'
@@ -57,6 +71,10 @@ done </lib/modules/virtio-serial/load-order
 while read -r m; do
   insmod "/lib/modules/crash/$m.ko" || echo "HCS-TEST-GUEST: insmod $m failed" >/dev/console
 done </lib/modules/crash/load-order
+while read -r m; do
+  insmod "/lib/modules/virtio-devices/$m.ko" || echo "HCS-TEST-GUEST: insmod $m failed" >/dev/console
+done </lib/modules/virtio-devices/load-order
+ip link set lo up
 # The ports appear once virtio_console has probed; link them by name like udev does.
 tries=0
 while [ ! -e /sys/class/virtio-ports ] && [ $tries -lt 50 ]; do sleep 0.1; tries=$((tries + 1)); done
@@ -83,5 +101,6 @@ chmod 0755 "$tree/init"
 (cd "$tree" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --owner=0:0) |
   gzip -9n >"$work/agent.cpio.gz"
 cat "$guest/initrd-poweroff.gz" "$guest/virtio-serial-modules.cpio.gz" "$guest/crash-modules.cpio.gz" \
+  "$guest/virtio-devices-modules.cpio.gz" \
   "$work/agent.cpio.gz" >"$out.tmp"
 mv -f "$out.tmp" "$out"

@@ -350,6 +350,15 @@ int systemCall(const Options& options, Method method, const std::string& id, con
     return finish(options, what, outcome);
 }
 
+int modifySystem(const Options& options, const std::string& id, const std::string& requestFile)
+{
+    std::string request;
+    if (!readConfiguration(requestFile, request)) {
+        return c_UsageExitCode;
+    }
+    return systemCall(options, Method::ModifyComputeSystem, id, request);
+}
+
 int waitForExit(const Options& options, const std::string& id, DWORD timeoutMs)
 {
     SystemHandle system;

@@ -23,6 +23,8 @@ int createSystem(const Options& options, const std::string& id, const std::strin
 // props, modify): `method` is the catalogue's; the system is opened by id first.
 int systemCall(const Options& options, hc::hcs::protocol::Method method, const std::string& id,
                const std::optional<std::string>& document);
+// modify ID FILE: the ModifySettingRequest read from FILE ("-" = stdin), then systemCall.
+int modifySystem(const Options& options, const std::string& id, const std::string& requestFile);
 // hcsctl run: create ID from FILE, start it, wait (up to waitMs) for it to stop on the same handle, print its
 // SystemExitStatus and exit with 0 (GracefulExit: the guest powered off), c_RunForcedExitCode (terminated),
 // c_RunUnexpectedExitCode (crashed or QEMU died), or the usual failure codes.

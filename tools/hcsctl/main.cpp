@@ -209,6 +209,8 @@ int main(int argc, char** argv)
         case Method::GrantVmAccess:
         case Method::RevokeVmAccess:
             return vmAccess(options, call->method, args[0], args[1]);
+        case Method::ModifyComputeSystem:
+            return modifySystem(options, args[0], args[1]);
         default:
             return systemCall(options, call->method, args[0], argAt(args, 1));
     }

@@ -107,11 +107,16 @@ Result<PropertyQuery> parsePropertyQuery(std::string_view text)
                 query.processList = true;
             } else if (t == "GuestConnection") {
                 query.guestConnection = true;
+            } else if (t == "Memory") {
+                query.memory = true;
+            } else if (t == "Configuration") {
+                query.configuration = true;
             } else {
                 failUnsupported("PropertyTypes[" + std::to_string(i) + "]",
                                 "property type \"" + t +
                                     "\" is not supported (supported: Statistics, "
-                                    "TerminateOnLastHandleClosed, ProcessList, GuestConnection)");
+                                    "TerminateOnLastHandleClosed, ProcessList, GuestConnection, Memory, "
+                                    "Configuration)");
             }
         }
         return query;

@@ -40,6 +40,8 @@ struct PropertyQuery {
     bool terminateOnLastHandleClosed = false;
     bool processList = false;
     bool guestConnection = false;
+    bool memory = false;         // Windows' MemoryInformationForVm, from the balloon
+    bool configuration = false;  // hostcompute's own: the configuration document with every Modify applied
 };
 // Unknown property types fail with E_NOTIMPL naming the type ("ProcessList", "GuestConnection", ...).
 Result<PropertyQuery> parsePropertyQuery(std::string_view query);

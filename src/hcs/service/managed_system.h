@@ -125,6 +125,14 @@ public:
     std::map<uint64_t, GuestCall> guestCalls;
     uint64_t nextGuestCall = 1;
 
+    // A Modify removing a device waits for QEMU's DEVICE_DELETED (the guest released it), by device id;
+    // the handler gets OK, or an error when the wait times out or the VM exits (modify_calls.cpp).
+    struct DeviceRemoval {
+        std::function<void(Status)> done;
+        uint64_t timer = 0;
+    };
+    std::map<std::string, DeviceRemoval> deviceRemovals;
+
 private:
     SystemState state_;
 };

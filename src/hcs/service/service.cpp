@@ -703,26 +703,15 @@ void Service::run(const SystemPtr& system, const QueuedCall& call)
             if (!allowed()) return;
             auto query = schema::parsePropertyQuery(call.document);
             if (!query) return fail(query.error());
+            if (query->memory) return runPropertiesWithMemory(system, call, *query);
             return reply(call.session, call.requestId, properties(*system, *query));
         }
         case Method::SaveComputeSystem:
             return runSave(system, call);
         case Method::CrashComputeSystem:
             return runCrash(system, call);
-        case Method::ModifyComputeSystem: {
-            if (!allowed()) return;
-            auto doc = schema::parseJson(call.document, schema::kDocumentLimits, "the Modify configuration",
-                                         HCS_E_INVALID_JSON);
-            if (!doc) return fail(doc.error());
-            std::string resource =
-                doc->is_object() && doc->contains("ResourcePath") && (*doc)["ResourcePath"].is_string()
-                    ? (*doc)["ResourcePath"].get<std::string>()
-                    : std::string("(none)");
-            return fail(makeError(E_NOTIMPL,
-                                  "ModifyComputeSystem is not supported: no resource can be changed on a "
-                                  "created compute system yet (ResourcePath \"" +
-                                      resource + "\")"));
-        }
+        case Method::ModifyComputeSystem:
+            return runModify(system, call);
         default:
             return fail(makeError(HCS_E_UNKNOWN_MESSAGE, "not a compute system call"));
     }
@@ -875,6 +864,12 @@ void Service::finishCreate(const SystemPtr& system)
     system->setState(SystemState::Created, system->config.virtualMachine.restoreState ? "its saved state is loaded"
                                                                                       : "QEMU's monitor is ready");
     persist(*system);
+    // The guest's memory statistics (the Memory property) are collected every 2 s from now on.
+    system->vm->execute("qom-set",
+                        json{{"path", std::string("/machine/peripheral/") + vm::kBalloonId},
+                             {"property", "guest-stats-polling-interval"},
+                             {"value", 2}},
+                        [](Result<json>) {});
     auto [session, rid] = *system->createReply;
     system->createReply.reset();
     reply(session, rid, json::object());
@@ -887,6 +882,16 @@ void Service::finishCreate(const SystemPtr& system)
 void Service::onVmEvent(const SystemPtr& system, const std::string& event, const json& data)
 {
     HC_LOG(Debug, "hcsd", "QMP event " + event + " from \"" + system->id + "\": " + data.dump());
+    if (event == "DEVICE_DELETED" && data.contains("device") && data["device"].is_string()) {
+        auto removal = system->deviceRemovals.find(data["device"].get<std::string>());
+        if (removal != system->deviceRemovals.end()) {
+            auto done = std::move(removal->second.done);
+            if (removal->second.timer) loop_.cancelTimer(removal->second.timer);
+            system->deviceRemovals.erase(removal);
+            done({});
+        }
+        return;
+    }
     if (event == "MIGRATION" && system->migration) {
         const std::string status = data.value("status", std::string());
         if (status == "completed") return endMigration(system, {});
@@ -957,6 +962,7 @@ void Service::onVmExit(const SystemPtr& system, const std::string& description)
                                  how + ")"));
         system->agentWait.reset();
     }
+    failDeviceRemovals(system, makeError(HCS_E_CONNECTION_CLOSED, "the compute system stopped (QEMU " + how + ")"));
     system->inFlight.reset();  // its handler has run (the VM fails pending commands before onExit)
     sendSystemEvent(*system, "SystemExited", schema::toJson(status));
     for (auto& waiter : system->exitWaiters.takeAll())
@@ -1028,6 +1034,11 @@ json Service::properties(const ComputeSystem& system, const schema::PropertyQuer
         p["TerminateOnLastHandleClosed"] = system.config.shouldTerminateOnLastHandleClosed;
     }
     if (query.processList) p["ProcessList"] = processList(system);
+    if (query.configuration) {
+        auto document =
+            schema::parseJson(system.configText, schema::kDocumentLimits, "the configuration", HCS_E_INVALID_JSON);
+        p["Configuration"] = document ? *document : json(system.configText);
+    }
     if (query.guestConnection) p["GuestConnection"] = guestConnectionProperties(system);
     if (query.statistics) {
         int64_t now = filetimeNow();

@@ -28,6 +28,7 @@
 #include "hcs/service/sessions.h"
 #include "hcs/service/system_store.h"
 #include "hcs/vm/accelerator.h"
+#include "hcs/vm/hotplug.h"
 #include "hcs/vm/qemu_command.h"
 #include "hcs/vm/vm.h"
 
@@ -154,6 +155,27 @@ private:
     void answerWaitingEnumerations();
 
     nlohmann::json properties(const ComputeSystem& system, const schema::PropertyQuery& query) const;
+
+    // Modify and the Memory property (modify_calls.cpp).
+    void runModify(const SystemPtr& system, const QueuedCall& call);
+    // The QMP steps of a change, one after another; a failure sends the undo of each step done, in
+    // reverse, and reports the failure. `done` runs once; not at all if the call was cancelled.
+    void runSteps(const SystemPtr& system, const QueuedCall& call, std::vector<vm::QmpStep> steps, size_t next,
+                  std::function<void(Status)> done);
+    void undoSteps(const SystemPtr& system, std::vector<vm::QmpStep> steps, size_t count);
+    // Bounded wait for DEVICE_DELETED of `device`.
+    void awaitDeviceDeleted(const SystemPtr& system, const std::string& device, std::function<void(Status)> done);
+    void failDeviceRemovals(const SystemPtr& system, const Error& error);
+    // The first of the VM's hcs-rp* root ports with nothing plugged in (qom-list of each port's bus).
+    void findFreeRootPort(const SystemPtr& system, const QueuedCall& call,
+                          std::function<void(Result<std::string>)> done);
+    void checkRootPorts(const SystemPtr& system, const QueuedCall& call, std::vector<std::string> ports, size_t next,
+                        std::function<void(Result<std::string>)> done);
+    void applyModified(const SystemPtr& system, const QueuedCall& call, nlohmann::json document,
+                       schema::ComputeSystemConfig config, Status outcome);
+    // GetComputeSystemProperties with "Memory": asks the balloon first.
+    void runPropertiesWithMemory(const SystemPtr& system, const QueuedCall& call, const schema::PropertyQuery& query);
+    bool stillInFlight(const ComputeSystem& system, const QueuedCall& call) const;
 
     // Processes and the guest channel (process_calls.cpp).
     void createProcess(uint64_t session, uint64_t requestId, const protocol::CreateProcessParams& params);

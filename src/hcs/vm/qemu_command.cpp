@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hcs/vm/hotplug.h"
+
 namespace hc::hcs::vm {
 
 namespace {
@@ -35,33 +37,24 @@ void addSmbios(Args& args, const schema::VirtualMachineConfig& vm)
 }
 
 // One virtio-scsi controller per Devices.Scsi entry (in name order); each attachment is a file node,
-// a format node and a scsi-hd / scsi-cd at its LUN. -blockdev takes JSON, so paths need no escaping.
+// a format node and a scsi-hd / scsi-cd at its LUN, with the ids hotplug.h gives (so Modify can remove
+// it). -blockdev takes JSON, so paths need no escaping.
 void addScsi(Args& args, const schema::VirtualMachineConfig& vm, const QemuLaunchSettings& s)
 {
-    using schema::CachingMode;
     size_t index = 0;
     for (const auto& [name, controller] : vm.scsi) {
-        const std::string bus = "hcs-scsi" + std::to_string(index++);
+        const size_t controllerIndex = index++;
+        const std::string bus = scsiControllerId(controllerIndex);
         args.insert(args.end(), {"-device", "virtio-scsi-pci,id=" + bus});
         for (const auto& [lun, disk] : controller.attachments) {
-            const std::string node = bus + "-lun" + std::to_string(lun);
+            const std::string id = scsiDiskId(controllerIndex, lun);
             auto facts = s.disks.find({name, lun});
             const DiskSettings settings = facts == s.disks.end() ? DiskSettings{} : facts->second;
-            const bool cached = disk.cachingMode == CachingMode::Cached ||
-                                (disk.cachingMode == CachingMode::ReadOnlyCached && disk.readOnly);
-            nlohmann::json file{
-                {"driver", "file"},
-                {"filename", disk.path},
-                {"node-name", node + "-file"},
-                {"read-only", disk.readOnly},
-                {"cache", {{"direct", !cached && settings.directIo}, {"no-flush", disk.ignoreFlushes}}}};
-            nlohmann::json format{{"driver", settings.format},
-                                  {"file", node + "-file"},
-                                  {"node-name", node},
-                                  {"read-only", disk.readOnly}};
-            args.insert(args.end(), {"-blockdev", file.dump(), "-blockdev", format.dump()});
+            args.insert(args.end(), {"-blockdev", scsiFileNode(disk, id, settings).dump(), "-blockdev",
+                                     scsiFormatNode(disk, id, settings).dump()});
             std::string device = disk.type == schema::AttachmentType::Iso ? "scsi-cd" : "scsi-hd";
-            device += ",bus=" + bus + ".0,channel=0,scsi-id=0,lun=" + std::to_string(lun) + ",drive=" + node;
+            device +=
+                ",id=" + id + ",bus=" + bus + ".0,channel=0,scsi-id=0,lun=" + std::to_string(lun) + ",drive=" + id;
             const auto& boot = vm.uefi ? vm.uefi->bootThis : std::nullopt;
             if (boot && boot->controller == name && boot->lun == lun) device += ",bootindex=0";
             args.insert(args.end(), {"-device", device});
@@ -69,27 +62,40 @@ void addScsi(Args& args, const schema::VirtualMachineConfig& vm, const QemuLaunc
     }
 }
 
-void addPlan9(Args& args, const schema::VirtualMachineConfig& vm)
+// Network adapters and Plan9 shares each sit on their own PCIe root port, because q35's root bus takes
+// no hot-plugged devices and unplugs none; kSpareRootPorts more stay empty for adapters Modify adds.
+void addRootPorts(Args& args, const schema::VirtualMachineConfig& vm)
 {
-    size_t index = 0;
-    for (const auto& share : vm.plan9Shares) {
-        const std::string id = "hcs-9p" + std::to_string(index++);
-        // security_model=none: files are created as hcsd's user, with the guest's modes where allowed.
-        std::string fsdev = "local,id=" + id + ",path=" + escapeOptionValue(share.path) + ",security_model=none";
-        if (share.readOnly()) fsdev += ",readonly=on";
+    const size_t ports = vm.networkAdapters.size() + vm.plan9Shares.size() + kSpareRootPorts;
+    for (size_t i = 0; i < ports; ++i) {
         args.insert(args.end(),
-                    {"-fsdev", fsdev, "-device", "virtio-9p-pci,fsdev=" + id + ",mount_tag=" + share.mountTag()});
+                    {"-device", "pcie-root-port,id=" + rootPortId(i) + ",chassis=" + std::to_string(i + 1)});
     }
 }
 
+// Ports 0..n-1 (n adapters), then one port per share.
 void addNetworkAdapters(Args& args, const schema::VirtualMachineConfig& vm)
 {
     size_t index = 0;
     for (const auto& [name, adapter] : vm.networkAdapters) {
-        const std::string id = "hcs-net" + std::to_string(index++);
-        std::string device = "virtio-net-pci,netdev=" + id;
+        const std::string id = networkAdapterId(name);
+        std::string device = "virtio-net-pci,id=" + id + ",netdev=" + id + ",bus=" + rootPortId(index++);
         if (!adapter.macAddress.empty()) device += ",mac=" + adapter.macAddress;
         args.insert(args.end(), {"-netdev", "user,id=" + id, "-device", device});
+    }
+}
+
+void addPlan9(Args& args, const schema::VirtualMachineConfig& vm)
+{
+    size_t port = vm.networkAdapters.size();
+    for (const auto& share : vm.plan9Shares) {
+        const std::string id = plan9ShareId(share.mountTag());
+        // security_model=none: files are created as hcsd's user, with the guest's modes where allowed.
+        std::string fsdev = "local,id=" + id + ",path=" + escapeOptionValue(share.path) + ",security_model=none";
+        if (share.readOnly()) fsdev += ",readonly=on";
+        args.insert(args.end(), {"-fsdev", fsdev, "-device",
+                                 "virtio-9p-pci,id=" + id + ",fsdev=" + id + ",mount_tag=" + share.mountTag() +
+                                     ",bus=" + rootPortId(port++)});
     }
 }
 
@@ -146,10 +152,13 @@ std::vector<std::string> buildQemuCommand(const schema::VirtualMachineConfig& vm
     }
     addSmbios(args, vm);
     addScsi(args, vm, s);
-    addPlan9(args, vm);
+    addRootPorts(args, vm);
     addNetworkAdapters(args, vm);
+    addPlan9(args, vm);
     addVirtioSerial(args, s, vm);
     if (vm.guestCrashReporting) add({"-device", "pvpanic"});
+    // Always there: Modify of ComputeTopology/Memory/SizeInMB inflates it, the Memory property reads it.
+    add({"-device", std::string("virtio-balloon-pci,id=") + kBalloonId});
     return args;
 }
 

@@ -84,10 +84,12 @@ TEST_F(HcsdDevices, EveryDeviceIsBuiltAndTheVmRuns)
     ASSERT_EQ(pids.size(), 1u);
     const std::string command = commandLineOf(pids[0]);
     for (const char* expected :
-         {"\"driver\":\"vhdx\"", "\"driver\":\"qcow2\"", "scsi-hd,bus=hcs-scsi0.0,channel=0,scsi-id=0,lun=1",
-          "scsi-cd,bus=hcs-scsi0.0,channel=0,scsi-id=0,lun=2", "security_model=none,readonly=on",
-          "virtio-9p-pci,fsdev=hcs-9p0,mount_tag=share", "virtio-net-pci,netdev=hcs-net0,mac=00:15:5d:12:34:56",
-          "name=org.test.port", "pvpanic"}) {
+         {"\"driver\":\"vhdx\"", "\"driver\":\"qcow2\"",
+          "scsi-hd,id=hcs-scsi0-lun1,bus=hcs-scsi0.0,channel=0,scsi-id=0,lun=1",
+          "scsi-cd,id=hcs-scsi0-lun2,bus=hcs-scsi0.0,channel=0,scsi-id=0,lun=2", "security_model=none,readonly=on",
+          "virtio-9p-pci,id=hcs-9p-7368617265,fsdev=hcs-9p-7368617265,mount_tag=share,bus=hcs-rp1",
+          "virtio-net-pci,id=hcs-net-65746830,netdev=hcs-net-65746830,bus=hcs-rp0,mac=00:15:5d:12:34:56",
+          "name=org.test.port", "pvpanic", "virtio-balloon-pci,id=hcs-balloon"}) {
         EXPECT_NE(command.find(expected), std::string::npos) << expected << " not in: " << command;
     }
     // The VirtioSerial port's host end listens where the pipe name says.

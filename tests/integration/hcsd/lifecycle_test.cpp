@@ -52,7 +52,8 @@ TEST(HcsdLifecycle, CreateStartPauseResumeTerminate)
     Reply save = c.call("SaveComputeSystem", {{"handle", 1}});
     EXPECT_EQ(save.hr(), kInvalidState) << "Save of a running system";
     Reply modify = c.call("ModifyComputeSystem",
-                          {{"handle", 1}, {"configuration", R"({"ResourcePath": "VirtualMachine/Devices/Scsi/0"})"}});
+                          {{"handle", 1}, {"configuration", R"({"ResourcePath": "VirtualMachine/Devices/Scsi/0",
+                                                                         "RequestType": "Add", "Settings": {}})"}});
     EXPECT_EQ(modify.hr(), kNotImpl);
     EXPECT_NE(modify.message().find("VirtualMachine/Devices/Scsi/0"), std::string::npos);
     // Crash itself is tested in tests/integration/hcs/save_restore_test.cpp (it ends the system); here only

@@ -141,18 +141,30 @@ TEST(QemuCommand, Devices)
     auto rootFormat = nlohmann::json::parse(blockdevs[3]);
     EXPECT_EQ(rootFormat["driver"], "vhdx");
     EXPECT_EQ(rootFormat["file"], rootFile["node-name"]);
-    EXPECT_TRUE(hasPair(args, "-device", "scsi-cd,bus=hcs-scsi0.0,channel=0,scsi-id=0,lun=0,drive=hcs-scsi0-lun0"));
+    // Device ids are those Modify removes them by (vm/hotplug.h).
+    EXPECT_TRUE(hasPair(args, "-device",
+                        "scsi-cd,id=hcs-scsi0-lun0,bus=hcs-scsi0.0,channel=0,scsi-id=0,lun=0,drive=hcs-scsi0-lun0"));
+    EXPECT_TRUE(hasPair(
+        args, "-device",
+        "scsi-hd,id=hcs-scsi1-lun2,bus=hcs-scsi1.0,channel=0,scsi-id=0,lun=2,drive=hcs-scsi1-lun2,bootindex=0"));
+
+    // Shares named after their mount tag, each on a root port after the adapters' (Modify unplugs them).
+    EXPECT_TRUE(hasPair(args, "-fsdev", "local,id=hcs-9p-737263,path=/srv/a,,b,security_model=none,readonly=on"));
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-9p-pci,id=hcs-9p-737263,fsdev=hcs-9p-737263,mount_tag=src,bus=hcs-rp2"));
+    EXPECT_TRUE(hasPair(args, "-fsdev", "local,id=hcs-9p-686f6d65546167,path=/home/u,security_model=none"));
+    EXPECT_TRUE(hasPair(args, "-device",
+                        "virtio-9p-pci,id=hcs-9p-686f6d65546167,fsdev=hcs-9p-686f6d65546167,mount_tag=homeTag,"
+                        "bus=hcs-rp3"));
+
+    // Each adapter on its own root port (hot-unpluggable), named after the adapter; 4 ports to spare.
+    EXPECT_TRUE(hasPair(args, "-netdev", "user,id=hcs-net-65746830"));
     EXPECT_TRUE(
-        hasPair(args, "-device", "scsi-hd,bus=hcs-scsi1.0,channel=0,scsi-id=0,lun=2,drive=hcs-scsi1-lun2,bootindex=0"));
-
-    EXPECT_TRUE(hasPair(args, "-fsdev", "local,id=hcs-9p0,path=/srv/a,,b,security_model=none,readonly=on"));
-    EXPECT_TRUE(hasPair(args, "-device", "virtio-9p-pci,fsdev=hcs-9p0,mount_tag=src"));
-    EXPECT_TRUE(hasPair(args, "-fsdev", "local,id=hcs-9p1,path=/home/u,security_model=none"));
-    EXPECT_TRUE(hasPair(args, "-device", "virtio-9p-pci,fsdev=hcs-9p1,mount_tag=homeTag"));
-
-    EXPECT_TRUE(hasPair(args, "-netdev", "user,id=hcs-net0"));
-    EXPECT_TRUE(hasPair(args, "-device", "virtio-net-pci,netdev=hcs-net0,mac=00:15:5d:00:00:01"));
-    EXPECT_TRUE(hasPair(args, "-device", "virtio-net-pci,netdev=hcs-net1"));
+        hasPair(args, "-device",
+                "virtio-net-pci,id=hcs-net-65746830,netdev=hcs-net-65746830,bus=hcs-rp0,mac=00:15:5d:00:00:01"));
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-net-pci,id=hcs-net-65746831,netdev=hcs-net-65746831,bus=hcs-rp1"));
+    EXPECT_TRUE(hasPair(args, "-device", "pcie-root-port,id=hcs-rp7,chassis=8"));
+    EXPECT_FALSE(hasPair(args, "-device", "pcie-root-port,id=hcs-rp8,chassis=9"));
+    EXPECT_TRUE(hasPair(args, "-device", "virtio-balloon-pci,id=hcs-balloon"));
 
     EXPECT_TRUE(hasPair(args, "-device", "virtio-serial-pci,id=hcs-vser"));
     EXPECT_TRUE(hasPair(args, "-chardev", "socket,id=hcs-vser0,path=/run/p/p,server=on,wait=off"));

@@ -343,7 +343,11 @@ TEST(Documents, PropertyQuery)
     EXPECT_TRUE(both->processList);
     EXPECT_TRUE(both->guestConnection);
     EXPECT_FALSE(both->statistics);
-    auto bad = parsePropertyQuery(R"({"PropertyTypes": ["Memory"]})");
+    auto memory = parsePropertyQuery(R"({"PropertyTypes": ["Memory", "Configuration"]})");
+    ASSERT_TRUE(memory.ok());
+    EXPECT_TRUE(memory->memory);
+    EXPECT_TRUE(memory->configuration);
+    auto bad = parsePropertyQuery(R"({"PropertyTypes": ["SharedMemoryRegion"]})");
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(bad.error().hr, E_NOTIMPL);
     EXPECT_NE(bad.error().message.find("PropertyTypes[0]"), std::string::npos);
