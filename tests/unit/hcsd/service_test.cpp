@@ -176,6 +176,8 @@ TEST_F(ServiceTest, AMonitorThatNeverAnswersTimesOutAndTheVmIsKilled)
     startService();
     uint64_t s = connect();
     FakeVm& vm = createReady(s, 1, "vm", config());
+    // Create's last command (the balloon's statistics interval) is answered: the one left unanswered is Start's.
+    ASSERT_TRUE(vm.reply("qom-set"));
     auto process = launcher_.processes.back();
     uint64_t start = call(s, Method::StartComputeSystem, 1);
     json reply = awaitReply(s, start);
