@@ -20,6 +20,7 @@
 #include "support/child_process.h"
 #include "support/hcs_test_support.h"
 #include "support/process_support.h"
+#include "support/shared_guest.h"
 
 namespace hcs_test {
 namespace {
@@ -89,7 +90,7 @@ std::string diskName(const std::string& out)
     return out.substr(at + 5, out.find(' ', at) - at - 5);
 }
 
-class GuestModify : public testing::Test {
+class GuestModify : public SharedGuestTest<GuestModify> {
 protected:
     static void SetUpTestSuite()
     {
@@ -102,26 +103,10 @@ protected:
         devices["Scsi"]["main"]["Attachments"]["0"] = {{"Type", "VirtualDisk"}, {"Path", s_dir + "/create.img"}};
         devices["NetworkAdapters"]["eth0"] = {{"MacAddress", "00-15-5D-00-00-01"}};
         devices["Plan9"]["Shares"] = json::array({{{"Name", "files"}, {"Path", s_dir}}});
-        s_system = new SystemHandle();
-        CallOutcome created = createSystem("GuestModify.shared", document.dump(), *s_system);
-        ASSERT_EQ(created.hr, S_OK) << describe(created.hr) << " " << created.document;
-        CallOutcome started = start(s_system->get());
-        ASSERT_EQ(started.hr, S_OK) << describe(started.hr) << " " << started.document;
+        startSharedGuest("GuestModify.shared", document.dump());
     }
-    static void TearDownTestSuite()
-    {
-        delete s_system;  // the last handle: the VM goes with it
-        s_system = nullptr;
-    }
-    void SetUp() override { ASSERT_TRUE(s_system && s_system->get()) << "the shared guest did not start"; }
-    void TearDown() override
-    {
-        if (HasFailure()) std::cerr << "hcsd log:\n" << hcsd().log() << std::endl;
-    }
-    HCS_SYSTEM system() { return s_system->get(); }
     json configuration() { return properties(system(), R"({"PropertyTypes": ["Configuration"]})")["Configuration"]; }
 
-    static inline SystemHandle* s_system = nullptr;
     static inline std::string s_dir;
 };
 

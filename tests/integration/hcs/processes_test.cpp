@@ -13,6 +13,7 @@
 #include "support/child_process.h"
 #include "support/hcs_test_support.h"
 #include "support/process_support.h"
+#include "support/shared_guest.h"
 #include "support/qemu_processes.h"
 #include "support/test_process.h"
 
@@ -46,31 +47,9 @@ ProgramResult shell(const std::string& commandLine, std::chrono::milliseconds ti
 }
 
 // One guest with the agent for the whole suite (booting under TCG takes seconds).
-class TestProcesses : public testing::Test {
+class TestProcesses : public SharedGuestTest<TestProcesses> {
 protected:
-    static void SetUpTestSuite()
-    {
-        s_id = "TestProcesses.shared";  // no test is current yet: testSystemId() needs one
-        s_system = new SystemHandle();
-        CallOutcome created = createSystem(s_id, agentVm(), *s_system);
-        ASSERT_EQ(created.hr, S_OK) << describe(created.hr) << " " << created.document;
-        CallOutcome started = start(s_system->get());
-        ASSERT_EQ(started.hr, S_OK) << describe(started.hr) << " " << started.document;
-    }
-    static void TearDownTestSuite()
-    {
-        delete s_system;  // the last handle: the VM goes with it
-        s_system = nullptr;
-    }
-    void SetUp() override { ASSERT_TRUE(s_system && s_system->get()) << "the shared guest did not start"; }
-    void TearDown() override
-    {
-        if (HasFailure()) std::cerr << "hcsd log:\n" << hcsd().log() << std::endl;
-    }
-    HCS_SYSTEM system() { return s_system->get(); }
-
-    static inline std::string s_id;
-    static inline SystemHandle* s_system = nullptr;
+    static void SetUpTestSuite() { startSharedGuest("TestProcesses.shared", agentVm()); }
 };
 
 TEST_F(TestProcesses, ExitCodesAndStderrApart)
