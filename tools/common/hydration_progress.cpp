@@ -4,7 +4,10 @@
 
 namespace hc::tools {
 
-HydrationProgress::HydrationProgress(int fd, std::chrono::milliseconds interval) : fd_(fd), interval_(interval) {}
+HydrationProgress::HydrationProgress(int fd, std::chrono::milliseconds interval)
+    : fd_(fd), interval_(interval), enabled_(ProgressLine::enabled(fd))
+{
+}
 
 HydrationProgress::~HydrationProgress()
 {
@@ -17,7 +20,7 @@ HydrationProgress::~HydrationProgress()
 
 HydrationProgress::Scope HydrationProgress::start(const std::wstring& name, uint64_t bytes)
 {
-    if (bytes < c_LargeFileBytes || !ProgressLine::enabled(fd_)) return Scope(nullptr, 0);
+    if (bytes < c_LargeFileBytes || !enabled_) return Scope(nullptr, 0);
     std::lock_guard lock(mutex_);
     const uint64_t id = nextId_++;
     running_[id] = Hydration{hc::toUtf8Lossy(name), bytes, 0};

@@ -66,6 +66,7 @@ private:
 
     const int fd_;
     const std::chrono::milliseconds interval_;
+    const bool enabled_;  // isatty(fd), asked once: start() runs for every hydration
     std::mutex mutex_;
     std::map<uint64_t, Hydration> running_;  // by start order: the oldest is the one shown
     uint64_t nextId_ = 1;
